@@ -1,0 +1,1 @@
+"""Backorder Desk: a Telegram customer-service bot for shops whose customers wait on backorders."""

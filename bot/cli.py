@@ -1,0 +1,68 @@
+"""The `backorder-bot` command: one subcommand per job a shop runs."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.config import Settings, get_settings
+from db.engine import create_engine
+from db.migrate import SchemaNotCurrent, ensure_schema_current, upgrade
+
+Job = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backorder-bot", description="Backorder Desk: backorder customer service.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="create or migrate the schema to the newest version")
+
+    seed = commands.add_parser("seed", help="load data")
+    seed.add_argument("--demo", action="store_true", required=True, help="load the demo store")
+
+    import_ = commands.add_parser("import", help="import a merchant CSV export")
+    import_.add_argument("kind", choices=["products", "orders", "purchase-orders"])
+    import_.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    if args.command == "db":
+        upgrade(settings.database_url)
+        print("Database is up to date.")
+        return
+    sys.exit(asyncio.run(_run_job(_JOBS[args.command], args, settings)))
+
+
+async def _run_job(job: Job, args: argparse.Namespace, settings: Settings) -> int:
+    """Run a job after checking the schema is current, so nothing runs against a stale database."""
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_schema_current(engine)
+    except SchemaNotCurrent as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    return await job(args, settings)
+
+
+async def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.jobs import seed_demo
+
+    return await seed_demo(settings)
+
+
+async def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.jobs import import_csv
+
+    return await import_csv(settings, args.kind, args.file)
+
+
+_JOBS: dict[str, Job] = {"seed": _seed, "import": _import}

@@ -1,0 +1,45 @@
+"""Settings read from the environment and an optional `.env` file."""
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///backorder-desk.sqlite3"
+    shop_name: str = "Backorder Desk Demo Shop"
+    shop_timezone: str = "Europe/Berlin"
+    default_language: str = "en"
+    default_phone_region: str = "DE"
+    handling_days: int = Field(default=1, ge=0, le=60)
+    alternative_surcharge_cap_percent: int = Field(default=15, ge=0, le=1000)
+    recently_resolved_days: int = Field(default=14, ge=0, le=365)
+
+    bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org"
+    secret_key: str = ""
+    link_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    link_attempts_per_hour: int = Field(default=5, ge=1, le=1000)
+    support_contact: str = "support@example.com"
+
+    @field_validator("shop_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone, so a typo stops start-up
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.shop_timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,52 @@
+"""One database transaction per use case, with the clock and shop policy the rules need."""
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+
+
+@dataclass(frozen=True)
+class ShopPolicy:
+    """The merchant's choices that the business rules depend on."""
+
+    handling_days: int = 1
+    alternative_surcharge_cap_percent: int = 15
+    recently_resolved_days: int = 14
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction that is rolled back unless `await uow.commit()` was called.
+
+    The same object can be entered again for the next transaction.
+    """
+
+    session: AsyncSession
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], clock: Clock, policy: ShopPolicy | None = None
+    ) -> None:
+        self._session_factory = session_factory
+        self.clock = clock
+        self.policy = policy or ShopPolicy()
+
+    async def __aenter__(self) -> Self:
+        self.session = self._session_factory()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

@@ -1,0 +1,27 @@
+"""Builds the objects a running process shares (engine, clock, unit of work) from the settings."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from db.engine import create_engine, create_session_factory
+
+
+def shop_policy(settings: Settings) -> ShopPolicy:
+    return ShopPolicy(
+        handling_days=settings.handling_days,
+        alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
+        recently_resolved_days=settings.recently_resolved_days,
+    )
+
+
+@asynccontextmanager
+async def unit_of_work(settings: Settings) -> AsyncIterator[UnitOfWork]:
+    """A unit of work on the configured database, with the engine disposed of afterwards."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield UnitOfWork(create_session_factory(engine), SystemClock(settings.timezone), shop_policy(settings))
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Database: models, engine and session set-up, and Alembic migrations."""

@@ -1,0 +1,54 @@
+"""Alembic, driven from code: upgrade the schema, and refuse to run on an outdated one."""
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+UPGRADE_COMMAND = "backorder-bot db upgrade"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is missing migrations; the message names the command that fixes it."""
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (blocking; Alembic's env runs its own event loop)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str, revision: str = "head") -> None:
+    await asyncio.to_thread(upgrade, database_url, revision)
+
+
+def head_revision(database_url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
+async def ensure_schema_current(engine: AsyncEngine) -> None:
+    """Raise SchemaNotCurrent unless the database is at the newest migration."""
+    current = await current_revision(engine)
+    head = head_revision(engine.url.render_as_string(hide_password=False))
+    if current is None:
+        raise SchemaNotCurrent(f"The database has no tables yet. Run `{UPGRADE_COMMAND}` first.")
+    if current != head:
+        raise SchemaNotCurrent(
+            f"The database schema is at {current}, this version needs {head}. Run `{UPGRADE_COMMAND}`."
+        )

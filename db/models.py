@@ -1,0 +1,313 @@
+"""The shop's data: customers, products, stock, supplier purchase orders, orders and their history."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import UTCDateTime
+
+# Stable constraint names, so migrations can alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
+    """A portable enum column: a short string with a CHECK constraint, storing the enum's value."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class LineStatus(StrEnum):
+    ALLOCATED = "allocated"
+    PARTIALLY_ALLOCATED = "partially_allocated"
+    BACKORDERED = "backordered"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    SUBSTITUTED = "substituted"
+
+
+OPEN_LINE_STATUSES = (LineStatus.BACKORDERED, LineStatus.PARTIALLY_ALLOCATED)
+
+
+class EtaBasis(StrEnum):
+    IN_STOCK = "in_stock"  # unallocated stock covers it; ships after handling
+    PURCHASE_ORDER = "purchase_order"  # confirmed by a supplier shipment
+    LEAD_TIME = "lead_time"  # estimated from the supplier's usual lead time
+
+
+class PurchaseOrderStatus(StrEnum):
+    OPEN = "open"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class RefundStatus(StrEnum):
+    OWED = "owed"
+    PAID = "paid"
+
+
+class RefundReason(StrEnum):
+    CANCELLED = "cancelled"
+    SUBSTITUTE_CHEAPER = "substitute_cheaper"
+
+
+class ActorType(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    MERCHANT = "merchant"
+    SYSTEM = "system"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
+    language: Mapped[str | None] = mapped_column(String(8))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    notifications_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    orders: Mapped[list["Order"]] = relationship(back_populates="customer")
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    price_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    stock: Mapped["StockLevel | None"] = relationship(back_populates="product")
+
+
+class ProductSubstitute(Base):
+    """A substitute the merchant chose for a product; lower rank is offered first."""
+
+    __tablename__ = "product_substitutes"
+    __table_args__ = (CheckConstraint("product_id <> substitute_id", name="not_itself"),)
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    substitute_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StockLevel(Base):
+    """Units on hand and not allocated to any order line."""
+
+    __tablename__ = "stock_levels"
+    __table_args__ = (CheckConstraint("available >= 0", name="available_not_negative"),)
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    available: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    product: Mapped[Product] = relationship(back_populates="stock")
+
+
+class PurchaseOrder(Base):
+    """An inbound shipment a supplier has promised."""
+
+    __tablename__ = "purchase_orders"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("received_quantity >= 0 AND received_quantity <= quantity", name="received_in_range"),
+        Index("ix_purchase_orders_supply", "product_id", "status", "expected_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    received_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    expected_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[PurchaseOrderStatus] = mapped_column(
+        _enum(PurchaseOrderStatus, "purchase_order_status"), default=PurchaseOrderStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    product: Mapped[Product] = relationship()
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.received_quantity
+
+
+class PurchaseOrderReceipt(Base):
+    """One delivery against a purchase order; its key makes a retried receipt a no-op."""
+
+    __tablename__ = "purchase_order_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    ready_line_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
+
+
+class OrderLine(Base):
+    """One product on an order, and how much of it is allocated, cancelled or swapped.
+
+    The open (still waiting) quantity is what is left: quantity - allocated - cancelled - substituted.
+    """
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+        CheckConstraint(
+            "allocated_quantity >= 0 AND cancelled_quantity >= 0 AND substituted_quantity >= 0"
+            " AND allocated_quantity + cancelled_quantity + substituted_quantity <= quantity",
+            name="quantities_in_range",
+        ),
+        # The first-come-first-served queue of each SKU, kept small by indexing waiting lines only.
+        Index(
+            "ix_order_lines_waiting_queue",
+            "product_id",
+            "queued_at",
+            "id",
+            sqlite_where=text("status IN ('backordered', 'partially_allocated')"),
+            postgresql_where=text("status IN ('backordered', 'partially_allocated')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    status: Mapped[LineStatus] = mapped_column(_enum(LineStatus, "line_status"))
+    allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    substituted_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # The order's placed_at, copied here so the queue of a SKU is one index range.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    eta: Mapped[date | None] = mapped_column(Date)
+    eta_basis: Mapped[EtaBasis | None] = mapped_column(_enum(EtaBasis, "eta_basis"))
+    eta_purchase_order_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_orders.id"))
+    substitute_for_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+    eta_purchase_order: Mapped[PurchaseOrder | None] = relationship()
+
+    @property
+    def open_quantity(self) -> int:
+        return self.quantity - self.allocated_quantity - self.cancelled_quantity - self.substituted_quantity
+
+
+class EtaChange(Base):
+    """A line's ETA moved: from what, to what, and why."""
+
+    __tablename__ = "eta_changes"
+    __table_args__ = (Index("ix_eta_changes_line_changed", "line_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"))
+    old_eta: Mapped[date | None] = mapped_column(Date)
+    new_eta: Mapped[date | None] = mapped_column(Date)
+    old_basis: Mapped[EtaBasis | None] = mapped_column(_enum(EtaBasis, "old_eta_basis"))
+    new_basis: Mapped[EtaBasis | None] = mapped_column(_enum(EtaBasis, "new_eta_basis"))
+    reason: Mapped[str] = mapped_column(String(40))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Refund(Base):
+    """Money the shop owes a customer; one per line and reason, so a retry cannot owe it twice."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("line_id", "reason", name="uq_refunds_line_reason"),
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[RefundReason] = mapped_column(_enum(RefundReason, "refund_reason"))
+    status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus, "refund_status"), default=RefundStatus.OWED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who changed what, and when; written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_type: Mapped[ActorType] = mapped_column(_enum(ActorType, "actor_type"))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
