@@ -311,3 +311,51 @@ class AuditEntry(Base):
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LinkMethod(StrEnum):
+    DEEP_LINK = "deep_link"
+    PHONE = "phone"
+    ORDER_EMAIL = "order_email"
+
+
+class TelegramUser(Base):
+    """What the bot keeps about a Telegram user, linked or not: language and where the conversation stands.
+
+    Conversation state lives here rather than in process memory, so a restart or a second instance
+    carries on where the customer left off.
+    """
+
+    __tablename__ = "telegram_users"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(8))  # chosen with /language
+    telegram_language_code: Mapped[str | None] = mapped_column(String(16))
+    conversation_state: Mapped[str | None] = mapped_column(String(40))
+    conversation_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    misunderstood_in_a_row: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LinkAttempt(Base):
+    """One try to link a Telegram user to a customer; failed ones count against the hourly limit."""
+
+    __tablename__ = "link_attempts"
+    __table_args__ = (Index("ix_link_attempts_user_at", "telegram_user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[LinkMethod] = mapped_column(_enum(LinkMethod, "link_method"))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update already handled; Telegram may deliver one twice."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
