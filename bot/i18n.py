@@ -1,0 +1,74 @@
+"""Translations (gettext catalogs compiled with Babel at load time) and locale-aware formatting."""
+
+import gettext
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, get_currency_precision
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+SUPPORTED_LANGUAGES = ("en", "de")
+DOMAIN = "messages"
+
+
+@lru_cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    """The compiled catalog for a language; English is the source language, so its catalog may be empty."""
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return gettext.NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=language, domain=DOMAIN)
+    compiled = BytesIO()
+    # Compiling here rather than shipping .mo files means a catalog can never be stale.
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Words, dates and money in one language."""
+
+    language: str
+
+    def gettext(self, message: str) -> str:
+        return _catalog(self.language).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _catalog(self.language).ngettext(singular, plural, n)
+
+    def date(self, value: date) -> str:
+        """A short date a customer reads at a glance: '4 Dec' / '4. Dez.'."""
+        return format_date(value, format="d MMM", locale=self.locale)
+
+    def long_date(self, value: date) -> str:
+        return format_date(value, format="EEE d MMM yyyy", locale=self.locale)
+
+    def money(self, amount_minor: int, currency: str) -> str:
+        precision = get_currency_precision(currency)
+        return format_currency(Decimal(amount_minor).scaleb(-precision), currency, locale=self.locale)
+
+    def ordinal(self, n: int) -> str:
+        """'3rd' in English, '3.' in German."""
+        if self.language == "de":
+            return f"{n}."
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+
+    @property
+    def locale(self) -> Locale:
+        return Locale.parse({"en": "en_GB", "de": "de_DE"}.get(self.language, self.language))
+
+
+def translator(language: str | None) -> Translator:
+    """A translator for a supported language, English otherwise."""
+    return Translator(language if language in SUPPORTED_LANGUAGES else "en")
