@@ -88,3 +88,45 @@ class PurchaseOrderClosed(DomainError):
 
 class InvalidQuantity(DomainError):
     code = "invalid_quantity"
+
+
+class PurchaseOrderConflict(DomainError):
+    """The reference is already taken by a purchase order with other details."""
+
+    code = "purchase_order_conflict"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(
+            f"Purchase order {reference} already exists with a different SKU, quantity or date;"
+            " move or cancel it instead, or use a new reference."
+        )
+
+
+class ReceiptKeyConflict(DomainError):
+    """A receipt's idempotency key was already used for a delivery against another purchase order."""
+
+    code = "receipt_key_conflict"
+
+    def __init__(self, idempotency_key: str) -> None:
+        super().__init__(f"The delivery key {idempotency_key} was already used for another purchase order.")
+
+
+class InvalidLinkToken(DomainError):
+    """A deep-link token that is malformed, forged, expired or of an unknown version.
+
+    `reason` says which, for logs; the customer hears the same thing whatever it is.
+    """
+
+    code = "invalid_link_token"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("This link is not valid any more. Please link your order with its number and e-mail.")
+        self.reason = reason
+
+
+class UnsupportedLanguage(DomainError):
+    code = "unsupported_language"
+
+    def __init__(self, language: str) -> None:
+        super().__init__(f"Sorry, {language!r} is not a language this chat speaks.")
+        self.language = language
