@@ -130,24 +130,3 @@ class UnsupportedLanguage(DomainError):
     def __init__(self, language: str) -> None:
         super().__init__(f"Sorry, {language!r} is not a language this chat speaks.")
         self.language = language
-
-
-class InvalidLinkToken(DomainError):
-    """A deep-link token that is malformed, forged, expired or of an unknown version.
-
-    `reason` says which, for logs; the customer hears the same thing whatever it is.
-    """
-
-    code = "invalid_link_token"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("This link is not valid any more. Please link your order with its number and e-mail.")
-        self.reason = reason
-
-
-class UnsupportedLanguage(DomainError):
-    code = "unsupported_language"
-
-    def __init__(self, language: str) -> None:
-        super().__init__(f"Sorry, {language!r} is not a language this chat speaks.")
-        self.language = language
