@@ -3,6 +3,9 @@
 Each carries a stable `code` that the chat and API layers map to a localised message or an HTTP status.
 """
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 
 class DomainError(Exception):
     code = "not_allowed"
@@ -130,3 +133,32 @@ class UnsupportedLanguage(DomainError):
     def __init__(self, language: str) -> None:
         super().__init__(f"Sorry, {language!r} is not a language this chat speaks.")
         self.language = language
+
+
+class RowProblem(NamedTuple):
+    """One bad cell of an imported file (the whole row when `field` is empty); row 1 is the header."""
+
+    row: int
+    field: str
+    reason: str
+
+
+class ImportRejected(DomainError):
+    """An imported file had bad rows; none of it was written."""
+
+    code = "import_rejected"
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = tuple(sorted(problems, key=lambda problem: problem.row))
+        rows = sorted({problem.row for problem in self.problems})
+        super().__init__(
+            f"The file was not imported, nothing was changed: {len(self.problems)} problem(s) in"
+            f" row(s) {', '.join(map(str, rows))}."
+        )
+
+
+class DemoNeedsEmptyShop(DomainError):
+    code = "demo_needs_empty_shop"
+
+    def __init__(self) -> None:
+        super().__init__("This database already holds a shop's data; the demo store is only loaded into an empty one.")
