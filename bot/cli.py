@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     import_ = commands.add_parser("import", help="import a merchant CSV export")
     import_.add_argument("kind", choices=["products", "orders", "purchase-orders"])
     import_.add_argument("file", type=Path)
+
+    commands.add_parser("run", help="run the Telegram bot (long polling; needs BOT_TOKEN)")
+
+    link = commands.add_parser("link", help="print the Telegram link for an order-confirmation e-mail")
+    link.add_argument("order_number")
+    link.add_argument("--bot-username", help="the bot's @username (default: asked from Telegram)")
     return parser
 
 
@@ -65,4 +71,16 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
     return await import_csv(settings, args.kind, args.file)
 
 
-_JOBS: dict[str, Job] = {"seed": _seed, "import": _import}
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.telegram_jobs import run_bot
+
+    return await run_bot(settings)
+
+
+async def _link(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.telegram_jobs import print_order_link
+
+    return await print_order_link(settings, args.order_number, args.bot_username)
+
+
+_JOBS: dict[str, Job] = {"seed": _seed, "import": _import, "run": _run, "link": _link}

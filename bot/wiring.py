@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.handlers.chat import ChatDeps
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 
@@ -15,6 +16,16 @@ def shop_policy(settings: Settings) -> ShopPolicy:
         alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
         recently_resolved_days=settings.recently_resolved_days,
     )
+
+
+@asynccontextmanager
+async def chat_deps(settings: Settings) -> AsyncIterator[ChatDeps]:
+    """What the Telegram handlers share, on the configured database."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield ChatDeps(settings, create_session_factory(engine), SystemClock(settings.timezone), shop_policy(settings))
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ _MAX_ID = 2**53  # larger than any row id we hand out, small enough to stay exac
 
 class Action(StrEnum):
     ORDERS = "o"  # back to the order list
+    LINE = "ln"  # line id: one item's card
     CANCEL_ASK = "cx"  # line id
     CANCEL_CONFIRM = "cy"  # line id
     ALTERNATIVES = "al"  # line id
@@ -29,6 +30,7 @@ LANGUAGE_CODES = {1: "en", 2: "de"}
 
 _ARITY = {
     Action.ORDERS: 0,
+    Action.LINE: 1,
     Action.CANCEL_ASK: 1,
     Action.CANCEL_CONFIRM: 1,
     Action.ALTERNATIVES: 1,

@@ -1,0 +1,56 @@
+"""Every inline button press arrives here: answered, parsed, checked, then handed to its action."""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers import alternatives, cancel, human, language, orders
+from bot.handlers.callback_data import Action, CallbackData, InvalidCallbackData, parse_callback_data
+from bot.handlers.chat import customer_id, deps, reply, tr
+from bot.render import conversation
+
+ButtonAction = Callable[[Update, ContextTypes.DEFAULT_TYPE, CallbackData], Awaitable[None]]
+
+STALE_AFTER = timedelta(days=7)
+# Actions that change something; on a week-old message they show the current state instead.
+_CHANGING = {Action.CANCEL_CONFIRM, Action.PICK_CONFIRM}
+
+_ACTIONS: dict[Action, ButtonAction] = {
+    Action.ORDERS: orders.orders_button,
+    Action.LINE: orders.line_button,
+    Action.CANCEL_ASK: cancel.ask,
+    Action.CANCEL_CONFIRM: cancel.confirm,
+    Action.ALTERNATIVES: alternatives.offer,
+    Action.PICK_ASK: alternatives.ask,
+    Action.PICK_CONFIRM: alternatives.confirm,
+    Action.HUMAN: human.human_button,
+    Action.LANGUAGE: language.language_button,
+}
+
+
+async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Route a button press; forged, foreign or stale presses change nothing."""
+    query = update.callback_query
+    t = tr(context)
+    try:
+        data = parse_callback_data(query.data)
+    except InvalidCallbackData:
+        await query.answer(conversation.invalid_button(t), show_alert=True)
+        return
+    # Telegram shows a spinner on the button until the query is answered, so answer before slow work.
+    await query.answer()
+    if data.action is not Action.LANGUAGE and customer_id(context) is None:
+        await reply(update, conversation.not_linked(t))
+        return
+    if data.action in _CHANGING and _is_stale(query.message, deps(context).clock.now()):
+        await reply(update, conversation.Screen(conversation.stale_button(t)))
+        await orders.line_button(update, context, CallbackData(Action.LINE, data.ids[:1]))
+        return
+    await _ACTIONS[data.action](update, context, data)
+
+
+def _is_stale(message: object, now: object) -> bool:
+    sent_at = getattr(message, "date", None)
+    return sent_at is not None and now - sent_at > STALE_AFTER

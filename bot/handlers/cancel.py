@@ -1,0 +1,43 @@
+"""Cancel a waiting item: a confirmation that says what will be refunded, then the result."""
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.callback_data import CallbackData
+from bot.handlers.chat import customer_id, deps, show, tr
+from bot.handlers.orders import line_button
+from bot.render import cancel as render
+from bot.render.conversation import stale_button
+from bot.render.errors import domain_error
+from bot.services.audit import Actor
+from bot.services.cancel import cancel_line, preview_cancel
+from bot.services.errors import DomainError
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """Cancel pressed: show exactly what will happen."""
+    try:
+        preview = await preview_cancel(deps(context).uow(), customer_id(context), data.ids[0])
+    except DomainError as refused:
+        await _refused(update, context, data, refused)
+        return
+    await show(update.callback_query, render.confirm_cancel(preview, tr(context)))
+
+
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """Yes, cancel: cancel the line (a repeated press changes nothing)."""
+    customer = customer_id(context)
+    try:
+        result = await cancel_line(deps(context).uow(), customer, data.ids[0], Actor.customer(customer))
+    except DomainError as refused:
+        await _refused(update, context, data, refused)
+        return
+    await show(update.callback_query, render.cancelled(result, tr(context)))
+
+
+async def _refused(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData, refused: DomainError) -> None:
+    """Say why, then show the item as it is now."""
+    t = tr(context)
+    await update.effective_message.reply_text(domain_error(refused, t))
+    if refused.code != "line_not_found":
+        await line_button(update, context, data)

@@ -1,0 +1,74 @@
+"""What every handler shares: the services' dependencies, the user's language and customer, and replying."""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import CallbackQuery, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import Translator, translator
+from bot.render.screen import Screen
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+
+log = logging.getLogger(__name__)
+INTAKE_KEY = "intake"
+
+
+@dataclass
+class ChatDeps:
+    """Shared by all handlers through `application.bot_data`."""
+
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    policy: ShopPolicy
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work; never shared between concurrent updates."""
+        return UnitOfWork(self.session_factory, self.clock, self.policy)
+
+
+def deps(context: ContextTypes.DEFAULT_TYPE) -> ChatDeps:
+    return context.application.bot_data["deps"]
+
+
+def intake(context: ContextTypes.DEFAULT_TYPE) -> Any:
+    """What the intake step learned about this update's user (language, linked customer, state)."""
+    return context.user_data.get(INTAKE_KEY) if context.user_data is not None else None
+
+
+def tr(context: ContextTypes.DEFAULT_TYPE) -> Translator:
+    current = intake(context)
+    return translator(current.language if current else deps(context).settings.default_language)
+
+
+def customer_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    current = intake(context)
+    return current.customer_id if current else None
+
+
+async def reply(update: Update, screen: Screen) -> None:
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        screen.text, reply_markup=screen.keyboard, parse_mode=ParseMode.HTML, disable_web_page_preview=True
+    )
+
+
+async def show(query: CallbackQuery, screen: Screen) -> None:
+    """Replace the pressed message's content, so a conversation stays one tidy message."""
+    try:
+        await query.edit_message_text(
+            screen.text, reply_markup=screen.keyboard, parse_mode=ParseMode.HTML, disable_web_page_preview=True
+        )
+    except BadRequest as refused:
+        # Pressing the same button twice asks for an identical edit, which Telegram refuses; nothing to do.
+        if "not modified" not in str(refused).lower():
+            raise

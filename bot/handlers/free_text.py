@@ -1,0 +1,63 @@
+"""Free text: an e-mail the bot asked for, an order number, a common request, or a short help."""
+
+import re
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers import human, linking
+from bot.handlers.chat import intake, reply, tr
+from bot.handlers.orders import orders, show_order
+from bot.render import conversation
+from bot.services.intents import MAX_TEXT_LENGTH, IntentKind, detect_intent
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a typed message by what it asks for."""
+    text = update.effective_message.text or ""
+    if len(text) > MAX_TEXT_LENGTH:
+        await reply(update, conversation.too_long(tr(context)))
+        return
+    current = intake(context)
+    if current is None or current.customer_id is None:
+        await _unlinked_text(update, context, text)
+        return
+    intent = detect_intent(text)
+    if intent.order_numbers:
+        await show_order(update, context, intent.order_numbers[0])
+    elif intent.kind in (IntentKind.STATUS, IntentKind.CANCEL, IntentKind.ALTERNATIVES):
+        # Cancelling and swapping start from an item, so show the items to pick from.
+        await orders(update, context)
+    elif intent.kind is IntentKind.HUMAN:
+        await human.support(update, context)
+    elif intent.kind is IntentKind.GREETING:
+        await reply(update, conversation.greeting(tr(context)))
+    elif intent.kind is IntentKind.THANKS:
+        await reply(update, conversation.thanks(tr(context)))
+    else:
+        await reply(update, conversation.help_menu(tr(context)))
+
+
+async def _unlinked_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """Before linking, text is the order number and e-mail (in one message or two)."""
+    current = intake(context)
+    email = _EMAIL.search(text)
+    order_numbers = detect_intent(_EMAIL.sub(" ", text)).order_numbers
+    awaiting = current.data.get("order_number") if current and current.state == linking.AWAITING_EMAIL else None
+    if email and (order_numbers or awaiting):
+        await linking.email_given(update, context, order_numbers[0] if order_numbers else awaiting, email.group(0))
+    elif order_numbers:
+        await linking.order_number_given(update, context, order_numbers[0])
+    elif email:
+        await reply(update, conversation.ask_order_number(tr(context)))
+    elif detect_intent(text).kind is IntentKind.HUMAN:
+        await human.support(update, context)
+    else:
+        await linking.start(update, context)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help, and any command the bot does not know."""
+    await reply(update, conversation.help_menu(tr(context)))

@@ -1,0 +1,26 @@
+"""/language: switch between English and German."""
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.callback_data import LANGUAGE_CODES, CallbackData
+from bot.handlers.chat import deps, intake, reply, show
+from bot.i18n import translator
+from bot.handlers.chat import tr
+from bot.render import conversation
+from bot.services.chat_session import choose_language
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language: offer the languages."""
+    await reply(update, conversation.choose_language(tr(context)))
+
+
+async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """A language picked: store it and answer in it."""
+    code = LANGUAGE_CODES[data.ids[0]]
+    await choose_language(deps(context).uow(), update.effective_user.id, code)
+    current = intake(context)
+    if current is not None:
+        current.language = code
+    await show(update.callback_query, conversation.language_set(translator(code)))

@@ -1,0 +1,53 @@
+"""/orders, the order list button, one item's card, and an order number typed in the chat."""
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.callback_data import CallbackData
+from bot.handlers.chat import customer_id, deps, reply, show, tr
+from bot.render import backorder_card, conversation
+from bot.render.errors import domain_error
+from bot.services.errors import DomainError, OrderNotFound
+from bot.services.status import get_backorder_status, get_line_view, get_order_status
+from db.models import OPEN_LINE_STATUSES
+
+
+async def orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/orders: every waiting item and what was resolved lately."""
+    customer = customer_id(context)
+    if customer is None:
+        await reply(update, conversation.not_linked(tr(context)))
+        return
+    status = await get_backorder_status(deps(context).uow(), customer)
+    await reply(update, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
+
+
+async def orders_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """« Back / My orders: the list, in place."""
+    status = await get_backorder_status(deps(context).uow(), customer_id(context))
+    await show(update.callback_query, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
+
+
+async def line_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """One item's card with its ETA explained and the actions."""
+    t = tr(context)
+    try:
+        line = await get_line_view(deps(context).uow(), customer_id(context), data.ids[0])
+    except DomainError as refused:
+        await update.callback_query.answer(domain_error(refused, t), show_alert=True)
+        return
+    screen = backorder_card.backorder_card(line, t) if line.status in OPEN_LINE_STATUSES else backorder_card.resolved_card(line, t)
+    await show(update.callback_query, screen)
+
+
+async def show_order(update: Update, context: ContextTypes.DEFAULT_TYPE, order_number: str) -> None:
+    """An order number mentioned in the chat: that order's items, if it is the customer's."""
+    t = tr(context)
+    try:
+        order = await get_order_status(deps(context).uow(), customer_id(context), order_number)
+    except OrderNotFound:
+        await reply(update, conversation.order_not_found(order_number, t))
+        return
+    waiting = [line for line in order.lines if line.status in OPEN_LINE_STATUSES]
+    resolved = [line for line in order.lines if line.status not in OPEN_LINE_STATUSES]
+    await reply(update, backorder_card.order_list(waiting, resolved, t))

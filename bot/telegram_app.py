@@ -1,0 +1,82 @@
+"""The Telegram application: every handler the bot has, registered in one place."""
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.handlers import free_text, human, intake, language, linking, orders, other_messages
+from bot.handlers.buttons import button_pressed
+from bot.handlers.chat import ChatDeps
+from bot.i18n import SUPPORTED_LANGUAGES, translator
+from bot.telegram_errors import RetryingRateLimiter
+
+log = logging.getLogger(__name__)
+
+
+def build_application(chat_deps: ChatDeps) -> Application:
+    """The bot, talking to the Bot API server named by TELEGRAM_API_BASE_URL."""
+    settings = chat_deps.settings
+    api = settings.telegram_api_base_url.rstrip("/")
+    application = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .post_init(_announce_commands)
+        .build()
+    )
+    application.bot_data["deps"] = chat_deps
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """The bot's whole surface."""
+    private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, intake.take_in), group=-1)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, other_messages.edited))
+    application.add_handler(CommandHandler("start", linking.start, filters=private))
+    application.add_handler(CommandHandler(["orders", "status"], orders.orders, filters=private))
+    application.add_handler(CommandHandler(["support", "human"], human.support, filters=private))
+    application.add_handler(CommandHandler("language", language.language, filters=private))
+    application.add_handler(CommandHandler("logout", linking.logout, filters=private))
+    application.add_handler(CommandHandler("help", free_text.help_command, filters=private))
+    application.add_handler(CallbackQueryHandler(button_pressed))
+    application.add_handler(MessageHandler(private & filters.CONTACT, linking.contact_shared))
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, free_text.text_message))
+    application.add_handler(MessageHandler(private & filters.COMMAND, free_text.help_command))
+    application.add_handler(MessageHandler(private & ~filters.TEXT, other_messages.non_text))
+    application.add_error_handler(intake.on_error)
+
+
+def command_menu(language: str) -> list[BotCommand]:
+    t = translator(language)
+    return [
+        BotCommand("orders", t.gettext("My backorders and delivery dates")),
+        BotCommand("support", t.gettext("Talk to a person")),
+        BotCommand("language", t.gettext("Change language")),
+        BotCommand("help", t.gettext("What I can do")),
+        BotCommand("logout", t.gettext("Disconnect this chat")),
+    ]
+
+
+async def _announce_commands(application: Application) -> None:
+    """Localised command menus; a server that refuses them must not stop the bot."""
+    for language in SUPPORTED_LANGUAGES:
+        try:
+            await application.bot.set_my_commands(
+                command_menu(language), language_code=None if language == "en" else language
+            )
+        except TelegramError as refused:
+            log.warning("could not set the %s command menu: %s", language, refused)

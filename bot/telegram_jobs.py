@@ -1,0 +1,64 @@
+"""The Telegram side of the `backorder-bot` command: run the bot, print an order's deep link."""
+
+import asyncio
+import logging
+import signal
+import sys
+
+from telegram import Bot, Update
+
+from bot.config import Settings
+from bot.services.linking import build_link_for_order
+from bot.services.errors import DomainError
+from bot.telegram_app import build_application
+from bot.wiring import chat_deps, unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+async def run_bot(settings: Settings) -> int:
+    """Long-poll the Bot API until Ctrl-C or SIGTERM."""
+    if not settings.bot_token:
+        print("BOT_TOKEN is not set. Put your bot's token from @BotFather into .env.", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    async with chat_deps(settings) as deps:
+        application = build_application(deps)
+        async with application:
+            await application.start()
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("Bot @%s is running; press Ctrl-C to stop.", application.bot.username)
+            await _until_stopped()
+            await application.updater.stop()
+            await application.stop()
+    return 0
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def print_order_link(settings: Settings, order_number: str, bot_username: str | None) -> int:
+    """Print the t.me link a shop puts into its order-confirmation e-mail."""
+    if not settings.secret_key:
+        print("SECRET_KEY is not set; it signs the link. Put a long random string into .env.", file=sys.stderr)
+        return 2
+    if bot_username is None:
+        if not settings.bot_token:
+            print("Pass --bot-username, or set BOT_TOKEN so I can ask Telegram.", file=sys.stderr)
+            return 2
+        api = settings.telegram_api_base_url.rstrip("/")
+        async with Bot(settings.bot_token, base_url=f"{api}/bot") as bot:
+            bot_username = bot.username
+    async with unit_of_work(settings) as uow:
+        try:
+            link = await build_link_for_order(uow, order_number, settings.secret_key, bot_username, settings.link_token_ttl_days)
+        except DomainError as refused:
+            print(refused.message, file=sys.stderr)
+            return 1
+    print(link)
+    return 0
