@@ -9,7 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_currency_precision
@@ -48,10 +48,10 @@ class Translator:
 
     def date(self, value: date) -> str:
         """A short date a customer reads at a glance: '4 Dec' / '4. Dez.'."""
-        return format_date(value, format="d MMM", locale=self.locale)
+        return format_skeleton("MMMd", value, locale=self.locale)
 
     def long_date(self, value: date) -> str:
-        return format_date(value, format="EEE d MMM yyyy", locale=self.locale)
+        return format_skeleton("yMMMEd", value, locale=self.locale)
 
     def money(self, amount_minor: int, currency: str) -> str:
         precision = get_currency_precision(currency)
