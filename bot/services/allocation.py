@@ -34,6 +34,16 @@ def open_quantity() -> ColumnElement[int]:
     )
 
 
+def waiting() -> ColumnElement[bool]:
+    """Lines still waiting for stock.
+
+    The statuses are written into the SQL rather than bound, because SQLite only uses the partial queue index
+    (ix_order_lines_waiting_queue) when the query repeats the index's condition literally.
+    """
+    statuses = [status.value for status in OPEN_LINE_STATUSES]
+    return OrderLine.status.in_(bindparam("waiting", statuses, expanding=True, literal_execute=True, unique=True))
+
+
 async def allocate_available_stock(
     session: AsyncSession, clock: Clock, actor: Actor, product_id: int
 ) -> list[AllocationChange]:
@@ -112,7 +122,6 @@ async def allocate_available_stock(
 
 async def _lines_stock_can_reach(session: AsyncSession, product_id: int, available: int) -> list[Row[Any]]:
     """The waiting lines, in queue order, that start before `available` units run out; locked for update."""
-    waiting = OrderLine.status.in_(OPEN_LINE_STATUSES)
     need = open_quantity()
     queue = (
         select(
@@ -121,7 +130,7 @@ async def _lines_stock_can_reach(session: AsyncSession, product_id: int, availab
                 func.sum(need).over(order_by=(OrderLine.queued_at, OrderLine.id), rows=(None, 0)) - need
             ).label("needed_before"),
         )
-        .where(OrderLine.product_id == product_id, waiting)
+        .where(OrderLine.product_id == product_id, waiting())
         .subquery()
     )
     reachable = select(queue.c.id).where(queue.c.needed_before < available)
@@ -139,7 +148,7 @@ async def _lines_stock_can_reach(session: AsyncSession, product_id: int, availab
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
         # Re-checked under the lock: a line cancelled meanwhile drops out rather than being over-allocated.
-        .where(OrderLine.id.in_(reachable), waiting)
+        .where(OrderLine.id.in_(reachable), waiting())
         .order_by(OrderLine.queued_at, OrderLine.id)
         .with_for_update(of=OrderLine)
     )

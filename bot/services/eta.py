@@ -8,24 +8,40 @@ handling days, *confirmed*); the rest get today + the product's supplier lead ti
 The walk is done in SQL with running totals, so a recompute is a few statements whatever the number of lines.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Date,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.clock import Clock
-from bot.services.allocation import open_quantity
+from bot.services.allocation import open_quantity, waiting
 from bot.services.audit import Actor, record
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
     EtaBasis,
-    OPEN_LINE_STATUSES,
     EtaChange,
     Order,
     OrderLine,
@@ -81,17 +97,21 @@ def _days_after_postgresql(element: _days_after, compiler: SQLCompiler, **kw: An
 
 def _computed_etas(today: date, handling_days: int, product_ids: Collection[int] | None) -> Select[Any]:
     """One row per waiting line whose computed ETA, basis or purchase order differs from the stored one."""
-    queue_filter = [OrderLine.status.in_(OPEN_LINE_STATUSES)]
+    queue_filter = [waiting()]
     supply_filter = [PurchaseOrder.status == PurchaseOrderStatus.OPEN]
+    sku_filter = []
     if product_ids is not None:
         queue_filter.append(OrderLine.product_id.in_(list(product_ids)))
         supply_filter.append(PurchaseOrder.product_id.in_(list(product_ids)))
+        sku_filter.append(Product.id.in_(list(product_ids)))
+    today_param = literal(today, Date)
+    handling = literal(handling_days, Integer)
 
+    # Running totals: how many units the queue needs up to and including each line...
     queue = (
         select(
             OrderLine.id,
             OrderLine.product_id,
-            OrderLine.order_id,
             OrderLine.eta,
             OrderLine.eta_basis,
             OrderLine.eta_purchase_order_id,
@@ -102,58 +122,61 @@ def _computed_etas(today: date, handling_days: int, product_ids: Collection[int]
         .where(*queue_filter)
         .cte("queue")
     )
+    # ...and how many units the open purchase orders bring, up to and including each one.
     outstanding = PurchaseOrder.quantity - PurchaseOrder.received_quantity
     supplied_through = func.sum(outstanding).over(
         partition_by=PurchaseOrder.product_id,
         order_by=(PurchaseOrder.expected_on, PurchaseOrder.id),
         rows=(None, 0),
     )
+    # A late purchase order has not arrived yet, so the earliest it can ship from is today.
+    arrival = case((PurchaseOrder.expected_on < today_param, today_param), else_=PurchaseOrder.expected_on)
     supply = (
         select(
             PurchaseOrder.id,
             PurchaseOrder.product_id,
-            PurchaseOrder.expected_on,
+            _days_after(arrival, handling).label("eta"),
             (supplied_through - outstanding).label("supplied_before"),
             supplied_through.label("supplied_through"),
         )
         .where(*supply_filter)
         .cte("supply")
     )
-
-    today_param = literal(today, Date)
-    handling = literal(handling_days, Integer)
-    shortfall = queue.c.needed_through - func.coalesce(StockLevel.available, 0)
-    # A late purchase order has not arrived yet, so the earliest it can ship from is today.
-    arrival = case((supply.c.expected_on < today_param, today_param), else_=supply.c.expected_on)
-    new_eta = case(
-        (shortfall <= 0, _days_after(today_param, handling)),
-        (supply.c.id.is_not(None), _days_after(arrival, handling)),
-        else_=_days_after(today_param, Product.lead_time_days),
+    skus = (
+        select(
+            Product.id,
+            func.coalesce(StockLevel.available, 0).label("available"),
+            _days_after(today_param, Product.lead_time_days).label("estimated_eta"),
+        )
+        .outerjoin(StockLevel, StockLevel.product_id == Product.id)
+        .where(*sku_filter)
+        .cte("skus")
     )
-    new_basis = case(
-        (shortfall <= 0, literal(EtaBasis.IN_STOCK.value)),
-        (supply.c.id.is_not(None), literal(EtaBasis.PURCHASE_ORDER.value)),
-        else_=literal(EtaBasis.LEAD_TIME.value),
-    )
-    new_purchase_order_id = case((shortfall <= 0, None), else_=supply.c.id)
-
+    # What the line still lacks once unallocated stock has served everyone up to and including it.
+    shortfall = queue.c.needed_through - skus.c.available
+    in_stock = shortfall <= 0
+    on_purchase_order = supply.c.id.is_not(None)
     computed = (
         select(
             queue.c.id.label("line_id"),
-            Order.customer_id,
-            Order.number.label("order_number"),
-            Product.sku,
             queue.c.eta.label("old_eta"),
             queue.c.eta_basis.label("old_basis"),
             queue.c.eta_purchase_order_id.label("old_purchase_order_id"),
-            new_eta.label("new_eta"),
-            new_basis.label("new_basis"),
-            new_purchase_order_id.label("new_purchase_order_id"),
+            case(
+                (in_stock, literal(today + timedelta(days=handling_days), Date)),
+                (on_purchase_order, supply.c.eta),
+                else_=skus.c.estimated_eta,
+            ).label("new_eta"),
+            case(
+                (in_stock, literal(EtaBasis.IN_STOCK.value)),
+                (on_purchase_order, literal(EtaBasis.PURCHASE_ORDER.value)),
+                else_=literal(EtaBasis.LEAD_TIME.value),
+            ).label("new_basis"),
+            case((in_stock, None), else_=supply.c.id).label("new_purchase_order_id"),
         )
         .select_from(queue)
-        .join(Product, Product.id == queue.c.product_id)
-        .join(Order, Order.id == queue.c.order_id)
-        .outerjoin(StockLevel, StockLevel.product_id == queue.c.product_id)
+        .join(skus, skus.c.id == queue.c.product_id)
+        # The purchase order whose cumulative supply first reaches the line's shortfall completes it.
         .outerjoin(
             supply,
             and_(
@@ -173,6 +196,24 @@ def _computed_etas(today: date, handling_days: int, product_ids: Collection[int]
     )
 
 
+# Scratch space for one recompute: the computed rows are written once and then read by the statements that
+# record history, update the lines and report the moves, so the running totals are computed only once.
+_scratch = MetaData()
+_recomputed = Table(
+    "eta_recompute",
+    _scratch,
+    Column("line_id", Integer, primary_key=True, autoincrement=False),
+    Column("old_eta", Date),
+    Column("old_basis", String(24)),
+    Column("old_purchase_order_id", Integer),
+    Column("new_eta", Date),
+    Column("new_basis", String(24)),
+    Column("new_purchase_order_id", Integer),
+    prefixes=["TEMPORARY"],
+)
+_BASES = {basis.value: basis for basis in EtaBasis}
+
+
 async def recompute_etas(
     session: AsyncSession,
     clock: Clock,
@@ -187,75 +228,87 @@ async def recompute_etas(
     """
     if product_ids is not None and not product_ids:
         return []
-    rows = (await session.execute(_computed_etas(clock.today(), policy.handling_days, product_ids))).all()
-    if not rows:
-        return []
-    now = clock.now()
-    moves = [
-        EtaMove(
-            line_id=row.line_id,
-            customer_id=row.customer_id,
-            order_number=row.order_number,
-            sku=row.sku,
-            old_eta=row.old_eta,
-            new_eta=row.new_eta,
-            old_basis=row.old_basis,
-            new_basis=EtaBasis(row.new_basis),
-            reason=reason,
-        )
-        for row in rows
-        if row.old_eta != row.new_eta or row.old_basis != row.new_basis
-    ]
-    await _store_etas(session, rows, now)
-    await _store_history(session, moves, now)
+    # No try/finally: after an error the transaction is rolled back, and the scratch table with it.
+    await session.run_sync(lambda sync_session: _recomputed.create(sync_session.connection()))
+    computed = _computed_etas(clock.today(), policy.handling_days, product_ids)
+    filled = await session.execute(
+        insert(_recomputed).from_select([column.name for column in _recomputed.columns], computed)
+    )
+    moves: list[EtaMove] = []
+    if filled.rowcount:
+        now = clock.now()
+        await _record_history(session, reason, now)
+        await _store_etas(session, now)
+        moves = await _moves(session, reason)
+    await session.run_sync(lambda sync_session: _recomputed.drop(sync_session.connection()))
     return moves
 
 
-async def _store_etas(session: AsyncSession, rows: Sequence[Any], now: datetime) -> None:
-    lines = OrderLine.__table__
-    statement = (
-        update(lines)
-        .where(lines.c.id == bindparam("line_id"))
-        .values(
-            eta=bindparam("new_eta"),
-            eta_basis=bindparam("new_basis"),
-            eta_purchase_order_id=bindparam("new_purchase_order_id"),
-            updated_at=bindparam("now"),
+def _moved() -> ColumnElement[bool]:
+    """The date or the basis changed; a new purchase order with the same date is not news."""
+    return or_(
+        _recomputed.c.old_eta.is_distinct_from(_recomputed.c.new_eta),
+        _recomputed.c.old_basis.is_distinct_from(_recomputed.c.new_basis),
+    )
+
+
+async def _record_history(session: AsyncSession, reason: str, now: datetime) -> None:
+    recomputed = _recomputed.c
+    await session.execute(
+        insert(EtaChange.__table__).from_select(
+            ["line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"],
+            select(
+                recomputed.line_id,
+                recomputed.old_eta,
+                recomputed.new_eta,
+                recomputed.old_basis,
+                recomputed.new_basis,
+                literal(reason, String),
+                literal(now, EtaChange.changed_at.type),
+            ).where(_moved()),
         )
     )
+
+
+async def _store_etas(session: AsyncSession, now: datetime) -> None:
+    lines = OrderLine.__table__
+    recomputed = _recomputed.c
     await session.execute(
-        statement,
-        [
-            {
-                "line_id": row.line_id,
-                "new_eta": row.new_eta,
-                "new_basis": EtaBasis(row.new_basis),
-                "new_purchase_order_id": row.new_purchase_order_id,
-                "now": now,
-            }
-            for row in rows
-        ],
+        update(lines)
+        # The IN is redundant, but without it SQLite's planner walks every order line instead of the few changed.
+        .where(lines.c.id == recomputed.line_id, lines.c.id.in_(select(recomputed.line_id)))
+        .values(
+            eta=recomputed.new_eta,
+            eta_basis=recomputed.new_basis,
+            eta_purchase_order_id=recomputed.new_purchase_order_id,
+            updated_at=now,
+        )
     )
 
 
-async def _store_history(session: AsyncSession, moves: Sequence[EtaMove], now: datetime) -> None:
-    if not moves:
-        return
-    await session.execute(
-        insert(EtaChange.__table__),
-        [
-            {
-                "line_id": move.line_id,
-                "old_eta": move.old_eta,
-                "new_eta": move.new_eta,
-                "old_basis": move.old_basis,
-                "new_basis": move.new_basis,
-                "reason": move.reason,
-                "changed_at": now,
-            }
-            for move in moves
-        ],
+async def _moves(session: AsyncSession, reason: str) -> list[EtaMove]:
+    recomputed = _recomputed.c
+    rows = await session.execute(
+        select(
+            recomputed.line_id,
+            Order.customer_id,
+            Order.number,
+            Product.sku,
+            recomputed.old_eta,
+            recomputed.new_eta,
+            recomputed.old_basis,
+            recomputed.new_basis,
+        )
+        .join(OrderLine, OrderLine.id == recomputed.line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(_moved())
+        .order_by(recomputed.line_id)
     )
+    return [
+        EtaMove(line_id, customer_id, number, sku, old_eta, new_eta, _BASES.get(old_basis), _BASES[new_basis], reason)
+        for line_id, customer_id, number, sku, old_eta, new_eta, old_basis, new_basis in rows
+    ]
 
 
 async def recompute_all_etas(uow: UnitOfWork, reason: str = REASON_RECALCULATED) -> list[EtaMove]:
