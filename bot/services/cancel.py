@@ -1,0 +1,219 @@
+"""A customer cancels what is still waiting, is refunded for it, and everyone behind moves up."""
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import Actor, record
+from bot.services.errors import LineNotCancellable
+from bot.services.eta import EtaMove, recompute_etas
+from bot.services.ownership import customer_line, customer_order, locked_customer_line, locked_order_lines
+from bot.services.unit_of_work import UnitOfWork
+from db.models import OPEN_LINE_STATUSES, LineStatus, OrderLine, Refund, RefundReason, RefundStatus
+
+# Why the ETAs behind a cancelled or swapped line moved.
+REASON_QUEUE_CHANGED = "queue_changed"
+
+_WHY_NOT_CANCELLABLE = {
+    LineStatus.SHIPPED: "it has already shipped",
+    LineStatus.ALLOCATED: "it is packed and ready to ship",
+    LineStatus.SUBSTITUTED: "it was swapped for an alternative",
+    LineStatus.CANCELLED: "it has already been cancelled",
+}
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What a cancel would do: `quantity` units are cancelled and refunded, `keeps_allocated_quantity`
+    units are already allocated to the customer and still ship."""
+
+    line_id: int
+    order_number: str
+    sku: str
+    product_name: str
+    quantity: int
+    keeps_allocated_quantity: int
+    refund_minor: int
+    currency: str
+
+    @property
+    def partial(self) -> bool:
+        return self.keeps_allocated_quantity > 0
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    line_id: int
+    order_number: str
+    sku: str
+    product_name: str
+    cancelled_quantity: int
+    kept_quantity: int
+    refund_minor: int
+    currency: str
+    status: LineStatus
+    already_done: bool
+    eta_moves: tuple[EtaMove, ...] = ()  # other customers' lines that moved up
+
+
+@dataclass(frozen=True)
+class KeptLine:
+    """A line of the order that was not cancelled, and why."""
+
+    line_id: int
+    sku: str
+    product_name: str
+    status: LineStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderCancelResult:
+    order_number: str
+    cancelled: list[CancelResult]
+    kept: list[KeptLine]
+    refund_minor: int
+    currency: str
+    already_done: bool
+    eta_moves: tuple[EtaMove, ...] = ()
+
+
+async def preview_cancel(uow: UnitOfWork, customer_id: int, line_id: int) -> CancelPreview:
+    """What cancelling the line would cancel and refund; changes nothing."""
+    async with uow:
+        line = await customer_line(uow.session, customer_id, line_id)
+        _check_cancellable(line)
+        return CancelPreview(
+            line_id=line.id,
+            order_number=line.order.number,
+            sku=line.product.sku,
+            product_name=line.product.name,
+            quantity=line.open_quantity,
+            keeps_allocated_quantity=line.allocated_quantity,
+            refund_minor=line.open_quantity * line.unit_price_minor,
+            currency=line.order.currency,
+        )
+
+
+async def cancel_line(uow: UnitOfWork, customer_id: int, line_id: int, actor: Actor) -> CancelResult:
+    """Cancel what is still waiting of the line and owe the refund; a repeat returns the first result."""
+    async with uow:
+        session = uow.session
+        line = await locked_customer_line(session, customer_id, line_id)
+        if _was_cancelled(line):
+            return await _earlier_cancel(session, line)
+        _check_cancellable(line)
+        result = _cancel(uow, line, actor)
+        await session.flush()
+        moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id])
+        await uow.commit()
+    return replace(result, eta_moves=tuple(moves))
+
+
+async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, actor: Actor) -> OrderCancelResult:
+    """Cancel every waiting line of the order; lines that already shipped or are packed are kept, with why."""
+    async with uow:
+        session = uow.session
+        order = await customer_order(session, customer_id, order_number)
+        cancelled: list[CancelResult] = []
+        kept: list[KeptLine] = []
+        changed_skus: set[int] = set()
+        for line in await locked_order_lines(session, order):
+            if _was_cancelled(line):
+                cancelled.append(await _earlier_cancel(session, line))
+            elif line.status in OPEN_LINE_STATUSES:
+                cancelled.append(_cancel(uow, line, actor))
+                changed_skus.add(line.product_id)
+            else:
+                kept.append(KeptLine(line.id, line.product.sku, line.product.name, line.status, _why_not(line)))
+        moves: list[EtaMove] = []
+        if changed_skus:
+            await session.flush()
+            moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, changed_skus)
+            await uow.commit()
+        return OrderCancelResult(
+            order_number=order.number,
+            cancelled=cancelled,
+            kept=kept,
+            refund_minor=sum(result.refund_minor for result in cancelled),
+            currency=order.currency,
+            already_done=bool(cancelled) and not changed_skus,
+            eta_moves=tuple(moves),
+        )
+
+
+def _was_cancelled(line: OrderLine) -> bool:
+    """Its waiting quantity was cancelled before: asking again is a repeat, not a new request."""
+    return line.cancelled_quantity > 0 and line.open_quantity == 0
+
+
+def _why_not(line: OrderLine) -> str:
+    if _was_cancelled(line):
+        return _WHY_NOT_CANCELLABLE[LineStatus.CANCELLED]
+    return _WHY_NOT_CANCELLABLE[line.status]
+
+
+def _check_cancellable(line: OrderLine) -> None:
+    if _was_cancelled(line) or line.status not in OPEN_LINE_STATUSES:
+        raise LineNotCancellable(line.status.value, f"This item can no longer be cancelled: {_why_not(line)}.")
+
+
+def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
+    """Cancel the line's waiting quantity, owe its refund and audit it, in the current transaction."""
+    now = uow.clock.now()
+    quantity = line.open_quantity
+    refund = quantity * line.unit_price_minor
+    line.cancelled_quantity += quantity
+    # What was allocated still ships; a line with nothing allocated is cancelled outright.
+    line.status = LineStatus.ALLOCATED if line.allocated_quantity else LineStatus.CANCELLED
+    line.resolved_at = now
+    line.updated_at = now
+    uow.session.add(
+        Refund(
+            line_id=line.id,
+            amount_minor=refund,
+            currency=line.order.currency,
+            reason=RefundReason.CANCELLED,
+            status=RefundStatus.OWED,
+            created_at=now,
+        )
+    )
+    record(
+        uow.session,
+        actor,
+        "line.cancelled",
+        "order_line",
+        line.id,
+        at=now,
+        order_number=line.order.number,
+        sku=line.product.sku,
+        quantity=quantity,
+        refund_minor=refund,
+    )
+    return _result(line, refund, already_done=False)
+
+
+async def _earlier_cancel(session: AsyncSession, line: OrderLine) -> CancelResult:
+    """The result of the cancel that already happened, rebuilt from the line and the refund it owed."""
+    refund = (
+        await session.execute(
+            select(Refund.amount_minor).where(Refund.line_id == line.id, Refund.reason == RefundReason.CANCELLED)
+        )
+    ).scalar_one_or_none()
+    return _result(line, refund or 0, already_done=True)
+
+
+def _result(line: OrderLine, refund: int, *, already_done: bool) -> CancelResult:
+    return CancelResult(
+        line_id=line.id,
+        order_number=line.order.number,
+        sku=line.product.sku,
+        product_name=line.product.name,
+        cancelled_quantity=line.cancelled_quantity,
+        kept_quantity=line.allocated_quantity,
+        refund_minor=refund,
+        currency=line.order.currency,
+        status=line.status,
+        already_done=already_done,
+    )

@@ -1,0 +1,281 @@
+"""What a customer sees: each backordered item with its place in line, its ETA and why it moved."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.clock import Clock
+from bot.services.errors import LineNotFound
+from bot.services.ownership import customer_order
+from bot.services.unit_of_work import UnitOfWork
+from db.models import (
+    OPEN_LINE_STATUSES,
+    EtaBasis,
+    LineStatus,
+    Order,
+    OrderLine,
+    Product,
+    PurchaseOrder,
+)
+from db.models import EtaChange as EtaChangeRow
+
+RESOLVED_STATUSES = (LineStatus.ALLOCATED, LineStatus.SHIPPED, LineStatus.CANCELLED, LineStatus.SUBSTITUTED)
+
+
+@dataclass(frozen=True)
+class EtaChange:
+    old: date | None
+    new: date | None
+    old_basis: EtaBasis | None
+    new_basis: EtaBasis | None
+    reason: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class LineView:
+    line_id: int
+    order_number: str
+    sku: str
+    product_name: str
+    quantity: int
+    open_quantity: int
+    allocated_quantity: int
+    cancelled_quantity: int
+    substituted_quantity: int
+    status: LineStatus
+    unit_price_minor: int
+    currency: str
+    placed_at: datetime
+    # Waiting lines: days since the order was placed; resolved lines: how many days they waited.
+    days_waiting: int
+    # "3rd of 12 waiting" for this SKU; None for lines that no longer wait.
+    queue_position: int | None
+    queue_size: int | None
+    eta: date | None
+    eta_basis: EtaBasis | None
+    purchase_order_reference: str | None
+    purchase_order_expected_on: date | None
+    resolved_at: datetime | None
+    eta_history: list[EtaChange]  # newest first
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status in OPEN_LINE_STATUSES
+
+    @property
+    def eta_confirmed(self) -> bool:
+        """Backed by stock on hand or a supplier shipment, rather than the supplier's usual lead time."""
+        return self.eta_basis in (EtaBasis.IN_STOCK, EtaBasis.PURCHASE_ORDER)
+
+
+@dataclass(frozen=True)
+class CustomerBackorders:
+    customer_id: int
+    waiting: list[LineView]  # oldest order first
+    recently_resolved: list[LineView]  # most recently resolved first
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_number: str
+    placed_at: datetime
+    currency: str
+    lines: list[LineView]
+
+
+async def get_backorder_status(uow: UnitOfWork, customer_id: int) -> CustomerBackorders:
+    """The customer's waiting items, and the items that stopped waiting within the last few days.
+
+    A resolved line is listed only if it once waited, which the data shows by any of: an ETA or ETA history
+    (ETAs are given to waiting lines only), a cancelled or substituted quantity, or being the substitute
+    for a waiting line. A line allocated from stock when the order came in never waited, and is left out.
+    """
+    async with uow:
+        since = uow.clock.now() - timedelta(days=uow.policy.recently_resolved_days)
+        views = await _line_views(uow.session, uow.clock, _CUSTOMER_LINES, customer_id=customer_id, since=since)
+    waiting = sorted((view for view in views if view.is_waiting), key=lambda view: (view.placed_at, view.line_id))
+    resolved = sorted(
+        (view for view in views if not view.is_waiting),
+        key=lambda view: (view.resolved_at, view.line_id),
+        reverse=True,
+    )
+    return CustomerBackorders(customer_id=customer_id, waiting=waiting, recently_resolved=resolved)
+
+
+async def get_order_status(uow: UnitOfWork, customer_id: int, order_number: str) -> OrderView:
+    """Every line of one of the customer's orders; OrderNotFound for anyone else's."""
+    async with uow:
+        order = await customer_order(uow.session, customer_id, order_number)
+        views = await _line_views(uow.session, uow.clock, _ORDER_LINES, order_id=order.id)
+        return OrderView(
+            order_number=order.number,
+            placed_at=order.placed_at,
+            currency=order.currency,
+            lines=sorted(views, key=lambda view: view.line_id),
+        )
+
+
+async def get_line_view(uow: UnitOfWork, customer_id: int, line_id: int) -> LineView:
+    """One of the customer's lines, whatever its status; LineNotFound for anyone else's."""
+    async with uow:
+        views = await _line_views(uow.session, uow.clock, _ONE_LINE, customer_id=customer_id, line_id=line_id)
+    if not views:
+        raise LineNotFound()
+    return views[0]
+
+
+def _is_waiting(line: Any) -> ColumnElement[bool]:
+    # Spelled with literals, exactly as in the WHERE of ix_order_lines_waiting_queue, so SQLite and
+    # PostgreSQL can prove the query implies it and use that partial index.
+    return line.status.in_([literal_column(f"'{status.value}'") for status in OPEN_LINE_STATUSES])
+
+
+def _once_waited() -> ColumnElement[bool]:
+    return or_(
+        OrderLine.eta.is_not(None),
+        OrderLine.cancelled_quantity > 0,
+        OrderLine.substituted_quantity > 0,
+        OrderLine.substitute_for_line_id.is_not(None),
+        exists().where(EtaChangeRow.line_id == OrderLine.id),
+    )
+
+
+def _line_rows() -> Select[*tuple[Any, ...]]:
+    """Lines with their order, product, purchase order and, for waiting lines, their place in the queue."""
+    other = aliased(OrderLine)
+    same_queue = and_(other.product_id == OrderLine.product_id, _is_waiting(other))
+    ahead = (
+        select(func.count())
+        .where(same_queue, tuple_(other.queued_at, other.id) < tuple_(OrderLine.queued_at, OrderLine.id))
+        .scalar_subquery()
+    )
+    size = select(func.count()).where(same_queue).scalar_subquery()
+    waiting = _is_waiting(OrderLine)
+    return (
+        select(
+            OrderLine.id,
+            Order.number,
+            Order.placed_at,
+            Order.currency,
+            Product.sku,
+            Product.name,
+            OrderLine.quantity,
+            OrderLine.allocated_quantity,
+            OrderLine.cancelled_quantity,
+            OrderLine.substituted_quantity,
+            OrderLine.status,
+            OrderLine.unit_price_minor,
+            OrderLine.eta,
+            OrderLine.eta_basis,
+            PurchaseOrder.reference,
+            PurchaseOrder.expected_on,
+            OrderLine.resolved_at,
+            case((waiting, ahead + 1)).label("queue_position"),
+            case((waiting, size)).label("queue_size"),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .outerjoin(PurchaseOrder, PurchaseOrder.id == OrderLine.eta_purchase_order_id)
+    )
+
+
+# Built once: constructing these statements costs more than running them.
+_CUSTOMER_LINES = _line_rows().where(
+    Order.customer_id == bindparam("customer_id"),
+    or_(
+        _is_waiting(OrderLine),
+        and_(OrderLine.status.in_(RESOLVED_STATUSES), OrderLine.resolved_at >= bindparam("since"), _once_waited()),
+    ),
+)
+_ORDER_LINES = _line_rows().where(OrderLine.order_id == bindparam("order_id"))
+_ONE_LINE = _line_rows().where(OrderLine.id == bindparam("line_id"), Order.customer_id == bindparam("customer_id"))
+_ETA_HISTORY = (
+    select(
+        EtaChangeRow.line_id,
+        EtaChangeRow.old_eta,
+        EtaChangeRow.new_eta,
+        EtaChangeRow.old_basis,
+        EtaChangeRow.new_basis,
+        EtaChangeRow.reason,
+        EtaChangeRow.changed_at,
+    )
+    .where(EtaChangeRow.line_id.in_(bindparam("line_ids", expanding=True)))
+    .order_by(EtaChangeRow.line_id, EtaChangeRow.changed_at.desc(), EtaChangeRow.id.desc())
+)
+
+
+async def _line_views(
+    session: AsyncSession, clock: Clock, statement: Select[*tuple[Any, ...]], **params: Any
+) -> list[LineView]:
+    # Through the connection, not the ORM: these are plain rows, and the ORM layer would double the time.
+    connection = await session.connection()
+    rows = (await connection.execute(statement, params)).all()
+    history = await _eta_history(connection, [row.id for row in rows])
+    return [_line_view(row, clock, history[row.id]) for row in rows]
+
+
+async def _eta_history(connection: AsyncConnection, line_ids: list[int]) -> dict[int, list[EtaChange]]:
+    """Each line's ETA changes, newest first, in one query."""
+    history: dict[int, list[EtaChange]] = defaultdict(list)
+    if not line_ids:
+        return history
+    rows = await connection.execute(_ETA_HISTORY, {"line_ids": line_ids})
+    for line_id, old, new, old_basis, new_basis, reason, changed_at in rows:
+        history[line_id].append(EtaChange(old, new, old_basis, new_basis, reason, changed_at))
+    return history
+
+
+def _line_view(row: Row[Any], clock: Clock, history: list[EtaChange]) -> LineView:
+    status = LineStatus(row.status)
+    waiting = status in OPEN_LINE_STATUSES
+    placed_on = row.placed_at.astimezone(clock.tz).date()
+    if waiting:
+        waited_until = clock.today()
+    elif row.resolved_at is not None:
+        waited_until = row.resolved_at.astimezone(clock.tz).date()
+    else:
+        waited_until = placed_on
+    purchase_order = row.eta_basis == EtaBasis.PURCHASE_ORDER
+    return LineView(
+        line_id=row.id,
+        order_number=row.number,
+        sku=row.sku,
+        product_name=row.name,
+        quantity=row.quantity,
+        open_quantity=row.quantity - row.allocated_quantity - row.cancelled_quantity - row.substituted_quantity,
+        allocated_quantity=row.allocated_quantity,
+        cancelled_quantity=row.cancelled_quantity,
+        substituted_quantity=row.substituted_quantity,
+        status=status,
+        unit_price_minor=row.unit_price_minor,
+        currency=row.currency,
+        placed_at=row.placed_at,
+        days_waiting=max((waited_until - placed_on).days, 0),
+        queue_position=row.queue_position,
+        queue_size=row.queue_size,
+        eta=row.eta,
+        eta_basis=row.eta_basis,
+        purchase_order_reference=row.reference if purchase_order else None,
+        purchase_order_expected_on=row.expected_on if purchase_order else None,
+        resolved_at=row.resolved_at,
+        eta_history=history,
+    )
