@@ -1,0 +1,52 @@
+"""Phone numbers in the one form we store and match them in: E.164 ("+4915123456789")."""
+
+import phonenumbers
+
+from bot.services.errors import DomainError
+
+
+class InvalidPhoneNumber(DomainError, ValueError):
+    code = "invalid_phone_number"
+
+    def __init__(self, raw: str, reason: str) -> None:
+        super().__init__(f"{raw!r} is not a valid phone number: {reason}.")
+        self.raw = raw
+
+
+def normalise_phone(raw: str, default_region: str) -> str:
+    """E.164 form of `raw`; numbers written without `+` or `00` are read as numbers of `default_region`."""
+    text = raw.strip()
+    if not text:
+        raise InvalidPhoneNumber(raw, "it is empty")
+    try:
+        number = phonenumbers.parse(text, default_region.upper())
+    except phonenumbers.NumberParseException as problem:
+        raise InvalidPhoneNumber(raw, _PARSE_REASONS.get(problem.error_type, "it could not be read")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(raw, _invalid_reason(number))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "the country code is missing or unknown",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "it does not look like a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "it is too short",
+    phonenumbers.NumberParseException.TOO_LONG: "it is too long",
+}
+
+
+def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
+    match phonenumbers.is_possible_number_with_reason(number):
+        case phonenumbers.ValidationResult.TOO_SHORT:
+            return "it is too short"
+        case phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+            return "it is too short (is the area code missing?)"
+        case phonenumbers.ValidationResult.TOO_LONG:
+            return "it is too long"
+        case phonenumbers.ValidationResult.INVALID_LENGTH:
+            return "it has the wrong number of digits"
+        case phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+            return "the country code is unknown"
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    return f"no {region} number starts like this"
