@@ -59,6 +59,7 @@ REASON_PURCHASE_ORDER_RECEIVED = "purchase_order_received"
 REASON_STOCK_CHANGED = "stock_changed"
 REASON_RECALCULATED = "recalculated"
 
+
 @dataclass(frozen=True, slots=True)
 class EtaMove:
     """A waiting line whose ETA date, or the basis of it, changed."""
@@ -265,7 +266,9 @@ async def _record_history(session: AsyncSession, reason: str, now: datetime) -> 
                 recomputed.new_basis,
                 literal(reason, String),
                 literal(now, EtaChange.changed_at.type),
-            ).where(_moved()),
+            )
+            .where(_moved())
+            .order_by(recomputed.line_id),
         )
     )
 
@@ -306,7 +309,9 @@ async def _moves(session: AsyncSession, reason: str) -> list[EtaMove]:
         .order_by(recomputed.line_id)
     )
     return [
-        EtaMove(line_id, customer_id, number, sku, old_eta, new_eta, _BASES.get(old_basis), _BASES[new_basis], reason)
+        EtaMove(
+            line_id, customer_id, number, sku, old_eta, new_eta, _BASES.get(old_basis), _BASES[new_basis], reason
+        )
         for line_id, customer_id, number, sku, old_eta, new_eta, old_basis, new_basis in rows
     ]
 

@@ -1,0 +1,199 @@
+"""How long a full ETA recompute takes on a large shop.
+
+Builds a fresh database (a temporary SQLite file unless --database-url names an empty one) with 1,000 SKUs,
+100,000 backordered lines and a few open purchase orders per SKU, then times recompute_all_etas twice:
+the first run, when every line gets an ETA, and a second, when nothing changes. Then one SKU's recompute,
+the work behind every purchase-order operation.
+
+    .venv/bin/python bench/eta_recompute.py
+    .venv/bin/python bench/eta_recompute.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_eta
+"""
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.clock import ManualClock  # noqa: E402
+from bot.services.eta import recompute_all_etas, recompute_etas  # noqa: E402
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork  # noqa: E402
+from db.engine import create_engine, create_session_factory  # noqa: E402
+from db.migrate import upgrade_async  # noqa: E402
+from db.models import (  # noqa: E402
+    Customer,
+    EtaChange,
+    LineStatus,
+    Order,
+    OrderLine,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    StockLevel,
+)
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+CHUNK = 10_000
+
+
+async def build_shop(engine: AsyncEngine, skus: int, lines: int, purchase_orders_per_sku: int, seed: int) -> None:
+    """Bulk-insert the shop: products with some stock, customers, one-line orders, open purchase orders."""
+    rng = random.Random(seed)
+    customers = max(1, lines // 10)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Product.__table__),
+            [
+                {
+                    "sku": f"SKU-{n:05d}",
+                    "name": f"Product {n}",
+                    "category": "bench",
+                    "price_minor": 1999,
+                    "currency": "EUR",
+                    "tags": [],
+                    "lead_time_days": rng.randint(7, 42),
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for n in range(1, skus + 1)
+            ],
+        )
+        await connection.execute(
+            insert(StockLevel.__table__),
+            [
+                {"product_id": n, "available": rng.choice((0, 0, 0, 5, 20)), "updated_at": NOW}
+                for n in range(1, skus + 1)
+            ],
+        )
+        await connection.execute(
+            insert(PurchaseOrder.__table__),
+            [
+                {
+                    "reference": f"PO-{sku:05d}-{k}",
+                    "product_id": sku,
+                    "quantity": rng.randint(20, 120),
+                    "received_quantity": 0,
+                    "expected_on": date(2026, 11, 27) + timedelta(days=rng.randint(3, 60)),
+                    "status": PurchaseOrderStatus.OPEN,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for sku in range(1, skus + 1)
+                for k in range(purchase_orders_per_sku)
+            ],
+        )
+        for start in range(0, customers, CHUNK):
+            await connection.execute(
+                insert(Customer.__table__),
+                [
+                    {"name": f"Customer {n}", "email": f"customer{n}@example.com", "created_at": NOW}
+                    for n in range(start + 1, min(customers, start + CHUNK) + 1)
+                ],
+            )
+        for start in range(0, lines, CHUNK):
+            numbers = range(start + 1, min(lines, start + CHUNK) + 1)
+            # Ties in placed_at on purpose: the queue then falls back to line id.
+            placed = {n: NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 30)) for n in numbers}
+            await connection.execute(
+                insert(Order.__table__),
+                [
+                    {
+                        "number": f"B{n:07d}",
+                        "customer_id": rng.randint(1, customers),
+                        "placed_at": placed[n],
+                        "currency": "EUR",
+                        "created_at": placed[n],
+                    }
+                    for n in numbers
+                ],
+            )
+            await connection.execute(
+                insert(OrderLine.__table__),
+                [
+                    {
+                        "order_id": n,
+                        "product_id": rng.randint(1, skus),
+                        "quantity": rng.randint(1, 3),
+                        "unit_price_minor": 1999,
+                        "status": LineStatus.BACKORDERED,
+                        "allocated_quantity": 0,
+                        "cancelled_quantity": 0,
+                        "substituted_quantity": 0,
+                        "queued_at": placed[n],
+                        "created_at": placed[n],
+                        "updated_at": placed[n],
+                    }
+                    for n in numbers
+                ],
+            )
+
+
+async def timed_recompute(uow: UnitOfWork) -> tuple[float, int]:
+    started = time.perf_counter()
+    moves = await recompute_all_etas(uow)
+    return time.perf_counter() - started, len(moves)
+
+
+async def timed_one_sku(uow: UnitOfWork, product_id: int) -> tuple[float, int]:
+    async with uow:
+        started = time.perf_counter()
+        moves = await recompute_etas(uow.session, uow.clock, uow.policy, "bench", [product_id])
+        await uow.commit()
+        return time.perf_counter() - started, len(moves)
+
+
+async def run(database_url: str, skus: int, lines: int, purchase_orders_per_sku: int, seed: int) -> None:
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    try:
+        started = time.perf_counter()
+        await build_shop(engine, skus, lines, purchase_orders_per_sku, seed)
+        print(f"backend: {engine.dialect.name}")
+        print(
+            f"built {skus:,} SKUs, {lines:,} backordered lines,"
+            f" {skus * purchase_orders_per_sku:,} open purchase orders in {time.perf_counter() - started:.1f} s"
+        )
+        clock = ManualClock(NOW)
+        uow = UnitOfWork(create_session_factory(engine), clock, ShopPolicy(handling_days=1))
+
+        first, moved = await timed_recompute(uow)
+        print(f"full recompute, first run:   {first:6.3f} s  ({moved:,} lines moved)")
+        second, moved_again = await timed_recompute(uow)
+        print(f"full recompute, second run:  {second:6.3f} s  ({moved_again:,} lines moved)")
+        one, moved_one = await timed_one_sku(uow, product_id=1)
+        print(f"one SKU's recompute:         {one * 1000:6.1f} ms ({moved_one:,} lines moved)")
+
+        async with engine.connect() as connection:
+            history = (await connection.execute(select(func.count()).select_from(EtaChange))).scalar_one()
+        if moved != lines or moved_again != 0 or history != lines:
+            raise SystemExit(f"unexpected result: {moved} then {moved_again} moves, {history} history rows")
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="an empty database to build in (default: a temporary SQLite file)")
+    parser.add_argument("--skus", type=int, default=1_000)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--purchase-orders-per-sku", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.database_url:
+        asyncio.run(run(args.database_url, args.skus, args.lines, args.purchase_orders_per_sku, args.seed))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        asyncio.run(run(url, args.skus, args.lines, args.purchase_orders_per_sku, args.seed))
+
+
+if __name__ == "__main__":
+    main()
