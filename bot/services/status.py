@@ -1,8 +1,9 @@
 """What a customer sees: each backordered item with its place in line, its ETA and why it moved."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +20,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
@@ -160,8 +161,12 @@ def _once_waited() -> ColumnElement[bool]:
 
 
 def _line_rows() -> Select[*tuple[Any, ...]]:
-    """Lines with their order, product, purchase order and, for waiting lines, their place in the queue."""
+    """Lines with their order, product, purchase order, place in the queue (if waiting) and ETA history.
+
+    One round trip: a line comes back once per ETA change, newest first, or once if it has none.
+    """
     other = aliased(OrderLine)
+    history = aliased(EtaChangeRow, name="history")
     same_queue = and_(other.product_id == OrderLine.product_id, _is_waiting(other))
     ahead = (
         select(func.count())
@@ -191,10 +196,18 @@ def _line_rows() -> Select[*tuple[Any, ...]]:
             OrderLine.resolved_at,
             case((waiting, ahead + 1)).label("queue_position"),
             case((waiting, size)).label("queue_size"),
+            history.old_eta.label("history_old_eta"),
+            history.new_eta.label("history_new_eta"),
+            history.old_basis.label("history_old_basis"),
+            history.new_basis.label("history_new_basis"),
+            history.reason.label("history_reason"),
+            history.changed_at.label("history_changed_at"),
         )
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
         .outerjoin(PurchaseOrder, PurchaseOrder.id == OrderLine.eta_purchase_order_id)
+        .outerjoin(history, history.line_id == OrderLine.id)
+        .order_by(OrderLine.id, history.changed_at.desc(), history.id.desc())
     )
 
 
@@ -208,19 +221,6 @@ _CUSTOMER_LINES = _line_rows().where(
 )
 _ORDER_LINES = _line_rows().where(OrderLine.order_id == bindparam("order_id"))
 _ONE_LINE = _line_rows().where(OrderLine.id == bindparam("line_id"), Order.customer_id == bindparam("customer_id"))
-_ETA_HISTORY = (
-    select(
-        EtaChangeRow.line_id,
-        EtaChangeRow.old_eta,
-        EtaChangeRow.new_eta,
-        EtaChangeRow.old_basis,
-        EtaChangeRow.new_basis,
-        EtaChangeRow.reason,
-        EtaChangeRow.changed_at,
-    )
-    .where(EtaChangeRow.line_id.in_(bindparam("line_ids", expanding=True)))
-    .order_by(EtaChangeRow.line_id, EtaChangeRow.changed_at.desc(), EtaChangeRow.id.desc())
-)
 
 
 async def _line_views(
@@ -229,19 +229,23 @@ async def _line_views(
     # Through the connection, not the ORM: these are plain rows, and the ORM layer would double the time.
     connection = await session.connection()
     rows = (await connection.execute(statement, params)).all()
-    history = await _eta_history(connection, [row.id for row in rows])
-    return [_line_view(row, clock, history[row.id]) for row in rows]
+    views = []
+    for _, group in groupby(rows, key=attrgetter("id")):
+        line_rows = list(group)
+        history = [_eta_change(row) for row in line_rows if row.history_changed_at is not None]
+        views.append(_line_view(line_rows[0], clock, history))
+    return views
 
 
-async def _eta_history(connection: AsyncConnection, line_ids: list[int]) -> dict[int, list[EtaChange]]:
-    """Each line's ETA changes, newest first, in one query."""
-    history: dict[int, list[EtaChange]] = defaultdict(list)
-    if not line_ids:
-        return history
-    rows = await connection.execute(_ETA_HISTORY, {"line_ids": line_ids})
-    for line_id, old, new, old_basis, new_basis, reason, changed_at in rows:
-        history[line_id].append(EtaChange(old, new, old_basis, new_basis, reason, changed_at))
-    return history
+def _eta_change(row: Row[Any]) -> EtaChange:
+    return EtaChange(
+        old=row.history_old_eta,
+        new=row.history_new_eta,
+        old_basis=row.history_old_basis,
+        new_basis=row.history_new_basis,
+        reason=row.history_reason,
+        changed_at=row.history_changed_at,
+    )
 
 
 def _line_view(row: Row[Any], clock: Clock, history: list[EtaChange]) -> LineView:

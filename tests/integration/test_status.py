@@ -131,8 +131,10 @@ async def test_recently_resolved_lists_lines_that_waited_and_stopped_within_the_
 ) -> None:
     product = await add_product(session, "HP-1")
     customer = await add_customer(session)
-    order = await add_order(session, customer, [(product, 1)] * 4 + [(product, 2), (product, 1)])
-    cancelled_lately, cancelled_long_ago, never_waited, served_after_wait, partly_cancelled, still_waiting = order.lines
+    order = await add_order(session, customer, [(product, 1)] * 4 + [(product, 2), (product, 1), (product, 1)])
+    cancelled_lately, cancelled_long_ago, never_waited, served_after_wait, partly_cancelled, shipped, still_waiting = (
+        order.lines
+    )
     now = clock.now()
     _resolve(cancelled_lately, LineStatus.CANCELLED, now - timedelta(days=3), cancelled=1)
     too_long_ago = now - timedelta(days=policy.recently_resolved_days, minutes=1)
@@ -141,6 +143,9 @@ async def test_recently_resolved_lists_lines_that_waited_and_stopped_within_the_
     _resolve(served_after_wait, LineStatus.ALLOCATED, now - timedelta(hours=2), allocated=1)
     served_after_wait.eta = date(2026, 11, 28)
     _resolve(partly_cancelled, LineStatus.ALLOCATED, now - timedelta(days=1), allocated=1, cancelled=1)
+    # No ETA left on the line, but its history shows it had one while it waited.
+    _resolve(shipped, LineStatus.SHIPPED, now - timedelta(days=5), allocated=1)
+    session.add(EtaChange(line_id=shipped.id, old_eta=None, new_eta=date(2026, 11, 22), reason="x", changed_at=T0))
     await session.commit()
 
     status = await get_backorder_status(uow, customer.id)
@@ -150,6 +155,7 @@ async def test_recently_resolved_lists_lines_that_waited_and_stopped_within_the_
         served_after_wait.id,
         partly_cancelled.id,
         cancelled_lately.id,
+        shipped.id,
     ]
     lately = status.recently_resolved[2]
     assert (lately.status, lately.queue_position, lately.queue_size) == (LineStatus.CANCELLED, None, None)
