@@ -76,7 +76,9 @@ async def attempts(session_factory: async_sessionmaker[AsyncSession], telegram_u
 async def audit_of(session_factory: async_sessionmaker[AsyncSession], customer_id: int) -> list[AuditEntry]:
     rows = await read(
         session_factory,
-        select(AuditEntry).where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer_id)),
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer_id))
+        .order_by(AuditEntry.id),
     )
     return [entry for (entry,) in rows]
 
