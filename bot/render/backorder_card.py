@@ -56,9 +56,10 @@ def eta_explanation(line: Any, t: Translator) -> str:
 
 
 def last_change(line: Any, t: Translator) -> str | None:
-    if not line.eta_history:
+    # The first ETA a line gets is no change worth explaining; a move from one date to another is.
+    change = next((c for c in line.eta_history if c.old is not None), None)
+    if change is None:
         return None
-    change = line.eta_history[0]
     old = t.date(change.old) if change.old else "–"
     new = t.date(change.new) if change.new else "–"
     return t.gettext("Last change: {old} → {new}, because {reason}.").format(
