@@ -1,0 +1,117 @@
+"""The `backorder-bot` jobs that load data: the demo store and a merchant's CSV exports.
+
+Each job prints a short summary and returns the process exit code: 0 done, 1 refused (the reasons on stderr).
+"""
+
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.services.audit import Actor
+from bot.services.csv_import import ImportResult, import_orders, import_products, import_purchase_orders
+from bot.services.demo_store import DemoSummary, seed_demo_store
+from bot.services.errors import DomainError, ImportRejected
+from bot.services.unit_of_work import UnitOfWork
+from bot.wiring import unit_of_work
+
+IMPORT_ACTOR = Actor.merchant("csv-import")
+_NOUNS = {"products": "products", "orders": "orders", "purchase-orders": "purchase orders"}
+
+
+async def seed_demo(settings: Settings) -> int:
+    """Load the demo store into an empty database; a second run says so and changes nothing."""
+    async with unit_of_work(settings) as uow:
+        try:
+            summary = await seed_demo_store(uow)
+        except DomainError as refused:
+            print(refused.message, file=sys.stderr)
+            return 1
+    print(describe_demo(summary))
+    return 0
+
+
+async def import_csv(settings: Settings, kind: str, path: Path) -> int:
+    """Import one CSV export of `kind` (products, orders, purchase-orders); all of it or, if any row is bad, none."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as unreadable:
+        print(f"Cannot read {path}: {unreadable.strerror or unreadable}.", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as bad:
+        line = bad.object[: bad.start].count(b"\n") + 1
+        print(
+            f"{path} is not UTF-8 text (first odd byte on line {line}). Save it as \"CSV UTF-8\" and import it again.",
+            file=sys.stderr,
+        )
+        return 1
+    async with unit_of_work(settings) as uow:
+        try:
+            result = await _import(uow, kind, text, settings)
+        except ImportRejected as rejected:
+            print(describe_rejection(path, rejected), file=sys.stderr)
+            return 1
+    print(describe_import(path, result))
+    return 0
+
+
+async def _import(uow: UnitOfWork, kind: str, text: str, settings: Settings) -> ImportResult:
+    if kind == "products":
+        return await import_products(uow, text, IMPORT_ACTOR)
+    if kind == "orders":
+        return await import_orders(uow, text, IMPORT_ACTOR, settings.default_phone_region)
+    if kind == "purchase-orders":
+        return await import_purchase_orders(uow, text, IMPORT_ACTOR)
+    raise ValueError(f"unknown import kind {kind!r}")
+
+
+def describe_import(path: Path, result: ImportResult) -> str:
+    noun = _NOUNS[result.kind]
+    if not (result.changed or result.unchanged):
+        return f"{path.name}: the file has no {noun} in it; nothing changed."
+    if not result.changed:
+        return f"{path.name}: nothing changed; all {len(result.unchanged)} {noun} were already up to date."
+    counts = [
+        f"{len(keys)} {label}"
+        for keys, label in (
+            (result.created, "created"),
+            (result.updated, "updated"),
+            (result.cancelled, "cancelled"),
+            (result.unchanged, "unchanged"),
+        )
+        if keys
+    ]
+    effects = []
+    if result.customers_created:
+        effects.append(_count(result.customers_created, "new customer"))
+    if result.allocations:
+        allocated = sum(change.allocated_now for change in result.allocations)
+        effects.append(_count(allocated, "unit") + " allocated from stock")
+    if result.eta_moves:
+        effects.append(_count(len(result.eta_moves), "ETA") + " set or moved")
+    return f"{path.name}: {noun} {', '.join(counts)}." + (f" Also: {'; '.join(effects)}." if effects else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def describe_rejection(path: Path, rejected: ImportRejected) -> str:
+    rows = sorted({problem.row for problem in rejected.problems})
+    lines = [
+        f"{path.name} was not imported and nothing was changed: {len(rejected.problems)} problem(s) in"
+        f" {len(rows)} row(s). Row 1 is the header."
+    ]
+    for problem in rejected.problems:
+        where = f"row {problem.row}, {problem.field}" if problem.field else f"row {problem.row}"
+        lines.append(f"  {where}: {problem.reason}")
+    return "\n".join(lines)
+
+
+def describe_demo(summary: DemoSummary) -> str:
+    if not summary.created:
+        return "The demo store is already loaded; nothing changed."
+    return (
+        f"Demo store loaded: {summary.products} products, {summary.customers} customers, {summary.orders} orders"
+        f" ({summary.waiting_lines} items waiting), {summary.purchase_orders} open purchase orders."
+        f" Try it as {summary.try_as} (see README, \"Demo store\")."
+    )
