@@ -203,6 +203,8 @@ class Order(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     currency: Mapped[str] = mapped_column(String(3))
+    # The ship-by date the shop promised at checkout; the delay-notice policy measures delays against it.
+    promised_ship_by: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
@@ -359,3 +361,213 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ApiToken(Base):
+    """A merchant API bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the first characters, to recognise a token in a list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotentRequest(Base):
+    """The first answer to a POST with an Idempotency-Key, replayed when the same key comes again."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotent_requests_token_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(300))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker whose lease runs until lease_expires_at
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries
+    BLOCKED = "blocked"  # the customer blocked the bot
+    CANCELLED = "cancelled"  # e.g. its broadcast was cancelled
+
+
+class BroadcastStatus(StrEnum):
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """A merchant's message to exactly the customers an audience names."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    texts: Mapped[dict[str, str]] = mapped_column(JSON)  # language -> text; the default language is required
+    new_eta: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[BroadcastStatus] = mapped_column(_enum(BroadcastStatus, "broadcast_status"))
+    recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Where a merchant started it from Telegram, the progress message to keep up to date.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """One proactive message waiting to be, or already, delivered; the only way the bot writes first.
+
+    The text is rendered when it is sent, from `template` and `params`, in `language`.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "status", "not_before", "priority", "id"),
+        Index("ix_outbox_messages_broadcast", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    template: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[str] = mapped_column(String(8))
+    # Optional messages (ETA changes, broadcasts) respect the opt-out and quiet hours; legal notices do not opt out.
+    optional: Mapped[bool] = mapped_column(Boolean, default=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # lower goes first; broadcasts yield to the rest
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DelayResponse(StrEnum):
+    AGREED = "agreed"  # the customer agreed to wait
+    CANCELLED = "cancelled"  # the customer cancelled for a full refund
+    AUTO_CANCELLED = "auto_cancelled"  # no consent to a further delay by its deadline
+
+
+class DelayNotice(Base):
+    """A notice that a line will miss its promised ship date, and what came of it."""
+
+    __tablename__ = "delay_notices"
+    __table_args__ = (UniqueConstraint("line_id", "sequence", name="uq_delay_notices_line_sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)  # 1 = first notice; 2+ = a further delay
+    promised_ship_by: Mapped[date] = mapped_column(Date)  # the date being missed
+    new_ship_by: Mapped[date | None] = mapped_column(Date)  # None: not yet known
+    respond_by: Mapped[date | None] = mapped_column(Date)  # consent needed by then (further delays)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    response: Mapped[DelayResponse | None] = mapped_column(_enum(DelayResponse, "delay_response"))
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Ticket(Base):
+    """A customer's chat escalated to people, with its forum topic in the support group."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # One open ticket per customer: writing again while one is open continues it.
+        Index(
+            "uq_tickets_one_open_per_customer",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_chat_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus, "ticket_status"), default=TicketStatus.OPEN)
+    reason: Mapped[str] = mapped_column(String(60))
+    support_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    topic_thread_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # None in a group without topics
+    context_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    assignee_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RelayDirection(StrEnum):
+    TO_AGENTS = "to_agents"
+    TO_CUSTOMER = "to_customer"
+
+
+class RelayStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class TicketMessage(Base):
+    """One message relayed between a customer and the support group; pending ones survive a restart."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_ticket_messages_source"),
+        Index("ix_ticket_messages_pending", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    direction: Mapped[RelayDirection] = mapped_column(_enum(RelayDirection, "relay_direction"))
+    author_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    target_chat_id: Mapped[int] = mapped_column(BigInteger)
+    target_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    target_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[RelayStatus] = mapped_column(_enum(RelayStatus, "relay_status"), default=RelayStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CannedReply(Base):
+    """A saved answer agents send with /reply KEY, per language."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("key", "language", name="uq_canned_replies_key_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
