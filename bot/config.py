@@ -1,5 +1,6 @@
 """Settings read from the environment and an optional `.env` file."""
 
+from datetime import time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,22 @@ class Settings(BaseSettings):
     link_token_ttl_days: int = Field(default=30, ge=1, le=365)
     link_attempts_per_hour: int = Field(default=5, ge=1, le=1000)
     support_contact: str = "support@example.com"
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    webhook_url: str = ""  # public https URL of POST /telegram/webhook; empty: long polling
+    webhook_secret: str = ""
+    merchant_user_ids: list[int] = Field(default_factory=list)
+
+    outbox_workers: int = Field(default=1, ge=0, le=32)
+    outbox_rate_per_second: float = Field(default=30, gt=0, le=1000)
+    paid_broadcasts: bool = False
+    paid_broadcast_rate_per_second: float = Field(default=1000, gt=0, le=1000)
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+
+    delay_notice_policy: str = Field(default="ftc", pattern="^(ftc|off)$")
+    delay_notice_default_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("shop_timezone")
     @classmethod
