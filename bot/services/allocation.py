@@ -1,7 +1,6 @@
 """Handing a SKU's unallocated stock to its waiting lines, first come, first served."""
 
 from dataclasses import dataclass
-
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, bindparam, func, select, update
