@@ -8,7 +8,7 @@ file again changes nothing. The columns are documented in README.md, "Importing 
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -161,6 +161,18 @@ def _read_table(text: str, columns: _Columns, problems: list[RowProblem]) -> lis
             elif cell.strip():
                 row.problem("", f"has a value in column {_column_letter(index)}, which has no heading")
         rows.append(row)
+    return rows
+
+
+def _record_rows(records: Sequence[Mapping[str, str]], columns: _Columns, problems: list[RowProblem]) -> list[_Row]:
+    """Records as data rows, numbered as if they were a file's (the first is row 2)."""
+    rows = []
+    for number, record_ in enumerate(records, start=2):
+        unknown = set(record_) - set(columns.all)
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)}; the columns are {', '.join(columns.all)}")
+        cells = {name: "" for name in columns.required} | {name: value.strip() for name, value in record_.items()}
+        rows.append(_Row(number, cells, problems))
     return rows
 
 
@@ -412,6 +424,20 @@ async def import_products(uow: UnitOfWork, text: str, actor: Actor) -> ImportRes
     """Create or update products by SKU, with their tags, substitutes and (optionally) unallocated stock."""
     problems: list[RowProblem] = []
     rows = _read_table(text, PRODUCT_COLUMNS, problems)
+    return await _import_product_rows(uow, rows, problems, actor)
+
+
+async def import_product_records(uow: UnitOfWork, records: Sequence[Mapping[str, str]], actor: Actor) -> ImportResult:
+    """import_products for cells already split into records (the merchant API); record i is reported as row i + 2.
+
+    A record without an optional key is like a file without that column: its tags or substitutes stay as they are.
+    """
+    problems: list[RowProblem] = []
+    rows = _record_rows(records, PRODUCT_COLUMNS, problems)
+    return await _import_product_rows(uow, rows, problems, actor)
+
+
+async def _import_product_rows(uow: UnitOfWork, rows: list[_Row], problems: list[RowProblem], actor: Actor) -> ImportResult:
     _check_unique(rows, lambda row: row.cells.get("sku"), "sku", lambda sku: f"SKU {sku}")
     parsed = [product for row in rows if (product := _product_row(row)) is not None]
     async with uow:
@@ -640,6 +666,22 @@ async def import_orders(uow: UnitOfWork, text: str, actor: Actor, default_phone_
     """
     problems: list[RowProblem] = []
     rows = _read_table(text, ORDER_COLUMNS, problems)
+    return await _import_order_rows(uow, rows, problems, actor, default_phone_region)
+
+
+async def import_order_records(
+    uow: UnitOfWork, records: Sequence[Mapping[str, str]], actor: Actor, default_phone_region: str
+) -> ImportResult:
+    """import_orders for cells already split into records, one per order line (the merchant API); record i is
+    reported as row i + 2."""
+    problems: list[RowProblem] = []
+    rows = _record_rows(records, ORDER_COLUMNS, problems)
+    return await _import_order_rows(uow, rows, problems, actor, default_phone_region)
+
+
+async def _import_order_rows(
+    uow: UnitOfWork, rows: list[_Row], problems: list[RowProblem], actor: Actor, default_phone_region: str
+) -> ImportResult:
     _check_unique(
         rows,
         lambda row: (row.cells.get("order_number"), row.cells.get("sku")) if row.cells.get("sku") else None,
