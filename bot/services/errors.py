@@ -162,3 +162,17 @@ class DemoNeedsEmptyShop(DomainError):
 
     def __init__(self) -> None:
         super().__init__("This database already holds a shop's data; the demo store is only loaded into an empty one.")
+
+
+class ApiTokenNotFound(NotFound):
+    code = "api_token_not_found"
+
+    def __init__(self, token_id: int) -> None:
+        super().__init__(f"There is no API token {token_id}.")
+
+
+class InvalidApiTokenName(DomainError):
+    code = "invalid_api_token_name"
+
+    def __init__(self) -> None:
+        super().__init__("An API token needs a name of 1 to 100 characters, e.g. the shop system that uses it.")
