@@ -176,3 +176,59 @@ class InvalidApiTokenName(DomainError):
 
     def __init__(self) -> None:
         super().__init__("An API token needs a name of 1 to 100 characters, e.g. the shop system that uses it.")
+
+
+class DelayNoticeNotFound(NotFound):
+    code = "delay_notice_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("We could not find that delay notice.")
+
+
+class DelayNoticeSuperseded(DomainError):
+    """A newer delay notice replaced this one: answer that one instead."""
+
+    code = "delay_notice_superseded"
+
+    def __init__(self) -> None:
+        super().__init__("This delay notice has been replaced by a newer one.")
+
+
+class AudienceInvalid(DomainError):
+    """A broadcast audience that names nothing, or SKUs, a category or orders the shop does not have."""
+
+    code = "audience_invalid"
+
+    def __init__(
+        self, unknown_skus: Sequence[str] = (), unknown_orders: Sequence[str] = (), unknown_category: str | None = None
+    ) -> None:
+        self.unknown_skus = tuple(unknown_skus)
+        self.unknown_orders = tuple(unknown_orders)
+        self.unknown_category = unknown_category
+        problems = []
+        if self.unknown_skus:
+            problems.append(f"no product with SKU {', '.join(self.unknown_skus)}")
+        if self.unknown_orders:
+            problems.append(f"no order {', '.join(self.unknown_orders)}")
+        if unknown_category is not None:
+            problems.append(f"no product in category {unknown_category}")
+        super().__init__(
+            "The audience has " + "; ".join(problems) + "."
+            if problems
+            else "Name the audience: SKUs, a category or order numbers."
+        )
+
+
+class BroadcastTextMissing(DomainError):
+    code = "broadcast_text_missing"
+
+    def __init__(self, language: str) -> None:
+        super().__init__(f"A broadcast needs a text in the shop's default language ({language}).")
+        self.language = language
+
+
+class BroadcastNotFound(NotFound):
+    code = "broadcast_not_found"
+
+    def __init__(self, broadcast_id: int) -> None:
+        super().__init__(f"There is no broadcast {broadcast_id}.")
