@@ -232,3 +232,12 @@ class BroadcastNotFound(NotFound):
 
     def __init__(self, broadcast_id: int) -> None:
         super().__init__(f"There is no broadcast {broadcast_id}.")
+
+
+class BroadcastTextTooLong(DomainError):
+    code = "broadcast_text_too_long"
+
+    def __init__(self, language: str, limit: int) -> None:
+        super().__init__(f"The {language} text is longer than one Telegram message ({limit} characters).")
+        self.language = language
+        self.limit = limit
