@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.services.business_hours import parse_business_hours
+
 
 class Settings(BaseSettings):
     """Every setting the bot reads; `.env.example` documents each one."""
@@ -45,10 +47,26 @@ class Settings(BaseSettings):
     delay_notice_policy: str = Field(default="ftc", pattern="^(ftc|off)$")
     delay_notice_default_days: int = Field(default=30, ge=1, le=365)
 
+    support_chat_id: int | None = None  # the support supergroup; None: customers get SUPPORT_CONTACT instead
+    agent_user_ids: list[int] = Field(default_factory=list)  # empty: every member of the support group
+    business_hours: str = "Mon-Fri 09:00-17:00"  # format: bot/services/business_hours.py
+    response_target_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
     @field_validator("shop_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone, so a typo stops start-up
+        return value
+
+    @field_validator("support_chat_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _readable_business_hours(cls, value: str) -> str:
+        parse_business_hours(value)  # raises with what is wrong, so a typo stops start-up
         return value
 
     @property
