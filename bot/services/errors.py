@@ -241,3 +241,50 @@ class BroadcastTextTooLong(DomainError):
         super().__init__(f"The {language} text is longer than one Telegram message ({limit} characters).")
         self.language = language
         self.limit = limit
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("We could not find that conversation with our team.")
+
+
+class TicketClosed(DomainError):
+    code = "ticket_closed"
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"Ticket #{ticket_id} is closed.")
+        self.ticket_id = ticket_id
+
+
+class TicketStillOpen(DomainError):
+    """Rating is for a conversation that has ended."""
+
+    code = "ticket_still_open"
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"Ticket #{ticket_id} is still open; it can be rated once it is closed.")
+        self.ticket_id = ticket_id
+
+
+class InvalidRating(DomainError):
+    code = "invalid_rating"
+
+    def __init__(self) -> None:
+        super().__init__("A rating is 1 to 5 stars.")
+
+
+class CannedReplyNotFound(NotFound):
+    code = "canned_reply_not_found"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"There is no canned reply {key}.")
+        self.key = key
+
+
+class InvalidCannedReply(DomainError):
+    code = "invalid_canned_reply"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
