@@ -29,6 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("file", type=Path)
 
     commands.add_parser("run", help="run the Telegram bot (long polling; needs BOT_TOKEN)")
+    commands.add_parser(
+        "serve",
+        help="run the bot and the web server: Telegram webhook (or long polling without WEBHOOK_URL),"
+        " merchant API, /healthz, /metrics",
+    )
+
+    token = commands.add_parser("token", help="merchant API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    token_create = token_commands.add_parser("create", help="create a token and print it (shown only once)")
+    token_create.add_argument("--name", required=True, help="what uses it, e.g. the shop system")
+    token_commands.add_parser("list", help="list tokens (never the tokens themselves)")
+    token_revoke = token_commands.add_parser("revoke", help="stop a token working")
+    token_revoke.add_argument("token_id", metavar="ID", type=int)
 
     link = commands.add_parser("link", help="print the Telegram link for an order-confirmation e-mail")
     link.add_argument("order_number")
@@ -77,10 +90,33 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return await run_bot(settings)
 
 
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web_jobs import serve
+
+    return await serve(settings)
+
+
+async def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web_jobs import create_api_token, list_api_tokens, revoke_api_token
+
+    if args.token_command == "create":
+        return await create_api_token(settings, args.name)
+    if args.token_command == "list":
+        return await list_api_tokens(settings)
+    return await revoke_api_token(settings, args.token_id)
+
+
 async def _link(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram_jobs import print_order_link
 
     return await print_order_link(settings, args.order_number, args.bot_username)
 
 
-_JOBS: dict[str, Job] = {"seed": _seed, "import": _import, "run": _run, "link": _link}
+_JOBS: dict[str, Job] = {
+    "seed": _seed,
+    "import": _import,
+    "run": _run,
+    "serve": _serve,
+    "token": _token,
+    "link": _link,
+}

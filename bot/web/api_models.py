@@ -1,0 +1,265 @@
+"""What the merchant API reads and writes: pydantic models for request bodies, query strings and answers.
+
+Request models are strict (JSON types as written, no "5" for 5) and refuse unknown fields, so a misspelt field
+is an error rather than silently ignored. Money is in minor units (cents), as everywhere in Backorder Desk.
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from bot.services.allocation import AllocationChange
+from bot.services.backorder_list import MAX_PAGE_SIZE, WaitingLine
+from bot.services.csv_import import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
+from bot.services.eta import EtaMove
+from bot.services.purchase_orders import PurchaseOrderResult
+from db.models import EtaBasis, LineStatus, PurchaseOrderStatus
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# `|` separates list items in the shop's import format, so a tag or SKU cannot contain one.
+ListItem = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^|]+$")]
+Sku = Annotated[str, Field(min_length=1, max_length=64, description="No spaces or `|`.", examples=["HS-200"])]
+Currency = Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217 code.", examples=["EUR"])]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+MinorUnits = Annotated[int, Field(ge=0, description="In minor units of the currency: 14900 is 149.00 EUR.")]
+
+
+# ---- requests -------------------------------------------------------------------------------------------
+
+
+class ProductFields(RequestModel):
+    name: str = Field(min_length=1, max_length=200, description="Shown to customers.")
+    category: str = Field(min_length=1, max_length=100, examples=["audio"])
+    price_minor: MinorUnits
+    currency: Currency
+    lead_time_days: int = Field(
+        ge=0, le=MAX_LEAD_TIME_DAYS, description="The supplier's usual lead time; ETAs without a purchase order use it."
+    )
+    tags: list[ListItem] | None = Field(
+        None, description="Alternatives are matched on tags. Left out: kept as they are; []: none."
+    )
+    substitutes: list[ListItem] | None = Field(
+        None, description="SKUs offered instead, best first. Left out: kept as they are; []: none."
+    )
+    available: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_QUANTITY,
+        description="Units on hand and not allocated, counted now; waiting lines take them first. Left out: unchanged.",
+    )
+
+
+class ProductIn(ProductFields):
+    sku: Sku
+
+
+class ProductBatchIn(RequestModel):
+    products: list[ProductIn] = Field(min_length=1, description="All are written, or (if any is invalid) none.")
+
+
+class StockIn(RequestModel):
+    available: int = Field(ge=0, le=MAX_QUANTITY, description="Units on hand and not allocated to any order, now.")
+
+
+class CustomerIn(RequestModel):
+    email: str = Field(min_length=1, max_length=320, description="The customer's key; case does not matter.")
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(None, description="Any usual spelling; without a country code, DEFAULT_PHONE_REGION's.")
+    language: str | None = Field(None, description="Language code for the chat, e.g. `de` or `en`.", examples=["de"])
+
+
+class OrderLineIn(RequestModel):
+    sku: Sku
+    quantity: Quantity
+    unit_price_minor: MinorUnits
+
+
+class OrderIn(RequestModel):
+    number: str = Field(min_length=1, max_length=64, description="The order's key, as the customer knows it.")
+    placed_at: str = Field(
+        description="ISO 8601 with offset, or a date (midnight); without an offset, in SHOP_TIMEZONE. Not in the future.",
+        examples=["2026-11-20T09:15:00+01:00"],
+    )
+    currency: Currency
+    customer: CustomerIn
+    lines: list[OrderLineIn] = Field(min_length=1, description="One per SKU.")
+
+
+class OrderBatchIn(RequestModel):
+    orders: list[OrderIn] = Field(
+        min_length=1,
+        description="Orders are created once: one already in the shop with the same content is left unchanged;"
+        " with other content the whole batch is refused.",
+    )
+
+
+class PurchaseOrderIn(RequestModel):
+    reference: str = Field(min_length=1, max_length=64, description="The supplier shipment's key.")
+    sku: Sku
+    quantity: Quantity
+    expected_on: date
+
+
+class PurchaseOrderMoveIn(RequestModel):
+    expected_on: date
+
+
+class ReceiptIn(RequestModel):
+    quantity: Quantity | None = Field(None, description="Units delivered; left out, all that is outstanding.")
+
+
+class BackorderQuery(BaseModel):
+    """Query-string filters; values arrive as text, so they are converted rather than strict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = Field(None, description="Only this SKU's waiting lines, in queue order.")
+    category: str | None = Field(None, description="Only products of this category.")
+    min_age_days: int | None = Field(None, ge=0, le=3650, description="Only orders placed at least this many days ago.")
+    limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="Lines per page.")
+    cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
+
+
+# ---- answers --------------------------------------------------------------------------------------------
+
+
+class EtaMoveOut(BaseModel):
+    """A waiting line whose ETA, or what it rests on, changed."""
+
+    line_id: int
+    order_number: str
+    customer_id: int
+    sku: str
+    old_eta: date | None
+    new_eta: date | None
+    old_basis: EtaBasis | None
+    new_basis: EtaBasis | None
+    reason: str
+
+    @classmethod
+    def of(cls, move: EtaMove) -> "EtaMoveOut":
+        return cls.model_validate(move, from_attributes=True)
+
+
+class AllocationOut(BaseModel):
+    """Units just allocated to a waiting line."""
+
+    line_id: int
+    order_number: str
+    customer_id: int
+    sku: str
+    allocated_now: int
+
+    @classmethod
+    def of(cls, change: AllocationChange) -> "AllocationOut":
+        return cls.model_validate(change, from_attributes=True)
+
+
+class Effects(BaseModel):
+    """What a change did to the lines waiting for stock."""
+
+    ready_to_ship: list[AllocationOut] = Field(description="Lines now allocated in full: pick, pack and ship them.")
+    partly_allocated: list[AllocationOut] = Field(description="Lines that got some units and still wait for the rest.")
+    eta_moves: list[EtaMoveOut] = Field(description="Lines whose ETA moved.")
+
+
+def effects(allocations: Iterable[AllocationChange], eta_moves: Iterable[EtaMove]) -> dict[str, Any]:
+    allocations = list(allocations)
+    return {
+        "ready_to_ship": [AllocationOut.of(change) for change in allocations if change.ready_to_ship],
+        "partly_allocated": [AllocationOut.of(change) for change in allocations if not change.ready_to_ship],
+        "eta_moves": [EtaMoveOut.of(move) for move in eta_moves],
+    }
+
+
+class ProductOut(Effects):
+    sku: str
+    outcome: Literal["created", "updated", "unchanged"]
+
+
+class ProductBatchOut(Effects):
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+class StockOut(Effects):
+    sku: str
+    counted: int
+    available: int = Field(description="What is left unallocated after the waiting lines took their share.")
+
+
+class OrderBatchOut(Effects):
+    created: list[str]
+    unchanged: list[str]
+    customers_created: int
+
+
+class PurchaseOrderOut(BaseModel):
+    reference: str
+    sku: str
+    quantity: int
+    received_quantity: int
+    outstanding: int
+    expected_on: date
+    status: PurchaseOrderStatus
+
+    @classmethod
+    def of(cls, result: PurchaseOrderResult) -> "PurchaseOrderOut":
+        return cls.model_validate(result, from_attributes=True)
+
+
+class PurchaseOrderChangeOut(BaseModel):
+    purchase_order: PurchaseOrderOut
+    changed: bool = Field(description="False when the request repeated what was already so.")
+    eta_moves: list[EtaMoveOut]
+
+    @classmethod
+    def of(cls, result: PurchaseOrderResult) -> "PurchaseOrderChangeOut":
+        return cls(
+            purchase_order=PurchaseOrderOut.of(result),
+            changed=result.changed,
+            eta_moves=[EtaMoveOut.of(move) for move in result.eta_moves],
+        )
+
+
+class ReceiptOut(Effects):
+    purchase_order: PurchaseOrderOut
+    received_now: int
+    replayed: bool = Field(description="True when this delivery was booked before (same Idempotency-Key).")
+
+
+class BackorderOut(BaseModel):
+    line_id: int
+    order_number: str
+    placed_at: datetime
+    customer_id: int
+    customer_name: str
+    customer_email: str
+    sku: str
+    product_name: str
+    category: str
+    quantity: int
+    open_quantity: int = Field(description="Units still waiting.")
+    allocated_quantity: int
+    status: LineStatus
+    days_waiting: int
+    queue_position: int = Field(description="1 is served first from the SKU's next stock.")
+    eta: date | None
+    eta_basis: EtaBasis | None
+    purchase_order_reference: str | None
+
+    @classmethod
+    def of(cls, line: WaitingLine) -> "BackorderOut":
+        return cls.model_validate(line, from_attributes=True)
+
+
+class BackorderPageOut(BaseModel):
+    backorders: list[BackorderOut] = Field(description="Oldest order first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

@@ -1,0 +1,48 @@
+"""The one web server: Telegram's webhook, the merchant API, /healthz and /metrics."""
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from telegram.ext import Application
+
+from bot.handlers.chat import ChatDeps
+from bot.metrics import BotMetrics
+from bot.web.app_keys import DEPS, METRICS
+from bot.web.health import add_health_routes
+from bot.web.json_errors import json_errors
+from bot.web.merchant_api import build_merchant_api
+from bot.web.openapi import API_PREFIX
+from bot.web.telegram_webhook import add_webhook_route
+
+MAX_BODY_BYTES = 1024 * 1024  # larger bodies are refused with 413 before they are read in full
+MERCHANT_API = web.AppKey("merchant_api", web.Application)
+
+
+def build_web_app(
+    deps: ChatDeps,
+    telegram: Application | None = None,  # type: ignore[type-arg]
+    metrics: BotMetrics | None = None,
+) -> web.Application:
+    """The server's routes on `deps`' database; with `telegram`, the webhook feeding it, and its metrics."""
+    metrics = metrics or BotMetrics()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_count_requests, json_errors])
+    app[DEPS] = deps
+    app[METRICS] = metrics
+    add_health_routes(app, deps, metrics)
+    if telegram is not None:
+        metrics.instrument(telegram)
+        add_webhook_route(app, telegram, deps.settings.webhook_secret)
+    api = build_merchant_api()
+    app[MERCHANT_API] = api
+    app.add_subapp(API_PREFIX, api)
+    return app
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every answer by method, route (its pattern, not the concrete path) and status."""
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics = request.config_dict[METRICS]
+    metrics.http_requests.labels(method=request.method, route=route, status=str(response.status)).inc()
+    return response

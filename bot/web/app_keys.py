@@ -1,0 +1,9 @@
+"""What the web server's handlers find on the application (`request.config_dict[KEY]`)."""
+
+from aiohttp import web
+
+from bot.handlers.chat import ChatDeps
+from bot.metrics import BotMetrics
+
+DEPS = web.AppKey("deps", ChatDeps)
+METRICS = web.AppKey("metrics", BotMetrics)

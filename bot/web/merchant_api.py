@@ -1,0 +1,480 @@
+"""The merchant HTTP API under /api/v1: products, stock, orders and purchase orders in; backorders out.
+
+Each handler reads its input, calls one service (one transaction: all of a request or none of it) and answers
+with what changed. OPERATIONS lists every route once; it registers them and describes them in the OpenAPI
+document at /api/v1/openapi.json.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from babel.numbers import get_currency_precision
+from pydantic import BaseModel, ValidationError
+
+from bot.services.backorder_list import QueueCursor, list_backorders
+from bot.services.csv_import import ImportResult, import_order_records, import_product_records
+from bot.services.errors import DomainError, ImportRejected, NotFound
+from bot.services.purchase_orders import (
+    add_purchase_order,
+    cancel_purchase_order,
+    move_purchase_order,
+    receive_purchase_order,
+)
+from bot.services.stock import set_available_stock
+from bot.services.unit_of_work import UnitOfWork
+from bot.web.api_auth import bearer_auth, open_without_token, request_actor, request_token
+from bot.web.api_models import (
+    BackorderOut,
+    BackorderPageOut,
+    BackorderQuery,
+    OrderBatchIn,
+    OrderBatchOut,
+    OrderIn,
+    ProductBatchIn,
+    ProductBatchOut,
+    ProductFields,
+    ProductOut,
+    PurchaseOrderChangeOut,
+    PurchaseOrderIn,
+    PurchaseOrderMoveIn,
+    PurchaseOrderOut,
+    ReceiptIn,
+    ReceiptOut,
+    StockIn,
+    StockOut,
+    effects,
+)
+from bot.web.app_keys import DEPS
+from bot.web.idempotency import idempotency
+from bot.web.json_errors import InvalidRequest, Problem, error_response, invalid_request_response, validation_problems
+from bot.web.openapi import API_PREFIX, OPENAPI_PATH, Operation, build_openapi_document
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
+
+
+# ---- products and stock ------------------------------------------------------------------------------
+
+
+async def put_product(request: web.Request) -> web.Response:
+    """Create the product with this SKU, or update the fields that differ; 201 when it is new.
+
+    A new `available` is handed to the SKU's waiting lines first, in queue order; a changed lead time moves
+    the ETAs that rest on it.
+    """
+    sku = request.match_info["sku"]
+    body = await read_body(request, ProductFields)
+    result = await _import_products(request, [_product_record(sku, body)], lambda index: "")
+    outcome = "created" if result.created else "updated" if result.updated else "unchanged"
+    answer = ProductOut(sku=sku, outcome=outcome, **effects(result.allocations, result.eta_moves))
+    return _json(answer, 201 if result.created else 200)
+
+
+async def post_products(request: web.Request) -> web.Response:
+    """Create or update many products at once: all of them, or (if any is invalid) none."""
+    body = await read_body(request, ProductBatchIn)
+    _refuse(_repeated([product.sku for product in body.products], "products", "sku", "SKU"))
+    records = [_product_record(product.sku, product) for product in body.products]
+    result = await _import_products(request, records, lambda index: f"products[{index}]")
+    return _json(
+        ProductBatchOut(
+            created=list(result.created),
+            updated=list(result.updated),
+            unchanged=list(result.unchanged),
+            **effects(result.allocations, result.eta_moves),
+        )
+    )
+
+
+async def put_stock(request: web.Request) -> web.Response:
+    """Record how many units of a SKU are on hand and not allocated; waiting lines take them in queue order."""
+    body = await read_body(request, StockIn)
+    result = await set_available_stock(_uow(request), request.match_info["sku"], body.available, request_actor(request))
+    return _json(
+        StockOut(
+            sku=result.sku,
+            counted=result.counted,
+            available=result.available,
+            **effects(result.allocations, result.eta_moves),
+        )
+    )
+
+
+# ---- orders ------------------------------------------------------------------------------------------
+
+
+async def post_orders(request: web.Request) -> web.Response:
+    """Import orders with their customers and lines; new lines join their SKU's queue at `placed_at`.
+
+    Stock on hand goes to the queue in order, every waiting line gets an ETA. An order already in the shop
+    with the same content is left unchanged; with other content the batch is refused (422), since an
+    imported order is never rewritten.
+    """
+    body = await read_body(request, OrderBatchIn)
+    _refuse(
+        _repeated([order.number for order in body.orders], "orders", "number", "order")
+        + [
+            problem
+            for index, order in enumerate(body.orders)
+            for problem in _repeated([line.sku for line in order.lines], f"orders[{index}].lines", "sku", "SKU")
+        ]
+    )
+    records, places = _order_records(body.orders)
+    deps = request.config_dict[DEPS]
+    try:
+        result = await import_order_records(
+            deps.uow(), records, request_actor(request), deps.settings.default_phone_region
+        )
+    except ImportRejected as rejected:
+        raise InvalidRequest(_problems(rejected, lambda row, column: _order_field(*places[row], column))) from None
+    return _json(
+        OrderBatchOut(
+            created=list(result.created),
+            unchanged=list(result.unchanged),
+            customers_created=result.customers_created,
+            **effects(result.allocations, result.eta_moves),
+        )
+    )
+
+
+# Where the import's columns are in an order of the API: the order's own fields, then its lines' fields.
+_ORDER_FIELDS = {
+    "order_number": "number",
+    "placed_at": "placed_at",
+    "currency": "currency",
+    "customer_email": "customer.email",
+    "customer_name": "customer.name",
+    "customer_phone": "customer.phone",
+    "customer_language": "customer.language",
+}
+_LINE_FIELDS = {"sku": "sku", "quantity": "quantity", "unit_price": "unit_price_minor"}
+
+
+def _order_field(order_index: int, line_index: int, column: str) -> str:
+    """The request path of an import column of the record made from orders[order_index].lines[line_index]."""
+    if column in _ORDER_FIELDS:
+        return f"orders[{order_index}].{_ORDER_FIELDS[column]}"
+    line = f"orders[{order_index}].lines[{line_index}]"
+    return f"{line}.{_LINE_FIELDS[column]}" if column in _LINE_FIELDS else line
+
+
+def _order_records(orders: Sequence[OrderIn]) -> tuple[list[dict[str, str]], dict[int, tuple[int, int]]]:
+    """One import record per order line, and where each record's row came from (order index, line index)."""
+    records: list[dict[str, str]] = []
+    places: dict[int, tuple[int, int]] = {}
+    for order_index, order in enumerate(orders):
+        customer = {"customer_email": order.customer.email, "customer_name": order.customer.name}
+        if order.customer.phone is not None:
+            customer["customer_phone"] = order.customer.phone
+        if order.customer.language is not None:
+            customer["customer_language"] = order.customer.language
+        for line_index, line in enumerate(order.lines):
+            places[len(records) + 2] = (order_index, line_index)
+            records.append({
+                "order_number": order.number,
+                "placed_at": order.placed_at,
+                "currency": order.currency,
+                **customer,
+                "sku": line.sku,
+                "quantity": str(line.quantity),
+                "unit_price": _amount(line.unit_price_minor, order.currency),
+            })
+    return records, places
+
+
+# ---- purchase orders ---------------------------------------------------------------------------------
+
+
+async def post_purchase_order(request: web.Request) -> web.Response:
+    """Record a supplier's promised shipment and recompute the ETAs of the SKU's waiting lines; 201 when new.
+
+    Sending the same purchase order again changes nothing (200); the same reference with other details is 409.
+    """
+    body = await read_body(request, PurchaseOrderIn)
+    result = await add_purchase_order(
+        _uow(request), body.reference, body.sku, body.quantity, body.expected_on, request_actor(request)
+    )
+    return _json(PurchaseOrderChangeOut.of(result), 201 if result.changed else 200)
+
+
+async def patch_purchase_order(request: web.Request) -> web.Response:
+    """Move an open purchase order to another date; the ETAs resting on it move with it and are recorded."""
+    body = await read_body(request, PurchaseOrderMoveIn)
+    result = await move_purchase_order(
+        _uow(request), request.match_info["reference"], body.expected_on, request_actor(request)
+    )
+    return _json(PurchaseOrderChangeOut.of(result))
+
+
+async def cancel_purchase_order_route(request: web.Request) -> web.Response:
+    """Cancel what is outstanding on a purchase order; its waiting lines fall back to later supply."""
+    result = await cancel_purchase_order(_uow(request), request.match_info["reference"], request_actor(request))
+    return _json(PurchaseOrderChangeOut.of(result))
+
+
+async def receive_purchase_order_route(request: web.Request) -> web.Response:
+    """Book a delivery into stock (all that is outstanding unless `quantity` says otherwise) and serve the queue.
+
+    With an Idempotency-Key, the delivery itself is booked once even if the answer was lost.
+    """
+    body = await read_body(request, ReceiptIn, optional=True)
+    key = request.headers.get("Idempotency-Key")
+    result = await receive_purchase_order(
+        _uow(request),
+        request.match_info["reference"],
+        request_actor(request),
+        quantity=body.quantity,
+        idempotency_key=_receipt_key(request, key) if key else None,
+    )
+    return _json(
+        ReceiptOut(
+            purchase_order=PurchaseOrderOut.of(result.purchase_order),
+            received_now=result.received_now,
+            replayed=result.replayed,
+            **effects(result.allocations, result.eta_moves),
+        )
+    )
+
+
+def _receipt_key(request: web.Request, key: str) -> str:
+    """The receipt's own key: per token, and short enough for its column whatever the header's length."""
+    digest = hashlib.sha256(json.dumps([request_token(request).id, key]).encode("utf-8")).digest()
+    return "api:" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+# ---- backorders --------------------------------------------------------------------------------------
+
+
+async def get_backorders(request: web.Request) -> web.Response:
+    """Every line still waiting for stock, oldest order first, a page at a time."""
+    query = _read_query(request, BackorderQuery)
+    page = await list_backorders(
+        _uow(request),
+        sku=query.sku,
+        category=query.category,
+        min_age_days=query.min_age_days,
+        limit=query.limit,
+        after=_decode_cursor(query.cursor) if query.cursor else None,
+    )
+    return _json(
+        BackorderPageOut(
+            backorders=[BackorderOut.of(line) for line in page.lines],
+            next_cursor=_encode_cursor(page.next_after) if page.next_after else None,
+        )
+    )
+
+
+def _encode_cursor(cursor: QueueCursor) -> str:
+    raw = json.dumps([cursor.queued_at.isoformat(), cursor.line_id]).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(text: str) -> QueueCursor:
+    try:
+        queued_at, line_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        cursor = QueueCursor(datetime.fromisoformat(queued_at), int(line_id))
+    except (ValueError, TypeError, binascii.Error):
+        cursor = None
+    if cursor is None or cursor.queued_at.tzinfo is None:
+        raise InvalidRequest([Problem(field="cursor", reason="is not a cursor this API gave out")])
+    return cursor
+
+
+# ---- the document ------------------------------------------------------------------------------------
+
+
+@open_without_token
+async def get_openapi_document(request: web.Request) -> web.Response:
+    """This API's OpenAPI 3.1 description."""
+    return web.json_response(request.app[OPENAPI_DOCUMENT])
+
+
+PRODUCTS, STOCK, ORDERS, PURCHASE_ORDERS, BACKORDERS = "products", "stock", "orders", "purchase orders", "backorders"
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "PUT", "/products/{sku}", put_product, "Create or update one product",
+        {200: ("Updated, or already so.", ProductOut), 201: ("Created.", ProductOut)},
+        body=ProductFields, tags=(PRODUCTS,),
+    ),
+    Operation(
+        "POST", "/products", post_products, "Create or update many products",
+        {200: ("Every product written.", ProductBatchOut)}, body=ProductBatchIn, tags=(PRODUCTS,),
+    ),
+    Operation(
+        "PUT", "/stock/{sku}", put_stock, "Set a SKU's unallocated stock",
+        {200: ("Stock set and handed to the waiting lines.", StockOut)},
+        body=StockIn, errors=(401, 404, 422), tags=(STOCK,),
+    ),
+    Operation(
+        "POST", "/orders", post_orders, "Import orders",
+        {200: ("Every order created or already there.", OrderBatchOut)}, body=OrderBatchIn, tags=(ORDERS,),
+    ),
+    Operation(
+        "POST", "/purchase-orders", post_purchase_order, "Add a purchase order",
+        {200: ("The same purchase order was already there.", PurchaseOrderChangeOut),
+         201: ("Added.", PurchaseOrderChangeOut)},
+        body=PurchaseOrderIn, errors=(401, 404, 409, 422), tags=(PURCHASE_ORDERS,),
+    ),
+    Operation(
+        "PATCH", "/purchase-orders/{reference}", patch_purchase_order, "Move a purchase order to another date",
+        {200: ("Moved, or already on that date.", PurchaseOrderChangeOut)},
+        body=PurchaseOrderMoveIn, errors=(401, 404, 409, 422), tags=(PURCHASE_ORDERS,),
+    ),
+    Operation(
+        "POST", "/purchase-orders/{reference}/cancel", cancel_purchase_order_route, "Cancel a purchase order",
+        {200: ("Cancelled, or already cancelled.", PurchaseOrderChangeOut)},
+        errors=(401, 404, 409), tags=(PURCHASE_ORDERS,),
+    ),
+    Operation(
+        "POST", "/purchase-orders/{reference}/receive", receive_purchase_order_route, "Receive a delivery",
+        {200: ("Booked into stock and handed to the waiting lines.", ReceiptOut)},
+        body=ReceiptIn, body_required=False, errors=(401, 404, 409, 422), tags=(PURCHASE_ORDERS,),
+    ),
+    Operation(
+        "GET", "/backorders", get_backorders, "List the lines waiting for stock",
+        {200: ("One page of waiting lines.", BackorderPageOut)}, query=BackorderQuery, tags=(BACKORDERS,),
+    ),
+    Operation(
+        "GET", OPENAPI_PATH, get_openapi_document, "This document",
+        {200: ("The OpenAPI 3.1 document.", None)}, errors=(), needs_token=False,
+    ),
+)
+
+
+def build_merchant_api(operations: Sequence[Operation] = OPERATIONS) -> web.Application:
+    """The API as an aiohttp application, to be mounted at API_PREFIX."""
+    api = web.Application(middlewares=[bearer_auth, idempotency, domain_errors])
+    for operation in operations:
+        api.router.add_route(operation.method, operation.path, operation.handler)
+    api[OPENAPI_DOCUMENT] = build_openapi_document(operations, "Backorder Desk merchant API", "1.0.0")
+    return api
+
+
+# ---- reading requests, answering ---------------------------------------------------------------------
+
+
+@web.middleware
+async def domain_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A refused request as its JSON answer, so the answer can be kept for an Idempotency-Key like any other."""
+    try:
+        return await handler(request)
+    except InvalidRequest as invalid:
+        return invalid_request_response(invalid.problems)
+    except NotFound as missing:
+        return error_response(404, missing.code, missing.message)
+    except DomainError as refused:
+        return error_response(409, refused.code, refused.message)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed. Try again.")
+
+
+async def read_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    """The JSON body as `model`; InvalidRequest listing every problem if it is not one."""
+    raw = await request.read()
+    if optional and not raw.strip():
+        raw = b"{}"
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as invalid:
+        raise InvalidRequest(validation_problems(invalid)) from None
+
+
+def _read_query(request: web.Request, model: type[M]) -> M:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as invalid:
+        raise InvalidRequest(validation_problems(invalid)) from None
+
+
+def _json(answer: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(answer.model_dump(mode="json"), status=status)
+
+
+def _uow(request: web.Request) -> UnitOfWork:
+    return request.config_dict[DEPS].uow()
+
+
+def _repeated(keys: Sequence[str], where: str, field: str, noun: str) -> list[Problem]:
+    """A problem for each key a batch names again: which of the two should win is anyone's guess."""
+    first: dict[str, int] = {}
+    problems = []
+    for index, key in enumerate(keys):
+        if key in first:
+            problems.append(
+                Problem(field=f"{where}[{index}].{field}", reason=f"{noun} {key} is already at {where}[{first[key]}]")
+            )
+        first.setdefault(key, index)
+    return problems
+
+
+def _refuse(problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidRequest(problems)
+
+
+# ---- through the import rules ------------------------------------------------------------------------
+
+# The API names a few fields differently from the import columns.
+_PRODUCT_FIELDS = {"price": "price_minor"}
+
+
+def _product_record(sku: str, product: ProductFields) -> dict[str, str]:
+    record = {
+        "sku": sku,
+        "name": product.name,
+        "category": product.category,
+        "price": _amount(product.price_minor, product.currency),
+        "currency": product.currency,
+        "lead_time_days": str(product.lead_time_days),
+    }
+    if product.tags is not None:
+        record["tags"] = "|".join(product.tags)
+    if product.substitutes is not None:
+        record["substitutes"] = "|".join(product.substitutes)
+    if product.available is not None:
+        record["available"] = str(product.available)
+    return record
+
+
+async def _import_products(
+    request: web.Request, records: list[dict[str, str]], place: Callable[[int], str]
+) -> ImportResult:
+    try:
+        return await import_product_records(_uow(request), records, request_actor(request))
+    except ImportRejected as rejected:
+        raise InvalidRequest(
+            _problems(rejected, lambda row, column: _joined(place(row - 2), _PRODUCT_FIELDS.get(column, column)))
+        ) from None
+
+
+def _problems(rejected: ImportRejected, path_of: Callable[[int, str], str]) -> list[Problem]:
+    """The import's row problems as problems of the request's fields (`path_of(row, column)`), each said once."""
+    problems: list[Problem] = []
+    for row_problem in rejected.problems:
+        problem = Problem(field=path_of(row_problem.row, row_problem.field), reason=row_problem.reason)
+        if problem not in problems:
+            problems.append(problem)
+    return problems
+
+
+def _joined(path: str, field: str) -> str:
+    return ".".join(part for part in (path, field) if part)
+
+
+def _amount(minor: int, currency: str) -> str:
+    """Minor units as the import reads money ("149.00" for 14900 EUR)."""
+    return str(Decimal(minor).scaleb(-get_currency_precision(currency.upper())))

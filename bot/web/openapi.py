@@ -1,0 +1,165 @@
+"""The merchant API's OpenAPI 3.1 document, built from the same table of operations that registers the routes."""
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from bot.web.json_errors import ErrorBody
+
+API_PREFIX = "/api/v1"
+OPENAPI_PATH = "/openapi.json"
+_PATH_PARAMETER = re.compile(r"\{(\w+)(?::([^{}]+))?\}")
+_ERRORS = {
+    401: "The API token is missing, unknown or revoked.",
+    404: "Something the request names does not exist.",
+    409: "Not allowed in the current state (the message says why), or the Idempotency-Key is in use.",
+    413: "The body is larger than 1 MB (1,048,576 bytes).",
+    422: "The input is not valid (every problem is listed), or the Idempotency-Key was used for another request.",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route of the API: how it is served and how it is described."""
+
+    method: str
+    path: str  # below API_PREFIX, in aiohttp's syntax: `{name}` or `{name:regex}` for path parameters
+    handler: Handler
+    summary: str
+    responses: dict[int, tuple[str, type[BaseModel] | None]]  # the successful answers
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = (401, 422)
+    needs_token: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def openapi_path(self) -> str:
+        """The path as OpenAPI writes it: `{name}` without aiohttp's pattern."""
+        return _PATH_PARAMETER.sub(lambda match: "{" + match.group(1) + "}", self.path)
+
+
+def build_openapi_document(operations: Sequence[Operation], title: str, version: str) -> dict[str, Any]:
+    # Request bodies are described as they are read, answers as they are written.
+    models: dict[type[BaseModel], JsonSchemaMode] = {ErrorBody: "serialization"}
+    for operation in operations:
+        models.update((model, "serialization") for _, model in operation.responses.values() if model is not None)
+        if operation.body is not None:
+            models[operation.body] = "validation"
+    _, schemas = models_json_schema(
+        sorted(models.items(), key=lambda item: item[0].__name__), ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        paths.setdefault(API_PREFIX + operation.openapi_path, {})[operation.method.lower()] = _describe(operation)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": (
+                "Feed products, stock, orders and supplier purchase orders into Backorder Desk, list what is waiting,"
+                " and message customers. Every change is one transaction: all of a batch or none of it."
+                " Send `Idempotency-Key` with a POST, PUT or PATCH to make a retry safe."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerToken": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "bearerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `backorder-bot token create --name NAME`.",
+                }
+            },
+        },
+    }
+
+
+def _describe(operation: Operation) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "operationId": operation.handler.__name__,
+        "summary": operation.summary,
+        "responses": {
+            str(status): _response(description, model) for status, (description, model) in operation.responses.items()
+        },
+    }
+    if operation.handler.__doc__:
+        described["description"] = inspect.cleandoc(operation.handler.__doc__)
+    if operation.tags:
+        described["tags"] = list(operation.tags)
+    parameters = _path_parameters(operation) + _query_parameters(operation)
+    if operation.method in ("POST", "PUT", "PATCH"):
+        parameters.append({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Makes a retry safe: the first answer is kept and given again; nothing changes twice.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        })
+    if parameters:
+        described["parameters"] = parameters
+    if operation.body is not None:
+        described["requestBody"] = {
+            "required": operation.body_required,
+            "content": {"application/json": {"schema": _ref(operation.body)}},
+        }
+        errors = (*operation.errors, 413)
+    else:
+        errors = operation.errors
+    if not operation.needs_token:
+        described["security"] = []
+    for status in sorted(set(errors) - ({401} if not operation.needs_token else set())):
+        described["responses"][str(status)] = _response(_ERRORS[status], ErrorBody)
+    return described
+
+
+def _response(description: str, model: type[BaseModel] | None) -> dict[str, Any]:
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _path_parameters(operation: Operation) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer"} if pattern == r"\d+" else {"type": "string"},
+        }
+        for name, pattern in _PATH_PARAMETER.findall(operation.path)
+    ]
+
+
+def _query_parameters(operation: Operation) -> list[dict[str, Any]]:
+    if operation.query is None:
+        return []
+    schema = operation.query.model_json_schema(ref_template="#/components/schemas/{model}")
+    required = set(schema.get("required", ()))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            **({"description": prop["description"]} if "description" in prop else {}),
+            "schema": {key: value for key, value in prop.items() if key not in ("description", "title")},
+        }
+        for name, prop in schema["properties"].items()
+    ]
