@@ -24,9 +24,32 @@ class Action(StrEnum):
     PICK_CONFIRM = "py"  # line id, product id
     HUMAN = "hu"  # line id or 0
     LANGUAGE = "lg"  # language code as a number: see LANGUAGE_CODES
+    RESOLVED = "rs"  # ticket id: the customer says their question is resolved
+    RATE = "rt"  # ticket id, stars (1-5)
+    ESCALATE = "es"  # line id, what was refused (see REFUSAL_CODES): ask a person after a refusal
+    # Agent tools on a ticket's context card; pressed in the support group only.
+    AGENT_CANCEL_ASK = "ka"  # ticket id, line id
+    AGENT_CANCEL_CONFIRM = "ky"  # ticket id, line id
+    AGENT_KEEP = "kn"  # ticket id, line id
+    AGENT_ALTERNATIVES = "kl"  # ticket id, line id
+    AGENT_ETA = "ke"  # ticket id, line id
+    AGENT_ASSIGN = "km"  # ticket id
+    AGENT_CLOSE = "kc"  # ticket id
 
 
 LANGUAGE_CODES = {1: "en", 2: "de"}
+REFUSAL_CODES = {1: "line_not_cancellable", 2: "line_not_waiting"}
+AGENT_ACTIONS = frozenset(
+    {
+        Action.AGENT_CANCEL_ASK,
+        Action.AGENT_CANCEL_CONFIRM,
+        Action.AGENT_KEEP,
+        Action.AGENT_ALTERNATIVES,
+        Action.AGENT_ETA,
+        Action.AGENT_ASSIGN,
+        Action.AGENT_CLOSE,
+    }
+)
 
 _ARITY = {
     Action.ORDERS: 0,
@@ -38,6 +61,16 @@ _ARITY = {
     Action.PICK_CONFIRM: 2,
     Action.HUMAN: 1,
     Action.LANGUAGE: 1,
+    Action.RESOLVED: 1,
+    Action.RATE: 2,
+    Action.ESCALATE: 2,
+    Action.AGENT_CANCEL_ASK: 2,
+    Action.AGENT_CANCEL_CONFIRM: 2,
+    Action.AGENT_KEEP: 2,
+    Action.AGENT_ALTERNATIVES: 2,
+    Action.AGENT_ETA: 2,
+    Action.AGENT_ASSIGN: 1,
+    Action.AGENT_CLOSE: 1,
 }
 _PATTERN = re.compile(r"c1:([a-z]{1,2})((?::[0-9]{1,16}){0,2})")
 
@@ -78,4 +111,6 @@ def parse_callback_data(raw: str | None) -> CallbackData:
         raise InvalidCallbackData("wrong ids")
     if action is Action.LANGUAGE and ids[0] not in LANGUAGE_CODES:
         raise InvalidCallbackData("unknown language")
+    if action is Action.ESCALATE and ids[1] not in REFUSAL_CODES:
+        raise InvalidCallbackData("unknown refusal")
     return CallbackData(action, ids)

@@ -1,0 +1,449 @@
+"""Tickets as people read them: the customer's side (a person will answer, rating) and the support group's
+(the topic's name, the context card, notices, agent tool answers). No logic, no I/O.
+
+The customer's messages are in the customer's language; the support group's in the shop's default language.
+"""
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from babel.dates import format_date, format_datetime, format_time
+
+from bot.handlers.callback_data import REFUSAL_CODES, Action, button
+from bot.i18n import Translator
+from bot.render.backorder_card import eta_explanation, item_title, status_label
+from bot.render.errors import domain_error
+from bot.render.screen import Screen, inline
+from bot.services.errors import DomainError
+from db.models import EtaBasis
+
+MAX_TOPIC_NAME = 128  # Telegram's limit
+MAX_CARD_LINE_BUTTONS = 6  # lines with their own row of agent buttons on the context card
+STARS = "⭐"
+
+
+# ---- the customer's side -------------------------------------------------------------------------
+
+
+def ticket_opened(ticket: Any, answer: Any, created: bool, t: Translator) -> Screen:
+    """A person will answer, and roughly when; whatever the customer writes now goes to them."""
+    if created:
+        first = t.gettext("I've asked our team to help you (ticket #{ticket}).").format(ticket=ticket.id)
+    else:
+        first = t.gettext("Your conversation with our team is still open (ticket #{ticket}).").format(ticket=ticket.id)
+    lines = [first, when_answered(answer, t), t.gettext("Just write here: everything you send goes straight to them.")]
+    return Screen("\n".join(lines), inline([(t.gettext("✅ Resolved"), button(Action.RESOLVED, ticket.id))]))
+
+
+def when_answered(answer: Any, t: Translator) -> str:
+    if answer.back_at is None:
+        return t.gettext("A person will answer here, usually within {duration}.").format(
+            duration=duration(answer.within_minutes, t)
+        )
+    at = format_time(answer.back_at, "HH:mm", locale=t.locale)
+    if answer.days_until_back == 0:
+        return t.gettext("Our team is back today at {time} and will answer you here then.").format(time=at)
+    if answer.days_until_back == 1:
+        return t.gettext("Our team is back tomorrow at {time} and will answer you here then.").format(time=at)
+    weekday = format_date(answer.back_at, "EEEE", locale=t.locale)
+    return t.gettext("Our team is back on {weekday} at {time} and will answer you here then.").format(weekday=weekday, time=at)
+
+
+def duration(minutes: int, t: Translator) -> str:
+    if minutes < 60:
+        return t.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+    hours = -(-minutes // 60)  # rounded up: a promise should not be early
+    return t.ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+
+
+def refused_with_help(refused: DomainError, line_id: int, t: Translator) -> Screen:
+    """Why the action is not allowed, with the offer of a person who can look into it."""
+    code = next(number for number, name in REFUSAL_CODES.items() if name == refused.code)
+    return Screen(
+        domain_error(refused, t) + "\n" + t.gettext("A person from our team can look into it with you."),
+        inline([(t.gettext("Talk to a person"), button(Action.ESCALATE, line_id, code))]),
+    )
+
+
+def rate_request(ticket: Any, t: Translator) -> Screen:
+    text = t.gettext("Your conversation with our team is closed. How would you rate the help you got?")
+    return Screen(text, inline([(f"{stars} {STARS}", button(Action.RATE, ticket.id, stars)) for stars in range(1, 6)]))
+
+
+def rated(rating: Any, t: Translator) -> Screen:
+    if rating.already_rated:
+        return Screen(t.gettext("You've already rated this conversation ({stars} of 5). Thank you!").format(stars=rating.stars))
+    return Screen(t.gettext("Thank you for your rating ({stars} of 5)!").format(stars=rating.stars))
+
+
+def ticket_not_found(t: Translator) -> Screen:
+    return Screen(t.gettext("That conversation with our team is no longer open."))
+
+
+def cancelled_by_agent(result: Any, t: Translator) -> Screen:
+    text = t.gettext("Our team has cancelled {quantity} × {product} from order {order} for you. We will refund {amount}.").format(
+        quantity=result.cancelled_quantity,
+        product=escape(result.product_name),
+        order=escape(result.order_number),
+        amount=t.money(result.refund_minor, result.currency),
+    )
+    return Screen(text, inline([(t.gettext("« My orders"), button(Action.ORDERS))]))
+
+
+def eta_for_customer(line: Any, t: Translator) -> Screen:
+    """An item's delivery date as the team posts it to the customer."""
+    title = f"<b>{escape(item_title(line))}</b> — " + t.gettext("order {order}").format(order=escape(line.order_number))
+    if line.is_waiting:
+        return Screen(title + "\n" + eta_explanation(line, t))
+    return Screen(title + "\n" + status_label(line.status, t))
+
+
+# ---- the support group's side ---------------------------------------------------------------------
+
+
+def topic_name(context: Any, t: Translator) -> str:
+    """'#42 · Anna K. · order 1042', within Telegram's 128 characters."""
+    orders = _orders_named(context)
+    parts = [f"#{context.ticket.id}", short_name(context.ticket.customer_name)]
+    if len(orders) == 1:
+        parts.append(t.gettext("order {order}").format(order=orders[0]))
+    elif orders:
+        parts.append(t.gettext("orders {orders}").format(orders=", ".join(orders)))
+    name = " · ".join(parts)
+    return name if len(name) <= MAX_TOPIC_NAME else name[: MAX_TOPIC_NAME - 1] + "…"
+
+
+def short_name(full_name: str) -> str:
+    """'Anna Klein' → 'Anna K.'"""
+    words = full_name.split()
+    if len(words) < 2:
+        return full_name.strip() or "?"
+    return f"{words[0]} {words[-1][0]}."
+
+
+def context_card(context: Any, tz: Any, t: Translator) -> Screen:
+    """The first post of a ticket: customer, orders, waiting lines, recent actions, reason; and the agent tools."""
+    ticket = context.ticket
+    lines = [f"<b>#{ticket.id} · {escape(ticket.customer_name)}</b>"]
+    contact = [escape(context.email)] + ([escape(context.phone)] if context.phone else [])
+    lines.append(
+        t.gettext("Language: {language} · {contact}").format(language=_language_name(ticket.language, t), contact=" · ".join(contact))
+    )
+    lines.append(t.gettext("Why: {reason}").format(reason=escalation_reason(ticket.escalation, context.reason_line, t)))
+    if context.orders:
+        orders = ", ".join(f"{escape(o.number)} ({t.date(o.placed_at.astimezone(tz).date())})" for o in context.orders[:10])
+        lines.append(t.gettext("Orders: {orders}").format(orders=orders))
+    lines.append("")
+    if context.waiting:
+        lines.append("<b>" + t.gettext("Waiting for stock") + "</b>")
+        lines.extend(_line_row(line, t) for line in context.waiting)
+    else:
+        lines.append(t.gettext("Nothing on the customer's orders is waiting for stock."))
+    if context.recent_actions:
+        lines.append("")
+        lines.append("<b>" + t.gettext("Recently with the bot") + "</b>")
+        lines.extend(
+            f"• {_when(action.at, tz, t)} {escape(action_label(action, t))}" for action in context.recent_actions
+        )
+    lines.append("")
+    lines.append(
+        t.gettext(
+            "Write here to answer the customer. Messages starting with # stay in the group. "
+            "Commands: /eta N, /alternatives N, /cancel N, /reply KEY, /assign, /close."
+        )
+    )
+    rows = [
+        [
+            (t.gettext("Cancel {line}").format(line=line.line_id), button(Action.AGENT_CANCEL_ASK, ticket.id, line.line_id)),
+            (t.gettext("Alternatives {line}").format(line=line.line_id), button(Action.AGENT_ALTERNATIVES, ticket.id, line.line_id)),
+            (t.gettext("ETA {line}").format(line=line.line_id), button(Action.AGENT_ETA, ticket.id, line.line_id)),
+        ]
+        for line in context.waiting[:MAX_CARD_LINE_BUTTONS]
+    ]
+    rows.append(
+        [
+            (t.gettext("Assign to me"), button(Action.AGENT_ASSIGN, ticket.id)),
+            (t.gettext("Close ticket"), button(Action.AGENT_CLOSE, ticket.id)),
+        ]
+    )
+    return Screen("\n".join(lines), inline(*rows))
+
+
+def escalation_reason(escalation: Any, line: Any, t: Translator) -> str:
+    about = ""
+    if line is not None:
+        about = " — " + t.gettext("{item} (order {order})").format(item=escape(item_title(line)), order=escape(line.order_number))
+    kind = escalation.kind.value
+    if kind == "item":
+        return t.gettext("asked for a person about an item") + about
+    if kind == "misunderstood":
+        return t.gettext("the bot did not understand the customer twice in a row")
+    if kind == "refused":
+        if escalation.refusal == "line_not_cancellable":
+            return t.gettext("wanted to cancel an item that can no longer be cancelled") + about
+        if escalation.refusal == "line_not_waiting":
+            return t.gettext("wanted an alternative for an item that no longer waits") + about
+        return t.gettext("asked for something the bot may not do") + about
+    return t.gettext("asked for a person") + about
+
+
+def action_label(action: Any, t: Translator) -> str:
+    details = action.details
+    labels = {
+        "line.cancelled": lambda: t.gettext("cancelled {sku} on order {order}").format(
+            sku=details.get("sku", "?"), order=details.get("order_number", "?")
+        ),
+        "line.substituted": lambda: t.gettext("swapped {old} for {new} on order {order}").format(
+            old=details.get("old_sku", "?"), new=details.get("new_sku", "?"), order=details.get("order_number", "?")
+        ),
+        "telegram_linked": lambda: t.gettext("connected this chat to their orders"),
+        "telegram_relinked": lambda: t.gettext("connected this chat to their orders"),
+        "telegram_unlinked": lambda: t.gettext("disconnected a chat"),
+        "language_chosen": lambda: t.gettext("chose the language {language}").format(language=details.get("new", "?")),
+        "notifications.turned_off": lambda: t.gettext("turned notifications off"),
+        "notifications.turned_on": lambda: t.gettext("turned notifications on"),
+        "ticket.opened": lambda: t.gettext("asked for a person (ticket #{ticket})").format(ticket=action.entity_id),
+        "ticket.closed": lambda: t.gettext("closed ticket #{ticket}").format(ticket=action.entity_id),
+        "ticket.rated": lambda: t.gettext("rated ticket #{ticket} {stars} of 5").format(
+            ticket=action.entity_id, stars=details.get("stars", "?")
+        ),
+    }
+    label = labels.get(action.action)
+    return label() if label else action.action
+
+
+def topic_replaced(ticket_id: int, t: Translator) -> Screen:
+    return Screen(t.gettext("⚠️ The topic of ticket #{ticket} was deleted; the ticket goes on in a new topic.").format(ticket=ticket_id))
+
+
+def continues_here(t: Translator) -> Screen:
+    return Screen(t.gettext("This ticket's previous topic was deleted; it goes on here."))
+
+
+def relay_failed(to_customer: bool, problem: str, gave_up: bool, t: Translator) -> Screen:
+    """A message that could not be relayed: to whom, why, and whether it will be tried again."""
+    if problem == "blocked":
+        return customer_unreachable(t)
+    if to_customer:
+        where = t.gettext("⚠️ A message could not be delivered to the customer")
+    else:
+        where = t.gettext("⚠️ A message from the customer could not be posted here")
+    if gave_up:
+        return Screen(t.gettext("{what} and will not be tried again ({error}).").format(what=where, error=escape(problem)))
+    return Screen(t.gettext("{what} yet ({error}); I'll keep trying.").format(what=where, error=escape(problem)))
+
+
+def not_an_agent(t: Translator) -> str:
+    return t.gettext("Only the shop's support agents can do that.")
+
+
+def not_relayed_not_agent(t: Translator) -> Screen:
+    return Screen(t.gettext("Not sent to the customer: only the shop's support agents can answer tickets."))
+
+
+def ticket_is_closed(ticket_id: int, t: Translator) -> Screen:
+    return Screen(t.gettext("Ticket #{ticket} is closed; the customer doesn't see messages here any more.").format(ticket=ticket_id))
+
+
+def no_ticket_here(t: Translator) -> Screen:
+    return Screen(t.gettext("Use this in a ticket's topic (or as a reply to a ticket's message)."))
+
+
+def usage(command: str, t: Translator) -> Screen:
+    examples = {
+        "cancel": t.gettext("Usage: /cancel N, where N is the item's number on the ticket's first post."),
+        "alternatives": t.gettext("Usage: /alternatives N, where N is the item's number on the ticket's first post."),
+        "eta": t.gettext("Usage: /eta N, where N is the item's number on the ticket's first post."),
+        "reply": t.gettext("Usage: /reply KEY, with a key from /canned list."),
+        "canned": t.gettext("Usage: /canned add KEY text, /canned add KEY de text (for another language), /canned list."),
+    }
+    return Screen(examples[command])
+
+
+def agent_error(refused: DomainError, line_id: int | None, t: Translator) -> Screen:
+    if refused.code == "line_not_found":
+        return Screen(t.gettext("There is no item {line} on this customer's orders.").format(line=line_id))
+    if refused.code == "ticket_closed":
+        return ticket_is_closed(getattr(refused, "ticket_id", 0), t)
+    if refused.code == "ticket_not_found":
+        return no_ticket_here(t)
+    return Screen(domain_error(refused, t))
+
+
+def assigned(assignment: Any, agent_name: str, t: Translator) -> Screen:
+    if assignment.already:
+        return Screen(t.gettext("Ticket #{ticket} is already assigned to {agent}.").format(ticket=assignment.ticket.id, agent=escape(agent_name)))
+    return Screen(t.gettext("Ticket #{ticket} is now assigned to {agent}.").format(ticket=assignment.ticket.id, agent=escape(agent_name)))
+
+
+def closed_by_agent(ticket: Any, agent_name: str, t: Translator) -> Screen:
+    return Screen(
+        t.gettext("Ticket #{ticket} was closed by {agent}. The customer was asked to rate the help.").format(
+            ticket=ticket.id, agent=escape(agent_name)
+        )
+    )
+
+
+def closed_by_customer(ticket: Any, t: Translator) -> Screen:
+    return Screen(t.gettext("The customer marked ticket #{ticket} as resolved; it is closed.").format(ticket=ticket.id))
+
+
+def already_closed(ticket: Any, t: Translator) -> Screen:
+    return Screen(t.gettext("Ticket #{ticket} was closed already.").format(ticket=ticket.id))
+
+
+def customer_rated(rating: Any, t: Translator) -> Screen:
+    return Screen(t.gettext("The customer rated the help {stars} of 5.").format(stars=rating.stars) + " " + STARS * rating.stars)
+
+
+def confirm_agent_cancel(ticket_id: int, preview: Any, t: Translator) -> Screen:
+    text = t.gettext("Cancel {quantity} × {product} (order {order}) for the customer? They will be refunded {amount}.").format(
+        quantity=preview.quantity,
+        product=escape(preview.product_name),
+        order=escape(preview.order_number),
+        amount=t.money(preview.refund_minor, preview.currency),
+    )
+    if preview.keeps_allocated_quantity:
+        text += "\n" + t.gettext("The {n} already in stock for the customer will still ship.").format(n=preview.keeps_allocated_quantity)
+    return Screen(
+        text,
+        inline(
+            [(t.gettext("Yes, cancel it for the customer"), button(Action.AGENT_CANCEL_CONFIRM, ticket_id, preview.line_id))],
+            [(t.gettext("No, keep it"), button(Action.AGENT_KEEP, ticket_id, preview.line_id))],
+        ),
+    )
+
+
+def agent_cancelled(result: Any, agent_name: str, t: Translator) -> Screen:
+    if result.already_done:
+        return Screen(t.gettext("{product} was cancelled already; nothing changed.").format(product=escape(result.product_name)))
+    return Screen(
+        t.gettext("{agent} cancelled {quantity} × {product} (order {order}) for the customer; a refund of {amount} is owed.").format(
+            agent=escape(agent_name),
+            quantity=result.cancelled_quantity,
+            product=escape(result.product_name),
+            order=escape(result.order_number),
+            amount=t.money(result.refund_minor, result.currency),
+        )
+    )
+
+
+def agent_kept(t: Translator) -> Screen:
+    return Screen(t.gettext("Not cancelled; the item keeps waiting."))
+
+
+def alternatives_sent(result: Any, agent_name: str, t: Translator) -> Screen:
+    if not result.alternatives:
+        return Screen(
+            t.gettext("There is no in-stock alternative for {product} right now; nothing was sent.").format(product=escape(result.product_name))
+        )
+    names = ", ".join(escape(a.name) for a in result.alternatives)
+    return Screen(
+        t.ngettext(
+            "{agent} sent the customer {n} alternative for {product}: {names}.",
+            "{agent} sent the customer {n} alternatives for {product}: {names}.",
+            len(result.alternatives),
+        ).format(agent=escape(agent_name), n=len(result.alternatives), product=escape(result.product_name), names=names)
+    )
+
+
+def customer_unreachable(t: Translator) -> Screen:
+    return Screen(t.gettext("⚠️ Not delivered: the customer has blocked the bot. They get nothing from us until they write again."))
+
+
+def canned_saved(saved: Any, t: Translator) -> Screen:
+    if saved.replaced:
+        return Screen(t.gettext("Replaced canned reply {key} ({language}).").format(key=saved.reply.key, language=saved.reply.language))
+    return Screen(t.gettext("Saved canned reply {key} ({language}).").format(key=saved.reply.key, language=saved.reply.language))
+
+
+def canned_list(replies: list[Any], t: Translator) -> Screen:
+    if not replies:
+        return Screen(t.gettext("No canned replies yet. Add one with /canned add KEY text."))
+    lines = ["<b>" + t.gettext("Canned replies") + "</b>"]
+    for reply in replies:
+        preview = reply.text if len(reply.text) <= 60 else reply.text[:59] + "…"
+        lines.append(f"• <code>{escape(reply.key)}</code> ({reply.language}): {escape(preview)}")
+    lines.append(t.gettext("Send one with /reply KEY in a ticket's topic."))
+    return Screen("\n".join(lines))
+
+
+def canned_missing(key: str, languages: list[str], t: Translator) -> Screen:
+    return Screen(
+        t.gettext("There is no canned reply {key} in the customer's language or the default one ({languages}).").format(
+            key=escape(key), languages=", ".join(languages)
+        )
+    )
+
+
+def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Translator) -> Screen:
+    if not tickets:
+        return Screen(t.gettext("No open tickets."))
+    lines = ["<b>" + t.ngettext("{n} open ticket", "{n} open tickets", len(tickets)).format(n=len(tickets)) + "</b>"]
+    for ticket in tickets:
+        assignee = (
+            escape(names.get(ticket.assignee_telegram_id, str(ticket.assignee_telegram_id)))
+            if ticket.assignee_telegram_id
+            else t.gettext("unassigned")
+        )
+        if ticket.overdue:
+            state = t.gettext("⚠️ no answer yet, over {duration}").format(duration=duration(target_minutes, t))
+        elif ticket.answered:
+            state = t.gettext("answered")
+        else:
+            state = t.gettext("no answer yet")
+        lines.append(
+            f"• #{ticket.id} {escape(short_name(ticket.customer_name))} · "
+            + t.gettext("open for {age}").format(age=age(ticket.waited_minutes, t))
+            + f" · {assignee} · {state}"
+        )
+    return Screen("\n".join(lines))
+
+
+def age(minutes: int, t: Translator) -> str:
+    """'45 min', '3 h 05 min', '2 d 4 h'."""
+    if minutes < 60:
+        return t.gettext("{minutes} min").format(minutes=minutes)
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return t.gettext("{hours} h {minutes} min").format(hours=hours, minutes=f"{rest:02d}")
+    days, hours = divmod(hours, 24)
+    return t.gettext("{days} d {hours} h").format(days=days, hours=hours)
+
+
+def _line_row(line: Any, t: Translator) -> str:
+    parts = [f"• <b>[{line.line_id}]</b> {escape(item_title(line))}", t.gettext("order {order}").format(order=escape(line.order_number))]
+    status = status_label(line.status, t)
+    if line.open_quantity != line.quantity:
+        status += " " + t.gettext("({waiting} of {quantity} waiting)").format(waiting=line.open_quantity, quantity=line.quantity)
+    parts.append(status)
+    if line.eta is not None:
+        basis = {
+            EtaBasis.PURCHASE_ORDER: line.purchase_order_reference or t.gettext("supplier shipment"),
+            EtaBasis.LEAD_TIME: t.gettext("estimated"),
+            EtaBasis.IN_STOCK: t.gettext("in stock"),
+        }.get(line.eta_basis, "")
+        parts.append(t.gettext("ETA {eta} ({basis})").format(eta=t.date(line.eta), basis=escape(basis)))
+    else:
+        parts.append(t.gettext("no ETA yet"))
+    if line.queue_position:
+        parts.append(t.gettext("{place} of {size} in line").format(place=t.ordinal(line.queue_position), size=line.queue_size))
+    return " · ".join(parts)
+
+
+def _orders_named(context: Any) -> list[str]:
+    """The orders a topic is named after: the one the escalation is about, else those with waiting items."""
+    if context.reason_line is not None:
+        return [context.reason_line.order_number]
+    waiting = list(dict.fromkeys(line.order_number for line in context.waiting))
+    return waiting or [order.number for order in context.orders[:1]]
+
+
+def _language_name(language: str | None, t: Translator) -> str:
+    names = {"en": t.gettext("English"), "de": t.gettext("German")}
+    return names.get(language or "", t.gettext("unknown"))
+
+
+def _when(at: datetime, tz: Any, t: Translator) -> str:
+    return format_datetime(at.astimezone(tz), "d MMM HH:mm", locale=t.locale)

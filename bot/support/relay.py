@@ -1,0 +1,161 @@
+"""The relay worker: copies each pending ticket message to the other side, and records how it went.
+
+A message is delivered at once by the handler that queued it; this worker's background task retries the
+ones that failed in a way a retry can mend (Telegram's 5xx, time-outs, 429), with growing pauses, and after a
+restart delivers whatever the last process left pending. Failures are reported in the ticket's topic.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from telegram import Bot, ReplyParameters
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.render import support as render
+from bot.services.ticket_relay import RelayJob, begin_relay_attempt, pending_relays, relay_delivered, relay_failed
+from bot.services.tickets import unposted_tickets
+from bot.support.topics import ensure_posted, notify, reopen_topic, thread_gone
+from db.models import RelayDirection
+
+if TYPE_CHECKING:
+    from bot.support.desk import SupportDesk
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 300.0
+_TRIES_PER_DELIVERY = 3  # a deleted topic or an unposted ticket is mended once between tries
+
+
+class RelayWorker:
+    def __init__(
+        self, desk: "SupportDesk", *, poll_seconds: float = POLL_SECONDS, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.desk = desk
+        self._poll_seconds = poll_seconds
+        self._monotonic = monotonic
+        self._in_flight: dict[int, asyncio.Event] = {}
+        self._retry_at: dict[int, float] = {}  # a backoff schedule: a cache; after a restart everything is due
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, bot: Bot) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(bot), name="ticket-relay")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def deliver(self, bot: Bot, relay_id: int) -> None:
+        """Try to deliver one relay now; if it is being delivered already, wait for that."""
+        running = self._in_flight.get(relay_id)
+        if running is not None:
+            await running.wait()
+            return
+        done = self._in_flight[relay_id] = asyncio.Event()
+        try:
+            await self._deliver(bot, relay_id)
+        finally:
+            del self._in_flight[relay_id]
+            done.set()
+
+    async def _deliver(self, bot: Bot, relay_id: int) -> None:
+        for _ in range(_TRIES_PER_DELIVERY):
+            job = await begin_relay_attempt(self.desk.uow(), relay_id)
+            if job is None:
+                return
+            if job.direction is RelayDirection.TO_AGENTS and not job.ticket_posted:
+                await ensure_posted(self.desk, bot, job.ticket_id)
+                continue
+            try:
+                copied = await bot.copy_message(
+                    chat_id=job.target_chat_id,
+                    from_chat_id=job.source_chat_id,
+                    message_id=job.source_message_id,
+                    message_thread_id=job.target_thread_id,
+                    reply_parameters=(
+                        ReplyParameters(job.reply_to_message_id, allow_sending_without_reply=True) if job.reply_to_message_id else None
+                    ),
+                )
+            except TelegramError as error:
+                if job.direction is RelayDirection.TO_AGENTS and job.target_thread_id is not None and thread_gone(error):
+                    await relay_failed(self.desk.uow(), relay_id, str(error), retry=True)
+                    await reopen_topic(self.desk, bot, job.ticket_id, job.target_thread_id)
+                    continue
+                await self._failed(bot, job, error)
+                return
+            await relay_delivered(self.desk.uow(), relay_id, copied.message_id)
+            self._retry_at.pop(relay_id, None)
+            return
+
+    async def _failed(self, bot: Bot, job: RelayJob, error: TelegramError) -> None:
+        """Record the failure, schedule a retry where one can help, and say so in the ticket's topic."""
+        blocked = isinstance(error, Forbidden) and job.direction is RelayDirection.TO_CUSTOMER
+        failure = await relay_failed(self.desk.uow(), job.relay_id, str(error), retry=_retry_can_help(error), blocked=blocked)
+        log.warning("relay %s (ticket %s) failed on attempt %s: %s", job.relay_id, job.ticket_id, job.attempt, error)
+        if failure.gave_up:
+            self._retry_at.pop(job.relay_id, None)
+        else:
+            self._retry_at[job.relay_id] = self._monotonic() + _backoff(job.attempt, error)
+            self._wake.set()
+        if failure.first_failure or failure.gave_up:
+            to_customer = job.direction is RelayDirection.TO_CUSTOMER
+            screen = render.relay_failed(to_customer, "blocked" if blocked else str(error), failure.gave_up, self.desk.t)
+            await notify(self.desk, bot, failure.ticket, screen)
+
+    async def _run(self, bot: Bot) -> None:
+        while True:
+            try:
+                await self._sweep(bot)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the worker must outlive one bad sweep; the log has the cause
+                log.exception("the relay sweep failed; trying again shortly")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._pause())
+            except TimeoutError:
+                pass
+
+    async def _sweep(self, bot: Bot) -> None:
+        """Post tickets that are not in the group yet, then deliver every pending relay that is due."""
+        for ticket_id in await unposted_tickets(self.desk.uow(), self.desk.chat_id):
+            await ensure_posted(self.desk, bot, ticket_id)
+        pending = await pending_relays(self.desk.uow())
+        for gone in self._retry_at.keys() - set(pending):
+            del self._retry_at[gone]  # delivered or given up meanwhile
+        now = self._monotonic()
+        for relay_id in pending:
+            if relay_id not in self._in_flight and self._retry_at.get(relay_id, 0.0) <= now:
+                await self.deliver(bot, relay_id)
+
+    def _pause(self) -> float:
+        """Until the next retry falls due, at most the polling interval."""
+        if not self._retry_at:
+            return self._poll_seconds
+        return max(0.0, min(self._poll_seconds, min(self._retry_at.values()) - self._monotonic()))
+
+
+def _retry_can_help(error: TelegramError) -> bool:
+    """Telegram's 5xx, time-outs and flood waits pass; a refusal (400, 403) would only be refused again."""
+    if isinstance(error, (BadRequest, Forbidden)):
+        return False
+    return isinstance(error, (RetryAfter, TimedOut, NetworkError))
+
+
+def _backoff(attempt: int, error: TelegramError) -> float:
+    pause = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempt - 1))
+    if isinstance(error, RetryAfter):
+        retry_after = error.retry_after
+        pause = max(pause, retry_after if isinstance(retry_after, (int, float)) else retry_after.total_seconds())
+    return pause
