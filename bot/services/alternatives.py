@@ -10,6 +10,7 @@ from bot.services.audit import Actor, record
 from bot.services.cancel import REASON_QUEUE_CHANGED
 from bot.services.errors import AlternativeNotOffered, AlternativeSoldOut, LineNotWaiting
 from bot.services.eta import EtaMove, recompute_etas
+from bot.services.notifications import notify_eta_moves, notify_substituted
 from bot.services.ownership import customer_line, locked_customer_line
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
@@ -150,8 +151,11 @@ async def pick_alternative(
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id, product_id]
         )
+        result = _result(line, new_line, alternative, offer.waived_minor, offer.refund_minor, False, moves)
+        await notify_substituted(session, uow.clock, actor, result)
+        await notify_eta_moves(session, uow.clock, moves)
         await uow.commit()
-        return _result(line, new_line, alternative, offer.waived_minor, offer.refund_minor, False, moves)
+        return result
 
 
 def _check_waiting(line: OrderLine) -> None:

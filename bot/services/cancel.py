@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.audit import Actor, record
 from bot.services.errors import LineNotCancellable
 from bot.services.eta import EtaMove, recompute_etas
+from bot.services.notifications import notify_cancelled, notify_eta_moves
 from bot.services.ownership import customer_line, customer_order, locked_customer_line, locked_order_lines
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OPEN_LINE_STATUSES, LineStatus, OrderLine, Refund, RefundReason, RefundStatus
@@ -101,12 +102,13 @@ async def cancel_line(uow: UnitOfWork, customer_id: int, line_id: int, actor: Ac
     async with uow:
         session = uow.session
         line = await locked_customer_line(session, customer_id, line_id)
-        if _was_cancelled(line):
-            return await _earlier_cancel(session, line)
-        _check_cancellable(line)
-        result = _cancel(uow, line, actor)
+        result = await cancel_waiting_line(uow, line, actor)
+        if result.already_done:
+            return result
         await session.flush()
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id])
+        await notify_cancelled(session, uow.clock, actor, [result])
+        await notify_eta_moves(session, uow.clock, moves)
         await uow.commit()
     return replace(result, eta_moves=tuple(moves))
 
@@ -131,6 +133,8 @@ async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, act
         if changed_skus:
             await session.flush()
             moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, changed_skus)
+            await notify_cancelled(session, uow.clock, actor, cancelled)
+            await notify_eta_moves(session, uow.clock, moves)
             await uow.commit()
         return OrderCancelResult(
             order_number=order.number,
@@ -141,6 +145,17 @@ async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, act
             already_done=bool(cancelled) and not changed_skus,
             eta_moves=tuple(moves),
         )
+
+
+async def cancel_waiting_line(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
+    """Cancel what still waits of a locked line and owe its refund, in the caller's transaction; does not commit.
+
+    A line cancelled before returns that cancel (`already_done`); the caller recomputes the SKU's ETAs.
+    """
+    if _was_cancelled(line):
+        return await _earlier_cancel(uow.session, line)
+    _check_cancellable(line)
+    return _cancel(uow, line, actor)
 
 
 def _was_cancelled(line: OrderLine) -> bool:

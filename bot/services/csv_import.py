@@ -34,6 +34,7 @@ from bot.services.eta import (
     EtaMove,
     recompute_etas,
 )
+from bot.services.notifications import notify_stock_and_eta_changes
 from bot.services.phone import normalise_phone
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
@@ -448,6 +449,7 @@ async def _import_product_rows(uow: UnitOfWork, rows: list[_Row], problems: list
         if problems:
             raise ImportRejected(problems)
         result = await _write_products(uow, parsed, existing, actor)
+        await notify_stock_and_eta_changes(session, uow.clock, result.allocations, result.eta_moves)
         await uow.commit()
     return result
 
@@ -709,6 +711,8 @@ async def _import_order_rows(
             raise ImportRejected(problems)
         new_orders = {number: lines for number, lines in orders.items() if number not in existing}
         result = await _write_orders(uow, new_orders, products, actor)
+        # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
+        await notify_stock_and_eta_changes(session, uow.clock, moves=result.eta_moves)
         await uow.commit()
     return ImportResult(
         kind="orders",
@@ -923,6 +927,7 @@ async def import_purchase_orders(uow: UnitOfWork, text: str, actor: Actor) -> Im
         if problems:
             raise ImportRejected(problems)
         result = await _write_purchase_orders(uow, parsed, products, existing, actor)
+        await notify_stock_and_eta_changes(session, uow.clock, moves=result.eta_moves)
         await uow.commit()
     return result
 

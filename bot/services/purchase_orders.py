@@ -28,6 +28,7 @@ from bot.services.eta import (
     EtaMove,
     recompute_etas,
 )
+from bot.services.notifications import notify_eta_moves, notify_stock_and_eta_changes
 from bot.services.stock import add_to_stock, product_by_sku
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
@@ -129,6 +130,7 @@ async def add_purchase_order(
             expected_on=expected_on.isoformat(),
         )
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_ADDED, [product.id])
+        await notify_eta_moves(session, uow.clock, moves)
         await uow.commit()
     return _result(purchase_order, product.sku, changed=True, moves=moves)
 
@@ -161,6 +163,7 @@ async def move_purchase_order(
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_MOVED, [purchase_order.product_id]
         )
+        await notify_eta_moves(session, uow.clock, moves)
         await uow.commit()
     return _result(purchase_order, sku, changed=True, moves=moves)
 
@@ -189,6 +192,7 @@ async def cancel_purchase_order(uow: UnitOfWork, reference: str, actor: Actor) -
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_CANCELLED, [purchase_order.product_id]
         )
+        await notify_eta_moves(session, uow.clock, moves)
         await uow.commit()
     return _result(purchase_order, sku, changed=True, moves=moves)
 
@@ -252,6 +256,7 @@ async def receive_purchase_order(
             lines_ready=sum(change.ready_to_ship for change in allocations),
             idempotency_key=idempotency_key,
         )
+        await notify_stock_and_eta_changes(session, uow.clock, allocations, moves)
         await uow.commit()
     return ReceiptResult(
         purchase_order=_result(purchase_order, sku, changed=True, moves=moves),

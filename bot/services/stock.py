@@ -10,6 +10,7 @@ from bot.services.allocation import AllocationChange, allocate_available_stock
 from bot.services.audit import Actor, record
 from bot.services.errors import InvalidQuantity, ProductNotFound
 from bot.services.eta import REASON_STOCK_CHANGED, EtaMove, recompute_etas
+from bot.services.notifications import notify_stock_and_eta_changes
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Product, StockLevel
 
@@ -60,6 +61,7 @@ async def set_available_stock(uow: UnitOfWork, sku: str, available: int, actor: 
             )
         allocations = await allocate_available_stock(session, uow.clock, actor, product.id)
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_STOCK_CHANGED, [product.id])
+        await notify_stock_and_eta_changes(session, uow.clock, allocations, moves)
         await uow.commit()
     left = available - sum(change.allocated_now for change in allocations)
     return StockResult(sku, available, left, tuple(allocations), tuple(moves))

@@ -1,0 +1,467 @@
+"""A merchant's broadcast: one message to exactly the customers still waiting on what an audience names.
+
+The audience is every open (waiting) line whose SKU is listed, or whose product is in the category, or whose
+order is listed. Its recipients are the distinct customers of those lines whom the bot may write to now:
+linked to a chat, not blocked, and not opted out (a broadcast is an optional message). Each gets one outbox
+row in their language: the text in that language if the merchant wrote one, else the default language's.
+
+A new ETA attached to a broadcast is written on every waiting line of the audience, with an ETA-history entry
+(reason `merchant_update`); the line keeps its ETA basis, since the merchant's date is an update of the same
+source (a supplier's shipment, or the estimate). It stands until the next recompute of that SKU, which works
+the date out from stock and purchase orders again: book or move the purchase order so the two agree.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.i18n import SUPPORTED_LANGUAGES
+from bot.services.allocation import waiting
+from bot.services.audit import Actor, record
+from bot.services.errors import (
+    AudienceInvalid,
+    BroadcastNotFound,
+    BroadcastTextMissing,
+    BroadcastTextTooLong,
+    UnsupportedLanguage,
+)
+from bot.services.notifications import customer_language, shop_default_language
+from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
+from bot.services.unit_of_work import UnitOfWork
+from db.models import (
+    Broadcast,
+    BroadcastStatus,
+    Customer,
+    EtaChange,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    OutboxStatus,
+    Product,
+    TelegramUser,
+)
+
+TEMPLATE_BROADCAST = "broadcast"
+REASON_MERCHANT_UPDATE = "merchant_update"
+MAX_TEXT_LENGTH = 4096  # Telegram's limit for one message
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom a broadcast is for: customers waiting on any of these SKUs, on this category, or on these orders."""
+
+    skus: list[str] = field(default_factory=list)
+    category: str | None = None
+    order_numbers: list[str] = field(default_factory=list)
+
+    def cleaned(self) -> "Audience":
+        """Blank entries and repeats dropped, whitespace trimmed."""
+        return Audience(
+            skus=_unique(self.skus),
+            category=(self.category or "").strip() or None,
+            order_numbers=_unique(self.order_numbers),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.skus or self.category or self.order_numbers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"skus": list(self.skus), "category": self.category, "order_numbers": list(self.order_numbers)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Audience":
+        return cls(list(data.get("skus") or []), data.get("category"), list(data.get("order_numbers") or []))
+
+
+@dataclass(frozen=True)
+class BroadcastView:
+    """A broadcast and how its delivery stands; `pending` counts messages not yet sent or being sent."""
+
+    id: int
+    status: BroadcastStatus
+    recipient_count: int
+    sent: int
+    failed: int
+    blocked: int
+    pending: int
+    cancelled: int
+    created_at: datetime
+    finished_at: datetime | None
+    created_by: str = ""
+    audience: Audience = field(default_factory=Audience)
+    texts: dict[str, str] = field(default_factory=dict)
+    new_eta: date | None = None
+    eta_lines_updated: int = 0  # waiting lines given the new ETA when the broadcast was created
+    progress_chat_id: int | None = None
+    progress_message_id: int | None = None
+
+
+# --- audience -------------------------------------------------------------------------------------------
+
+
+async def preview_broadcast(uow: UnitOfWork, audience: Audience) -> int:
+    """How many customers a broadcast to this audience would reach now; AudienceInvalid if it names nothing known."""
+    async with uow:
+        return await count_recipients(uow.session, await checked_audience(uow.session, audience))
+
+
+async def count_recipients(session: AsyncSession, audience: Audience) -> int:
+    """How many customers a broadcast to this (checked) audience would reach now."""
+    return await session.scalar(select(func.count()).select_from(_recipients(audience).subquery())) or 0
+
+
+async def checked_audience(session: AsyncSession, audience: Audience) -> Audience:
+    """The audience cleaned up; AudienceInvalid when it is empty or names SKUs, a category or orders the shop lacks."""
+    audience = audience.cleaned()
+    if audience.is_empty:
+        raise AudienceInvalid()
+    known_skus = set(await _present(session, Product.sku, audience.skus))
+    known_orders = set(await _present(session, Order.number, audience.order_numbers))
+    unknown_category = None
+    if audience.category is not None:
+        category = await session.scalar(
+            select(Product.category).where(func.lower(Product.category) == audience.category.lower()).limit(1)
+        )
+        if category is None:
+            unknown_category = audience.category
+        else:
+            audience = Audience(audience.skus, category, audience.order_numbers)
+    unknown_skus = [sku for sku in audience.skus if sku not in known_skus]
+    unknown_orders = [number for number in audience.order_numbers if number not in known_orders]
+    if unknown_skus or unknown_orders or unknown_category:
+        raise AudienceInvalid(unknown_skus, unknown_orders, unknown_category)
+    return audience
+
+
+def _matches(audience: Audience) -> ColumnElement[bool]:
+    """A waiting line the audience names (the query joins the line's order and product)."""
+    named = []
+    if audience.skus:
+        named.append(Product.sku.in_(audience.skus))
+    if audience.category:
+        named.append(Product.category == audience.category)
+    if audience.order_numbers:
+        named.append(Order.number.in_(audience.order_numbers))
+    return or_(*named)
+
+
+def _waiting_lines_of(audience: Audience) -> Select[Any]:
+    return (
+        select(OrderLine.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(waiting(), _matches(audience))
+    )
+
+
+def _recipients(audience: Audience) -> Select[Any]:
+    """The customers to write to, once each, with what decides their language."""
+    customers_waiting = (
+        select(Order.customer_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(waiting(), _matches(audience))
+    )
+    return (
+        select(
+            Customer.id,
+            Customer.telegram_user_id,
+            Customer.language,
+            TelegramUser.language.label("chosen_language"),
+            TelegramUser.telegram_language_code,
+            TelegramUser.chat_id,
+        )
+        .outerjoin(TelegramUser, TelegramUser.telegram_user_id == Customer.telegram_user_id)
+        .where(
+            Customer.id.in_(customers_waiting),
+            Customer.telegram_user_id.is_not(None),
+            Customer.bot_blocked.is_(False),
+            Customer.notifications_opt_out.is_(False),
+        )
+        .order_by(Customer.id)
+    )
+
+
+# --- creating -------------------------------------------------------------------------------------------
+
+
+async def create_broadcast(
+    uow: UnitOfWork,
+    audience: Audience,
+    texts: dict[str, str],
+    actor: Actor,
+    new_eta: date | None = None,
+    *,
+    progress_chat_id: int | None = None,
+    progress_message_id: int | None = None,
+    default_language: str | None = None,
+) -> BroadcastView:
+    """Queue the broadcast to every recipient of the audience, in one transaction, and optionally set a new ETA.
+
+    `texts` maps a language to its text; the default language (DEFAULT_LANGUAGE unless given) is required.
+    """
+    async with uow:
+        view = await create_broadcast_in(
+            uow.session,
+            uow.clock,
+            audience,
+            texts,
+            actor,
+            new_eta,
+            progress_chat_id=progress_chat_id,
+            progress_message_id=progress_message_id,
+            default_language=default_language,
+        )
+        await uow.commit()
+    return view
+
+
+async def create_broadcast_in(
+    session: AsyncSession,
+    clock: Clock,
+    audience: Audience,
+    texts: dict[str, str],
+    actor: Actor,
+    new_eta: date | None = None,
+    *,
+    progress_chat_id: int | None = None,
+    progress_message_id: int | None = None,
+    default_language: str | None = None,
+) -> BroadcastView:
+    """create_broadcast in the caller's transaction; does not commit."""
+    default = default_language or shop_default_language()
+    texts = checked_texts(texts, default)
+    audience = await checked_audience(session, audience)
+    now = clock.now()
+    broadcast = Broadcast(
+        created_by=_actor_name(actor),
+        audience=audience.to_json(),
+        texts=texts,
+        new_eta=new_eta,
+        status=BroadcastStatus.SENDING,
+        recipient_count=0,
+        progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
+        created_at=now,
+    )
+    session.add(broadcast)
+    await session.flush()
+    recipients = (await session.execute(_recipients(audience))).all()
+    messages = []
+    for row in recipients:
+        language = customer_language(row.chosen_language, row.language, row.telegram_language_code, default)
+        text_language = language if language in texts else default
+        messages.append(
+            OutgoingMessage(
+                chat_id=row.chat_id or row.telegram_user_id,
+                customer_id=row.id,
+                broadcast_id=broadcast.id,
+                template=TEMPLATE_BROADCAST,
+                language=text_language,
+                params={"text": texts[text_language]},
+                optional=True,
+                dedupe_key=f"broadcast:{broadcast.id}:{row.id}",
+                priority=PRIORITY_BROADCAST,
+            )
+        )
+    broadcast.recipient_count = await enqueue(session, clock, messages)
+    if broadcast.recipient_count == 0:
+        broadcast.status = BroadcastStatus.DONE
+        broadcast.finished_at = now
+    eta_lines = await _set_merchant_eta(session, audience, new_eta, now) if new_eta is not None else 0
+    record(
+        session,
+        actor,
+        "broadcast.created",
+        "broadcast",
+        broadcast.id,
+        at=now,
+        audience=audience.to_json(),
+        languages=sorted(texts),
+        recipients=broadcast.recipient_count,
+        new_eta=new_eta.isoformat() if new_eta else None,
+        eta_lines_updated=eta_lines,
+    )
+    return _view(broadcast, {OutboxStatus.PENDING: broadcast.recipient_count}, eta_lines)
+
+
+def checked_texts(texts: dict[str, str], default_language: str) -> dict[str, str]:
+    """The texts by language, trimmed and without blank ones; the default language's is required."""
+    cleaned = {language.strip().lower(): text.strip() for language, text in texts.items() if text and text.strip()}
+    for language, text in cleaned.items():
+        if language not in SUPPORTED_LANGUAGES:
+            raise UnsupportedLanguage(language)
+        if len(text) > MAX_TEXT_LENGTH:
+            raise BroadcastTextTooLong(language, MAX_TEXT_LENGTH)
+    if default_language not in cleaned:
+        raise BroadcastTextMissing(default_language)
+    return cleaned
+
+
+async def _set_merchant_eta(session: AsyncSession, audience: Audience, new_eta: date, now: datetime) -> int:
+    """Give every waiting line of the audience the merchant's ETA, with a history entry; returns how many changed."""
+    lines = OrderLine.__table__
+    changing = _waiting_lines_of(audience).where(OrderLine.eta.is_distinct_from(new_eta))
+    recorded = await session.execute(
+        insert(EtaChange.__table__).from_select(
+            ["line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"],
+            select(
+                lines.c.id,
+                lines.c.eta,
+                literal(new_eta, EtaChange.new_eta.type),
+                lines.c.eta_basis,
+                lines.c.eta_basis,
+                literal(REASON_MERCHANT_UPDATE, String),
+                literal(now, EtaChange.changed_at.type),
+            ).where(lines.c.id.in_(changing)),
+        )
+    )
+    # The same lines: their ETA still differs until this statement sets it.
+    await session.execute(
+        update(lines).where(lines.c.id.in_(changing)).values(eta=new_eta, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return recorded.rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+# --- following and stopping -----------------------------------------------------------------------------
+
+
+async def broadcast_progress(uow: UnitOfWork, broadcast_id: int) -> BroadcastView:
+    """How the broadcast's delivery stands; one with nothing left to send is marked done."""
+    async with uow:
+        broadcast = await _broadcast(uow.session, broadcast_id)
+        counts = await _counts(uow.session, [broadcast.id])
+        view = _view(broadcast, counts.get(broadcast.id, {}))
+        if broadcast.status == BroadcastStatus.SENDING and view.pending == 0:
+            broadcast.status = BroadcastStatus.DONE
+            broadcast.finished_at = uow.clock.now()
+            record(
+                uow.session,
+                Actor.system(),
+                "broadcast.finished",
+                "broadcast",
+                broadcast.id,
+                at=uow.clock.now(),
+                sent=view.sent,
+                failed=view.failed,
+                blocked=view.blocked,
+            )
+            await uow.commit()
+            view = _view(broadcast, counts.get(broadcast.id, {}))
+    return view
+
+
+async def cancel_broadcast(uow: UnitOfWork, broadcast_id: int, actor: Actor) -> BroadcastView:
+    """Stop a broadcast: what has not been sent yet never will be; messages already on their way still arrive."""
+    async with uow:
+        session = uow.session
+        broadcast = await _broadcast(session, broadcast_id, lock=True)
+        if broadcast.status == BroadcastStatus.SENDING:
+            now = uow.clock.now()
+            stopped = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.broadcast_id == broadcast.id, OutboxMessage.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.CANCELLED)
+                .execution_options(synchronize_session=False)
+            )
+            broadcast.status = BroadcastStatus.CANCELLED
+            broadcast.finished_at = now
+            record(
+                session, actor, "broadcast.cancelled", "broadcast", broadcast.id, at=now, messages_cancelled=stopped.rowcount
+            )
+            await uow.commit()
+        counts = await _counts(session, [broadcast.id])
+        return _view(broadcast, counts.get(broadcast.id, {}))
+
+
+async def sending_broadcasts(uow: UnitOfWork, *, with_progress_message: bool = False) -> list[BroadcastView]:
+    """The broadcasts still being delivered, oldest first."""
+    async with uow:
+        statement = select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING).order_by(Broadcast.id)
+        if with_progress_message:
+            statement = statement.where(Broadcast.progress_message_id.is_not(None))
+        broadcasts = list(await uow.session.scalars(statement))
+        counts = await _counts(uow.session, [broadcast.id for broadcast in broadcasts])
+        return [_view(broadcast, counts.get(broadcast.id, {})) for broadcast in broadcasts]
+
+
+async def attach_progress_message(uow: UnitOfWork, broadcast_id: int, chat_id: int, message_id: int) -> None:
+    """Remember the Telegram message that shows the broadcast's progress, to keep it up to date."""
+    async with uow:
+        broadcast = await _broadcast(uow.session, broadcast_id)
+        broadcast.progress_chat_id = chat_id
+        broadcast.progress_message_id = message_id
+        await uow.commit()
+
+
+async def _broadcast(session: AsyncSession, broadcast_id: int, *, lock: bool = False) -> Broadcast:
+    statement = select(Broadcast).where(Broadcast.id == broadcast_id)
+    if lock:
+        statement = statement.with_for_update()
+    broadcast = await session.scalar(statement)
+    if broadcast is None:
+        raise BroadcastNotFound(broadcast_id)
+    return broadcast
+
+
+async def _counts(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, dict[OutboxStatus, int]]:
+    """Outbox messages per broadcast and status."""
+    if not broadcast_ids:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.broadcast_id, OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id.in_(broadcast_ids))
+        .group_by(OutboxMessage.broadcast_id, OutboxMessage.status)
+    )
+    counts: dict[int, dict[OutboxStatus, int]] = {}
+    for broadcast_id, status, number in rows:
+        counts.setdefault(broadcast_id, {})[OutboxStatus(status)] = number
+    return counts
+
+
+def _view(broadcast: Broadcast, counts: dict[OutboxStatus, int], eta_lines_updated: int = 0) -> BroadcastView:
+    return BroadcastView(
+        id=broadcast.id,
+        status=broadcast.status,
+        recipient_count=broadcast.recipient_count,
+        sent=counts.get(OutboxStatus.SENT, 0),
+        failed=counts.get(OutboxStatus.FAILED, 0),
+        blocked=counts.get(OutboxStatus.BLOCKED, 0),
+        pending=counts.get(OutboxStatus.PENDING, 0) + counts.get(OutboxStatus.SENDING, 0),
+        cancelled=counts.get(OutboxStatus.CANCELLED, 0),
+        created_at=broadcast.created_at,
+        finished_at=broadcast.finished_at,
+        created_by=broadcast.created_by,
+        audience=Audience.from_json(broadcast.audience),
+        texts=dict(broadcast.texts),
+        new_eta=broadcast.new_eta,
+        eta_lines_updated=eta_lines_updated,
+        progress_chat_id=broadcast.progress_chat_id,
+        progress_message_id=broadcast.progress_message_id,
+    )
+
+
+async def _present(session: AsyncSession, column: Any, values: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(values), 500):
+        found.extend(await session.scalars(select(column).where(column.in_(values[start : start + 500]))))
+    return found
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value and value.strip():
+            seen.setdefault(value.strip(), None)
+    return list(seen)
+
+
+def _actor_name(actor: Actor) -> str:
+    return f"{actor.type.value}:{actor.id}" if actor.id else actor.type.value
