@@ -35,6 +35,13 @@ class Action(StrEnum):
     AGENT_ETA = "ke"  # ticket id, line id
     AGENT_ASSIGN = "km"  # ticket id
     AGENT_CLOSE = "kc"  # ticket id
+    DELAY_AGREE = "da"  # delay notice id: the customer agrees to wait
+    DELAY_CANCEL = "dc"  # delay notice id: the customer cancels for a full refund
+    NOTIFICATIONS = "nt"  # 1: turn optional updates on, 0: off
+    BROADCAST_AUDIENCE = "ba"  # draft id, audience kind: see AUDIENCE_KINDS
+    BROADCAST_SKIP = "bk"  # draft id: no text in the language asked for
+    BROADCAST_SEND = "bs"  # draft id: send the previewed broadcast
+    BROADCAST_ABORT = "bx"  # draft id: drop the draft
 
 
 LANGUAGE_CODES = {1: "en", 2: "de"}
@@ -50,6 +57,7 @@ AGENT_ACTIONS = frozenset(
         Action.AGENT_CLOSE,
     }
 )
+AUDIENCE_KINDS = {1: "skus", 2: "category", 3: "orders"}
 
 _ARITY = {
     Action.ORDERS: 0,
@@ -71,6 +79,13 @@ _ARITY = {
     Action.AGENT_ETA: 2,
     Action.AGENT_ASSIGN: 1,
     Action.AGENT_CLOSE: 1,
+    Action.DELAY_AGREE: 1,
+    Action.DELAY_CANCEL: 1,
+    Action.NOTIFICATIONS: 1,
+    Action.BROADCAST_AUDIENCE: 2,
+    Action.BROADCAST_SKIP: 1,
+    Action.BROADCAST_SEND: 1,
+    Action.BROADCAST_ABORT: 1,
 }
 _PATTERN = re.compile(r"c1:([a-z]{1,2})((?::[0-9]{1,16}){0,2})")
 
@@ -113,4 +128,8 @@ def parse_callback_data(raw: str | None) -> CallbackData:
         raise InvalidCallbackData("unknown language")
     if action is Action.ESCALATE and ids[1] not in REFUSAL_CODES:
         raise InvalidCallbackData("unknown refusal")
+    if action is Action.NOTIFICATIONS and ids[0] not in (0, 1):
+        raise InvalidCallbackData("notifications are on (1) or off (0)")
+    if action is Action.BROADCAST_AUDIENCE and ids[1] not in AUDIENCE_KINDS:
+        raise InvalidCallbackData("unknown audience kind")
     return CallbackData(action, ids)
