@@ -15,12 +15,16 @@ from telegram.ext import (
 )
 
 from bot.handlers import free_text, human, intake, language, linking, orders, other_messages
+from bot.handlers import agent_tools, support
 from bot.handlers.buttons import button_pressed
 from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES, translator
+from bot.support.desk import install_support_desk, start_support_desk, stop_support_desk
 from bot.telegram_errors import RetryingRateLimiter
 
 log = logging.getLogger(__name__)
+
+SUPPORT_HANDLERS = -2  # the handler group of the support desk: before the intake (-1)
 
 
 def build_application(chat_deps: ChatDeps) -> Application:
@@ -44,6 +48,28 @@ def build_application(chat_deps: ChatDeps) -> Application:
 def register_handlers(application: Application) -> None:
     """The bot's whole surface."""
     private = filters.ChatType.PRIVATE
+    desk = install_support_desk(application)
+    if desk is not None:
+        # The support group, and customers with an open ticket, come before the intake: these handlers claim
+        # their updates themselves (with what they relay) and stop there.
+        in_group = filters.Chat(chat_id=desk.chat_id)
+        for commands, agent_command in (
+            ("close", agent_tools.close_command),
+            ("assign", agent_tools.assign_command),
+            ("cancel", agent_tools.cancel_command),
+            (["alternatives", "alt"], agent_tools.alternatives_command),
+            ("eta", agent_tools.eta_command),
+            ("reply", agent_tools.reply_command),
+            ("canned", agent_tools.canned_command),
+            ("queue", agent_tools.queue_command),
+        ):
+            application.add_handler(CommandHandler(commands, agent_command, filters=in_group), group=SUPPORT_HANDLERS)
+        application.add_handler(CallbackQueryHandler(agent_tools.agent_button, pattern=agent_tools.is_agent_payload), group=SUPPORT_HANDLERS)
+        application.add_handler(MessageHandler(in_group & filters.UpdateType.MESSAGE, agent_tools.group_message), group=SUPPORT_HANDLERS)
+        application.add_handler(MessageHandler(in_group, agent_tools.other_update), group=SUPPORT_HANDLERS)
+        application.add_handler(
+            MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.COMMAND, support.customer_message), group=SUPPORT_HANDLERS
+        )
     application.add_handler(TypeHandler(Update, intake.take_in), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, other_messages.edited))
     application.add_handler(CommandHandler("start", linking.start, filters=private))

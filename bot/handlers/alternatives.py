@@ -7,7 +7,7 @@ from bot.handlers.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, show, tr
 from bot.handlers.orders import line_button
 from bot.render import alternatives as render
-from bot.render.errors import domain_error
+from bot.handlers.support import say_refused
 from bot.services.alternatives import list_alternatives, pick_alternative
 from bot.services.audit import Actor
 from bot.services.errors import AlternativeNotOffered, DomainError
@@ -50,6 +50,6 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Call
 
 
 async def _refused(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData, refused: DomainError) -> None:
-    await update.effective_message.reply_text(domain_error(refused, tr(context)))
+    await say_refused(update, context, refused, data.ids[0])
     if refused.code != "line_not_found":
         await line_button(update, context, CallbackData(data.action, data.ids[:1]))

@@ -7,7 +7,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers import alternatives, cancel, human, language, orders
-from bot.handlers.callback_data import Action, CallbackData, InvalidCallbackData, parse_callback_data
+from bot.handlers import support
+from bot.handlers.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.handlers.chat import customer_id, deps, reply, tr
 from bot.render import conversation
 
@@ -26,6 +27,9 @@ _ACTIONS: dict[Action, ButtonAction] = {
     Action.PICK_ASK: alternatives.ask,
     Action.PICK_CONFIRM: alternatives.confirm,
     Action.HUMAN: human.human_button,
+    Action.ESCALATE: support.escalate_button,
+    Action.RESOLVED: support.resolved_button,
+    Action.RATE: support.rate_button,
     Action.LANGUAGE: language.language_button,
 }
 
@@ -37,6 +41,9 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         data = parse_callback_data(query.data)
     except InvalidCallbackData:
+        await query.answer(conversation.invalid_button(t), show_alert=True)
+        return
+    if data.action in AGENT_ACTIONS:  # the agent tools work in the support group only (handlers/agent_tools.py)
         await query.answer(conversation.invalid_button(t), show_alert=True)
         return
     # Telegram shows a spinner on the button until the query is answered, so answer before slow work.

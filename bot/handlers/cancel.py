@@ -8,7 +8,7 @@ from bot.handlers.chat import customer_id, deps, show, tr
 from bot.handlers.orders import line_button
 from bot.render import cancel as render
 from bot.render.conversation import stale_button
-from bot.render.errors import domain_error
+from bot.handlers.support import say_refused
 from bot.services.audit import Actor
 from bot.services.cancel import cancel_line, preview_cancel
 from bot.services.errors import DomainError
@@ -36,8 +36,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Call
 
 
 async def _refused(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData, refused: DomainError) -> None:
-    """Say why, then show the item as it is now."""
-    t = tr(context)
-    await update.effective_message.reply_text(domain_error(refused, t))
+    """Say why (offering a person where one could help), then show the item as it is now."""
+    await say_refused(update, context, refused, data.ids[0])
     if refused.code != "line_not_found":
         await line_button(update, context, data)

@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 from bot.handlers import human, linking
 from bot.handlers.chat import intake, reply, tr
 from bot.handlers.orders import orders, show_order
+from bot.handlers.support import misunderstood, understood
 from bot.render import conversation
 from bot.services.intents import MAX_TEXT_LENGTH, IntentKind, detect_intent
 
@@ -25,6 +26,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _unlinked_text(update, context, text)
         return
     intent = detect_intent(text)
+    if intent.order_numbers or intent.kind is not IntentKind.UNKNOWN:
+        await understood(context)
     if intent.order_numbers:
         await show_order(update, context, intent.order_numbers[0])
     elif intent.kind in (IntentKind.STATUS, IntentKind.CANCEL, IntentKind.ALTERNATIVES):
@@ -37,7 +40,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif intent.kind is IntentKind.THANKS:
         await reply(update, conversation.thanks(tr(context)))
     else:
-        await reply(update, conversation.help_menu(tr(context)))
+        await misunderstood(update, context)
 
 
 async def _unlinked_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
