@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import free_text, human, intake, language, linking, orders, other_messages
+from bot.handlers import free_text, human, intake, language, linking, merchant, notifications, orders, other_messages
 from bot.handlers import agent_tools, support
 from bot.handlers.buttons import button_pressed
 from bot.handlers.chat import ChatDeps
@@ -78,8 +78,17 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("language", language.language, filters=private))
     application.add_handler(CommandHandler("logout", linking.logout, filters=private))
     application.add_handler(CommandHandler("help", free_text.help_command, filters=private))
+    application.add_handler(CommandHandler("notifications", notifications.notifications, filters=private))
+    application.add_handler(CommandHandler("backorders", merchant.backorders, filters=private))
+    application.add_handler(CommandHandler("broadcast", merchant.broadcast, filters=private))
     application.add_handler(CallbackQueryHandler(button_pressed))
     application.add_handler(MessageHandler(private & filters.CONTACT, linking.contact_shared))
+    # A merchant's text may be the next step of a broadcast being written; anything else goes on to free text.
+    application.add_handler(
+        MessageHandler(
+            private & filters.TEXT & ~filters.COMMAND & merchant.FromMerchant(application), merchant.text_message
+        )
+    )
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, free_text.text_message))
     application.add_handler(MessageHandler(private & filters.COMMAND, free_text.help_command))
     application.add_handler(MessageHandler(private & ~filters.TEXT, other_messages.non_text))

@@ -6,7 +6,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers import alternatives, cancel, human, language, orders
+from bot.handlers import alternatives, cancel, delay_notice, human, language, merchant, notifications, orders
 from bot.handlers import support
 from bot.handlers.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.handlers.chat import customer_id, deps, reply, tr
@@ -31,6 +31,21 @@ _ACTIONS: dict[Action, ButtonAction] = {
     Action.RESOLVED: support.resolved_button,
     Action.RATE: support.rate_button,
     Action.LANGUAGE: language.language_button,
+    Action.DELAY_AGREE: delay_notice.agree,
+    Action.DELAY_CANCEL: delay_notice.cancel,
+    Action.NOTIFICATIONS: notifications.notifications_button,
+    Action.BROADCAST_AUDIENCE: merchant.audience_button,
+    Action.BROADCAST_SKIP: merchant.skip_button,
+    Action.BROADCAST_SEND: merchant.send_button,
+    Action.BROADCAST_ABORT: merchant.abort_button,
+}
+# Actions for people who need no linked order: choosing a language, and the merchants' broadcast buttons.
+_NO_CUSTOMER_NEEDED = {
+    Action.LANGUAGE,
+    Action.BROADCAST_AUDIENCE,
+    Action.BROADCAST_SKIP,
+    Action.BROADCAST_SEND,
+    Action.BROADCAST_ABORT,
 }
 
 
@@ -48,7 +63,7 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     # Telegram shows a spinner on the button until the query is answered, so answer before slow work.
     await query.answer()
-    if data.action is not Action.LANGUAGE and customer_id(context) is None:
+    if data.action not in _NO_CUSTOMER_NEEDED and customer_id(context) is None:
         await reply(update, conversation.not_linked(t))
         return
     if data.action in _CHANGING and _is_stale(query.message, deps(context).clock.now()):

@@ -1,0 +1,188 @@
+"""What the shop's people see: the backlog by SKU, the broadcast being written, and its progress."""
+
+from html import escape
+from typing import Any
+
+from bot.handlers.callback_data import AUDIENCE_KINDS, Action, button
+from bot.i18n import Translator
+from bot.render.screen import Screen, inline
+from db.models import BroadcastStatus
+
+MAX_SKUS_SHOWN = 25  # one Telegram message holds 4096 characters
+_KIND_NUMBERS = {kind: number for number, kind in AUDIENCE_KINDS.items()}
+
+
+_LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}  # each in its own words, as in the /language menu
+
+
+def language_name(language: str, t: Translator) -> str:
+    return _LANGUAGE_NAMES.get(language, language)
+
+
+def backorder_summary(backlog: list[Any], t: Translator) -> Screen:
+    """Per SKU: waiting lines and units, the longest wait, the next purchase order."""
+    if not backlog:
+        return Screen(t.gettext("Nothing is waiting for stock."))
+    parts = [
+        t.ngettext("<b>{n} SKU has waiting orders</b>", "<b>{n} SKUs have waiting orders</b>", len(backlog)).format(
+            n=len(backlog)
+        )
+    ]
+    for sku in backlog[:MAX_SKUS_SHOWN]:
+        waiting = t.ngettext(
+            "{lines} line, {units} units, oldest waiting {days} days",
+            "{lines} lines, {units} units, oldest waiting {days} days",
+            sku.waiting_lines,
+        ).format(lines=sku.waiting_lines, units=sku.waiting_quantity, days=sku.oldest_wait_days)
+        if sku.next_purchase_order:
+            supply = t.gettext("next: {reference} due {date} ({quantity} units)").format(
+                reference=escape(sku.next_purchase_order), date=t.date(sku.next_expected_on), quantity=sku.next_quantity
+            )
+            if not sku.covered:
+                supply += t.gettext(" — {n} more units needed").format(n=sku.waiting_quantity - sku.incoming_quantity)
+        else:
+            supply = t.gettext("no purchase order")
+        parts.append(f"\n<b>{escape(sku.sku)}</b> {escape(sku.product_name)}\n{waiting}\n{supply}")
+    if len(backlog) > MAX_SKUS_SHOWN:
+        parts.append("\n" + t.gettext("…and {n} more SKUs.").format(n=len(backlog) - MAX_SKUS_SHOWN))
+    return Screen("\n".join(parts))
+
+
+def ask_audience_kind(draft_id: int, t: Translator) -> Screen:
+    keyboard = inline(
+        [
+            (t.gettext("SKUs"), button(Action.BROADCAST_AUDIENCE, draft_id, _KIND_NUMBERS["skus"])),
+            (t.gettext("A category"), button(Action.BROADCAST_AUDIENCE, draft_id, _KIND_NUMBERS["category"])),
+            (t.gettext("Order numbers"), button(Action.BROADCAST_AUDIENCE, draft_id, _KIND_NUMBERS["orders"])),
+        ],
+        [_abort(draft_id, t)],
+    )
+    return Screen(t.gettext("New broadcast. Who should get it? Customers waiting on…"), keyboard)
+
+
+def ask_audience(kind: str, draft_id: int, t: Translator) -> Screen:
+    questions = {
+        "skus": t.gettext("Send the SKUs, separated by spaces (e.g. HS-200 HS-120)."),
+        "category": t.gettext("Send the category (e.g. audio)."),
+        "orders": t.gettext("Send the order numbers, separated by spaces."),
+    }
+    return Screen(questions[kind], inline([_abort(draft_id, t)]))
+
+
+def audience_invalid(error: Any, draft_id: int, t: Translator) -> Screen:
+    """What the shop does not know, to be sent again."""
+    problems = []
+    if error.unknown_skus:
+        problems.append(t.gettext("no product with SKU {skus}").format(skus=escape(", ".join(error.unknown_skus))))
+    if error.unknown_orders:
+        problems.append(t.gettext("no order {numbers}").format(numbers=escape(", ".join(error.unknown_orders))))
+    if error.unknown_category:
+        problems.append(t.gettext("no product in category {category}").format(category=escape(error.unknown_category)))
+    if not problems:
+        return Screen(t.gettext("Please send at least one."), inline([_abort(draft_id, t)]))
+    text = t.gettext("The shop has {problems}. Please send them again.").format(problems="; ".join(problems))
+    return Screen(text, inline([_abort(draft_id, t)]))
+
+
+def nobody_to_reach(draft_id: int, t: Translator) -> Screen:
+    return Screen(
+        t.gettext("No customer the bot can write to is waiting on that. Send another audience, or discard the broadcast."),
+        inline([_abort(draft_id, t)]),
+    )
+
+
+def ask_text(step: Any, language: str, t: Translator) -> Screen:
+    reach = t.ngettext(
+        "{n} customer is waiting on {audience}.", "{n} customers are waiting on {audience}.", step.recipients
+    ).format(n=step.recipients, audience=describe_audience(step.audience, t))
+    ask = t.gettext("Now send the text of the broadcast in {language}.").format(language=language_name(language, t))
+    return Screen(f"{reach}\n{ask}", inline([_abort(step.draft_id, t)]))
+
+
+def ask_translation(step: Any, default_language: str, t: Translator) -> Screen:
+    text = t.gettext(
+        "Send a {language} version of the text, or skip: customers who read {language} then get the {default} text."
+    ).format(language=language_name(step.asking_language, t), default=language_name(default_language, t))
+    keyboard = inline(
+        [(t.gettext("Skip"), button(Action.BROADCAST_SKIP, step.draft_id))],
+        [_abort(step.draft_id, t)],
+    )
+    return Screen(text, keyboard)
+
+
+def preview(step: Any, t: Translator) -> Screen:
+    """Exactly what goes to whom, before it goes."""
+    parts = [
+        "<b>" + t.gettext("Preview") + "</b>",
+        t.ngettext(
+            "To {n} customer waiting on {audience}.", "To {n} customers waiting on {audience}.", step.recipients
+        ).format(n=step.recipients, audience=describe_audience(step.audience, t)),
+    ]
+    for language, text in step.texts.items():
+        parts.append(f"\n<i>{language_name(language, t)}</i>\n{escape(text)}")
+    keyboard = inline(
+        [
+            (
+                t.ngettext("Send to {n} customer", "Send to {n} customers", step.recipients).format(n=step.recipients),
+                button(Action.BROADCAST_SEND, step.draft_id),
+            )
+        ],
+        [_abort(step.draft_id, t)],
+    )
+    return Screen("\n".join(parts), keyboard)
+
+
+def use_the_buttons(t: Translator) -> str:
+    return t.gettext("Please use the buttons below.")
+
+
+def aborted(t: Translator) -> Screen:
+    return Screen(t.gettext("Broadcast discarded; nothing was sent."))
+
+
+def draft_gone(t: Translator) -> Screen:
+    return Screen(t.gettext("That broadcast is no longer being written. Send /broadcast to start a new one."))
+
+
+def text_too_long(limit: int, t: Translator) -> Screen:
+    return Screen(t.gettext("That text is too long for one message ({limit} characters at most). Please shorten it.").format(limit=limit))
+
+
+def progress(view: Any, t: Translator) -> Screen:
+    """The broadcast's delivery so far, or its final tally."""
+    values = {
+        "id": view.id,
+        "sent": view.sent,
+        "failed": view.failed,
+        "blocked": view.blocked,
+        "pending": view.pending,
+        "total": view.recipient_count,
+    }
+    if view.status == BroadcastStatus.DONE:
+        text = t.gettext("<b>Broadcast #{id} done</b> — of {total}: {sent} sent, {failed} failed, {blocked} blocked the bot.")
+    elif view.status == BroadcastStatus.CANCELLED:
+        text = t.gettext(
+            "<b>Broadcast #{id} cancelled</b> — of {total}: {sent} sent, {failed} failed, {blocked} blocked the bot,"
+            " {pending} still on their way."
+        )
+    else:
+        text = t.gettext(
+            "<b>Broadcast #{id} sending</b> — of {total}: {sent} sent, {failed} failed, {blocked} blocked the bot,"
+            " {pending} to go."
+        )
+    return Screen(text.format(**values))
+
+
+def describe_audience(audience: Any, t: Translator) -> str:
+    parts = []
+    if audience.skus:
+        parts.append(t.gettext("SKUs {skus}").format(skus=escape(", ".join(audience.skus))))
+    if audience.category:
+        parts.append(t.gettext("category {category}").format(category=escape(audience.category)))
+    if audience.order_numbers:
+        parts.append(t.gettext("orders {numbers}").format(numbers=escape(", ".join(audience.order_numbers))))
+    return f" {t.gettext('or')} ".join(parts)
+
+
+def _abort(draft_id: int, t: Translator) -> tuple[str, str]:
+    return (t.gettext("Discard"), button(Action.BROADCAST_ABORT, draft_id))
