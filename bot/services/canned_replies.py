@@ -66,12 +66,9 @@ async def list_canned_replies(uow: UnitOfWork) -> list[CannedReplyView]:
 async def canned_reply_for(uow: UnitOfWork, key: str, language: str | None, default_language: str) -> CannedReplyView:
     """The reply for KEY in the customer's language where it has one, else in the shop's default language."""
     async with uow:
-        rows = {
-            row.language: row
-            for row in await uow.session.scalars(select(CannedReply).where(CannedReply.key == key.strip().lower()))
-        }
+        rows = await uow.session.scalars(select(CannedReply).where(CannedReply.key == key.strip().lower()))
+        texts = {row.language: CannedReplyView(row.key, row.language, row.text) for row in rows}
     for wanted in (language, default_language):
-        if wanted in rows:
-            row = rows[wanted]
-            return CannedReplyView(row.key, row.language, row.text)
+        if wanted in texts:
+            return texts[wanted]
     raise CannedReplyNotFound(key)

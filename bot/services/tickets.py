@@ -443,20 +443,20 @@ async def ticket_queue(uow: UnitOfWork, response_target_minutes: int) -> list[Qu
                 .order_by(Ticket.opened_at, Ticket.id)
             )
         ).all()
-    target = timedelta(minutes=response_target_minutes)
-    return [
-        QueuedTicket(
-            id=ticket.id,
-            customer_name=name,
-            opened_at=ticket.opened_at,
-            waited_minutes=int((now - ticket.opened_at).total_seconds() // 60),
-            assignee_telegram_id=ticket.assignee_telegram_id,
-            answered=ticket.first_response_at is not None,
-            overdue=ticket.first_response_at is None and now - ticket.opened_at > target,
-            topic_thread_id=ticket.topic_thread_id,
-        )
-        for ticket, name in rows
-    ]
+        target = timedelta(minutes=response_target_minutes)
+        return [
+            QueuedTicket(
+                id=ticket.id,
+                customer_name=name,
+                opened_at=ticket.opened_at,
+                waited_minutes=int((now - ticket.opened_at).total_seconds() // 60),
+                assignee_telegram_id=ticket.assignee_telegram_id,
+                answered=ticket.first_response_at is not None,
+                overdue=ticket.first_response_at is None and now - ticket.opened_at > target,
+                topic_thread_id=ticket.topic_thread_id,
+            )
+            for ticket, name in rows
+        ]
 
 
 async def _insert_ticket(
