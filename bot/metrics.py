@@ -5,11 +5,12 @@ Each BotMetrics has a registry of its own, so two applications in one process (t
 """
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from telegram.ext import Application
 
 from db.models import OutboxStatus
@@ -24,6 +25,12 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 _handling_update: ContextVar[bool] = ContextVar("handling_update", default=False)
 _INSTRUMENTED = "metrics_instrumented"
+
+
+class SendCounts(Protocol):
+    """What the outbox workers count: sends by result since the process started."""
+
+    def as_dict(self) -> dict[str, int]: ...
 
 
 class BotMetrics:
@@ -74,6 +81,10 @@ class BotMetrics:
         for status, count in counts.items():
             self.outbox_messages.labels(status=status.value).set(count)
 
+    def count_sends(self, counts: SendCounts) -> None:
+        """Expose the outbox workers' sends by result, read whenever Prometheus scrapes."""
+        self.registry.register(_SendsCollector(counts))
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
@@ -115,3 +126,18 @@ class BotMetrics:
             return result
 
         return counting
+
+
+class _SendsCollector:
+    """backorder_outbox_sends_total{result}, from counts kept by the workers themselves."""
+
+    def __init__(self, counts: SendCounts) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "backorder_outbox_sends", "Outbox send attempts by result since the process started.", labels=["result"]
+        )
+        for result, count in sorted(self._counts.as_dict().items()):
+            family.add_metric([result], count)
+        yield family

@@ -50,6 +50,7 @@ async def serve(settings: Settings) -> int:
         print(problem, file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # otherwise a line for every long poll and reply
     async with chat_deps(settings) as deps, serving(deps, settings.web_host, settings.web_port) as server:
         log.info(
             "Serving on http://%s:%d (merchant API at /api/v1, /healthz, /metrics); Telegram updates by %s.",

@@ -8,14 +8,16 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.services.allocation import AllocationChange
 from bot.services.backorder_list import MAX_PAGE_SIZE, WaitingLine
+from bot.services.broadcasts import BroadcastView
 from bot.services.csv_import import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
+from bot.services.delay_notices import DelayNoticeView
 from bot.services.eta import EtaMove
 from bot.services.purchase_orders import PurchaseOrderResult
-from db.models import EtaBasis, LineStatus, PurchaseOrderStatus
+from db.models import BroadcastStatus, DelayResponse, EtaBasis, LineStatus, PurchaseOrderStatus
 
 
 class RequestModel(BaseModel):
@@ -112,6 +114,35 @@ class PurchaseOrderMoveIn(RequestModel):
 
 class ReceiptIn(RequestModel):
     quantity: Quantity | None = Field(None, description="Units delivered; left out, all that is outstanding.")
+
+
+class AudienceIn(RequestModel):
+    """Customers still waiting on any of these SKUs, on any product of the category, or on these orders."""
+
+    skus: list[str] = Field(default_factory=list)
+    category: str | None = None
+    order_numbers: list[str] = Field(default_factory=list)
+
+
+class BroadcastIn(RequestModel):
+    audience: AudienceIn
+    texts: dict[str, str] = Field(
+        min_length=1,
+        description="The message per language code; the shop's default language is required. Each customer gets"
+        " theirs, or the default language's. At most 4096 characters each.",
+        examples=[{"en": "The headsets arrive next week.", "de": "Die Kopfhörer kommen nächste Woche."}],
+    )
+    new_eta: date | None = Field(
+        None, description="Also give every waiting line of the audience this ETA (recorded in its ETA history)."
+    )
+
+
+class DelayNoticeQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = Field(
+        None, description="Only notices sent or answered since then; ISO 8601 with offset (URL-encode the `+`)."
+    )
 
 
 class BackorderQuery(BaseModel):
@@ -233,6 +264,62 @@ class ReceiptOut(Effects):
     purchase_order: PurchaseOrderOut
     received_now: int
     replayed: bool = Field(description="True when this delivery was booked before (same Idempotency-Key).")
+
+
+class AudienceOut(BaseModel):
+    skus: list[str]
+    category: str | None
+    order_numbers: list[str]
+
+
+class BroadcastOut(BaseModel):
+    """A broadcast and how its delivery stands."""
+
+    id: int
+    status: BroadcastStatus
+    recipient_count: int = Field(description="Customers it was queued for.")
+    sent: int
+    failed: int
+    blocked: int = Field(description="Customers who had blocked the bot.")
+    pending: int = Field(description="Not sent yet.")
+    cancelled: int
+    created_at: datetime
+    finished_at: datetime | None
+    audience: AudienceOut
+    texts: dict[str, str]
+    new_eta: date | None
+    eta_lines_updated: int = Field(description="Waiting lines given `new_eta` when it was created.")
+
+    @classmethod
+    def of(cls, view: BroadcastView) -> "BroadcastOut":
+        return cls.model_validate(view, from_attributes=True)
+
+
+class DelayNoticeOut(BaseModel):
+    """A notice that a line will miss the date promised at checkout, and the customer's answer."""
+
+    notice_id: int
+    line_id: int
+    order_number: str
+    customer_id: int
+    customer_name: str
+    sku: str
+    product_name: str
+    sequence: int = Field(description="1 for the first notice; 2 and up for further delays.")
+    promised_ship_by: date
+    new_ship_by: date | None
+    respond_by: date | None = Field(description="Consent needed by then (further delays); null: silence is consent.")
+    response: DelayResponse | None
+    notified_at: datetime
+    responded_at: datetime | None
+
+    @classmethod
+    def of(cls, view: DelayNoticeView) -> "DelayNoticeOut":
+        return cls.model_validate(view, from_attributes=True)
+
+
+class DelayNoticesOut(BaseModel):
+    delay_notices: list[DelayNoticeOut] = Field(description="Oldest first.")
 
 
 class BackorderOut(BaseModel):

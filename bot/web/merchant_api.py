@@ -1,4 +1,5 @@
-"""The merchant HTTP API under /api/v1: products, stock, orders and purchase orders in; backorders out.
+"""The merchant HTTP API under /api/v1: products, stock, orders and purchase orders in; backorders, broadcasts
+and delay notices out.
 
 Each handler reads its input, calls one service (one transaction: all of a request or none of it) and answers
 with what changed. OPERATIONS lists every route once; it registers them and describes them in the OpenAPI
@@ -22,7 +23,17 @@ from pydantic import BaseModel, ValidationError
 
 from bot.services.backorder_list import QueueCursor, list_backorders
 from bot.services.csv_import import ImportResult, import_order_records, import_product_records
-from bot.services.errors import DomainError, ImportRejected, NotFound
+from bot.services.broadcasts import Audience, broadcast_progress, cancel_broadcast, create_broadcast
+from bot.services.delay_notices import list_delay_notices
+from bot.services.errors import (
+    AudienceInvalid,
+    BroadcastTextMissing,
+    BroadcastTextTooLong,
+    DomainError,
+    ImportRejected,
+    NotFound,
+    UnsupportedLanguage,
+)
 from bot.services.purchase_orders import (
     add_purchase_order,
     cancel_purchase_order,
@@ -36,6 +47,11 @@ from bot.web.api_models import (
     BackorderOut,
     BackorderPageOut,
     BackorderQuery,
+    BroadcastIn,
+    BroadcastOut,
+    DelayNoticeOut,
+    DelayNoticeQuery,
+    DelayNoticesOut,
     OrderBatchIn,
     OrderBatchOut,
     OrderIn,
@@ -56,7 +72,7 @@ from bot.web.api_models import (
 from bot.web.app_keys import DEPS
 from bot.web.idempotency import idempotency
 from bot.web.json_errors import InvalidRequest, Problem, error_response, invalid_request_response, validation_problems
-from bot.web.openapi import API_PREFIX, OPENAPI_PATH, Operation, build_openapi_document
+from bot.web.openapi import OPENAPI_PATH, Operation, build_openapi_document
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +307,47 @@ def _decode_cursor(text: str) -> QueueCursor:
     return cursor
 
 
+# ---- broadcasts and delay notices ----------------------------------------------------------------------
+
+
+async def post_broadcast(request: web.Request) -> web.Response:
+    """Message every customer still waiting on what the audience names, once each, in their language.
+
+    The messages are queued in the same transaction and delivered by the outbox workers within Telegram's
+    limits; only customers linked to a chat, not blocked and not opted out are counted as recipients.
+    """
+    body = await read_body(request, BroadcastIn)
+    audience = Audience(body.audience.skus, body.audience.category, body.audience.order_numbers)
+    deps = request.config_dict[DEPS]
+    view = await create_broadcast(
+        deps.uow(),
+        audience,
+        body.texts,
+        request_actor(request),
+        body.new_eta,
+        default_language=deps.settings.default_language,
+    )
+    return _json(BroadcastOut.of(view), 201)
+
+
+async def get_broadcast(request: web.Request) -> web.Response:
+    """How a broadcast's delivery stands: sent, failed, blocked, pending, cancelled."""
+    return _json(BroadcastOut.of(await broadcast_progress(_uow(request), int(request.match_info["broadcast_id"]))))
+
+
+async def cancel_broadcast_route(request: web.Request) -> web.Response:
+    """Stop a broadcast: what has not been sent yet never will be; cancelling it again changes nothing."""
+    view = await cancel_broadcast(_uow(request), int(request.match_info["broadcast_id"]), request_actor(request))
+    return _json(BroadcastOut.of(view))
+
+
+async def get_delay_notices(request: web.Request) -> web.Response:
+    """Notices telling customers a line will miss its promised date, with their answers."""
+    query = _read_query(request, DelayNoticeQuery)
+    notices = await list_delay_notices(_uow(request), query.since)
+    return _json(DelayNoticesOut(delay_notices=[DelayNoticeOut.of(notice) for notice in notices]))
+
+
 # ---- the document ------------------------------------------------------------------------------------
 
 
@@ -301,6 +358,7 @@ async def get_openapi_document(request: web.Request) -> web.Response:
 
 
 PRODUCTS, STOCK, ORDERS, PURCHASE_ORDERS, BACKORDERS = "products", "stock", "orders", "purchase orders", "backorders"
+BROADCASTS, DELAY_NOTICES = "broadcasts", "delay notices"
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "PUT", "/products/{sku}", put_product, "Create or update one product",
@@ -346,6 +404,22 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: ("One page of waiting lines.", BackorderPageOut)}, query=BackorderQuery, tags=(BACKORDERS,),
     ),
     Operation(
+        "POST", "/broadcasts", post_broadcast, "Send a broadcast",
+        {201: ("Queued for every recipient.", BroadcastOut)}, body=BroadcastIn, tags=(BROADCASTS,),
+    ),
+    Operation(
+        "GET", r"/broadcasts/{broadcast_id:\d+}", get_broadcast, "A broadcast's progress",
+        {200: ("How its delivery stands.", BroadcastOut)}, errors=(401, 404), tags=(BROADCASTS,),
+    ),
+    Operation(
+        "POST", r"/broadcasts/{broadcast_id:\d+}/cancel", cancel_broadcast_route, "Cancel a broadcast",
+        {200: ("Cancelled, or it had already finished.", BroadcastOut)}, errors=(401, 404), tags=(BROADCASTS,),
+    ),
+    Operation(
+        "GET", "/delay-notices", get_delay_notices, "List delay notices",
+        {200: ("The notices, oldest first.", DelayNoticesOut)}, query=DelayNoticeQuery, tags=(DELAY_NOTICES,),
+    ),
+    Operation(
         "GET", OPENAPI_PATH, get_openapi_document, "This document",
         {200: ("The OpenAPI 3.1 document.", None)}, errors=(), needs_token=False,
     ),
@@ -371,6 +445,9 @@ async def domain_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     except InvalidRequest as invalid:
         return invalid_request_response(invalid.problems)
+    except (AudienceInvalid, BroadcastTextMissing, BroadcastTextTooLong, UnsupportedLanguage) as invalid:
+        field = "audience" if isinstance(invalid, AudienceInvalid) else "texts"
+        return invalid_request_response([Problem(field=field, reason=invalid.message)])
     except NotFound as missing:
         return error_response(404, missing.code, missing.message)
     except DomainError as refused:

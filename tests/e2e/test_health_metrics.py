@@ -114,3 +114,23 @@ async def test_metrics_count_updates_replies_latency_outbox_and_requests(
     assert scraped[("backorder_http_requests_total", unauthorised)] == 1
     webhook = (("method", "POST"), ("route", WEBHOOK_PATH), ("status", "200"))
     assert scraped[("backorder_http_requests_total", webhook)] == 1
+
+
+class SendsSoFar:
+    """Counts as the outbox workers keep them."""
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": 41, "failed": 1, "blocked": 2}
+
+
+async def test_metrics_show_the_outbox_sends_by_result(web_deps: ChatDeps) -> None:
+    metrics = BotMetrics()
+    metrics.count_sends(SendsSoFar())
+
+    async with TestClient(TestServer(build_web_app(web_deps, metrics=metrics))) as client:
+        async with client.get("/metrics") as response:
+            scraped = samples(await response.text())
+
+    assert {labels: value for (name, labels), value in scraped.items() if name == "backorder_outbox_sends_total"} == {
+        (("result", "sent"),): 41, (("result", "failed"),): 1, (("result", "blocked"),): 2
+    }

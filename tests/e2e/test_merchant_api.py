@@ -20,16 +20,17 @@ from bot.web.app import MERCHANT_API
 from db.models import (
     ActorType,
     Customer,
+    DelayNotice,
+    DelayResponse,
     EtaBasis,
     EtaChange,
     LineStatus,
     Order,
     OrderLine,
+    OutboxMessage,
     Product,
     ProductSubstitute,
     PurchaseOrder,
-    PurchaseOrderStatus,
-    StockLevel,
 )
 from tests import readback
 from tests.e2e.web_client import MerchantClient, api, web_client, web_deps  # noqa: F401  (fixtures)
@@ -630,3 +631,133 @@ async def test_unknown_api_paths_answer_in_json(api: MerchantClient) -> None:
 
     assert (missing.status, missing.body["error"]["code"]) == (404, "not_found")
     assert (wrong_method.status, wrong_method.body["error"]["code"]) == (405, "method_not_allowed")
+
+
+# ---- broadcasts and delay notices ------------------------------------------------------------------------
+
+BROADCAST_TEXTS = {"en": "The headsets arrive next week.", "de": "Die Kopfhörer kommen nächste Woche."}
+
+
+async def headset_waiters(session: AsyncSession) -> dict[str, int]:
+    """Anna (English) and Ben (German) wait for HS-200 in the chat; Una waits too but never linked a chat."""
+    headset = await add_product(session, "HS-200")
+    ids = {}
+    for name, telegram_user_id, language in (("Anna Klein", 5001, "en"), ("Ben Carter", 5002, "de"), ("Una Known", None, "en")):
+        customer = await add_customer(session, name)
+        customer.telegram_user_id, customer.language = telegram_user_id, language
+        order_ = await add_order(session, customer, [(headset, 1)], number=f"B-{name.split()[0]}")
+        ids[name.split()[0].lower()] = order_.lines[0].id
+    await session.commit()
+    return ids
+
+
+async def test_a_broadcast_is_queued_for_each_reachable_waiting_customer_in_their_language(
+    api: MerchantClient, session: AsyncSession, session_factory
+) -> None:
+    await headset_waiters(session)
+
+    created = await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS})
+
+    assert created.status == 201
+    assert (created.body["status"], created.body["recipient_count"], created.body["pending"]) == ("sending", 2, 2)
+    assert created.body["audience"] == {"skus": ["HS-200"], "category": None, "order_numbers": []}
+    async with session_factory() as check:
+        queued = (await check.execute(
+            select(OutboxMessage.chat_id, OutboxMessage.language).where(OutboxMessage.broadcast_id == created.body["id"]).order_by(OutboxMessage.chat_id)
+        )).all()
+    assert [tuple(row) for row in queued] == [(5001, "en"), (5002, "de")]
+    progress = await api.get(f"/broadcasts/{created.body['id']}")
+    assert (progress.status, progress.body["pending"], progress.body["sent"]) == (200, 2, 0)
+
+
+async def test_a_broadcast_can_set_a_new_eta_for_its_audience(
+    api: MerchantClient, session: AsyncSession, session_factory
+) -> None:
+    lines = await headset_waiters(session)
+
+    created = await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS, "new_eta": "2026-12-10"})
+
+    assert (created.status, created.body["new_eta"], created.body["eta_lines_updated"]) == (201, "2026-12-10", 3)
+    assert (await readback.line(session_factory, lines["una"])).eta == DEC_10
+    assert await count(session_factory, EtaChange, EtaChange.line_id == lines["anna"], EtaChange.new_eta == DEC_10) == 1
+
+
+async def test_cancelling_a_broadcast_stops_what_has_not_been_sent(api: MerchantClient, session: AsyncSession) -> None:
+    await headset_waiters(session)
+    created = await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS})
+
+    cancelled = await api.post(f"/broadcasts/{created.body['id']}/cancel")
+    again = await api.post(f"/broadcasts/{created.body['id']}/cancel")
+
+    assert cancelled.status == 200
+    assert (cancelled.body["status"], cancelled.body["cancelled"], cancelled.body["pending"]) == ("cancelled", 2, 0)
+    assert again.body == cancelled.body
+
+
+async def test_a_broadcast_retried_with_its_key_is_sent_once(api: MerchantClient, session: AsyncSession, session_factory) -> None:
+    await headset_waiters(session)
+    body = {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS}
+
+    first = await api.post("/broadcasts", body, key="black-friday-delay")
+    retry = await api.post("/broadcasts", body, key="black-friday-delay")
+
+    assert (first.status, retry.status, retry.body["id"]) == (201, 201, first.body["id"])
+    assert await count(session_factory, OutboxMessage) == 2
+
+
+async def test_an_unknown_broadcast_is_a_404(api: MerchantClient) -> None:
+    progress = await api.get("/broadcasts/4242")
+    cancel = await api.post("/broadcasts/4242/cancel")
+
+    assert (progress.status, cancel.status) == (404, 404)
+    assert progress.body["error"] == {"code": "broadcast_not_found", "message": "There is no broadcast 4242."}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"audience": {}, "texts": BROADCAST_TEXTS}, "audience"),
+        ({"audience": {"skus": ["NOPE-1"]}, "texts": BROADCAST_TEXTS}, "audience"),
+        ({"audience": {"skus": ["HS-200"]}, "texts": {"de": "Nur Deutsch."}}, "texts"),
+        ({"audience": {"skus": ["HS-200"]}, "texts": {"en": "x" * 4097}}, "texts"),
+        ({"audience": {"skus": ["HS-200"]}, "texts": {}}, "texts"),
+        ({"audience": {"sku": "HS-200"}, "texts": BROADCAST_TEXTS}, "audience.sku"),
+    ],
+)
+async def test_a_broadcast_without_a_valid_audience_or_text_is_refused(
+    api: MerchantClient, session: AsyncSession, session_factory, body: dict, field: str
+) -> None:
+    await headset_waiters(session)
+
+    answer = await api.post("/broadcasts", body)
+
+    assert answer.status == 422
+    assert set(answer.problems) == {field}
+    assert await count(session_factory, OutboxMessage) == 0
+
+
+async def test_delay_notices_are_listed_with_their_answers_and_can_be_narrowed_by_time(
+    api: MerchantClient, session: AsyncSession, clock: ManualClock
+) -> None:
+    lines = await headset_waiters(session)
+    for line_id, notified_at, response in (
+        (lines["anna"], clock.now() - timedelta(days=5), DelayResponse.AGREED),
+        (lines["ben"], clock.now() - timedelta(hours=1), None),
+    ):
+        session.add(DelayNotice(line_id=line_id, sequence=1, promised_ship_by=date(2026, 11, 25), new_ship_by=DEC_10,
+                                notified_at=notified_at, response=response,
+                                responded_at=notified_at + timedelta(hours=2) if response else None))
+    await session.commit()
+
+    everything = await api.get("/delay-notices")
+    recent = await api.get("/delay-notices", params={"since": (clock.now() - timedelta(days=1)).isoformat()})
+    naive = await api.get("/delay-notices", params={"since": "2026-11-26T00:00:00"})
+
+    assert everything.status == 200
+    assert [(notice["line_id"], notice["response"]) for notice in everything.body["delay_notices"]] == [
+        (lines["anna"], "agreed"), (lines["ben"], None)
+    ]
+    first = everything.body["delay_notices"][0]
+    assert (first["order_number"], first["customer_name"], first["sku"], first["new_ship_by"]) == ("B-Anna", "Anna Klein", "HS-200", "2026-12-10")
+    assert [notice["line_id"] for notice in recent.body["delay_notices"]] == [lines["ben"]]
+    assert naive.status == 422 and set(naive.problems) == {"since"}
