@@ -8,13 +8,25 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot.handlers import free_text, human, intake, language, linking, merchant, notifications, orders, other_messages
+from bot.handlers import (
+    free_text,
+    human,
+    intake,
+    language,
+    linking,
+    membership,
+    merchant,
+    notifications,
+    orders,
+    other_messages,
+)
 from bot.handlers import agent_tools, support
 from bot.handlers.buttons import button_pressed
 from bot.handlers.chat import ChatDeps
@@ -27,17 +39,40 @@ log = logging.getLogger(__name__)
 SUPPORT_HANDLERS = -2  # the handler group of the support desk: before the intake (-1)
 
 
-def build_application(chat_deps: ChatDeps) -> Application:
-    """The bot, talking to the Bot API server named by TELEGRAM_API_BASE_URL."""
+class BackorderApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, setting the localised command menus whenever it is initialised.
+
+    Not `post_init`: PTB runs that only inside run_polling()/run_webhook(), and we start the updater
+    ourselves (bot/telegram_jobs.py, the end-to-end harness), so the menus would never be set.
+    """
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        await _announce_commands(self)
+
+    async def start(self) -> None:
+        await super().start()
+        await start_support_desk(self)  # checks the support group, starts the relay worker
+
+    async def stop(self) -> None:
+        await stop_support_desk(self)
+        await super().stop()
+
+
+def build_application(chat_deps: ChatDeps, *, rate_limiter: RetryingRateLimiter | None = None) -> Application:
+    """The bot, talking to the Bot API server named by TELEGRAM_API_BASE_URL.
+
+    `rate_limiter` defaults to one that keeps to Telegram's flood limits and retries failed calls.
+    """
     settings = chat_deps.settings
     api = settings.telegram_api_base_url.rstrip("/")
     application = (
         ApplicationBuilder()
+        .application_class(BackorderApplication)
         .token(settings.bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
-        .post_init(_announce_commands)
+        .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=3))
         .build()
     )
     application.bot_data["deps"] = chat_deps
@@ -71,6 +106,7 @@ def register_handlers(application: Application) -> None:
             MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.COMMAND, support.customer_message), group=SUPPORT_HANDLERS
         )
     application.add_handler(TypeHandler(Update, intake.take_in), group=-1)
+    application.add_handler(ChatMemberHandler(membership.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, other_messages.edited))
     application.add_handler(CommandHandler("start", linking.start, filters=private))
     application.add_handler(CommandHandler(["orders", "status"], orders.orders, filters=private))

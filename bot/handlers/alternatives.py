@@ -4,7 +4,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.callback_data import CallbackData
-from bot.handlers.chat import customer_id, deps, show, tr
+from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
 from bot.render import alternatives as render
 from bot.handlers.support import say_refused
@@ -20,7 +20,7 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callba
     except DomainError as refused:
         await _refused(update, context, data, refused)
         return
-    await show(update.callback_query, render.alternatives_list(result, tr(context)))
+    await present(update, render.alternatives_list(result, tr(context)))
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:

@@ -1,7 +1,7 @@
 """Every inline button press arrives here: answered, parsed, checked, then handed to its action."""
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -73,6 +73,7 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await _ACTIONS[data.action](update, context, data)
 
 
-def _is_stale(message: object, now: object) -> bool:
-    sent_at = getattr(message, "date", None)
-    return sent_at is not None and now - sent_at > STALE_AFTER
+def _is_stale(message: object, now: datetime) -> bool:
+    # A message edited since it was sent shows the buttons of its last edit, so that is their age.
+    shown_at = getattr(message, "edit_date", None) or getattr(message, "date", None)
+    return shown_at is not None and now - shown_at > STALE_AFTER

@@ -4,10 +4,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.callback_data import CallbackData
-from bot.handlers.chat import customer_id, deps, show, tr
+from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
 from bot.render import cancel as render
-from bot.render.conversation import stale_button
 from bot.handlers.support import say_refused
 from bot.services.audit import Actor
 from bot.services.cancel import cancel_line, preview_cancel
@@ -21,7 +20,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callback
     except DomainError as refused:
         await _refused(update, context, data, refused)
         return
-    await show(update.callback_query, render.confirm_cancel(preview, tr(context)))
+    await present(update, render.confirm_cancel(preview, tr(context)))
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:

@@ -62,6 +62,14 @@ async def reply(update: Update, screen: Screen) -> None:
     )
 
 
+async def present(update: Update, screen: Screen) -> None:
+    """In place of the pressed message for a button; as a new message for anything typed."""
+    if update.callback_query is not None:
+        await show(update.callback_query, screen)
+    else:
+        await reply(update, screen)
+
+
 async def show(query: CallbackQuery, screen: Screen) -> None:
     """Replace the pressed message's content, so a conversation stays one tidy message."""
     try:

@@ -5,12 +5,14 @@ import re
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers import human, linking
-from bot.handlers.chat import intake, reply, tr
+from bot.handlers import alternatives, cancel, human, linking
+from bot.handlers.callback_data import Action, CallbackData
+from bot.handlers.chat import deps, intake, reply, tr
 from bot.handlers.orders import orders, show_order
 from bot.handlers.support import misunderstood, understood
-from bot.render import conversation
+from bot.render import backorder_card, conversation
 from bot.services.intents import MAX_TEXT_LENGTH, IntentKind, detect_intent
+from bot.services.status import get_backorder_status
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -30,9 +32,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await understood(context)
     if intent.order_numbers:
         await show_order(update, context, intent.order_numbers[0])
-    elif intent.kind in (IntentKind.STATUS, IntentKind.CANCEL, IntentKind.ALTERNATIVES):
-        # Cancelling and swapping start from an item, so show the items to pick from.
+    elif intent.kind is IntentKind.STATUS:
         await orders(update, context)
+    elif intent.kind in (IntentKind.CANCEL, IntentKind.ALTERNATIVES):
+        await _item_action(update, context, current.customer_id, intent.kind)
     elif intent.kind is IntentKind.HUMAN:
         await human.support(update, context)
     elif intent.kind is IntentKind.GREETING:
@@ -41,6 +44,19 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply(update, conversation.thanks(tr(context)))
     else:
         await misunderstood(update, context)
+
+
+async def _item_action(update: Update, context: ContextTypes.DEFAULT_TYPE, customer: int, kind: IntentKind) -> None:
+    """Cancelling and swapping start from an item: the only waiting one straight away, else the list to pick from."""
+    status = await get_backorder_status(deps(context).uow(), customer)
+    if len(status.waiting) != 1:
+        await reply(update, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
+        return
+    line_id = status.waiting[0].line_id
+    if kind is IntentKind.CANCEL:
+        await cancel.ask(update, context, CallbackData(Action.CANCEL_ASK, (line_id,)))
+    else:
+        await alternatives.offer(update, context, CallbackData(Action.ALTERNATIVES, (line_id,)))
 
 
 async def _unlinked_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:

@@ -8,6 +8,7 @@ from telegram.error import Forbidden
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.handlers.chat import INTAKE_KEY, deps, reply, tr
+from bot.handlers.membership import blocks_bot
 from bot.render import conversation
 from bot.services.reachability import mark_bot_blocked
 from bot.services.update_intake import begin_update
@@ -30,6 +31,7 @@ async def take_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat.id if chat and chat.type == ChatType.PRIVATE else None,
         user.language_code,
         deps(context).settings.default_language,
+        reachable=not blocks_bot(update),
     )
     if current is None:
         log.info("update %s was delivered again; handled once already", update.update_id)

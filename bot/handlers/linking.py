@@ -18,7 +18,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if token:
         settings = deps(context).settings
         result = await link_by_token(
-            deps(context).uow(), update.effective_user.id, update.effective_chat.id, token, settings.secret_key
+            deps(context).uow(),
+            update.effective_user.id,
+            update.effective_chat.id,
+            token,
+            settings.secret_key,
+            max_failed_per_hour=settings.link_attempts_per_hour,
         )
         await _after_link_attempt(update, context, result)
         return
@@ -40,6 +45,7 @@ async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         contact_user_id=contact.user_id,
         phone=contact.phone_number,
         default_region=deps(context).settings.default_phone_region,
+        max_failed_per_hour=deps(context).settings.link_attempts_per_hour,
     )
     await _after_link_attempt(update, context, result)
 
@@ -53,7 +59,12 @@ async def order_number_given(update: Update, context: ContextTypes.DEFAULT_TYPE,
 async def email_given(update: Update, context: ContextTypes.DEFAULT_TYPE, order_number: str, email: str) -> None:
     """The e-mail for the order number given before (possibly to another instance, before a restart)."""
     result = await link_by_order_email(
-        deps(context).uow(), update.effective_user.id, update.effective_chat.id, order_number, email
+        deps(context).uow(),
+        update.effective_user.id,
+        update.effective_chat.id,
+        order_number,
+        email,
+        max_failed_per_hour=deps(context).settings.link_attempts_per_hour,
     )
     if result.linked or result.reason == "rate_limited":
         await set_conversation_state(deps(context).uow(), update.effective_user.id, None, None)

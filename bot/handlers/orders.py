@@ -4,7 +4,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.callback_data import CallbackData
-from bot.handlers.chat import customer_id, deps, reply, show, tr
+from bot.handlers.chat import customer_id, deps, present, reply, show, tr
 from bot.render import backorder_card, conversation
 from bot.render.errors import domain_error
 from bot.services.errors import DomainError, OrderNotFound
@@ -34,10 +34,11 @@ async def line_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
     try:
         line = await get_line_view(deps(context).uow(), customer_id(context), data.ids[0])
     except DomainError as refused:
-        await update.callback_query.answer(domain_error(refused, t), show_alert=True)
+        # The press was answered already (button_pressed answers first), so say it in the chat.
+        await update.effective_message.reply_text(domain_error(refused, t))
         return
     screen = backorder_card.backorder_card(line, t) if line.status in OPEN_LINE_STATUSES else backorder_card.resolved_card(line, t)
-    await show(update.callback_query, screen)
+    await present(update, screen)
 
 
 async def show_order(update: Update, context: ContextTypes.DEFAULT_TYPE, order_number: str) -> None:

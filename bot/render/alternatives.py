@@ -42,7 +42,7 @@ def confirm_pick(line_id: int, alternative: Any, t: Translator) -> Screen:
     text = "\n".join(
         [
             t.gettext("Swap your item for <b>{name}</b>?").format(name=escape(alternative.name)),
-            price_note(alternative, t).capitalize() + ".",
+            _sentence(price_note(alternative, t)),
             t.gettext("It is in stock and ships right away."),
         ]
     )
@@ -51,6 +51,11 @@ def confirm_pick(line_id: int, alternative: Any, t: Translator) -> Screen:
         [(t.gettext("« Back"), button(Action.ALTERNATIVES, line_id))],
     )
     return Screen(text, keyboard)
+
+
+def _sentence(phrase: str) -> str:
+    # Not str.capitalize(): it lower-cases the rest, and German nouns keep their capitals.
+    return phrase[:1].upper() + phrase[1:] + "."
 
 
 def swapped(result: Any, t: Translator) -> Screen:

@@ -84,7 +84,8 @@ def order_list(waiting: list[Any], resolved: list[Any], t: Translator) -> Screen
         )
         for line in waiting:
             eta = t.date(line.eta) if line.eta else "?"
-            estimated = "" if line.eta_basis == EtaBasis.PURCHASE_ORDER else t.gettext(" (estimated)")
+            # Stock on hand or a supplier shipment confirms a date; only the usual lead time is a guess.
+            estimated = "" if line.eta and line.eta_confirmed else t.gettext(" (estimated)")
             parts.append(
                 t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
                     item=_escape(item_title(line)), order=_escape(line.order_number), eta=eta, estimated=estimated

@@ -1,13 +1,15 @@
 """The first step for every Telegram update: handle it once, and know who is writing and in what language."""
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from bot.services.chat_session import _insert_for, customer_ref_for, ensure_telegram_user, resolve_language
-from bot.services.unit_of_work import UnitOfWork
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from db.models import Customer, ProcessedUpdate
+from bot.services.chat_session import resolve_language
+from bot.services.unit_of_work import UnitOfWork
+from db.models import Customer, ProcessedUpdate, TelegramUser
 
 
 @dataclass
@@ -30,39 +32,140 @@ async def begin_update(
     chat_id: int | None,
     telegram_language_code: str | None,
     default_language: str,
+    *,
+    reachable: bool = True,
 ) -> Intake | None:
-    """Claim the update and load the user in one transaction; None when this update was handled already."""
+    """Claim the update and load the user in one transaction; None when this update was handled already.
+
+    `reachable`: the update shows the user can be written to (anything but their blocking the bot).
+    Every update passes here, so it takes two statements, built once, on a plain connection, unless the
+    user is new or their chat or Telegram language changed.
+    """
     async with uow:
         now = uow.clock.now()
-        claimed = await uow.session.scalar(
-            _insert_for(uow.session)(ProcessedUpdate)
-            .values(update_id=update_id, processed_at=now)
-            .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
-            .returning(ProcessedUpdate.update_id)
-        )
+        connection = await uow.session.connection()
+        statements = _statements(connection.dialect.name)
+        claimed = await connection.scalar(statements.claim, {"update_id": update_id, "processed_at": now})
         if claimed is None:
             return None
-        user = await ensure_telegram_user(uow.session, telegram_user_id, chat_id, now)
-        if chat_id is not None and user.chat_id != chat_id:
-            user.chat_id = chat_id
-        if telegram_language_code and user.telegram_language_code != telegram_language_code:
-            user.telegram_language_code = telegram_language_code
-        customer = await customer_ref_for(uow.session, telegram_user_id)
-        if customer is not None:
+        known = (await connection.execute(_USER_AND_CUSTOMER, {"telegram_user_id": telegram_user_id})).one_or_none()
+        user, customer = known, known
+        if known is None or _changes(known, chat_id, telegram_language_code):
+            user = (
+                await connection.execute(
+                    statements.upsert_user,
+                    {
+                        "telegram_user_id": telegram_user_id,
+                        "chat_id": chat_id,
+                        "telegram_language_code": telegram_language_code or None,
+                        "conversation_data": {},
+                        "misunderstood_in_a_row": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+            ).one()
+        if known is None:  # first contact: the customer may have been linked before the user wrote
+            customer = (await connection.execute(_LINKED_CUSTOMER, {"telegram_user_id": telegram_user_id})).one_or_none()
+        assert user is not None
+        linked = customer is not None and customer.customer_id is not None
+        if linked and customer.bot_blocked and reachable:
             # Writing to us proves the user has not blocked the bot (any more).
-            await uow.session.execute(
-                update(Customer).where(Customer.id == customer.id, Customer.bot_blocked.is_(True)).values(bot_blocked=False)
-            )
-        intake = Intake(
-            telegram_user_id=telegram_user_id,
-            language=resolve_language(
-                user.language, customer.language if customer else None, user.telegram_language_code, default_language
-            ),
-            customer_id=customer.id if customer else None,
-            customer_name=customer.name if customer else None,
-            state=user.conversation_state,
-            data=dict(user.conversation_data or {}),
-            misunderstood_in_a_row=user.misunderstood_in_a_row,
-        )
+            await connection.execute(_UNBLOCK, {"customer_id": customer.customer_id})
         await uow.commit()
-    return intake
+    return Intake(
+        telegram_user_id=telegram_user_id,
+        language=resolve_language(
+            user.language, customer.customer_language if linked else None, user.telegram_language_code, default_language
+        ),
+        customer_id=customer.customer_id if linked else None,
+        customer_name=customer.customer_name if linked else None,
+        state=user.conversation_state,
+        data=dict(user.conversation_data or {}),
+        misunderstood_in_a_row=user.misunderstood_in_a_row,
+    )
+
+
+def _changes(known: Any, chat_id: int | None, telegram_language_code: str | None) -> bool:
+    """Whether the update brings a private chat or Telegram language the user's row does not have yet."""
+    return (chat_id is not None and chat_id != known.chat_id) or (
+        bool(telegram_language_code) and telegram_language_code != known.telegram_language_code
+    )
+
+
+@dataclass(frozen=True)
+class _Statements:
+    claim: Any
+    upsert_user: Any
+
+
+@cache
+def _statements(dialect_name: str) -> _Statements:
+    """The dialect's INSERT ... ON CONFLICT statements; constructing them costs more than running them."""
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    claim = (
+        insert(ProcessedUpdate)
+        .values(update_id=_param(ProcessedUpdate.update_id), processed_at=_param(ProcessedUpdate.processed_at))
+        .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
+        .returning(ProcessedUpdate.update_id)
+    )
+    new_user = insert(TelegramUser).values(
+        {
+            column: _param(column)
+            for column in (
+                TelegramUser.telegram_user_id,
+                TelegramUser.chat_id,
+                TelegramUser.telegram_language_code,
+                TelegramUser.conversation_data,
+                TelegramUser.misunderstood_in_a_row,
+                TelegramUser.created_at,
+                TelegramUser.updated_at,
+            )
+        }
+    )
+    # A known user keeps the private chat and Telegram language an update leaves out (a group message, say).
+    upsert_user = new_user.on_conflict_do_update(
+        index_elements=[TelegramUser.telegram_user_id],
+        set_={
+            TelegramUser.chat_id: func.coalesce(new_user.excluded.chat_id, TelegramUser.chat_id),
+            TelegramUser.telegram_language_code: func.coalesce(
+                new_user.excluded.telegram_language_code, TelegramUser.telegram_language_code
+            ),
+        },
+    ).returning(
+        TelegramUser.language,
+        TelegramUser.telegram_language_code,
+        TelegramUser.conversation_state,
+        TelegramUser.conversation_data,
+        TelegramUser.misunderstood_in_a_row,
+    )
+    return _Statements(claim, upsert_user)
+
+
+def _param(column: Any) -> Any:
+    """A bound parameter named and typed like the column, so its type's conversions (UTC, JSON) apply."""
+    return bindparam(column.key, type_=column.type)
+
+
+_CUSTOMER_COLUMNS = (
+    Customer.id.label("customer_id"),
+    Customer.name.label("customer_name"),
+    Customer.language.label("customer_language"),
+    Customer.bot_blocked,
+)
+# One round trip on every update but a user's first: the user's row and the customer linked to them.
+_USER_AND_CUSTOMER = (
+    select(
+        TelegramUser.chat_id,
+        TelegramUser.language,
+        TelegramUser.telegram_language_code,
+        TelegramUser.conversation_state,
+        TelegramUser.conversation_data,
+        TelegramUser.misunderstood_in_a_row,
+        *_CUSTOMER_COLUMNS,
+    )
+    .outerjoin(Customer, Customer.telegram_user_id == TelegramUser.telegram_user_id)
+    .where(TelegramUser.telegram_user_id == bindparam("telegram_user_id"))
+)
+_LINKED_CUSTOMER = select(*_CUSTOMER_COLUMNS).where(Customer.telegram_user_id == bindparam("telegram_user_id"))
+_UNBLOCK = update(Customer).where(Customer.id == bindparam("customer_id")).values(bot_blocked=False)

@@ -1,0 +1,203 @@
+"""A linked customer's backorders in the chat: the list, one item's card with its ETA explained, order numbers."""
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import ManualClock
+from bot.i18n import Translator
+from bot.services.audit import Actor
+from bot.services.cancel import cancel_line
+from bot.services.eta import recompute_all_etas
+from bot.services.purchase_orders import move_purchase_order
+from bot.services.unit_of_work import UnitOfWork
+from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
+    CustomerChat,
+    bot,
+    bot_settings,
+    chat,
+    fake,
+    language,
+    link_chat,
+    t,
+)
+from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, PURCHASE_ORDER, annas_backorder
+from tests.shop import add_order, add_product
+
+ITEM = f"{HEADSET} × 1"
+
+
+def list_heading(waiting: int, t: Translator) -> str:
+    return t.ngettext("<b>{n} item is waiting for stock</b>", "<b>{n} items are waiting for stock</b>", waiting).format(
+        n=waiting
+    ).removeprefix("<b>").removesuffix("</b>")
+
+
+async def test_orders_and_start_show_a_linked_customer_the_waiting_items(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    await link_chat(session, shop.anna, chat)
+
+    [from_orders] = await chat.command("orders")
+    [from_start] = await chat.command("start")
+
+    for order_list in (from_orders, from_start):
+        assert order_list.text.startswith(list_heading(1, t))
+        assert t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
+            item=ITEM, order=ANNA_ORDER, eta=t.date(date(2026, 12, 4)), estimated=""
+        ) in order_list.text
+        assert order_list.button_labels == [ITEM]
+
+
+async def test_the_card_explains_the_eta_with_the_place_in_line(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, language: str
+) -> None:
+    shop = await annas_backorder(session, uow, ahead=2, behind=9)
+    await link_chat(session, shop.anna, chat)
+    [order_list] = await chat.command("orders")
+
+    card = (await chat.press(order_list, ITEM)).message
+
+    lines = card.text.split("\n")
+    assert lines[0] == ITEM
+    assert lines[1] == t.gettext("Order {order} · {status}").format(order=ANNA_ORDER, status=t.gettext("waiting for stock"))
+    assert lines[2] == t.ngettext("Waiting for {n} day.", "Waiting for {n} days.", 26).format(n=26)
+    expected = {
+        "en": "Supplier shipment due 3 Dec — you are 3rd of 12 in line. Expected to ship 4 Dec (confirmed).",
+        "de": "Lieferung vom Lieferanten erwartet am 3. Dez. — du bist 3. von 12 in der Warteschlange."
+        " Voraussichtlicher Versand: 4. Dez. (bestätigt).",
+    }
+    assert lines[3] == expected[language]
+    assert len(lines) == 4  # the first ETA a line got is no change to explain
+    assert card.button_labels == [
+        t.gettext("Cancel"), t.gettext("Alternatives"), t.gettext("Talk to a person"), t.gettext("« Back")
+    ]
+
+
+async def test_an_eta_without_a_supplier_shipment_is_marked_estimated(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    mixer = await add_product(session, "MX-500", name="ProMix Stand Mixer", category="kitchen", lead_time_days=21)
+    await add_order(session, shop.anna, [(mixer, 1)], number="1050")
+    await session.commit()
+    await recompute_all_etas(uow)
+    await link_chat(session, shop.anna, chat)
+    [order_list] = await chat.command("orders")
+
+    card = (await chat.press(order_list, "ProMix Stand Mixer × 1")).message
+
+    around = t.date(date(2026, 12, 18))  # today, 27 Nov, and the supplier's 21 days
+    assert t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
+        item="ProMix Stand Mixer × 1", order="1050", eta=around, estimated=t.gettext(" (estimated)")
+    ) in order_list.text
+    assert t.gettext(
+        "No supplier shipment is booked yet — {place}. Estimated from the supplier's usual delivery time: around {eta}."
+    ).format(place=t.gettext("you are {place} of {size} in line").format(place=t.ordinal(1), size=1), eta=around) in card.text
+    assert t.gettext(" (estimated)") not in order_list.text.split("\n")[1]  # the headset's ETA is confirmed
+
+
+async def test_an_eta_backed_by_stock_on_hand_is_not_called_estimated(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    cable = await add_product(session, "CB-1", name="Braided Cable", available=1)
+    await add_order(session, shop.anna, [(cable, 1)], number="1051")
+    await session.commit()
+    await recompute_all_etas(uow)
+    await link_chat(session, shop.anna, chat)
+    [order_list] = await chat.command("orders")
+
+    card = (await chat.press(order_list, "Braided Cable × 1")).message
+
+    tomorrow = t.date(date(2026, 11, 28))
+    assert t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
+        item="Braided Cable × 1", order="1051", eta=tomorrow, estimated=""
+    ) in order_list.text.split("\n")
+    assert t.gettext("Back in stock — expected to ship {eta}.").format(eta=tomorrow) in card.text
+
+
+async def test_the_card_says_when_and_why_the_eta_last_moved(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    await move_purchase_order(uow, PURCHASE_ORDER, date(2026, 12, 8), Actor.merchant())
+    await link_chat(session, shop.anna, chat)
+    [order_list] = await chat.command("orders")
+
+    card = (await chat.press(order_list, ITEM)).message
+
+    assert card.text.split("\n")[-1] == t.gettext("Last change: {old} → {new}, because {reason}.").format(
+        old=t.date(date(2026, 12, 4)), new=t.date(date(2026, 12, 9)), reason=t.gettext("the supplier moved its shipment")
+    )
+    assert t.date(date(2026, 12, 8)) in card.text  # the shipment's new due date
+
+
+async def test_back_returns_to_the_list_in_the_same_message(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    await link_chat(session, shop.anna, chat)
+    [order_list] = await chat.command("orders")
+
+    card = await chat.press(order_list, ITEM)
+    back = await chat.press(card.message, t.gettext("« Back"))
+
+    assert card.new == back.new == []  # no new messages: the one message changed in place
+    assert card.message.message_id == back.message.message_id == order_list.message_id
+    assert back.message.edit_count == 2
+    assert back.message.text == order_list.text
+    assert back.message.button_labels == [ITEM]
+    assert card.answer is not None and back.answer is not None  # every press is answered (no endless spinner)
+
+
+async def test_recently_resolved_items_are_listed(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, clock: ManualClock, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    speaker = await add_product(session, "SPK-1", name="Pocket Speaker", price=4990)
+    second = await add_order(session, shop.anna, [(speaker, 1)], number="1049")
+    await session.commit()
+    await recompute_all_etas(uow)
+    await cancel_line(uow, shop.anna.id, second.lines[0].id, Actor.customer(shop.anna.id))
+    clock.advance(days=1)
+    await link_chat(session, shop.anna, chat)
+
+    [order_list] = await chat.command("orders")
+
+    text = order_list.text.split("\n")
+    assert text[0] == list_heading(1, t)
+    resolved_at = text.index(t.gettext("<b>Recently resolved</b>").removeprefix("<b>").removesuffix("</b>"))
+    assert text[resolved_at + 1] == f"• Pocket Speaker × 1 — {t.gettext('cancelled')}"
+    assert order_list.button_labels == [ITEM]  # only waiting items can be opened
+
+
+async def test_an_order_number_in_a_message_shows_that_order(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    await link_chat(session, shop.anna, chat)
+
+    [reply] = await chat.send(f"what about {ANNA_ORDER}?")
+
+    assert reply.text.startswith(list_heading(1, t))
+    assert f"{ITEM} — " in reply.text
+    assert reply.button_labels == [ITEM]
+
+
+async def test_another_customers_order_number_looks_like_one_that_does_not_exist(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow, ahead=1)
+    someone_elses = shop.others[0].number
+    await link_chat(session, shop.anna, chat)
+
+    [foreign] = await chat.send(f"where is order {someone_elses}?")
+    [unknown] = await chat.send("where is order 777777?")
+
+    not_found = t.gettext("I couldn't find order {order} on your account.")
+    assert foreign.text == not_found.format(order=someone_elses)
+    assert unknown.text == not_found.format(order="777777")
+    assert foreign.button_labels == unknown.button_labels == [t.gettext("My orders")]
+    assert HEADSET not in foreign.text
