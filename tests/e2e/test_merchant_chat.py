@@ -1,0 +1,251 @@
+"""The shop's people in the chat: /backorders and a /broadcast from audience to progress, surviving a restart;
+and nobody else learns these commands exist.
+
+The shop: four customers wait for the headset HS-200 (purchase order PO-2026-118 due 3 December); Anna
+(English) and the first early bird (German) are linked to a chat, the others are not.
+"""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.broadcast_progress import update_broadcast_progress_messages
+from bot.i18n import translator
+from bot.sandbox import ChatMessage, FakeBotApi
+from bot.services.unit_of_work import UnitOfWork
+from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
+from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
+    CustomerChat,
+    bot,
+    fake,
+    read_all,
+    read_scalar,
+)
+from tests.e2e.chat_shop import HEADSET, PURCHASE_ORDER, annas_backorder
+from tests.e2e.harness import RunningBot
+
+MERCHANT_ID = 424242
+EN = translator("en")
+ENGLISH_TEXT = "Good news: the headsets ship next week."
+GERMAN_TEXT = "Gute Nachricht: Die Kopfhörer kommen nächste Woche."
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, Any]:
+    return {"merchant_user_ids": [MERCHANT_ID]}
+
+
+@pytest.fixture
+def mia(fake: FakeBotApi, bot: RunningBot) -> CustomerChat:
+    """The shop's merchant, whose Telegram speaks English."""
+    return CustomerChat(fake, bot, fake.add_user("Mia", user_id=MERCHANT_ID, language_code="en"))
+
+
+@pytest.fixture
+def stranger(fake: FakeBotApi, bot: RunningBot) -> CustomerChat:
+    return CustomerChat(fake, bot, fake.add_user("Sam", language_code="en"))
+
+
+async def waiting_shop(session: AsyncSession, uow: UnitOfWork) -> dict[str, Customer]:
+    shop = await annas_backorder(session, uow, ahead=2, behind=1)
+    early = await session.scalar(select(Customer).where(Customer.name == "Early Bird0"))
+    await session.execute(update(Customer).where(Customer.id == shop.anna.id).values(telegram_user_id=7001, language="en"))
+    await session.execute(update(Customer).where(Customer.id == early.id).values(telegram_user_id=7002, language="de"))
+    await session.commit()
+    return {"anna": shop.anna, "early": early}
+
+
+async def outbox_texts(sessions: async_sessionmaker[AsyncSession]) -> dict[int, tuple[str, str]]:
+    rows = await read_all(sessions, select(OutboxMessage.chat_id, OutboxMessage.language, OutboxMessage.params))
+    return {chat_id: (language, params["text"]) for chat_id, language, params in rows}
+
+
+async def write_to_preview(mia: CustomerChat, *, german: str | None = GERMAN_TEXT) -> ChatMessage:
+    """/broadcast → SKUs → HS-200 → the English text → the German one (or skip): the preview."""
+    [kind] = await mia.command("broadcast")
+    asked = await mia.press(kind, EN.gettext("SKUs"))
+    [text_question] = await mia.send("HS-200")
+    [translation_question] = await mia.send(ENGLISH_TEXT)
+    if german is None:
+        return (await mia.press(translation_question, EN.gettext("Skip"))).message
+    [preview] = await mia.send(german)
+    assert asked.message.text == EN.gettext("Send the SKUs, separated by spaces (e.g. HS-200 HS-120).")
+    assert text_question.text.split("\n") == [
+        EN.ngettext("{n} customer is waiting on {audience}.", "{n} customers are waiting on {audience}.", 2).format(
+            n=2, audience="SKUs HS-200"
+        ),
+        EN.gettext("Now send the text of the broadcast in {language}.").format(language="English"),
+    ]
+    assert translation_question.button_labels == [EN.gettext("Skip"), EN.gettext("Discard")]
+    return preview
+
+
+async def test_backorders_summarises_the_backlog_by_sku(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    await waiting_shop(session, uow)
+
+    [summary] = await mia.command("backorders")
+
+    lines = summary.text.split("\n")
+    assert lines[0] == EN.ngettext("<b>{n} SKU has waiting orders</b>", "<b>{n} SKUs have waiting orders</b>", 1).format(
+        n=1
+    ).removeprefix("<b>").removesuffix("</b>")
+    assert f"HS-200 {HEADSET}" in lines
+    assert EN.ngettext(
+        "{lines} line, {units} units, oldest waiting {days} days", "{lines} lines, {units} units, oldest waiting {days} days", 4
+    ).format(lines=4, units=4, days=26) in lines
+    assert EN.gettext("next: {reference} due {date} ({quantity} units)").format(
+        reference=PURCHASE_ORDER, date="3 Dec", quantity=4
+    ) in lines
+
+
+async def test_a_broadcast_goes_from_audience_to_progress_with_each_customer_s_language(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await waiting_shop(session, uow)
+
+    preview = await write_to_preview(mia)
+    send = preview.callback_data(EN.ngettext("Send to {n} customer", "Send to {n} customers", 2).format(n=2))
+    sent = await mia.press_data(preview, send, forged=False)
+    again = await mia.press_data(preview, send)  # pressed twice, before the message changed on screen
+
+    assert "English\n" + ENGLISH_TEXT in preview.text
+    assert "Deutsch\n" + GERMAN_TEXT in preview.text
+    assert preview.button_labels == [EN.ngettext("Send to {n} customer", "Send to {n} customers", 2).format(n=2), EN.gettext("Discard")]
+    broadcast = await read_all(session_factory, select(Broadcast.id, Broadcast.progress_chat_id, Broadcast.progress_message_id))
+    [(broadcast_id, chat_id, message_id)] = broadcast
+    assert (chat_id, message_id) == (MERCHANT_ID, preview.message_id)
+    assert sent.message.message_id == preview.message_id and sent.new == []
+    assert sent.message.text == EN.gettext(
+        "<b>Broadcast #{id} sending</b> — of {total}: {sent} sent, {failed} failed, {blocked} blocked the bot,"
+        " {pending} to go."
+    ).format(id=broadcast_id, total=2, sent=0, failed=0, blocked=0, pending=2).replace("<b>", "").replace("</b>", "")
+    assert await outbox_texts(session_factory) == {7001: ("en", ENGLISH_TEXT), 7002: ("de", GERMAN_TEXT)}
+    assert [message.text for message in again.new] == [
+        EN.gettext("That broadcast is no longer being written. Send /broadcast to start a new one.")
+    ]
+    assert again.message.text == sent.message.text  # the progress message stays
+
+
+async def test_skipping_the_german_text_sends_everyone_the_english_one(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await waiting_shop(session, uow)
+
+    preview = await write_to_preview(mia, german=None)
+    await mia.press(preview, preview.button_labels[0])
+
+    assert "Deutsch" not in preview.text
+    assert await outbox_texts(session_factory) == {7001: ("en", ENGLISH_TEXT), 7002: ("en", ENGLISH_TEXT)}
+
+
+async def test_a_restart_in_the_middle_of_writing_carries_on(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, bot: RunningBot
+) -> None:
+    await waiting_shop(session, uow)
+    [kind] = await mia.command("broadcast")
+    await mia.press(kind, EN.gettext("A category"))
+    await mia.send("AUDIO")
+
+    await bot.restart()
+    [translation_question] = await mia.send(ENGLISH_TEXT)
+
+    assert translation_question.text == EN.gettext(
+        "Send a {language} version of the text, or skip: customers who read {language} then get the {default} text."
+    ).format(language="Deutsch", default="English")
+
+
+async def test_an_unknown_sku_is_named_and_asked_again(mia: CustomerChat, session: AsyncSession, uow: UnitOfWork) -> None:
+    await waiting_shop(session, uow)
+    [kind] = await mia.command("broadcast")
+    await mia.press(kind, EN.gettext("SKUs"))
+
+    [refused] = await mia.send("HS-200, NOPE-9")
+    [accepted] = await mia.send("HS-200")
+
+    assert refused.text == EN.gettext("The shop has {problems}. Please send them again.").format(
+        problems=EN.gettext("no product with SKU {skus}").format(skus="NOPE-9")
+    )
+    assert accepted.text.startswith("2 customers are waiting on SKUs HS-200.")
+
+
+async def test_discarding_sends_nothing_and_old_buttons_do_nothing(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await waiting_shop(session, uow)
+    preview = await write_to_preview(mia)
+
+    discarded = await mia.press(preview, EN.gettext("Discard"))
+    late = await mia.press_data(preview, preview.callback_data(preview.button_labels[0]))
+
+    assert discarded.message.text == EN.gettext("Broadcast discarded; nothing was sent.")
+    assert [message.text for message in late.new] == [
+        EN.gettext("That broadcast is no longer being written. Send /broadcast to start a new one.")
+    ]
+    assert await outbox_texts(session_factory) == {}
+
+
+async def test_the_progress_message_follows_the_delivery_to_the_final_tally(
+    mia: CustomerChat,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    session_factory: async_sessionmaker[AsyncSession],
+    bot: RunningBot,
+    fake: FakeBotApi,
+) -> None:
+    await waiting_shop(session, uow)
+    preview = await write_to_preview(mia)
+    await mia.press(preview, preview.button_labels[0])
+    shown: dict[int, str] = {}
+
+    async with session_factory() as delivery:  # what the outbox workers would have done
+        await delivery.execute(update(OutboxMessage).where(OutboxMessage.chat_id == 7001).values(status=OutboxStatus.SENT))
+        await delivery.commit()
+    midway = await update_broadcast_progress_messages(bot.application.bot, uow, shown=shown)
+    unchanged = await update_broadcast_progress_messages(bot.application.bot, uow, shown=shown)
+    halfway_text = fake.message(MERCHANT_ID, preview.message_id).text
+    async with session_factory() as delivery:
+        await delivery.execute(update(OutboxMessage).where(OutboxMessage.chat_id == 7002).values(status=OutboxStatus.BLOCKED))
+        await delivery.commit()
+    final = await update_broadcast_progress_messages(bot.application.bot, uow, shown=shown)
+    after = await update_broadcast_progress_messages(bot.application.bot, uow, shown=shown)
+
+    broadcast_id = await read_scalar(session_factory, select(Broadcast.id))
+    assert (midway, unchanged, final, after) == (1, 0, 1, 0)
+    assert "1 sent" in halfway_text and "1 to go" in halfway_text
+    assert fake.message(MERCHANT_ID, preview.message_id).text == (
+        f"Broadcast #{broadcast_id} done — of 2: 1 sent, 0 failed, 1 blocked the bot."
+    )
+    assert await read_scalar(session_factory, select(Broadcast.status)) == BroadcastStatus.DONE
+
+
+async def test_someone_else_gets_the_normal_help_and_cannot_press_broadcast_buttons(
+    stranger: CustomerChat, mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await waiting_shop(session, uow)
+    [help_answer] = await stranger.command("help")
+    preview = await write_to_preview(mia)
+
+    [from_backorders] = await stranger.command("backorders")
+    [from_broadcast] = await stranger.command("broadcast")
+    [own] = await stranger.command("help")
+    forged = await stranger.press_data(own, preview.callback_data(preview.button_labels[0]))
+
+    assert from_backorders.text == from_broadcast.text == help_answer.text
+    assert [message.text for message in forged.new] == [help_answer.text]
+    assert await outbox_texts(session_factory) == {}
+    # The merchant's draft is untouched by the stranger's press.
+    sent = await mia.press(preview, preview.button_labels[0])
+    assert sent.message.text.startswith("Broadcast #")
+
+
+async def test_a_merchant_s_ordinary_message_is_answered_as_anyone_s(
+    mia: CustomerChat, stranger: CustomerChat
+) -> None:
+    [to_merchant] = await mia.send("hello")
+    [to_stranger] = await stranger.send("hello")
+
+    assert to_merchant.text == to_stranger.text
