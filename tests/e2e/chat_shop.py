@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.eta import recompute_all_etas
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, Order, Product, PurchaseOrder
+from tests.e2e.chat_driver import CustomerChat, link_chat
 from tests.shop import T0, add_customer, add_order, add_product, add_purchase_order, minutes_after
 
 ANNA_EMAIL = "anna@example.com"
@@ -52,3 +53,10 @@ async def annas_backorder(
     await session.commit()
     await recompute_all_etas(uow)
     return AnnasShop(anna, order, headset, purchase_order, others)
+
+
+async def annas_linked_backorder(session: AsyncSession, uow: UnitOfWork, chat: CustomerChat, **options: int) -> AnnasShop:
+    """Anna's order 1042 (options as for annas_backorder), with `chat` already linked to her."""
+    shop = await annas_backorder(session, uow, **options)  # type: ignore[arg-type]
+    await link_chat(session, shop.anna, chat)
+    return shop

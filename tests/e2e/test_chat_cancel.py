@@ -5,7 +5,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
-from bot.sandbox import ChatMessage
 from bot.services.audit import Actor
 from bot.services.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
@@ -23,7 +22,7 @@ from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
     read_scalar,
     t,
 )
-from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_backorder
+from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_backorder, annas_linked_backorder
 
 ITEM = f"{HEADSET} × 1"
 REFUND = {"en": "€149.00", "de": "149,00\xa0€"}  # Babel's German keeps the amount and sign together
@@ -48,8 +47,7 @@ async def line_state(session_factory: async_sessionmaker[AsyncSession], line_id:
 async def test_cancel_says_what_and_how_much_then_cancels_and_owes_the_refund(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, language: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
 
     asked = await open_cancel(chat, t)
     done = await chat.press(asked.message, t.gettext("Yes, cancel"))
@@ -71,8 +69,7 @@ async def test_cancel_says_what_and_how_much_then_cancels_and_owes_the_refund(
 async def test_no_keep_waiting_leaves_the_item_alone(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     asked = await open_cancel(chat, t)
 
     kept = await chat.press(asked.message, t.gettext("No, keep waiting"))
@@ -85,8 +82,7 @@ async def test_no_keep_waiting_leaves_the_item_alone(
 async def test_pressing_yes_again_on_the_old_confirmation_changes_nothing(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, language: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     asked = await open_cancel(chat, t)
     yes = asked.message.callback_data(t.gettext("Yes, cancel"))
     await chat.press(asked.message, t.gettext("Yes, cancel"))
@@ -132,8 +128,7 @@ async def test_a_forged_press_for_another_customers_line_is_refused_like_a_missi
 async def test_garbage_or_old_version_button_data_is_refused_with_an_alert(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, data: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     [order_list] = await chat.command("orders")
 
     pressed = await chat.press_data(order_list, data.format(line=shop.line_id))
@@ -149,8 +144,7 @@ async def test_garbage_or_old_version_button_data_is_refused_with_an_alert(
 async def test_an_item_that_became_ready_or_shipped_meanwhile_is_not_cancelled_and_says_why(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, became: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     asked = await open_cancel(chat, t)
     await set_available_stock(uow, shop.headset.sku, 1, Actor.merchant())
     if became == "shipped":

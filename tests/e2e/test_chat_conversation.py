@@ -18,7 +18,7 @@ from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
     link_chat,
     t,
 )
-from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, annas_backorder
+from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, annas_backorder, annas_linked_backorder
 from tests.e2e.harness import RunningBot
 from tests.shop import add_order, add_product
 
@@ -39,8 +39,7 @@ def is_order_list(message: ChatMessage) -> bool:
 async def test_support_tells_how_to_reach_a_person(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [reply] = await chat.command("support")
     [order_list] = await chat.command("orders")
@@ -63,8 +62,7 @@ async def test_someone_not_linked_yet_can_still_ask_for_a_person(chat: CustomerC
 async def test_asking_where_the_order_is_shows_the_list(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, text: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [reply] = await chat.send(text)
 
@@ -75,8 +73,7 @@ async def test_asking_where_the_order_is_shows_the_list(
 async def test_asking_to_cancel_the_only_waiting_item_asks_to_confirm_its_cancellation(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, text: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [reply] = await chat.send(text)
 
@@ -123,8 +120,7 @@ async def test_with_several_waiting_items_cancel_or_alternative_lists_them_to_pi
 async def test_asking_for_a_person_in_free_text(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, text: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [reply] = await chat.send(text)
 
@@ -134,8 +130,7 @@ async def test_asking_for_a_person_in_free_text(
 async def test_gibberish_gets_a_short_help_with_the_menu(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [reply] = await chat.send("qwx zzyzx plumbus")
     orders = await chat.press(reply, t.gettext("My orders"))
@@ -148,8 +143,7 @@ async def test_gibberish_gets_a_short_help_with_the_menu(
 async def test_language_switches_and_switches_back_and_is_kept_across_a_restart(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, language: str
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
     other = "de" if language == "en" else "en"
     names = {"en": "English", "de": "Deutsch"}
 

@@ -21,7 +21,7 @@ from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
     link_chat,
     t,
 )
-from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, PURCHASE_ORDER, annas_backorder
+from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, PURCHASE_ORDER, annas_backorder, annas_linked_backorder
 from tests.shop import add_order, add_product
 
 ITEM = f"{HEADSET} × 1"
@@ -36,8 +36,7 @@ def list_heading(waiting: int, t: Translator) -> str:
 async def test_orders_and_start_show_a_linked_customer_the_waiting_items(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [from_orders] = await chat.command("orders")
     [from_start] = await chat.command("start")
@@ -137,8 +136,7 @@ async def test_the_card_says_when_and_why_the_eta_last_moved(
 async def test_back_returns_to_the_list_in_the_same_message(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
     [order_list] = await chat.command("orders")
 
     card = await chat.press(order_list, ITEM)
@@ -176,8 +174,7 @@ async def test_recently_resolved_items_are_listed(
 async def test_an_order_number_in_a_message_shows_that_order(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [reply] = await chat.send(f"what about {ANNA_ORDER}?")
 

@@ -16,19 +16,12 @@ from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
     chat,
     fake,
     language,
-    link_chat,
     read_scalar,
     t,
 )
-from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_backorder
+from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_linked_backorder
 
 ITEM = f"{HEADSET} × 1"
-
-
-async def linked_anna(session: AsyncSession, uow: UnitOfWork, chat: CustomerChat) -> AnnasShop:
-    shop = await annas_backorder(session, uow)
-    await link_chat(session, shop.anna, chat)
-    return shop
 
 
 async def bot_blocked(session_factory: async_sessionmaker[AsyncSession], shop: AnnasShop) -> bool:
@@ -39,7 +32,7 @@ async def bot_blocked(session_factory: async_sessionmaker[AsyncSession], shop: A
 async def test_anything_but_text_gets_one_short_polite_answer(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, kind: str
 ) -> None:
-    await linked_anna(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     sends = {
         "sticker": lambda: chat.fake.send_sticker(chat.user),
         "photo": lambda: chat.fake.send_photo(chat.user, caption="this arrived broken"),
@@ -56,7 +49,7 @@ async def test_anything_but_text_gets_one_short_polite_answer(
 async def test_a_very_long_message_is_answered_politely_and_not_parsed(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    await linked_anna(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     replies = await chat.send(("please cancel order 1042 " * 200)[:5000])
 
@@ -68,7 +61,7 @@ async def test_a_very_long_message_is_answered_politely_and_not_parsed(
 async def test_an_edited_message_is_acknowledged_and_not_acted_on(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator
 ) -> None:
-    shop = await linked_anna(session, uow, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     await chat.send("thanks")
     sent = [message for message in chat.fake.transcript(chat.chat_id) if not message.from_bot][-1]
 
@@ -84,7 +77,7 @@ async def test_an_edited_message_is_acknowledged_and_not_acted_on(
 async def test_in_a_group_the_bot_is_silent_unless_addressed_and_then_points_to_the_private_chat(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
 ) -> None:
-    await linked_anna(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     group = chat.fake.add_group("Gadget fans")
 
     unaddressed = await chat.do(lambda: chat.fake.send_text(chat.user, f"where is my order {ANNA_ORDER}", chat=group), group.id)
@@ -106,7 +99,7 @@ async def test_in_a_group_the_bot_is_silent_unless_addressed_and_then_points_to_
 async def test_an_update_delivered_twice_is_answered_once(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory
 ) -> None:
-    await linked_anna(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     first = chat.fake.send_command(chat.user, "orders")
     await chat.bot.settle(first)
 
@@ -121,7 +114,7 @@ async def test_an_update_delivered_twice_is_answered_once(
 async def test_flood_control_on_send_message_is_waited_out_and_the_reply_arrives(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork
 ) -> None:
-    await linked_anna(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     chat.fake.inject_fault("sendMessage", Fault.flood(retry_after=1))
 
     [order_list] = await chat.command("orders")
@@ -134,7 +127,7 @@ async def test_flood_control_on_send_message_is_waited_out_and_the_reply_arrives
 async def test_a_telegram_server_error_is_retried_and_the_reply_arrives(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, status: int
 ) -> None:
-    await linked_anna(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     chat.fake.inject_fault("sendMessage", Fault.server_error(status))
 
     [order_list] = await chat.command("orders")
@@ -146,7 +139,7 @@ async def test_a_telegram_server_error_is_retried_and_the_reply_arrives(
 async def test_a_customer_who_blocked_the_bot_is_marked_blocked_and_the_bot_carries_on(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator
 ) -> None:
-    shop = await linked_anna(session, uow, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     chat.fake.inject_fault("sendMessage", Fault.blocked(), chat_id=chat.chat_id)
 
     assert await chat.command("orders") == []
@@ -162,7 +155,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_blocked_and_the_bot_carr
 async def test_blocking_the_bot_in_telegram_marks_the_customer_blocked_until_they_unblock(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory
 ) -> None:
-    shop = await linked_anna(session, uow, chat)
+    shop = await annas_linked_backorder(session, uow, chat)
     await chat.send("hello")
 
     await chat.do(lambda: chat.fake.block_bot(chat.user))
