@@ -81,15 +81,17 @@ async def logout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _after_link_attempt(update: Update, context: ContextTypes.DEFAULT_TYPE, result: object) -> None:
-    t = tr(context)
     if getattr(result, "linked", False):
         current = intake(context)
         if current is not None:
-            current.customer_id = result.customer.id
-            current.customer_name = result.customer.name
-        await reply(update, conversation.linked(result.customer.name, t))
+            customer = result.customer
+            current.link(customer.id, customer.name, customer.language, deps(context).settings.default_language)
+        # Already in the customer's language, which from now on is the chat's unless they chose another.
+        await reply(update, conversation.linked(result.customer.name, tr(context)))
         await orders(update, context)
-    elif getattr(result, "reason", "") == "rate_limited":
+        return
+    t = tr(context)
+    if getattr(result, "reason", "") == "rate_limited":
         await reply(update, conversation.link_rate_limited(result.retry_after_minutes, t))
     elif getattr(result, "reason", "") == "not_own_contact":
         await reply(update, conversation.contact_not_own(t))

@@ -23,6 +23,16 @@ class Intake:
     state: str | None
     data: dict[str, Any] = field(default_factory=dict)
     misunderstood_in_a_row: int = 0
+    chosen_language: str | None = None  # picked with /language; wins over the customer's and Telegram's
+    telegram_language_code: str | None = None
+
+    def link(self, customer_id: int, customer_name: str, customer_language: str | None, default_language: str) -> None:
+        """The user was just linked to this customer: answer as for them from now on, in their language."""
+        self.customer_id = customer_id
+        self.customer_name = customer_name
+        self.language = resolve_language(
+            self.chosen_language, customer_language, self.telegram_language_code, default_language
+        )
 
 
 async def begin_update(
@@ -83,6 +93,8 @@ async def begin_update(
         state=user.conversation_state,
         data=dict(user.conversation_data or {}),
         misunderstood_in_a_row=user.misunderstood_in_a_row,
+        chosen_language=user.language,
+        telegram_language_code=user.telegram_language_code,
     )
 
 

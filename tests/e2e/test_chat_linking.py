@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
 from bot.sandbox import ChatMessage
 from bot.services.link_tokens import create_link_token
 from bot.services.unit_of_work import UnitOfWork
@@ -214,3 +214,33 @@ async def test_after_logout_the_orders_are_not_shown(
     assert orders.text == t.gettext("I don't know your orders yet. Send /start to connect them.")
     assert HEADSET not in orders.text
     assert await linked_user(session_factory, shop) is None
+
+
+async def test_once_linked_the_chat_speaks_the_customers_language_from_the_first_reply(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, language: str
+) -> None:
+    shop = await annas_backorder(session, uow)
+    customers_language = "de" if language == "en" else "en"
+    await session.execute(update(Customer).where(Customer.id == shop.anna.id).values(language=customers_language))
+    await session.commit()
+
+    replies = await chat.send(f"{ANNA_ORDER} {ANNA_EMAIL}")
+    [later] = await chat.command("orders")
+
+    assert_linked_and_listed(replies, translator(customers_language))
+    assert later.text == replies[-1].text
+
+
+async def test_a_language_chosen_in_the_chat_wins_over_the_customers(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, language: str
+) -> None:
+    shop = await annas_backorder(session, uow)
+    other = "de" if language == "en" else "en"
+    await session.execute(update(Customer).where(Customer.id == shop.anna.id).values(language=other))
+    await session.commit()
+    [choice] = await chat.command("language")
+    await chat.press(choice, {"en": "English", "de": "Deutsch"}[language])
+
+    replies = await chat.send(f"{ANNA_ORDER} {ANNA_EMAIL}")
+
+    assert_linked_and_listed(replies, translator(language))
