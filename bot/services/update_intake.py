@@ -55,8 +55,8 @@ async def begin_update(
         now = uow.clock.now()
         connection = await uow.session.connection()
         statements = _statements(connection.dialect.name)
-        claimed = await connection.scalar(statements.claim, {"update_id": update_id, "processed_at": now})
-        if claimed is None:
+        claim = await connection.execute(statements.claim, {"update_id": update_id, "processed_at": now})
+        if claim.rowcount == 0:  # type: ignore[attr-defined]
             return None
         known = (await connection.execute(_USER_AND_CUSTOMER, {"telegram_user_id": telegram_user_id})).one_or_none()
         user, customer = known, known
@@ -119,7 +119,6 @@ def _statements(dialect_name: str) -> _Statements:
         insert(ProcessedUpdate)
         .values(update_id=_param(ProcessedUpdate.update_id), processed_at=_param(ProcessedUpdate.processed_at))
         .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
-        .returning(ProcessedUpdate.update_id)
     )
     new_user = insert(TelegramUser).values(
         {
