@@ -683,12 +683,15 @@ class FakeBotApi:
 
     def _delete_forum_topic(self, call: _Call) -> bool:
         state, topic = self._topic_for_change(call)
+        self._remove_topic(state, topic)
+        return True
+
+    def _remove_topic(self, state: _ChatState, topic: _Topic) -> None:
         topic.deleted = True
         for message_id, stored in list(state.messages.items()):
             if stored.data.get("message_thread_id") == topic.thread_id:
                 del state.messages[message_id]
         self._notify()
-        return True
 
     # ---- shared by the methods -------------------------------------------------------------------
 
@@ -908,6 +911,14 @@ class FakeBotApi:
             self._enqueue({"message": copy.deepcopy(state.messages[topic.thread_id].data)}, state)
         return topic.thread_id
 
+    def delete_topic(self, chat: FakeChat, thread_id: int) -> None:
+        """An admin deletes a forum topic and everything in it; sending into it then fails with "message thread not found"."""
+        state = self._chats[chat.id]
+        topic = state.topics.get(thread_id)
+        if topic is None or topic.deleted:
+            raise SandboxError(f"there is no topic {thread_id} in {chat.title!r}")
+        self._remove_topic(state, topic)
+
     def send_text(
         self,
         user: FakeUser,
@@ -991,19 +1002,35 @@ class FakeBotApi:
             contact["last_name"] = user.last_name
         return self._user_message(user, {"contact": contact}, chat, None, None)
 
-    def send_sticker(self, user: FakeUser, *, emoji: str = "👍", chat: FakeChat | None = None) -> JSON | None:
+    def send_sticker(self, user: FakeUser, *, emoji: str = "👍", chat: FakeChat | None = None, thread_id: int | None = None) -> JSON | None:
         stored = self._new_file("sticker", b"RIFF-sandbox-sticker")
         sticker = {**_media_object("sticker", stored, None), "emoji": emoji}
-        return self._user_message(user, {"sticker": sticker}, chat, None, None)
+        return self._user_message(user, {"sticker": sticker}, chat, thread_id, None)
 
-    def send_photo(self, user: FakeUser, *, content: bytes = b"\xff\xd8sandbox-photo", caption: str | None = None, chat: FakeChat | None = None) -> JSON | None:
+    def send_photo(
+        self,
+        user: FakeUser,
+        *,
+        content: bytes = b"\xff\xd8sandbox-photo",
+        caption: str | None = None,
+        chat: FakeChat | None = None,
+        thread_id: int | None = None,
+    ) -> JSON | None:
         stored = self._new_file("photo", content)
-        return self._user_message(user, _with_caption({"photo": _media_object("photo", stored, None)}, caption), chat, None, None)
+        return self._user_message(user, _with_caption({"photo": _media_object("photo", stored, None)}, caption), chat, thread_id, None)
 
-    def send_voice(self, user: FakeUser, *, duration: int = 3, content: bytes = b"OggS-sandbox-voice", chat: FakeChat | None = None) -> JSON | None:
+    def send_voice(
+        self,
+        user: FakeUser,
+        *,
+        duration: int = 3,
+        content: bytes = b"OggS-sandbox-voice",
+        chat: FakeChat | None = None,
+        thread_id: int | None = None,
+    ) -> JSON | None:
         stored = self._new_file("voice", content)
         voice = {**_media_object("voice", stored, None), "duration": duration}
-        return self._user_message(user, {"voice": voice}, chat, None, None)
+        return self._user_message(user, {"voice": voice}, chat, thread_id, None)
 
     def send_document(
         self,
@@ -1014,9 +1041,10 @@ class FakeBotApi:
         content: bytes = b"%PDF-sandbox",
         caption: str | None = None,
         chat: FakeChat | None = None,
+        thread_id: int | None = None,
     ) -> JSON | None:
         stored = self._new_file("document", content, file_name=file_name, mime_type=mime_type)
-        return self._user_message(user, _with_caption({"document": _media_object("document", stored, None)}, caption), chat, None, None)
+        return self._user_message(user, _with_caption({"document": _media_object("document", stored, None)}, caption), chat, thread_id, None)
 
     def edit_message(self, user: FakeUser, message: ChatMessage, new_text: str) -> JSON | None:
         """The user edits a text message they sent; the bot gets an `edited_message` update."""

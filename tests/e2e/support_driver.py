@@ -9,6 +9,7 @@ The bot runs with SUPPORT_CHAT_ID pointing at a forum supergroup in the fake ser
 with `@pytest.mark.parametrize("forum", [False])`), business hours "always" unless a test says otherwise.
 """
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import Translator, translator
 from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser
 from bot.sandbox.chat_objects import JSON
 from db.models import Ticket, TicketMessage
@@ -106,8 +108,19 @@ def business_hours() -> str:
 
 
 @pytest.fixture
-def bot_settings(support_chat: FakeChat, business_hours: str) -> dict[str, Any]:
-    return {"support_chat_id": support_chat.id, "business_hours": business_hours, "response_target_minutes": 30}
+def agent_user_ids() -> list[int]:
+    """AGENT_USER_IDS; empty: every member of the support group is an agent."""
+    return []
+
+
+@pytest.fixture
+def bot_settings(support_chat: FakeChat, business_hours: str, agent_user_ids: list[int]) -> dict[str, Any]:
+    return {
+        "support_chat_id": support_chat.id,
+        "business_hours": business_hours,
+        "response_target_minutes": 30,
+        "agent_user_ids": agent_user_ids,
+    }
 
 
 @pytest.fixture
@@ -115,10 +128,13 @@ def desk(fake: FakeBotApi, bot: RunningBot, support_chat: FakeChat) -> SupportGr
     return SupportGroup(fake, bot, support_chat)
 
 
+AGENT_ID = 6_000_001
+
+
 @pytest.fixture
 def agent(fake: FakeBotApi, support_chat: FakeChat) -> FakeUser:
     """Maria, a member of the support group."""
-    user = fake.add_user("Maria", last_name="Lopez", language_code="en")
+    user = fake.add_user("Maria", last_name="Lopez", language_code="en", user_id=AGENT_ID)
     fake.set_member_status(support_chat, user, "member")
     return user
 
@@ -136,3 +152,38 @@ async def relays(session_factory: async_sessionmaker[AsyncSession]) -> list[Any]
             TicketMessage.attempts, TicketMessage.last_error,
         ).order_by(TicketMessage.id),
     )
+
+
+GROUP = translator("en")  # the support group reads the shop's default language
+
+
+def ticket_opened(t: Translator, ticket_id: int, minutes: int = 30) -> list[str]:
+    """The lines of "a person will answer" as the customer reads them while the team is at work."""
+    return [
+        t.gettext("I've asked our team to help you (ticket #{ticket}).").format(ticket=ticket_id),
+        t.gettext("A person will answer here, usually within {duration}.").format(
+            duration=t.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+        ),
+        t.gettext("Just write here: everything you send goes straight to them."),
+    ]
+
+
+def card_line(card: ChatMessage, label: str) -> str:
+    """The line of a context card that starts with `label` (e.g. GROUP.gettext("Why: {reason}") up to its field)."""
+    prefix = label.split("{")[0]
+    return next(line for line in card.text.split("\n") if line.startswith(prefix))
+
+
+async def relays_when(session_factory: async_sessionmaker[AsyncSession], done: Callable[[list[Any]], bool], timeout: float = 5.0) -> list[Any]:
+    """The relays once `done(relays)` holds: for work the relay worker finishes in the background.
+
+    The database says nothing when it changes, so this looks again every few milliseconds until the deadline.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await relays(session_factory)
+        if done(rows):
+            return rows
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"relays never got there: {rows}")
+        await asyncio.sleep(0.02)
