@@ -203,3 +203,24 @@ async def test_before_linking_an_order_support_says_how_to_reach_a_person(
         contact="help@gadget-garage.example"
     )
     assert desk.topics() == [] and await tickets(session_factory) == []
+
+
+@pytest.mark.parametrize("language", ["en"])
+@pytest.mark.parametrize("bot_settings", [{"support_chat_id": -1009999999999}])
+async def test_a_support_group_the_bot_cannot_reach_is_logged_and_the_customer_side_carries_on(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, t: Translator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await annas_linked_backorder(session, uow, chat)
+
+    [orders] = await chat.command("orders")
+    [answer] = await chat.command("support")
+
+    assert orders.button_labels == [ITEM]
+    assert answer.text == t.gettext("A person will gladly help: please write to {contact} and mention your order number.").format(
+        contact="help@gadget-garage.example"
+    )
+    assert await tickets(session_factory) == []
+    started = caplog.get_records("setup")  # the bot checked the group as it started
+    [logged] = [r for r in started if r.name == "bot.support.desk" and r.levelname == "ERROR"]
+    assert "SUPPORT_CHAT_ID=-1009999999999: the bot cannot reach the support group" in logged.getMessage()
