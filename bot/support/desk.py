@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, ChatMemberRestricted
 from telegram.constants import ChatMemberStatus
@@ -59,7 +60,7 @@ class SupportDesk:
         self._topic_locks: dict[int, asyncio.Lock] = {}
 
     @property
-    def tz(self) -> object:
+    def tz(self) -> ZoneInfo:
         return self.deps.clock.tz
 
     def uow(self) -> UnitOfWork:

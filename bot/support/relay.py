@@ -8,7 +8,7 @@ restart delivers whatever the last process left pending. Failures are reported i
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from telegram import Bot, ReplyParameters
@@ -75,7 +75,8 @@ class RelayWorker:
             if job is None:
                 return
             if job.direction is RelayDirection.TO_AGENTS and not job.ticket_posted:
-                await ensure_posted(self.desk, bot, job.ticket_id)
+                if not await self._mend(job, ensure_posted(self.desk, bot, job.ticket_id)):
+                    return
                 continue
             try:
                 copied = await bot.copy_message(
@@ -89,14 +90,26 @@ class RelayWorker:
                 )
             except TelegramError as error:
                 if job.direction is RelayDirection.TO_AGENTS and job.target_thread_id is not None and thread_gone(error):
-                    await relay_failed(self.desk.uow(), relay_id, str(error), retry=True)
-                    await reopen_topic(self.desk, bot, job.ticket_id, job.target_thread_id)
+                    if not await self._mend(job, reopen_topic(self.desk, bot, job.ticket_id, job.target_thread_id)):
+                        return
                     continue
                 await self._failed(bot, job, error)
                 return
             await relay_delivered(self.desk.uow(), relay_id, copied.message_id)
             self._retry_at.pop(relay_id, None)
             return
+
+    async def _mend(self, job: RelayJob, mending: Awaitable[object]) -> bool:
+        """Post the ticket, or replace its deleted topic, before the next try; if Telegram refuses, try later."""
+        try:
+            await mending
+        except TelegramError as error:
+            log.warning("could not prepare ticket %s for relay %s: %s", job.ticket_id, job.relay_id, error)
+            failure = await relay_failed(self.desk.uow(), job.relay_id, str(error), retry=True)
+            if not failure.gave_up:
+                self._retry_at[job.relay_id] = self._monotonic() + _backoff(job.attempt, error)
+            return False
+        return True
 
     async def _failed(self, bot: Bot, job: RelayJob, error: TelegramError) -> None:
         """Record the failure, schedule a retry where one can help, and say so in the ticket's topic."""
@@ -130,7 +143,10 @@ class RelayWorker:
     async def _sweep(self, bot: Bot) -> None:
         """Post tickets that are not in the group yet, then deliver every pending relay that is due."""
         for ticket_id in await unposted_tickets(self.desk.uow(), self.desk.chat_id):
-            await ensure_posted(self.desk, bot, ticket_id)
+            try:
+                await ensure_posted(self.desk, bot, ticket_id)
+            except TelegramError as failed:
+                log.warning("ticket %s is not in the support group yet: %s", ticket_id, failed)
         pending = await pending_relays(self.desk.uow())
         for gone in self._retry_at.keys() - set(pending):
             del self._retry_at[gone]  # delivered or given up meanwhile

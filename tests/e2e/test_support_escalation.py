@@ -89,7 +89,7 @@ async def test_talk_to_a_person_on_an_items_card_opens_a_ticket_about_that_item(
 async def test_two_messages_in_a_row_the_bot_does_not_understand_bring_a_person_who_sees_the_second(
     chat: CustomerChat, desk: SupportGroup, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, t: Translator
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [first] = await chat.send("purple monkey dishwasher")
     [second] = await chat.send("blorp fnord zyx")
@@ -107,7 +107,7 @@ async def test_two_messages_in_a_row_the_bot_does_not_understand_bring_a_person_
 async def test_an_understood_message_in_between_starts_the_count_again(
     chat: CustomerChat, desk: SupportGroup, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, t: Translator
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     await chat.send("purple monkey dishwasher")
     await chat.send("hello")
@@ -150,7 +150,7 @@ async def test_outside_business_hours_the_customer_is_told_when_the_team_is_back
     chat: CustomerChat, desk: SupportGroup, session: AsyncSession, uow: UnitOfWork, clock: ManualClock, t: Translator,
     language: str,
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     clock.current = datetime(2026, 11, 28, 11, 0, tzinfo=timezone.utc)  # Saturday noon in Berlin
 
     [answer] = await chat.command("support")
@@ -165,7 +165,7 @@ async def test_outside_business_hours_the_customer_is_told_when_the_team_is_back
 async def test_asking_again_while_a_ticket_is_open_continues_it(
     chat: CustomerChat, desk: SupportGroup, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, t: Translator
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     await chat.command("support")
 
     [again] = await chat.command("support")
@@ -183,7 +183,7 @@ async def test_asking_again_while_a_ticket_is_open_continues_it(
 async def test_without_a_support_group_support_says_how_to_reach_a_person(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, t: Translator
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
 
     [answer] = await chat.command("support")
 

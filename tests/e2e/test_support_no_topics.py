@@ -31,7 +31,7 @@ async def test_without_topics_each_ticket_is_one_message_and_replies_to_it_reach
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions, t: Translator,
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     await chat.command("support")
     [ticket] = await tickets(session_factory)
     mark = chat.last_bot_message().message_id

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.parametrize("language", ["en"])
 
 async def _open_ticket(chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions) -> int:
     """Anna links her chat and asks for a person; the ticket's topic."""
-    shop = await annas_linked_backorder(session, uow, chat)
+    await annas_linked_backorder(session, uow, chat)
     await chat.command("support")
     [ticket] = await tickets(session_factory)
     return int(ticket.topic_thread_id)

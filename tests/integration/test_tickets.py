@@ -367,7 +367,7 @@ async def test_a_pending_relay_of_a_crashed_process_is_found_and_its_next_attemp
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
 ) -> None:
     customer_id, _ = await _customer_with_order(session)
-    opened = await open_ticket(uow, customer_id, 5001, ASKED, POLICY)
+    await open_ticket(uow, customer_id, 5001, ASKED, POLICY)
     queued = await queue_customer_message(uow, 900012, 5001, 5001, 15)
     assert queued is not None and queued.relay_id is not None
     await begin_relay_attempt(uow, queued.relay_id)  # the attempt that died with its process
