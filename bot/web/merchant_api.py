@@ -456,7 +456,9 @@ async def domain_errors(request: web.Request, handler: Handler) -> web.StreamRes
         raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed. Try again.")
+        return error_response(
+            500, "internal_error", "Something went wrong on our side. Try again; with an Idempotency-Key a retry is safe."
+        )
 
 
 async def read_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
