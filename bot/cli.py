@@ -11,11 +11,24 @@ from db.engine import create_engine
 from db.migrate import SchemaNotCurrent, ensure_schema_current, upgrade
 
 Job = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+DEMO_DATABASE = "backorder-demo.sqlite3"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="backorder-bot", description="Backorder Desk: backorder customer service.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="try the bot without Telegram: the demo store, the bot, its workers and a browser chat sandbox in one"
+        " process; prints the address to open",
+    )
+    demo.add_argument(
+        "--database", default=DEMO_DATABASE,
+        help=f"SQLite file for the demo (created and seeded if new, used again if not; default {DEMO_DATABASE})"
+        " or a database URL",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="web server port (default 8080; 0 picks a free one)")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -56,6 +69,13 @@ def main(argv: list[str] | None = None) -> None:
         upgrade(settings.database_url)
         print("Database is up to date.")
         return
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        try:
+            sys.exit(asyncio.run(run_demo(settings, args.database, args.port)))
+        except KeyboardInterrupt:  # Ctrl-C while starting, before the demo listens for it itself
+            sys.exit(130)
     sys.exit(asyncio.run(_run_job(_JOBS[args.command], args, settings)))
 
 

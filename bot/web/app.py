@@ -1,4 +1,4 @@
-"""The one web server: Telegram's webhook, the merchant API, /healthz and /metrics."""
+"""The one web server: Telegram's webhook, the merchant API, the merchant console, /healthz and /metrics."""
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -7,10 +7,13 @@ from telegram.ext import Application
 from bot.handlers.chat import ChatDeps
 from bot.metrics import BotMetrics
 from bot.web.app_keys import DEPS, METRICS
+from bot.web.console import build_console
+from bot.web.console_auth import CONSOLE_PREFIX
 from bot.web.health import add_health_routes
 from bot.web.json_errors import json_errors
 from bot.web.merchant_api import build_merchant_api
 from bot.web.openapi import API_PREFIX
+from bot.web.page_templates import STATIC_DIR, STATIC_PREFIX
 from bot.web.telegram_webhook import add_webhook_route
 
 MAX_BODY_BYTES = 1024 * 1024  # larger bodies are refused with 413 before they are read in full
@@ -34,6 +37,8 @@ def build_web_app(
     api = build_merchant_api()
     app[MERCHANT_API] = api
     app.add_subapp(API_PREFIX, api)
+    app.add_subapp(CONSOLE_PREFIX, build_console(deps))
+    app.router.add_static(STATIC_PREFIX, STATIC_DIR)  # the pages' CSS and JavaScript, shipped in the package
     return app
 
 

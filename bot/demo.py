@@ -1,0 +1,301 @@
+"""`backorder-bot demo`: the whole bot on this machine, with a built-in sandbox standing in for Telegram.
+
+One process runs the sandbox Bot API server (bot/sandbox), the bot long-polling it exactly as it would
+api.telegram.org, the outbox workers, and the web server with the sandbox page at /sandbox, on a SQLite
+file holding the demo store. The page acts as the demo's people: customers (the README's demo customers,
+whose Telegram phone numbers match the shop's records, or new users), a support agent in the support
+group's topics, and the merchant. Its "+1 day" button moves the one clock everything reads a day on and
+runs the daily jobs, so ETAs, delay notices and quiet hours can be watched as days pass.
+"""
+
+import asyncio
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from aiohttp import web
+from telegram import Update
+
+from bot.broadcast_progress import keep_broadcast_progress_updated
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for, outbox_bot, start_outbox_workers
+from bot.handlers.chat import ChatDeps
+from bot.jobs import describe_demo
+from bot.metrics import BotMetrics
+from bot.sandbox import FakeBotApi, FakeChat, FakeUser
+from bot.services.chat_session import forget_old_updates
+from bot.services.delay_notices import DelayNoticePolicy, DelayRunResult, process_delay_notices
+from bot.services.demo_store import DEMO_CUSTOMERS, seed_demo_store
+from bot.services.errors import DomainError
+from bot.services.eta import recompute_all_etas
+from bot.services.last_change import last_change_at
+from bot.services.unit_of_work import UnitOfWork
+from bot.telegram_app import build_application
+from bot.web.app import build_web_app
+from bot.web.sandbox_page import add_sandbox_page
+from bot.wiring import shop_policy
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+SANDBOX_BOT_ID = 7_000_000_001
+# Fixed ids, so a demo database used again still knows who linked which order.
+CUSTOMER_IDS_FROM = 5_100_001
+AGENT_ID = 5_200_001
+MERCHANT_ID = 5_300_001
+# New users get random ids in this range, so one from an earlier run is never mistaken for a new one.
+NEW_USER_IDS = range(6_000_000_000, 7_000_000_000)
+# A new sandbox server numbers its updates from the start again, so what the last one delivered is forgotten.
+_ALL_OF_TIME = timedelta(days=365 * 100)
+WORKER_STOP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Someone the sandbox page acts as: a Telegram user with a role and what the page shows about them."""
+
+    key: str
+    role: str  # "customer", "agent" or "merchant"
+    user: FakeUser
+    phone: str | None = None  # the number Telegram shares when they press "share my phone number"
+    email: str | None = None
+    order_number: str | None = None
+    shows: str = ""
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.user.first_name, self.user.last_name) if part)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "key": self.key, "role": self.role, "user_id": self.user.id, "name": self.name,
+            "language": self.user.language_code, "phone": self.phone, "email": self.email,
+            "order_number": self.order_number, "shows": self.shows,
+        }
+
+
+@dataclass
+class DemoCast:
+    """The demo's people and the support group they meet in."""
+
+    support_group: FakeChat
+    agent: Persona
+    merchant: Persona
+    customers: list[Persona]
+
+    def persona(self, key: str) -> Persona:
+        for persona in (*self.customers, self.agent, self.merchant):
+            if persona.key == key:
+                return persona
+        raise LookupError(f"no one called {key!r} in the demo")
+
+
+@dataclass(frozen=True)
+class DayRun:
+    """What the daily jobs did: ETAs that moved and the delay-notice run."""
+
+    today: date
+    etas_moved: int
+    delay_notices: DelayRunResult
+
+
+@dataclass
+class DemoStack:
+    """The running demo: the sandbox server, the bot's dependencies, its people and the web address."""
+
+    fake: FakeBotApi
+    deps: ChatDeps
+    clock: SystemClock
+    cast: DemoCast
+    url: str = ""  # the web server's root, e.g. http://127.0.0.1:8080
+    _day_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"{self.url}/sandbox"
+
+    def new_customer(self, first_name: str = "", language: str = "en") -> Persona:
+        """A Telegram user the shop does not know yet (a fresh id each time)."""
+        number = sum(1 for persona in self.cast.customers if persona.key.startswith("new-")) + 1
+        user = self.fake.add_user(
+            first_name.strip()[:64] or f"New customer {number}",
+            language_code=language,
+            user_id=NEW_USER_IDS.start + secrets.randbelow(len(NEW_USER_IDS)),
+        )
+        persona = Persona(f"new-{number}", "customer", user, phone=_sandbox_phone(user))
+        self.cast.customers.append(persona)
+        return persona
+
+    async def run_daily_jobs(self) -> DayRun:
+        """Recompute every ETA, then send the delay notices that are due (and cancel what consent ran out on)."""
+        moves = await recompute_all_etas(self.deps.uow())
+        notices = await process_delay_notices(self.deps.uow(), DelayNoticePolicy.from_settings(self.deps.settings))
+        return DayRun(self.clock.today(), len(moves), notices)
+
+    async def next_day(self) -> DayRun:
+        """Move the demo's clock (the bot's, the workers' and the sandbox server's) a day on, then run the daily jobs."""
+        async with self._day_lock:
+            self.clock.offset += timedelta(days=1)
+            return await self.run_daily_jobs()
+
+
+async def run_demo(base: Settings, database: str, port: int) -> int:
+    """The `demo` job: prepare the demo database, run everything, print the address; until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # otherwise a line for every long poll and reply
+    database_url = database if "://" in database else f"sqlite+aiosqlite:///{database}"
+    try:
+        async with demo_stack(base, database_url, host=base.web_host, port=port) as stack:
+            print(f"\nBackorder Desk demo: open {stack.sandbox_url}  (Ctrl-C stops it)\n", flush=True)
+            await _until_stopped()
+    except DomainError as refused:
+        print(f"{refused.message} Use another file with --database.", file=sys.stderr)
+        return 1
+    except OSError as unavailable:
+        print(f"Cannot listen on port {port}: {unavailable.strerror or unavailable}. Try --port 0 for any free port.", file=sys.stderr)
+        return 1
+    print("Demo stopped.")
+    return 0
+
+
+@asynccontextmanager
+async def demo_stack(
+    base: Settings, database_url: str, *, host: str = "127.0.0.1", port: int = 0, clock: SystemClock | None = None
+) -> AsyncIterator[DemoStack]:
+    """The demo running on `database_url` (migrated and seeded here), its web server on `port` (0: any free one).
+
+    `base` gives the shop's settings; the demo replaces the database, the Bot API server, the bot token,
+    SECRET_KEY, the support group, its agents and the merchants with its own. `clock` is the demo's time
+    (default: the real one, moved on so it never goes back behind what the database already holds).
+    """
+    clock = clock or SystemClock(base.timezone)
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    try:
+        session_factory = create_session_factory(engine)
+        policy = shop_policy(base)
+
+        def uow() -> UnitOfWork:
+            return UnitOfWork(session_factory, clock, policy)
+
+        await _catch_up_with_the_database(uow(), clock)
+        summary = await seed_demo_store(uow())
+        log.info("%s", describe_demo(summary) if summary.created else "Using the demo store already in the database.")
+        await forget_old_updates(uow(), clock.now() + _ALL_OF_TIME)
+        async with FakeBotApi(f"{SANDBOX_BOT_ID}:{secrets.token_urlsafe(24)}", now=clock.now) as fake:
+            cast = _cast(fake, base)
+            deps = ChatDeps(_demo_settings(base, database_url, fake, cast), session_factory, clock, policy)
+            stack = DemoStack(fake, deps, clock, cast)
+            await stack.run_daily_jobs()
+            async with _running(stack, host, port):
+                yield stack
+    finally:
+        await engine.dispose()
+
+
+async def _catch_up_with_the_database(uow: UnitOfWork, clock: SystemClock) -> None:
+    """Keep the demo's time from going back: a database moved on with "+1 day" earlier goes on from there."""
+    last = await last_change_at(uow)
+    if last is not None and last > clock.now():
+        clock.offset += last - clock.now() + timedelta(seconds=1)
+        log.info("The demo's clock goes on from %s, where the database left off.", clock.now().astimezone(clock.tz).date())
+
+
+def _cast(fake: FakeBotApi, base: Settings) -> DemoCast:
+    """The support group with its agent, the merchant, and the README's demo customers as Telegram users."""
+    group = fake.add_group(f"{base.shop_name} support", forum=True, bot_is_admin=True)
+    agent_user = fake.add_user("Maria", last_name="Lopez", username="maria_support", language_code="en", user_id=AGENT_ID)
+    fake.set_member_status(group, agent_user, "member")
+    merchant_user = fake.add_user("Sam", last_name="Becker", username="sam_shop", language_code="en", user_id=MERCHANT_ID)
+    customers = []
+    for number, demo in enumerate(DEMO_CUSTOMERS):
+        first, _, last = demo.name.partition(" ")
+        user = fake.add_user(first, last_name=last or None, language_code=demo.language, user_id=CUSTOMER_IDS_FROM + number)
+        customers.append(
+            Persona(
+                first.lower(), "customer", user, phone=demo.phone.replace(" ", ""), email=demo.email,
+                order_number=demo.order_numbers[0], shows=demo.shows,
+            )
+        )
+    return DemoCast(
+        group,
+        Persona("agent", "agent", agent_user, shows="support agent: answers escalated chats in the support group's topics"),
+        Persona("merchant", "merchant", merchant_user, shows="the shop's owner: /backorders and /broadcast"),
+        customers,
+    )
+
+
+def _sandbox_phone(user: FakeUser) -> str:
+    """A made-up number for a new user, as the sandbox's Telegram would share it (matching no demo customer)."""
+    return f"+49151{user.id % 10**8:08d}"
+
+
+def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: DemoCast) -> Settings:
+    return base.model_copy(
+        update={
+            "database_url": database_url,
+            "bot_token": fake.token,
+            "telegram_api_base_url": fake.url,
+            "secret_key": secrets.token_urlsafe(32),
+            "webhook_url": "",
+            "support_chat_id": cast.support_group.id,
+            "agent_user_ids": [cast.agent.user.id],
+            "merchant_user_ids": [cast.merchant.user.id],
+        }
+    )
+
+
+@asynccontextmanager
+async def _running(stack: DemoStack, host: str, port: int) -> AsyncIterator[None]:
+    """The bot polling the sandbox, the outbox workers, the broadcast progress updater and the web server."""
+    deps, settings = stack.deps, stack.deps.settings
+    flood = flood_control_for(settings)
+    application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
+    metrics = BotMetrics()
+    stats = DeliveryStats()
+    metrics.count_sends(stats)
+    app = build_web_app(deps, application, metrics)
+    add_sandbox_page(app, stack)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    stop_workers = asyncio.Event()
+    async with application, outbox_bot(settings, settings.outbox_workers) as sender:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES)
+        workers = start_outbox_workers(
+            sender, deps.session_factory, deps.clock, settings, max(settings.outbox_workers, 1),
+            stop=stop_workers, flood=flood, stats=stats,
+        )
+        progress = asyncio.create_task(
+            keep_broadcast_progress_updated(application.bot, deps.uow, every_seconds=2.0), name="broadcast-progress"
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            stack.url = f"http://{host}:{runner.addresses[0][1]}"
+            yield
+        finally:
+            await runner.cleanup()
+            progress.cancel()
+            stop_workers.set()
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.gather(progress, *workers, return_exceptions=True), WORKER_STOP_SECONDS)
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

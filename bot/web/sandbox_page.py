@@ -1,0 +1,115 @@
+"""The demo's sandbox page: a Telegram-like chat in the browser, for the people of `backorder-bot demo`.
+
+    GET  /sandbox                    the page (bot/web/templates/sandbox.html, static/sandbox.js)
+    GET  /sandbox/api/cast           the demo's people, the support group, the bot, the shop and the demo's time
+    POST /sandbox/api/customers      {first_name?, language?}: a new Telegram user the shop does not know
+    POST /sandbox/api/next-day       move the demo's clock a day on and run the daily jobs
+    /sandbox-api/...                 the sandbox server's own API (bot/sandbox/sandbox_http.py): act as a
+                                     user, read a chat (long-polling for changes)
+
+Everything a person does on the page goes through the sandbox server as a Telegram update, which the bot
+fetches over the Bot API like any other; the page never calls the bot's code.
+"""
+
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.sandbox.sandbox_http import add_sandbox_routes
+from bot.web.page_templates import Html, render_page
+
+if TYPE_CHECKING:
+    from bot.demo import DayRun, DemoStack, Persona
+
+DEMO = web.AppKey("demo", object)
+LANGUAGES = ("en", "de")
+
+
+def add_sandbox_page(app: web.Application, demo: "DemoStack") -> None:
+    """Mount the page, its endpoints and the sandbox server's API on the demo's web server."""
+    app[DEMO] = demo
+    app.router.add_get("/sandbox", sandbox_page)
+    app.router.add_get("/sandbox/api/cast", cast)
+    app.router.add_post("/sandbox/api/customers", new_customer)
+    app.router.add_post("/sandbox/api/next-day", next_day)
+    add_sandbox_routes(app, demo.fake)
+
+
+def _demo(request: web.Request) -> "DemoStack":
+    return request.config_dict[DEMO]  # type: ignore[return-value]
+
+
+async def sandbox_page(request: web.Request) -> web.Response:
+    demo = _demo(request)
+    options = "".join(
+        f'<option value="{persona.key}">{escape(persona.name)}</option>' for persona in demo.cast.customers
+    )
+    page = render_page(
+        "sandbox.html",
+        shop_name=demo.deps.settings.shop_name,
+        bot_name=str(demo.fake.bot_user["first_name"]),
+        bot_initial=str(demo.fake.bot_user["first_name"])[:1],
+        group_title=demo.cast.support_group.title or "",
+        agent_name=demo.cast.agent.name,
+        merchant_name=demo.cast.merchant.name,
+        customer_options=Html(options),
+    )
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def cast(request: web.Request) -> web.Response:
+    demo = _demo(request)
+    group = demo.cast.support_group
+    return web.json_response({
+        "bot": demo.fake.bot_user,
+        "shop": {"name": demo.deps.settings.shop_name, "timezone": demo.deps.settings.shop_timezone},
+        "clock": _clock(demo),
+        "support_group": {**group.to_api(), "commands": demo.fake.visible_commands(demo.cast.agent.user, group)},
+        "agent": _person(demo, demo.cast.agent),
+        "merchant": _person(demo, demo.cast.merchant),
+        "customers": [_person(demo, persona) for persona in demo.cast.customers],
+    })
+
+
+async def new_customer(request: web.Request) -> web.Response:
+    body = await request.json() if request.can_read_body else {}
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    language = str(body.get("language") or "en")
+    if language not in LANGUAGES:
+        raise web.HTTPBadRequest(text=f"language is one of {', '.join(LANGUAGES)}")
+    demo = _demo(request)
+    persona = demo.new_customer(str(body.get("first_name") or ""), language)
+    return web.json_response(_person(demo, persona), status=201)
+
+
+async def next_day(request: web.Request) -> web.Response:
+    demo = _demo(request)
+    run = await demo.next_day()
+    return web.json_response({"clock": _clock(demo), "run": _day_run(run)})
+
+
+def _person(demo: "DemoStack", persona: "Persona") -> dict[str, Any]:
+    return {**persona.to_json(), "commands": demo.fake.visible_commands(persona.user)}
+
+
+def _clock(demo: "DemoStack") -> dict[str, Any]:
+    now = demo.clock.now()
+    return {"now": now.isoformat(), "today": demo.clock.today().isoformat(), "moved_days": _days(demo.clock.offset.total_seconds())}
+
+
+def _days(seconds: float) -> int:
+    return int(seconds // 86_400) if seconds > 0 else 0
+
+
+def _day_run(run: "DayRun") -> dict[str, Any]:
+    notices = run.delay_notices
+    return {
+        "today": run.today.isoformat(),
+        "etas_moved": run.etas_moved,
+        "delay_notices_sent": notices.notices_sent,
+        "auto_cancelled": notices.auto_cancelled,
+        "unreachable": notices.unreachable,
+    }
+
