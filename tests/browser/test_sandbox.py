@@ -1,15 +1,184 @@
-"""The sandbox page in headless Chromium, against the running demo."""
+"""The sandbox page in headless Chromium, against the running demo: what someone trying the bot does first.
 
+Every click here becomes a Telegram update in the sandbox server that the real bot fetches and answers over
+the Bot API; the tests read what the page shows, and the database for what the bot did.
+"""
+
+from datetime import date, timedelta
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
+from sqlalchemy import select
 
-from bot.demo import DemoStack
+from bot.demo import DemoStack, Persona
+from bot.i18n import Translator, translator
+from bot.services.demo_store import CATALOG, DemoProduct
+from db.models import Customer, LineStatus, Order, OrderLine, Product, Ticket
+from tests.e2e.chat_driver import read_all, read_scalar
+
+EN = translator("en")
+EARBUDS = "AUD-EB-300"  # Ben's AirBeat ANC Earbuds, one of two waiting on a purchase order
+LITE_EARBUDS = "AUD-EB-150"
 
 
-async def test_smoke(demo: DemoStack, page: Page, artifacts_dir: Path) -> None:
+def product(sku: str) -> DemoProduct:
+    return next(item for item in CATALOG if item.sku == sku)
+
+
+def customer_chat(page: Page) -> Locator:
+    return page.locator("#customer-messages")
+
+
+def bot_message(page: Page, pane: str, text: str) -> Locator:
+    """The bot's message in a pane's chat that contains `text` (the newest, if several do)."""
+    return page.locator(f"#{pane}-messages > li[data-from=bot]", has_text=text).last
+
+
+async def open_sandbox(page: Page, demo: DemoStack) -> None:
     await page.goto(demo.sandbox_url)
     await expect(page.locator("body[data-ready=true]")).to_be_visible()
-    await page.get_by_role("button", name="Start").click()
-    await expect(page.locator("#customer-messages .message.in")).to_have_count(1)
+
+
+async def say(page: Page, who: str, text: str) -> None:
+    box = page.get_by_label(f"Message as the {who}")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+async def act_as(page: Page, persona: Persona) -> None:
+    await page.get_by_label("Act as customer").select_option(persona.key)
+    await expect(page.locator("#persona-hint")).to_contain_text(persona.name)
+
+
+def connected(t: Translator, first_name: str) -> str:
+    return t.gettext("Thanks, {name} — you're connected. Here are your orders:").format(name=first_name)
+
+
+async def link_by_phone(page: Page, persona: Persona, t: Translator) -> None:
+    """Start the chat and press the keyboard's "share my phone number", as a Telegram user would."""
+    await act_as(page, persona)
+    await page.get_by_role("button", name="Start", exact=True).click()
+    await page.locator("#customer-keyboard").get_by_role("button", name=t.gettext("📱 Share my phone number")).click()
+    await expect(bot_message(page, "customer", connected(t, persona.user.first_name))).to_be_visible()
+
+
+async def test_a_new_user_links_a_demo_order_by_number_and_email_and_swaps_a_waiting_item_for_an_alternative(
+    demo: DemoStack, page: Page, artifacts_dir: Path
+) -> None:
+    today = demo.clock.today()
+    earbuds, lite = product(EARBUDS), product(LITE_EARBUDS)
+    [(_, due_in_days, _)] = earbuds.supply
+    await open_sandbox(page, demo)
+
+    await page.get_by_role("button", name="New user").click()
+    await expect(page.locator("#persona-hint")).to_contain_text("does not know yet")
+    await say(page, "customer", "1043 ben@example.com")
+    await expect(bot_message(page, "customer", connected(EN, "Ben"))).to_be_visible()
+    await bot_message(page, "customer", EN.gettext("Tap an item to see details, cancel it or pick an alternative.")).get_by_role(
+        "button", name=f"{earbuds.name} × 2"
+    ).click()
+
+    card = bot_message(page, "customer", EN.gettext("Alternatives"))
+    arrival, shipping = today + timedelta(days=due_in_days), today + timedelta(days=due_in_days + demo.deps.policy.handling_days)
+    await expect(card).to_contain_text(f"Supplier shipment due {EN.date(arrival)}")
+    await expect(card).to_contain_text(f"Expected to ship {EN.date(shipping)} (confirmed)")
+    card_id = await card.get_attribute("data-message-id")
+    await card.get_by_role("button", name=EN.gettext("Alternatives")).click()
+
+    same_message = customer_chat(page).locator(f"li[data-message-id='{card_id}']")
+    await expect(same_message).to_contain_text(EN.gettext("These can ship now instead:"))
+    await expect(same_message).to_contain_text(f"{lite.name} — €79.00")
+    await same_message.get_by_role("button", name=lite.name, exact=True).click()
+    await expect(same_message).to_contain_text(f"Swap your item for {lite.name}?")
+    await same_message.get_by_role("button", name=EN.gettext("Yes, swap it")).click()
+    await expect(same_message).to_contain_text(f"Done: you now get 1 × {lite.name} on order 1043. It is ready to ship.")
+    await expect(same_message).to_contain_text("edited")
+
     await page.screenshot(path=str(artifacts_dir / "sandbox.png"))
+    # The waiting earbud is swapped for the Lite pair, which is allocated; the other earbud still ships.
+    assert await lines_of_order(demo, "1043", EARBUDS, LITE_EARBUDS) == [
+        (EARBUDS, LineStatus.ALLOCATED, 2, 1, 1, False),
+        (LITE_EARBUDS, LineStatus.ALLOCATED, 1, 1, 0, True),
+    ]
+    assert await read_scalar(
+        demo.deps.session_factory, select(Customer.telegram_user_id).where(Customer.email == "ben@example.com")
+    ) == demo.cast.customers[-1].user.id
+
+
+async def lines_of_order(demo: DemoStack, order_number: str, *skus: str) -> list[tuple[str, LineStatus, int, int, int, bool]]:
+    """The order's lines of these products: SKU, status, quantity, allocated, substituted, whether it stands in for another."""
+    rows = await read_all(
+        demo.deps.session_factory,
+        select(
+            Product.sku, OrderLine.status, OrderLine.quantity, OrderLine.allocated_quantity,
+            OrderLine.substituted_quantity, OrderLine.substitute_for_line_id,
+        )
+        .join(Product, Product.id == OrderLine.product_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.number == order_number, Product.sku.in_(skus))
+        .order_by(OrderLine.id),
+    )
+    return [(*row[:5], row[5] is not None) for row in rows]
+
+
+async def test_a_customer_asks_for_a_person_and_the_agent_answers_in_the_tickets_topic(
+    demo: DemoStack, page: Page, artifacts_dir: Path
+) -> None:
+    ben = demo.cast.persona("ben")
+    await open_sandbox(page, demo)
+    await link_by_phone(page, ben, EN)
+    await expect(page.locator("#customer-keyboard button")).to_have_count(0)  # the share-phone keyboard is gone
+
+    await page.locator("#customer-composer").get_by_role("button", name="Commands").click()
+    await page.locator("#customer-pane .command-menu").get_by_role("button", name="/support").click()
+    await expect(bot_message(page, "customer", "ticket #")).to_contain_text(EN.gettext("Just write here: everything you send goes straight to them."))
+    await say(page, "customer", "Can the earbuds come any sooner?")
+
+    [ticket] = await read_all(demo.deps.session_factory, select(Ticket.id, Ticket.topic_thread_id))
+    topic = page.locator(f"#topics .topic[data-thread='{ticket.topic_thread_id}']")
+    await expect(topic).to_contain_text(f"#{ticket.id} · Ben C. · order 1043")
+    await topic.click()
+    support = page.locator("#support-messages")
+    await expect(support).to_contain_text("Ben Carter")  # the context card
+    await expect(support).to_contain_text("Can the earbuds come any sooner?")  # relayed into the topic
+    await say(page, "agent", "Hi Ben, I have asked the supplier and will let you know tomorrow.")
+
+    await expect(customer_chat(page)).to_contain_text("Hi Ben, I have asked the supplier and will let you know tomorrow.")
+    await page.screenshot(path=str(artifacts_dir / "sandbox-support.png"))
+    assert await read_scalar(
+        demo.deps.session_factory, select(Customer.telegram_user_id).where(Customer.email == "ben@example.com")
+    ) == ben.user.id
+
+
+async def test_a_day_later_the_daily_jobs_run_and_a_linked_customer_gets_a_delay_notice_on_a_phone(
+    demo: DemoStack, phone_page: Page, artifacts_dir: Path
+) -> None:
+    page = phone_page
+    clara = demo.cast.persona("clara")
+    german = translator("de")
+    started = demo.clock.today()
+    await open_sandbox(page, demo)
+    await act_as(page, clara)
+    await say(page, "customer", f"{clara.order_number} {clara.email}")
+    await expect(bot_message(page, "customer", connected(german, "Clara"))).to_be_visible()
+
+    await page.get_by_role("button", name="+1 day").click()
+
+    await expect(page.locator("#toast")).to_contain_text("A day later. Daily jobs:")
+    await expect(page.locator("#demo-now")).to_contain_text(day_label(started + timedelta(days=1)))
+    assert demo.clock.today() == started + timedelta(days=1)
+    notice = bot_message(page, "customer", german.gettext("Delivery delay — order {order}").format(order=clara.order_number))
+    await expect(notice.get_by_role("button")).to_have_count(2)
+    await page.screenshot(path=str(artifacts_dir / "sandbox-phone.png"))
+    await notice.get_by_role("button", name=german.gettext("Agree to wait")).click()
+    thanks = german.gettext("Thank you for waiting. We now expect to ship it on {date}.").split(".")[0]
+    await expect(bot_message(page, "customer", thanks)).to_be_visible()
+
+    await page.get_by_role("button", name="Support team").click()
+    await expect(page.locator("#support-pane")).to_be_visible()
+    await expect(page.locator("#customer-pane")).to_be_hidden()
+
+
+def day_label(day: date) -> str:
+    """How the page's clock names a day, e.g. "Sat, 28 Nov 2026"."""
+    return f"{day:%a}, {day.day} {day:%b %Y}"

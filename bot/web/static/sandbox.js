@@ -456,7 +456,7 @@
     if (persona.order_number) {
       hint.append(
         element("strong", {}, persona.name), ` · order ${persona.order_number} · ${persona.email} · phone ${persona.phone}`,
-        element("br", {}), persona.shows,
+        element("span", { class: "more" }, ` — ${persona.shows}`),
       );
     } else {
       hint.append(
@@ -493,6 +493,8 @@
     document.getElementById("persona").addEventListener("change", (event) => chooseCustomer(event.target.value));
     document.getElementById("new-customer").addEventListener("click", addCustomer);
     document.getElementById("start-button").addEventListener("click", () => panes.customer.send("/start"));
+    const hint = document.getElementById("persona-hint");
+    hint.addEventListener("click", () => hint.classList.toggle("open"));
     document.getElementById("next-day").addEventListener("click", (event) => nextDay(event.currentTarget));
     for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showPane(tab.dataset.pane));
     for (const [name, pane] of Object.entries(panes)) {
