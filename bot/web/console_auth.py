@@ -1,0 +1,241 @@
+"""Signing in to the merchant console with an API token, and staying signed in.
+
+The session is a cookie (HttpOnly, SameSite=Strict, path /console) holding the token's id and prefix, a random
+session id and an expiry, signed with HMAC-SHA256 under a key derived from SECRET_KEY. The token itself is
+never in it. Every request checks the signature, the expiry and that the token still works, so revoking a
+token signs out every console session opened with it.
+
+Every form that changes something carries a per-session CSRF token (an HMAC of the session id) and is refused
+without it; SameSite=Strict already keeps the cookie off other sites' requests, the form token makes sure.
+The sign-in form itself is tied to the browser that loaded it the same way, through a short-lived cookie,
+so another site cannot sign a merchant in with its own token.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bot.services.api_tokens import TokenInfo
+from bot.services.audit import Actor
+from bot.services.token_check import active_token
+from bot.web.app_keys import DEPS
+from bot.web.console_render import render
+
+CONSOLE_PREFIX = "/console"
+SIGN_IN_PATH = f"{CONSOLE_PREFIX}/sign-in"
+SESSION_COOKIE = "bd_console"
+SIGN_IN_COOKIE = "bd_console_sign_in"
+SESSION_LIFETIME = timedelta(hours=12)
+SIGN_IN_FORM_LIFETIME = timedelta(hours=1)
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_KEY_CONTEXT = b"backorder-desk merchant console session v1"  # keeps these signatures apart from link tokens'
+_OPEN = "_console_open_without_session"
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """What the session cookie says, once its signature has been checked."""
+
+    token_id: int
+    token_prefix: str
+    session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    """The signed-in merchant: the token they signed in with, and this session's form token."""
+
+    token: TokenInfo
+    claims: SessionClaims
+    csrf: str
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for changes made in the console."""
+        return Actor.merchant(f"console:api-token:{self.token.id}")
+
+
+CONSOLE_SESSION = web.RequestKey("console_session", ConsoleSession)
+
+
+class SessionSigner:
+    """Seals and opens session cookies and makes form tokens, all under one key derived from SECRET_KEY."""
+
+    def __init__(self, secret_key: str) -> None:
+        if not secret_key.strip():
+            raise ValueError("the console needs SECRET_KEY")
+        self._key = hmac.new(secret_key.encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
+
+    def seal(self, claims: SessionClaims) -> str:
+        payload = _b64(
+            json.dumps(
+                [claims.token_id, claims.token_prefix, claims.session_id, int(claims.expires_at.timestamp())]
+            ).encode("utf-8")
+        )
+        return f"{payload}.{self._sign('session', payload)}"
+
+    def open(self, value: str, now: datetime) -> SessionClaims | None:
+        """The claims of a cookie this server sealed and that has not expired, else None."""
+        payload, _, signature = value.partition(".")
+        if not hmac.compare_digest(signature, self._sign("session", payload)):
+            return None
+        try:
+            token_id, prefix, session_id, expires = json.loads(_unb64(payload))
+            claims = SessionClaims(int(token_id), str(prefix), str(session_id), datetime.fromtimestamp(int(expires), now.tzinfo))
+        except (ValueError, TypeError, binascii.Error):
+            return None
+        return claims if claims.expires_at > now else None
+
+    def form_token(self, purpose: str, nonce: str) -> str:
+        return self._sign(f"form:{purpose}", nonce)
+
+    def form_token_matches(self, purpose: str, nonce: str, given: str) -> bool:
+        return bool(nonce) and hmac.compare_digest(given, self.form_token(purpose, nonce))
+
+    def _sign(self, purpose: str, text: str) -> str:
+        return _b64(hmac.new(self._key, f"{purpose}\n{text}".encode("utf-8"), hashlib.sha256).digest())
+
+
+SIGNER = web.AppKey("console_signer", SessionSigner)
+
+
+def open_without_session(handler: Handler) -> Handler:
+    """Mark a console handler a signed-out browser may reach, such as the sign-in page (static files are open too)."""
+    setattr(handler, _OPEN, True)
+    return handler
+
+
+def console_session(request: web.Request) -> ConsoleSession:
+    return request[CONSOLE_SESSION]
+
+
+def signer_of(request: web.Request) -> SessionSigner | None:
+    """The app's signer; None when SECRET_KEY is not set and the console cannot sign anyone in."""
+    return request.config_dict.get(SIGNER)
+
+
+def start_session(response: web.StreamResponse, request: web.Request, signer: SessionSigner, token: TokenInfo) -> None:
+    """Sign the browser in as `token`: set the session cookie and drop the sign-in form's cookie."""
+    now = request.config_dict[DEPS].clock.now()
+    claims = SessionClaims(token.id, token.prefix, secrets.token_urlsafe(18), now + SESSION_LIFETIME)
+    _set_cookie(response, request, SESSION_COOKIE, signer.seal(claims), SESSION_LIFETIME)
+    response.del_cookie(SIGN_IN_COOKIE, path=CONSOLE_PREFIX)
+
+
+def end_session(response: web.StreamResponse) -> None:
+    response.del_cookie(SESSION_COOKIE, path=CONSOLE_PREFIX)
+
+
+def sign_in_nonce(request: web.Request) -> str:
+    """The nonce that ties a sign-in form to this browser: the one its cookie already holds, or a new one."""
+    nonce = request.cookies.get(SIGN_IN_COOKIE, "")
+    return nonce if len(nonce) >= 16 else secrets.token_urlsafe(18)
+
+
+def keep_sign_in_nonce(response: web.StreamResponse, request: web.Request, nonce: str) -> None:
+    _set_cookie(response, request, SIGN_IN_COOKIE, nonce, SIGN_IN_FORM_LIFETIME)
+
+
+def sign_in_form_is_ours(request: web.Request, signer: SessionSigner, given: str) -> bool:
+    """The sign-in form was sent by the browser it was given to (login CSRF)."""
+    return signer.form_token_matches("sign-in", request.cookies.get(SIGN_IN_COOKIE, ""), given)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console path on this site, never anywhere else."""
+    if not target:
+        return CONSOLE_PREFIX
+    parts = urlsplit(target)
+    same_site = not parts.scheme and not parts.netloc and not target.startswith("//") and "\\" not in target
+    in_console = parts.path == CONSOLE_PREFIX or parts.path.startswith(CONSOLE_PREFIX + "/")
+    if same_site and in_console and not parts.path.startswith(SIGN_IN_PATH):
+        return target
+    return CONSOLE_PREFIX
+
+
+@web.middleware
+async def require_session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Let a request through only with a valid session whose token still works, and forms only with their token."""
+    if getattr(request.match_info.handler, _OPEN, False) or isinstance(request.match_info.route.resource, web.StaticResource):
+        return await handler(request)
+    signer = signer_of(request)
+    deps = request.config_dict[DEPS]
+    cookie = request.cookies.get(SESSION_COOKIE)
+    claims = signer.open(cookie, deps.clock.now()) if signer is not None and cookie else None
+    token = await active_token(deps.uow(), claims.token_id, claims.token_prefix) if claims is not None else None
+    if signer is None or claims is None or token is None:
+        return _signed_out(request, "expired" if cookie else None)
+    csrf = signer.form_token("csrf", claims.session_id)
+    if request.method not in ("GET", "HEAD") and not await _form_is_ours(request, csrf):
+        return render(
+            "error",
+            403,
+            session=None,
+            title="Form refused",
+            message="This form has expired or did not come from the console. Go back, reload the page and try again.",
+        )
+    request[CONSOLE_SESSION] = ConsoleSession(token, claims, csrf)
+    return await handler(request)
+
+
+async def _form_is_ours(request: web.Request, csrf: str) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null" and urlsplit(origin).netloc != request.host:
+        return False
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        field = (await request.post()).get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    return given is not None and hmac.compare_digest(given, csrf)
+
+
+def _signed_out(request: web.Request, reason: str | None) -> web.StreamResponse:
+    """Not signed in (any more): scripts get 401, a page is sent to the sign-in form, which brings it back after."""
+    response: web.StreamResponse
+    if request.headers.get("Accept", "").startswith("application/json"):
+        response = web.json_response({"error": "signed_out", "sign_in": SIGN_IN_PATH}, status=401)
+    else:
+        query = {"next": request.path_qs if request.method == "GET" else CONSOLE_PREFIX}
+        if reason:
+            query["reason"] = reason
+        response = see_other(f"{SIGN_IN_PATH}?{urlencode(query)}")
+    end_session(response)
+    return response
+
+
+def see_other(location: str) -> web.Response:
+    """303: go and GET `location` (after a form, so reloading the page does not send the form again)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _set_cookie(
+    response: web.StreamResponse, request: web.Request, name: str, value: str, lifetime: timedelta
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(lifetime.total_seconds()),
+        path=CONSOLE_PREFIX,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
