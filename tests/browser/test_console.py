@@ -1,0 +1,212 @@
+"""The merchant console in headless Chromium, against the running demo: a merchant signs in with an API token,
+moves a purchase order after seeing whose ETAs move, and sends a broadcast whose progress bar follows the
+outbox workers delivering to the sandbox Telegram until every message is handled.
+
+Screenshots are kept in the artefacts directory: console.png, console-move-preview.png, console-broadcast.png
+(desktop) and console-phone-*.png (a 390×844 phone).
+"""
+
+import asyncio
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, Response, expect
+from sqlalchemy import func, select
+
+from bot.demo import DemoStack, Persona
+from bot.services.api_tokens import create_token, revoke_token
+from bot.services.broadcasts import Audience, preview_broadcast
+from bot.services.demo_store import CATALOG
+from bot.services.linking import linked_customer
+from bot.sandbox.faults import Fault
+from db.models import OutboxMessage, OutboxStatus, PurchaseOrder
+from tests.browser.conftest import WAIT_MS
+from tests.e2e.chat_driver import read_scalar
+
+HEADSET_ORDER = "PO-2026-118"  # Anna's Studio Pro Wireless Headset waits on it
+WAITING_DEMO_ORDERS = "1042, 1043, 1044, 1046"  # Anna, Ben, Clara and Emma still wait on these
+SLOW_SECONDS = 3.0  # long enough for the page to show the broadcast still sending
+
+
+async def sign_in(page: Page, demo: DemoStack, token: str) -> None:
+    await page.goto(f"{demo.url}/console")
+    await expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+    await page.get_by_label("API token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def new_token(demo: DemoStack, name: str = "browser test") -> str:
+    plaintext, _ = await create_token(demo.deps.uow(), name)
+    return plaintext
+
+
+async def link_in_the_chat(demo: DemoStack, customers: list[Persona]) -> None:
+    """Each customer starts the bot and shares their phone number in the sandbox Telegram, as on a phone."""
+    for persona in customers:
+        assert persona.phone
+        demo.fake.send_command(persona.user, "start")
+        demo.fake.share_contact(persona.user, persona.phone)
+    deadline = asyncio.get_running_loop().time() + WAIT_MS / 1000
+    for persona in customers:
+        while await linked_customer(demo.deps.uow(), persona.user.id) is None:
+            assert asyncio.get_running_loop().time() < deadline, f"{persona.name} was not linked in the chat"
+            await asyncio.sleep(0.05)
+
+
+async def no_sideways_scrolling(page: Page) -> None:
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+
+
+# ---- the merchant's afternoon --------------------------------------------------------------------------
+
+
+async def test_a_merchant_moves_a_purchase_order_then_broadcasts_and_watches_the_delivery_finish(
+    demo: DemoStack, page: Page, artifacts_dir: Path
+) -> None:
+    await link_in_the_chat(demo, demo.cast.customers)
+    await sign_in(page, demo, await new_token(demo))
+
+    # Backorders by SKU, with the aging chart.
+    await expect(page.get_by_role("heading", name="Backorders", exact=True)).to_be_visible()
+    headset = next(product for product in CATALOG if product.supply and product.supply[0][0] == HEADSET_ORDER)
+    row = page.locator(f'tr[data-sku="{headset.sku}"]')
+    await expect(row).to_contain_text(HEADSET_ORDER)
+    await expect(page.locator("#aging-chart svg")).to_be_visible()
+    await page.screenshot(path=str(artifacts_dir / "console.png"), full_page=True)
+
+    # Move the headsets' purchase order a week later: the preview says whose ETAs move before anything does.
+    await page.get_by_role("link", name="Purchase orders").click()
+    po_row = page.locator(f'tr[data-reference="{HEADSET_ORDER}"]')
+    _, due_in_days, _ = headset.supply[0]
+    new_date = demo.clock.today() + timedelta(days=due_in_days + 7)
+    await po_row.get_by_label("New date").fill(new_date.isoformat())
+    await po_row.get_by_role("button", name="Preview move").click()
+    await expect(page.get_by_role("heading", name=f"Move {HEADSET_ORDER}")).to_be_visible()
+    told = int(await page.locator("#customers-affected").inner_text())
+    moving = int(await page.locator("#lines-moving").inner_text())
+    assert told >= 1 and moving >= told
+    await expect(page.locator("#preview-lines")).to_contain_text("Anna Klein")
+    await page.screenshot(path=str(artifacts_dir / "console-move-preview.png"), full_page=True)
+    await page.get_by_role("button", name=re.compile(r"^Move to ")).click()
+    await expect(page.locator("#done")).to_contain_text(
+        f"{moving} waiting line{'s' if moving != 1 else ''} of {told} customer{'s' if told != 1 else ''} got a new ETA"
+    )
+    moved_to = await read_scalar(
+        demo.deps.session_factory, select(PurchaseOrder.expected_on).where(PurchaseOrder.reference == HEADSET_ORDER)
+    )
+    assert moved_to == new_date
+
+    # A broadcast to the customers still waiting on the demo orders: the count follows the audience.
+    await page.get_by_role("link", name="Broadcasts").click()
+    reachable = await preview_broadcast(demo.deps.uow(), Audience(order_numbers=WAITING_DEMO_ORDERS.split(", ")))
+    await page.get_by_label("…or these orders").fill(WAITING_DEMO_ORDERS)
+    await expect(page.locator("#recipient-count")).to_have_text(str(reachable))
+    await page.get_by_label("English (required").fill("Good news: new stock is on its way. Thank you for waiting!")
+    await page.get_by_label("German (optional)").fill("Gute Nachricht: Neue Ware ist unterwegs. Danke fürs Warten!")
+    await page.get_by_role("button", name="Preview").click()
+    await expect(page.locator("#preview-recipients")).to_have_text(f"{reachable} customers")
+    # Telegram answers for Emma's chat that she blocked the bot, and is slow to answer for Clara's.
+    emma, clara = demo.cast.persona("emma"), demo.cast.persona("clara")
+    demo.fake.inject_fault("sendMessage", Fault.blocked(), chat_id=emma.user.id)
+    demo.fake.inject_fault("sendMessage", Fault.slow(SLOW_SECONDS), chat_id=clara.user.id)
+    await page.get_by_role("button", name=f"Send to {reachable} customers").click()
+
+    # The progress bar follows the outbox workers until nothing is left to send.
+    box = page.locator("#broadcast")
+    await expect(box).to_have_attribute("data-status", "sending")
+    await page.screenshot(path=str(artifacts_dir / "console-broadcast-sending.png"), full_page=True)
+    await expect(box).to_have_attribute("data-status", "done")
+    await expect(page.locator("#progress-status")).to_have_text(f"Done: all {reachable} handled.")
+    await expect(page.locator("#count-blocked")).to_have_text("1")
+    await expect(page.locator("#count-sent")).to_have_text(str(reachable - 1))
+    await expect(page.locator("#count-failed")).to_have_text("0")
+    await expect(page.locator("#count-pending")).to_have_text("0")
+    widths = {name: float(await page.locator(f"#progress-{name}").get_attribute("width") or 0) for name in ("sent", "failed", "blocked")}
+    assert widths == pytest.approx({"sent": 100 * (reachable - 1) / reachable, "failed": 0, "blocked": 100 / reachable}, abs=0.01)
+    delivered = await read_scalar(
+        demo.deps.session_factory,
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.broadcast_id.is_not(None), OutboxMessage.status == OutboxStatus.SENT
+        ),
+    )
+    assert delivered == reachable - 1
+    # Each in their language: Clara German, Ben English.
+    assert [m.text for m in demo.fake.bot_messages(clara.user.id) if "Warten" in m.text or "waiting" in m.text][-1:] == [
+        "Gute Nachricht: Neue Ware ist unterwegs. Danke fürs Warten!"
+    ]
+    ben = demo.cast.persona("ben")
+    assert [m.text for m in demo.fake.bot_messages(ben.user.id) if "Warten" in m.text or "waiting" in m.text][-1:] == [
+        "Good news: new stock is on its way. Thank you for waiting!"
+    ]
+    await page.screenshot(path=str(artifacts_dir / "console-broadcast.png"), full_page=True)
+
+
+# ---- signing in ----------------------------------------------------------------------------------------
+
+
+async def test_the_console_refuses_a_wrong_or_revoked_token_and_signs_out_a_revoked_session(
+    demo: DemoStack, page: Page, artifacts_dir: Path
+) -> None:
+    answers: list[int] = []
+
+    def note_sign_in_answer(response: Response) -> None:
+        if response.request.method == "POST" and response.url.endswith("/console/sign-in"):
+            answers.append(response.status)
+
+    page.on("response", note_sign_in_answer)
+
+    await sign_in(page, demo, "bd_this-is-not-a-token")
+    await expect(page.locator("#sign-in-error")).to_have_text("This API token is not valid: it is unknown or has been revoked.")
+
+    plaintext, info = await create_token(demo.deps.uow(), "old laptop")
+    await revoke_token(demo.deps.uow(), info.id)
+    await page.get_by_label("API token").fill(plaintext)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#sign-in-error")).to_have_text("This API token is not valid: it is unknown or has been revoked.")
+    assert answers == [401, 401]
+    await page.screenshot(path=str(artifacts_dir / "console-sign-in-refused.png"))
+
+    plaintext, info = await create_token(demo.deps.uow(), "shop laptop")
+    await page.get_by_label("API token").fill(plaintext)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Backorders", exact=True)).to_be_visible()
+    await revoke_token(demo.deps.uow(), info.id)
+    await page.get_by_role("link", name="Tickets").click()
+    await expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+    await expect(page.get_by_role("status")).to_contain_text("has been revoked")
+
+
+# ---- on a phone ----------------------------------------------------------------------------------------
+
+
+async def test_the_console_fits_a_phone_screen(demo: DemoStack, phone_page: Page, artifacts_dir: Path) -> None:
+    page = phone_page
+    await sign_in(page, demo, await new_token(demo))
+    await expect(page.get_by_role("heading", name="Backorders", exact=True)).to_be_visible()
+    await no_sideways_scrolling(page)
+    await page.screenshot(path=str(artifacts_dir / "console-phone-backorders.png"))
+    await page.locator("#backorders").scroll_into_view_if_needed()
+    await page.screenshot(path=str(artifacts_dir / "console-phone-backorders-table.png"))
+
+    for link, heading, shot in (
+        ("Purchase orders", "Purchase orders", "console-phone-purchase-orders.png"),
+        ("Broadcasts", "Broadcasts", "console-phone-broadcasts.png"),
+        ("Delay notices", "Delay notices", "console-phone-delay-notices.png"),
+        ("Tickets", "Tickets", "console-phone-tickets.png"),
+    ):
+        await page.get_by_role("link", name=link).click()
+        await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await no_sideways_scrolling(page)
+        await page.screenshot(path=str(artifacts_dir / shot))
+
+    await page.get_by_role("link", name="Purchase orders").click()
+    first_date = page.get_by_label("New date").first
+    due = date.fromisoformat(await first_date.input_value())
+    await first_date.fill((due + timedelta(days=7)).isoformat())
+    await page.get_by_role("button", name="Preview move").first.click()
+    await expect(page.get_by_role("heading", name=re.compile("^Move "))).to_be_visible()
+    await no_sideways_scrolling(page)
+    await page.screenshot(path=str(artifacts_dir / "console-phone-move-preview.png"))
