@@ -32,12 +32,12 @@ def moment(value: datetime | None, tz: ZoneInfo) -> str:
 
 
 def duration(minutes: int) -> str:
-    """`45 min`, `3 h 05 min`, `2 d 4 h`."""
+    """`45 min`, `1 h`, `3 h 05 min`, `2 d 4 h`."""
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes:02d} min"
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h"
 
