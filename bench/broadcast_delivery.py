@@ -1,0 +1,319 @@
+"""Benchmark: a broadcast through the outbox workers against the fake Bot API enforcing Telegram's limits,
+while a linked customer keeps asking our real bot for /orders.
+
+    .venv/bin/python -m bench.broadcast_delivery                                  # 10,000 recipients at 30/s (~5.5 min)
+    .venv/bin/python -m bench.broadcast_delivery --recipients 1000                # a quick run
+    .venv/bin/python -m bench.broadcast_delivery --paid --workers 8               # paid broadcasts, 1,000/s
+    createdb -h 127.0.0.1 -U postgres bench_outbox && \
+      .venv/bin/python -m bench.broadcast_delivery --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_outbox
+
+Reports the broadcast's rate as a share of the limit the fake enforces, 429s, messages lost and
+duplicated, and the customer's reply latency during the broadcast against the same bot idle. The fake
+server, the bot and the workers share one process and event loop, as the bot and its workers do in
+production, but here the server's work is on the same CPU too.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.ext import Application
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.delivery import (
+    DeliveryPolicy,
+    DeliveryStats,
+    FloodControlRateLimiter,
+    Outcome,
+    flood_control_for,
+    outbox_bot,
+    start_outbox_workers,
+)
+from bot.handlers.chat import ChatDeps
+from bot.sandbox import FakeBotApi, FakeUser, RateLimits
+from bot.services.eta import recompute_all_etas
+from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from bot.telegram_app import build_application
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade_async
+from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage
+from tests.e2e.harness import RunningBot, fake_bot_api, running_bot
+from tests.shop import add_customer, add_order, add_product
+
+Sessions = async_sessionmaker[AsyncSession]
+QUIET_HOURS_OFF = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}  # the run must not wait for morning
+BROADCAST_TEXT = "Our winter sale starts today: 20% off everything in stock."
+
+
+@dataclass
+class Latencies:
+    seconds: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.seconds:
+            return "no replies measured"
+        ordered = sorted(self.seconds)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return f"median {1000 * statistics.median(ordered):.0f} ms, p95 {1000 * p95:.0f} ms, max {1000 * ordered[-1]:.0f} ms (n={len(ordered)})"
+
+
+@dataclass
+class Result:
+    recipients: int
+    limit: float
+    workers: int
+    seconds: float
+    broadcast_rate: float
+    total_rate: float
+    outbox_429s: int
+    reply_429s: int
+    lost: int
+    duplicated: int
+    statuses: dict[str, int]
+    stats: dict[str, int]
+    idle: Latencies
+    during: Latencies
+
+    def report(self) -> str:
+        ratio = statistics.median(self.during.seconds) / statistics.median(self.idle.seconds) if self.during.seconds else float("nan")
+        return "\n".join([
+            f"{self.recipients} recipients, limit {self.limit:g} msgs/s, {self.workers} worker(s): {self.seconds:.1f} s",
+            f"  broadcast rate: {self.broadcast_rate:.2f} msgs/s = {100 * self.broadcast_rate / self.limit:.1f}% of the limit"
+            f" (with the replies: {100 * self.total_rate / self.limit:.1f}%)",
+            f"  429s received: {self.outbox_429s} by the outbox, {self.reply_429s} by replies",
+            f"  lost: {self.lost}, duplicated: {self.duplicated}; outbox rows: {self.statuses}",
+            f"  worker outcomes: {self.stats}",
+            f"  /orders reply idle:             {self.idle.summary()}",
+            f"  /orders reply during broadcast: {self.during.summary()}  ({ratio:.2f}x idle, median)",
+            f"  machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+        ])
+
+
+async def run(args: argparse.Namespace, url: str) -> Result:
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        return await measure(args, create_session_factory(engine), url)
+    finally:
+        await engine.dispose()
+
+
+async def measure(args: argparse.Namespace, sessions: Sessions, url: str) -> Result:
+    async with fake_bot_api() as fake:
+        settings = bench_settings(args, fake, url)
+        clock = SystemClock(settings.timezone)
+        recipients = [fake.add_user(f"Customer {i}", username=f"customer_{i}") for i in range(args.recipients)]
+        asker = fake.add_user("Asking Customer", username="asking_customer")
+        for user in [*recipients, asker]:
+            fake.send_command(user, "start")  # a bot may only write to users who opened the chat
+        await forget_updates(fake)
+        await link_asking_customer(sessions, clock, asker)
+        await queue_broadcast(sessions, clock, recipients)
+
+        flood = flood_control_for(settings)
+        limit = settings.paid_broadcast_rate_per_second if settings.paid_broadcasts else settings.outbox_rate_per_second
+        fake.enforce_rate_limits(RateLimits(per_chat_per_second=1, per_group_per_minute=20, global_per_second=int(limit)))
+        async with our_bot(fake, sessions, clock, settings, None if args.unshared_replies else flood) as bot:
+            idle = await ask_repeatedly(fake, bot, asker, times=args.idle_asks, every=min(args.ask_every, 2.0))
+            stats, stop = DeliveryStats(), asyncio.Event()
+            async with outbox_bot(settings, args.workers) as sender:
+                started = time.perf_counter()
+                policy = replace(DeliveryPolicy.from_settings(settings), batch_size=args.batch_size)
+                tasks = start_outbox_workers(
+                    sender, sessions, clock, settings, args.workers, stop=stop, flood=flood, stats=stats, policy=policy
+                )
+                during = await ask_until_done(fake, bot, asker, stats, args.recipients, every=args.ask_every)
+                seconds = time.perf_counter() - started
+                stop.set()
+                await asyncio.gather(*tasks)
+        return tally(fake, recipients, asker, limit, args.workers, seconds, await statuses(sessions), stats, idle, during)
+
+
+def bench_settings(args: argparse.Namespace, fake: FakeBotApi, url: str) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=url,
+        bot_token=fake.token,
+        telegram_api_base_url=fake.url,
+        secret_key="benchmark-secret-key-0123456789-0123456789",
+        outbox_workers=args.workers,
+        outbox_rate_per_second=args.rate,
+        paid_broadcasts=args.paid,
+        paid_broadcast_rate_per_second=args.paid_rate,
+        **QUIET_HOURS_OFF,
+    )
+
+
+async def forget_updates(fake: FakeBotApi) -> None:
+    """Confirm the recipients' /start updates, so the bot under test does not spend the run answering them."""
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        [last] = await bot.get_updates(offset=-1, timeout=0)
+        await bot.get_updates(offset=last.update_id + 1, timeout=0)
+
+
+async def link_asking_customer(sessions: Sessions, clock: SystemClock, asker: FakeUser) -> None:
+    """A customer with a backordered headset and its ETA, linked to `asker`'s chat."""
+    async with sessions() as session:
+        headset = await add_product(session, "HS-200", name="Studio Pro Wireless Headset")
+        customer = await add_customer(session, "Asking Customer", email="asking@example.com")
+        customer.telegram_user_id = asker.id
+        await add_order(session, customer, [(headset, 1)], placed_at=clock.now() - timedelta(days=3))
+        await session.commit()
+    await recompute_all_etas(UnitOfWork(sessions, clock, ShopPolicy()))
+
+
+async def queue_broadcast(sessions: Sessions, clock: SystemClock, recipients: list[FakeUser]) -> None:
+    """One broadcast: a customer per recipient and an outbox message each, as the broadcast service queues them."""
+    now = clock.now()
+    async with sessions() as session:
+        broadcast = Broadcast(
+            created_by="benchmark", audience={"all": True}, texts={"en": BROADCAST_TEXT},
+            status=BroadcastStatus.SENDING, recipient_count=len(recipients), created_at=now,
+        )
+        session.add(broadcast)
+        await session.flush()
+        await session.execute(insert(Customer), [
+            {"name": user.first_name, "email": f"{user.username}@example.com", "telegram_user_id": user.id, "language": "en", "created_at": now}
+            for user in recipients
+        ])
+        customer_ids = {row.telegram_user_id: row.id for row in await session.execute(select(Customer.telegram_user_id, Customer.id))}
+        await enqueue(session, clock, [
+            OutgoingMessage(
+                chat_id=user.id, template="broadcast", language="en", params={"text": BROADCAST_TEXT},
+                customer_id=customer_ids[user.id], broadcast_id=broadcast.id, priority=PRIORITY_BROADCAST,
+                dedupe_key=f"broadcast:{broadcast.id}:{user.id}",
+            )
+            for user in recipients
+        ])
+        await session.commit()
+
+
+@asynccontextmanager
+async def our_bot(
+    fake: FakeBotApi, sessions: Sessions, clock: SystemClock, settings: Settings, flood: Any
+) -> AsyncIterator[RunningBot]:
+    """The real bot from build_application; sharing the outbox's flood control unless `flood` is None."""
+
+    def factory(server: FakeBotApi) -> Application:
+        deps = ChatDeps(settings, sessions, clock, ShopPolicy())
+        if flood is None:
+            return build_application(deps)
+        return build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
+
+    async with running_bot(fake, factory) as bot:
+        yield bot
+
+
+async def ask(fake: FakeBotApi, bot: RunningBot, asker: FakeUser) -> float:
+    """Seconds from the customer sending /orders to the bot's answer arriving in the chat."""
+    started = time.perf_counter()
+    update = fake.send_command(asker, "orders")
+    await fake.wait_for_reply(update, timeout=30)
+    return time.perf_counter() - started
+
+
+async def ask_repeatedly(fake: FakeBotApi, bot: RunningBot, asker: FakeUser, *, times: int, every: float) -> Latencies:
+    await ask(fake, bot, asker)  # warm-up: first-contact work stays out of the figures
+    measured = Latencies()
+    for _ in range(times):
+        await asyncio.sleep(every)
+        measured.seconds.append(await ask(fake, bot, asker))
+    return measured
+
+
+async def ask_until_done(
+    fake: FakeBotApi, bot: RunningBot, asker: FakeUser, stats: DeliveryStats, recipients: int, *, every: float
+) -> Latencies:
+    """Ask every `every` seconds until every broadcast message has an outcome."""
+    measured = Latencies()
+    finished = (Outcome.SENT, Outcome.FAILED, Outcome.BLOCKED)
+    next_ask = time.perf_counter() + every
+    while sum(stats.counts[outcome] for outcome in finished) < recipients:
+        await asyncio.sleep(0.05)
+        if time.perf_counter() >= next_ask:
+            measured.seconds.append(await ask(fake, bot, asker))
+            next_ask = time.perf_counter() + every
+    return measured
+
+
+async def statuses(sessions: Sessions) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        return {status.value: count for status, count in rows}
+
+
+def tally(
+    fake: FakeBotApi, recipients: list[FakeUser], asker: FakeUser, limit: float, workers: int, seconds: float,
+    rows: dict[str, int], stats: DeliveryStats, idle: Latencies, during: Latencies,
+) -> Result:
+    sends = fake.requests("sendMessage")
+    broadcast_ids = {user.id for user in recipients}
+    delivered = [r for r in sends if r.ok and r.chat_id in broadcast_ids]
+    per_chat = Counter(r.chat_id for r in delivered)
+    first, last = delivered[0].at, delivered[-1].at
+    span = max(last - first, 1e-9)
+    all_ok_in_span = [r for r in sends if r.ok and first <= r.at <= last]
+    return Result(
+        recipients=len(recipients),
+        limit=limit,
+        workers=workers,
+        seconds=seconds,
+        broadcast_rate=(len(delivered) - 1) / span,
+        total_rate=(len(all_ok_in_span) - 1) / span,
+        outbox_429s=sum(1 for r in sends if r.status == 429 and r.chat_id in broadcast_ids),
+        reply_429s=sum(1 for r in sends if r.status == 429 and r.chat_id == asker.id),
+        lost=sum(1 for chat_id in broadcast_ids if per_chat[chat_id] == 0),
+        duplicated=sum(count - 1 for count in per_chat.values() if count > 1),
+        statuses=rows,
+        stats={name: count for name, count in stats.as_dict().items() if count},
+        idle=idle,
+        during=during,
+    )
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    """`url` (an empty database), or a fresh SQLite file removed afterwards."""
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=30, help="OUTBOX_RATE_PER_SECOND, and the limit the fake enforces")
+    parser.add_argument("--paid", action="store_true", help="paid broadcasts: the fake enforces --paid-rate instead")
+    parser.add_argument("--paid-rate", type=float, default=1000, help="PAID_BROADCAST_RATE_PER_SECOND")
+    parser.add_argument("--workers", type=int, default=1, help="outbox worker tasks")
+    parser.add_argument("--batch-size", type=int, default=DeliveryPolicy.batch_size, help="messages a worker claims at once")
+    parser.add_argument("--ask-every", type=float, default=2.0, help="seconds between the customer's /orders")
+    parser.add_argument("--idle-asks", type=int, default=10, help="/orders asked before the broadcast starts")
+    parser.add_argument("--unshared-replies", action="store_true", help="the bot keeps its own rate limiter (no sharing)")
+    parser.add_argument("--database-url", help="an empty database to use, e.g. PostgreSQL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with database(args.database_url) as url:
+        result = asyncio.run(run(args, url))
+    print(result.report())
+
+
+if __name__ == "__main__":
+    main()

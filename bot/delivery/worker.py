@@ -1,0 +1,274 @@
+"""Outbox workers: asyncio tasks in the bot's process that send every proactive message.
+
+Each worker claims a small batch of due messages (most urgent first; broadcasts last), sends them one by
+one within Telegram's limits, and records each outcome in its own short transaction. It sleeps while
+there is nothing to do or Telegram asked it to wait, so the chat stays responsive during a broadcast.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.delivery import claims
+from bot.delivery.claims import ClaimedMessage
+from bot.delivery.quiet_hours import QuietHours
+from bot.delivery.rate_limits import FloodControl, Lane, flood_control_for, retry_after_seconds
+from bot.render.proactive import render_outgoing
+from bot.services.unit_of_work import UnitOfWork
+from db.models import OutboxStatus
+
+log = logging.getLogger(__name__)
+TOKEN_RECHECK = timedelta(minutes=1)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRYING = "retrying"  # 5xx or network trouble; tried again later
+    RATE_LIMITED = "rate_limited"  # Telegram answered 429; tried again after retry_after, not counted as a failure
+    POSTPONED = "postponed"  # its chat had just been written to; tried again when the chat's limit allows
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    LEASE_LOST = "lease_lost"  # held too long; another worker may have it now, so it was not sent
+
+
+@dataclass
+class DeliveryStats:
+    """Sends by outcome since start; one object shared by a process's workers, for /metrics to read."""
+
+    counts: Counter[Outcome] = field(default_factory=Counter)
+
+    def record(self, outcome: Outcome) -> None:
+        self.counts[outcome] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        return {outcome.value: self.counts[outcome] for outcome in Outcome}
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How workers claim, wait and retry."""
+
+    quiet_hours: QuietHours
+    paid_broadcasts: bool = False
+    batch_size: int = 10
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 8
+    first_retry: timedelta = timedelta(seconds=15)
+    longest_retry: timedelta = timedelta(minutes=30)
+    chat_wait_limit: float = 2.0  # seconds a claimed message may wait for its chat before going back to the queue
+    idle_poll: float = 1.0  # seconds between looks at an empty queue
+    error_pause: float = 5.0  # seconds to wait after an unexpected error (the database is down...)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DeliveryPolicy":
+        quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
+        return cls(quiet_hours, paid_broadcasts=settings.paid_broadcasts)
+
+    def retry_delay(self, failed_tries: int) -> timedelta:
+        """15 s, 30 s, 1 min, ... doubling up to 30 min: 8 tries span about half an hour of Telegram trouble."""
+        return min(self.first_retry * 2 ** max(failed_tries - 1, 0), self.longest_retry)
+
+
+class OutboxWorker:
+    """One sender; run several as tasks (`start_outbox_workers`), and several processes on PostgreSQL."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        flood: FloodControl,
+        policy: DeliveryPolicy,
+        *,
+        stats: DeliveryStats | None = None,
+        name: str = "outbox",
+    ) -> None:
+        self.bot = bot
+        self.clock = clock
+        self.flood = flood
+        self.policy = policy
+        self.stats = stats or DeliveryStats()
+        # Unique per run: a restarted process (pid 1 again in a container) must not pass for the one that died.
+        self.worker_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{name[:16]}:{uuid.uuid4().hex[:8]}"
+        self._uow = UnitOfWork(session_factory, clock)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; a message being sent is finished, the rest of the batch handed back."""
+        while not stop.is_set():
+            try:
+                outcomes = await self._deliver_batch(stop)
+            except Exception:
+                log.exception("outbox worker %s: delivery failed; trying again shortly", self.worker_id)
+                await _sleep_unless(stop, self.policy.error_pause)
+                continue
+            if not outcomes:
+                await _sleep_unless(stop, self.policy.idle_poll)
+
+    async def deliver_due(self) -> int:
+        """Deliver everything due now, batch after batch; returns how many were sent. For tests and one-off runs."""
+        sent = 0
+        while outcomes := await self._deliver_batch(None):
+            sent += outcomes.count(Outcome.SENT)
+        return sent
+
+    async def _deliver_batch(self, stop: asyncio.Event | None) -> list[Outcome]:
+        """Claim one batch and deliver it; an empty list when nothing was due (or it is time to stop)."""
+        if not await self._sit_out_pause(stop):
+            return []
+        policy = self.policy
+        quiet = policy.quiet_hours.contains(self.clock.now(), self.clock.tz)
+        batch = await claims.claim_due(
+            self._uow, self.worker_id, limit=policy.batch_size, lease=policy.lease,
+            optional_allowed=not quiet, max_attempts=policy.max_attempts,
+        )
+        untried = list(batch)
+        outcomes: list[Outcome] = []
+        try:
+            lease_until = batch[0].lease_expires_at if batch else None
+            while untried and not (stop is not None and stop.is_set()):
+                if lease_until is not None and self.clock.now() >= lease_until - policy.lease / 2:
+                    held = await claims.extend_leases(self._uow, [m.id for m in untried], self.worker_id, policy.lease)
+                    outcomes += [self._count(Outcome.LEASE_LOST) for m in untried if m.id not in held]
+                    untried = [m for m in untried if m.id in held]
+                    lease_until = self.clock.now() + policy.lease
+                    continue
+                outcomes.append(self._count(await self._deliver(untried.pop(0))))
+        finally:
+            # Stopping or cancelled: what was not tried goes back at once. A message cut off mid-send stays
+            # claimed until its lease runs out, since Telegram may have delivered it.
+            await claims.release(self._uow, [m.id for m in untried], self.worker_id)
+        return outcomes
+
+    async def _sit_out_pause(self, stop: asyncio.Event | None) -> bool:
+        """Sleep while Telegram has us paused, rather than claim what cannot be sent; False if told to stop."""
+        while (remaining := self.flood.paused_for()) > 0:
+            if stop is None:
+                await asyncio.sleep(remaining)
+            else:
+                await _sleep_unless(stop, remaining)
+                if stop.is_set():
+                    return False
+        return True
+
+    def _count(self, outcome: Outcome) -> Outcome:
+        self.stats.record(outcome)
+        return outcome
+
+    async def _deliver(self, message: ClaimedMessage) -> Outcome:
+        uow, worker = self._uow, self.worker_id
+        try:
+            screen = render_outgoing(message.template, message.params, message.language)
+        except Exception as problem:  # an unknown template, or one these params break: it can never be sent
+            await claims.mark_failed(uow, message.id, worker, f"cannot render: {problem!r}", attempted=False)
+            log.error("outbox message %s cannot be rendered: %r", message.id, problem)
+            return Outcome.FAILED
+        lane = Lane.PAID_BROADCAST if self.policy.paid_broadcasts and message.broadcast_id is not None else Lane.STANDARD
+        wait = self.flood.wait_for(message.chat_id, lane)
+        if wait > self.policy.chat_wait_limit:
+            await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=wait))
+            return Outcome.POSTPONED
+        try:
+            async with self.flood.sending(message.chat_id, lane):
+                sent = await self.bot.send_message(
+                    message.chat_id,
+                    screen.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=screen.keyboard,
+                    allow_paid_broadcast=True if lane is Lane.PAID_BROADCAST else None,
+                )
+        except RetryAfter as refused:
+            seconds = retry_after_seconds(refused)
+            self.flood.pause(seconds)
+            await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=seconds), str(refused))
+            return Outcome.RATE_LIMITED
+        except Forbidden as refused:
+            stopped = await claims.mark_blocked(uow, message, worker, str(refused))
+            log.info("chat %s refused message %s (%s); %d more stopped", message.chat_id, message.id, refused, stopped)
+            return Outcome.BLOCKED
+        except ChatMigrated as moved:
+            await claims.mark_failed(uow, message.id, worker, f"the group moved to chat {moved.new_chat_id}")
+            return Outcome.FAILED
+        except BadRequest as refused:  # before NetworkError, which it extends: repeating a bad request cannot help
+            await claims.mark_failed(uow, message.id, worker, str(refused))
+            log.warning("Telegram refused outbox message %s: %s", message.id, refused)
+            return Outcome.FAILED
+        except InvalidToken:
+            # Not the message's fault: keep it and its tries, and look again in a minute (the token may be fixed).
+            self.flood.pause(TOKEN_RECHECK.total_seconds())
+            later = self.clock.now() + TOKEN_RECHECK
+            await claims.postpone(uow, message.id, worker, later, "the Bot API refused the bot token")
+            log.error("the Bot API refused our token; the outbox waits %s", TOKEN_RECHECK)
+            return Outcome.POSTPONED
+        except TelegramError as trouble:
+            # 5xx, time-outs, dropped connections (NetworkError), or anything new. A timed-out send may have
+            # arrived, so its retry can repeat it; losing a notice for good is the worse of the two.
+            status = await claims.retry_later(
+                uow, message.id, worker, str(trouble) or type(trouble).__name__,
+                self.policy.retry_delay(message.attempts + 1), self.policy.max_attempts,
+            )
+            return Outcome.FAILED if status is OutboxStatus.FAILED else Outcome.RETRYING
+        await claims.mark_sent(uow, message.id, sent.message_id)
+        return Outcome.SENT
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+def outbox_bot(settings: Settings, workers: int) -> Bot:
+    """A Bot for the outbox with a connection per worker (a plain Bot has one, and workers would queue for it).
+
+    Use it as `async with outbox_bot(settings, n) as bot:`. The application's own bot would do too, but
+    its rate limiter retries 429s itself, which hides them from the flood control.
+    """
+    api = settings.telegram_api_base_url.rstrip("/")
+    return Bot(
+        settings.bot_token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=HTTPXRequest(connection_pool_size=max(workers, 1) + 1),
+    )
+
+
+def start_outbox_workers(
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    count: int,
+    *,
+    stop: asyncio.Event | None = None,
+    flood: FloodControl | None = None,
+    stats: DeliveryStats | None = None,
+    policy: DeliveryPolicy | None = None,
+) -> list[asyncio.Task[None]]:
+    """Start `count` workers sharing one flood control and one stats object; stop them with `stop` (or cancel).
+
+    Pass the FloodControl the application's rate limiter uses (FloodControlRateLimiter), so replies and
+    outbox messages share Telegram's limit; and `stats` to read the outcome counts.
+    """
+    flood = flood or flood_control_for(settings)
+    stats = stats or DeliveryStats()
+    policy = policy or DeliveryPolicy.from_settings(settings)
+    stop = stop or asyncio.Event()
+    workers = [
+        OutboxWorker(bot, session_factory, clock, flood, policy, stats=stats, name=f"outbox-{i}") for i in range(count)
+    ]
+    return [asyncio.create_task(worker.run(stop), name=worker.worker_id) for worker in workers]

@@ -1,0 +1,144 @@
+"""The process's flood control: Telegram's limits as sliding windows, counted from each answer, with even spacing."""
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from pytest import approx
+
+from bot.delivery.rate_limits import OUTBOX_SHARE, FloodControl, Lane
+
+GROUP = -1_000_000_000_001
+
+
+class StoppedTime:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def send(flood: FloodControl, chat_id: int, lane: Lane = Lane.STANDARD) -> AsyncExitStack:
+    """Start a send now (it must be allowed now); close the returned stack when Telegram has answered."""
+    assert flood.wait_for(chat_id, lane) == approx(0, abs=1e-7)
+    stack = AsyncExitStack()
+    await stack.enter_async_context(flood.sending(chat_id, lane))
+    return stack
+
+
+async def test_outbox_sends_keep_an_even_grid_a_little_under_the_rate() -> None:
+    time = StoppedTime()
+    flood = FloodControl(30, monotonic=time)
+    interval = 1 / (30 * OUTBOX_SHARE)
+
+    await (await send(flood, 1)).aclose()
+    assert flood.wait_for(2) == approx(interval / 2)  # after a quiet spell, the grid starts half a step on
+    time.advance(interval / 2)
+    await (await send(flood, 2)).aclose()
+    assert flood.wait_for(3) == approx(interval)
+    time.advance(interval + 0.002)  # woken 2 ms late
+    await (await send(flood, 3)).aclose()
+
+    assert flood.wait_for(4) == approx(interval - 0.002)  # lateness is not carried forward
+
+
+async def test_a_send_counts_against_the_window_until_a_second_after_its_answer() -> None:
+    time = StoppedTime()
+    flood = FloodControl(2, monotonic=time)  # two per second
+    first = await send(flood, 1)
+    time.advance(0.5)
+    second = await send(flood, 2)
+    time.advance(0.1)
+    await second.aclose()  # answered at 0.6
+    time.advance(0.1)
+    await first.aclose()  # answered at 0.7
+
+    time.advance(0.3)  # 1.0: a second after the first *started*, but not after either answer
+
+    assert abs(flood.wait_for(3) - 0.6) < 1e-9  # the earliest answer (0.6) plus a second
+
+
+async def test_a_send_still_waiting_for_its_answer_fills_the_window_until_it_is_answered() -> None:
+    time = StoppedTime()
+    flood = FloodControl(1, monotonic=time)
+    hanging = await send(flood, 1)
+
+    time.advance(5)
+
+    assert flood.wait_for(2) == float("inf")
+    await hanging.aclose()
+    assert flood.wait_for(2) == 1.0
+
+
+async def test_one_message_per_second_to_a_private_chat_and_twenty_a_minute_to_a_group() -> None:
+    time = StoppedTime()
+    flood = FloodControl(1000, monotonic=time)
+    await (await send(flood, 7)).aclose()
+    for _ in range(20):
+        time.advance(0.01)
+        await (await send(flood, GROUP)).aclose()
+    time.advance(0.01)
+
+    assert abs(flood.wait_for(7) - 0.79) < 1e-9
+    assert abs(flood.wait_for(GROUP) - 59.8) < 1e-9
+    assert flood.wait_for(8) == 0
+
+
+async def test_a_429_pauses_everything_for_its_retry_after() -> None:
+    time = StoppedTime()
+    flood = FloodControl(30, monotonic=time)
+
+    flood.pause(3)
+
+    assert flood.wait_for(1) == 3
+    assert flood.paused_for() == 3
+    time.advance(3)
+    assert flood.wait_for(1) == 0
+
+
+async def test_paid_broadcasts_go_at_the_paid_rate_and_everything_else_at_the_standard_one() -> None:
+    time = StoppedTime()
+    flood = FloodControl(30, paid_rate_per_second=1000, monotonic=time)
+    await (await send(flood, 1)).aclose()
+    time.advance(0.001)
+
+    assert flood.wait_for(2, Lane.PAID_BROADCAST) == 0
+    assert flood.wait_for(2, Lane.STANDARD) == approx(1 / (2 * 30 * OUTBOX_SHARE) - 0.001)
+    for chat in range(100, 600):  # paid sends also count against the total
+        await (await send(flood, chat, Lane.PAID_BROADCAST)).aclose()
+        time.advance(1 / (1000 * OUTBOX_SHARE))
+    assert flood.wait_for(2, Lane.STANDARD) == 0
+
+
+async def test_a_reply_to_a_waiting_customer_goes_before_outbox_messages_that_wait() -> None:
+    flood = FloodControl(20)  # real time: one start every 50 ms
+    order: list[str] = []
+
+    async def sender(name: str, chat_id: int, interactive: bool) -> None:
+        async with flood.sending(chat_id, interactive=interactive):
+            order.append(name)
+
+    await sender("first outbox message", 1, False)
+    outbox = asyncio.create_task(sender("waiting outbox message", 2, False))
+    await asyncio.sleep(0)
+    reply = asyncio.create_task(sender("reply", 3, True))
+    await asyncio.gather(outbox, reply)
+
+    assert order == ["first outbox message", "reply", "waiting outbox message"]
+
+
+async def test_replies_do_not_wait_for_their_chat_but_count_against_it() -> None:
+    time = StoppedTime()
+    flood = FloodControl(1000, monotonic=time)
+    await (await send(flood, 7)).aclose()
+    time.advance(0.1)
+
+    async with flood.sending(7, interactive=True):
+        pass
+
+    assert abs(flood.wait_for(7) - 1.0) < 1e-9
