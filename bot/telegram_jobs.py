@@ -7,7 +7,9 @@ import sys
 
 from telegram import Bot, Update
 
+from bot.background import background_work
 from bot.config import Settings
+from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
 from bot.services.linking import build_link_for_order
 from bot.services.errors import DomainError
 from bot.telegram_app import build_application
@@ -23,18 +25,22 @@ async def run_bot(settings: Settings) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     async with chat_deps(settings) as deps:
-        application = build_application(deps)
+        # Replies and outbox messages share one flood control, so together they keep to Telegram's limits.
+        flood = flood_control_for(settings)
+        application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
         async with application:
             await application.start()
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            log.info("Bot @%s is running; press Ctrl-C to stop.", application.bot.username)
-            await _until_stopped()
+            async with background_work(application, deps, flood, DeliveryStats()):
+                log.info("Bot @%s is running; press Ctrl-C to stop.", application.bot.username)
+                await until_stopped()
             await application.updater.stop()
             await application.stop()
     return 0
 
 
-async def _until_stopped() -> None:
+async def until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -3,7 +3,6 @@
 import asyncio
 import logging
 import re
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -14,7 +13,9 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.background import background_work
 from bot.config import Settings
+from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
 from bot.handlers.chat import ChatDeps
 from bot.metrics import BotMetrics
 from bot.services.api_tokens import TokenInfo, create_token, list_tokens, revoke_token
@@ -22,6 +23,7 @@ from bot.services.audit import Actor
 from bot.services.errors import DomainError
 from bot.services.idempotent_requests import forget_idempotent_requests
 from bot.telegram_app import build_application
+from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
 from bot.wiring import chat_deps, unit_of_work
 
@@ -56,7 +58,7 @@ async def serve(settings: Settings) -> int:
             "Serving on http://%s:%d (merchant API at /api/v1, /healthz, /metrics); Telegram updates by %s.",
             settings.web_host, server.port, server.receives_by,
         )
-        await _until_stopped()
+        await until_stopped()
     return 0
 
 
@@ -83,8 +85,12 @@ async def serving(deps: ChatDeps, host: str, port: int) -> AsyncIterator[Running
     bot long-polls, so a shop needs no public address.
     """
     settings = deps.settings
-    application = build_application(deps)
+    # Replies and outbox messages share one flood control, so together they keep to Telegram's limits.
+    flood = flood_control_for(settings)
+    application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
     metrics = BotMetrics()
+    stats = DeliveryStats()
+    metrics.count_sends(stats)
     runner = web.AppRunner(build_web_app(deps, application, metrics), access_log=None)
     async with application:
         await application.start()
@@ -101,9 +107,10 @@ async def serving(deps: ChatDeps, host: str, port: int) -> AsyncIterator[Running
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             forgetting = asyncio.create_task(_forget_idempotency_keys(deps), name="forget-idempotency-keys")
             try:
-                yield RunningServer(
-                    runner.addresses[0][1], application, metrics, "webhook" if settings.webhook_url else "polling"
-                )
+                async with background_work(application, deps, flood, stats):
+                    yield RunningServer(
+                        runner.addresses[0][1], application, metrics, "webhook" if settings.webhook_url else "polling"
+                    )
             finally:
                 forgetting.cancel()
                 with suppress(asyncio.CancelledError):
@@ -125,13 +132,6 @@ async def _forget_idempotency_keys(deps: ChatDeps) -> None:
             log.exception("could not forget old Idempotency-Keys; trying again later")
         await asyncio.sleep(_FORGET_EVERY_SECONDS)
 
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
 
 
 # ---- API tokens ------------------------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""Work that runs beside the bot in every process that serves customers: the outbox workers, the
+broadcast progress messages, and the daily jobs (ETA recompute, delay notices, housekeeping)."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import date, timedelta
+
+from telegram.ext import Application
+
+from bot.broadcast_progress import keep_broadcast_progress_updated
+from bot.delivery import DeliveryStats, FloodControl, outbox_bot, start_outbox_workers
+from bot.handlers.chat import ChatDeps
+from bot.services.chat_session import forget_old_updates
+from bot.services.delay_notices import DelayNoticePolicy, process_delay_notices
+from bot.services.eta import recompute_all_etas
+
+log = logging.getLogger(__name__)
+
+STOP_SECONDS = 5.0
+DAILY_CHECK_SECONDS = 15 * 60
+PROCESSED_UPDATES_KEPT = timedelta(days=7)  # Telegram gives up redelivering an update long before this
+
+
+async def run_daily_jobs(deps: ChatDeps) -> None:
+    """Once a day: estimated ETAs follow the calendar, delay notices go out, old update claims go."""
+    moves = await recompute_all_etas(deps.uow())
+    notices = await process_delay_notices(deps.uow(), DelayNoticePolicy.from_settings(deps.settings))
+    forgotten = await forget_old_updates(deps.uow(), deps.clock.now() - PROCESSED_UPDATES_KEPT)
+    log.info("daily jobs: %d ETAs moved, delay notices %s, %d old update claims forgotten", len(moves), notices, forgotten)
+
+
+async def _every_day(deps: ChatDeps, job: Callable[[ChatDeps], Awaitable[None]]) -> None:
+    """Run `job` at start and then whenever the shop's date changes; each job is idempotent within a day."""
+    last_run: date | None = None
+    while True:
+        today = deps.clock.today()
+        if today != last_run:
+            try:
+                await job(deps)
+                last_run = today
+            except Exception:  # noqa: BLE001 - a failed run is logged and tried again at the next check
+                log.exception("the daily jobs failed; trying again in %d minutes", DAILY_CHECK_SECONDS // 60)
+        await asyncio.sleep(DAILY_CHECK_SECONDS)
+
+
+@asynccontextmanager
+async def background_work(
+    application: Application,
+    deps: ChatDeps,
+    flood: FloodControl,
+    stats: DeliveryStats,
+    *,
+    daily_jobs: bool = True,
+    progress_every_seconds: float = 5.0,
+) -> AsyncIterator[None]:
+    """Run the outbox workers, the progress updater and (unless told not to) the daily jobs until left."""
+    settings = deps.settings
+    stop = asyncio.Event()
+    async with outbox_bot(settings, settings.outbox_workers) as sender:
+        workers = start_outbox_workers(
+            sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, flood=flood, stats=stats
+        )
+        chores = [
+            asyncio.create_task(
+                keep_broadcast_progress_updated(
+                    application.bot, deps.uow, every_seconds=progress_every_seconds, default_language=settings.default_language
+                ),
+                name="broadcast-progress",
+            )
+        ]
+        if daily_jobs:
+            chores.append(asyncio.create_task(_every_day(deps, run_daily_jobs), name="daily-jobs"))
+        try:
+            yield
+        finally:
+            stop.set()
+            for chore in chores:
+                chore.cancel()
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*chores, *workers, return_exceptions=True), STOP_SECONDS)

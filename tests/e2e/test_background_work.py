@@ -1,0 +1,60 @@
+"""`serve` (and `run`) deliver the outbox and run the daily jobs beside the bot, with nothing else started."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.sandbox import FakeBotApi
+from bot.services.outbox import OutgoingMessage, enqueue
+from bot.services.unit_of_work import ShopPolicy
+from bot.web_jobs import serving
+from db.models import DelayNotice, OutboxMessage, OutboxStatus
+from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
+from tests.e2e.test_webhook import deps_for
+from tests.shop import add_customer, add_order, add_product
+
+
+async def test_a_queued_message_is_delivered_while_serving(
+    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy
+) -> None:
+    user = fake_api.add_user("Anna")
+    fake_api.send_text(user, "hi")  # Telegram only lets a bot write to users who wrote first
+    customer = await add_customer(session, "Anna Klein")
+    customer.telegram_user_id = user.id
+    await enqueue(
+        session,
+        clock,
+        [OutgoingMessage(user.id, "broadcast", "en", {"text": "Your headset ships Monday."}, customer_id=customer.id)],
+    )
+    await session.commit()
+
+    async with serving(deps_for(fake_api, session_factory, clock, policy), "127.0.0.1", 0):
+        await fake_api.wait_until(
+            lambda: any(m.text == "Your headset ships Monday." for m in fake_api.bot_messages(user.id)),
+            what="the outbox message delivered",
+        )
+
+    async with session_factory() as check:
+        statuses = (await check.scalars(select(OutboxMessage.status))).all()
+    assert statuses == [OutboxStatus.SENT]
+
+
+async def test_the_daily_jobs_send_a_delay_notice_for_a_missed_promise(
+    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy
+) -> None:
+    user = fake_api.add_user("Ben")
+    fake_api.send_text(user, "hi")
+    headset = await add_product(session, "HS-1", lead_time_days=40)
+    ben = await add_customer(session, "Ben Carter")
+    ben.telegram_user_id = user.id
+    order = await add_order(session, ben, [(headset, 1)], placed_at=clock.now() - timedelta(days=2))
+    order.promised_ship_by = clock.today() + timedelta(days=5)
+    await session.commit()
+
+    async with serving(deps_for(fake_api, session_factory, clock, policy), "127.0.0.1", 0):
+        await fake_api.wait_until(lambda: len(fake_api.bot_messages(user.id)) >= 2, timeout=10, what="the delay notice")
+
+    async with session_factory() as check:
+        notices = (await check.scalars(select(DelayNotice))).all()
+    assert [(n.sequence, n.promised_ship_by) for n in notices] == [(1, date(2026, 12, 2))]
