@@ -13,7 +13,6 @@ from bot.web.health import add_health_routes
 from bot.web.json_errors import json_errors
 from bot.web.merchant_api import build_merchant_api
 from bot.web.openapi import API_PREFIX
-from bot.web.page_templates import STATIC_DIR, STATIC_PREFIX
 from bot.web.telegram_webhook import add_webhook_route
 
 MAX_BODY_BYTES = 1024 * 1024  # larger bodies are refused with 413 before they are read in full
@@ -38,7 +37,6 @@ def build_web_app(
     app[MERCHANT_API] = api
     app.add_subapp(API_PREFIX, api)
     app.add_subapp(CONSOLE_PREFIX, build_console(deps))
-    app.router.add_static(STATIC_PREFIX, STATIC_DIR)  # the pages' CSS and JavaScript, shipped in the package
     return app
 
 

@@ -1,6 +1,7 @@
 """The demo's sandbox page: a Telegram-like chat in the browser, for the people of `backorder-bot demo`.
 
-    GET  /sandbox                    the page (bot/web/templates/sandbox.html, static/sandbox.js)
+    GET  /sandbox                    the page (bot/web/templates/sandbox.html; its script and styles are
+                                     bot/web/static/sandbox.*, served with the console's static files)
     GET  /sandbox/api/cast           the demo's people, the support group, the bot, the shop and the demo's time
     POST /sandbox/api/customers      {first_name?, language?}: a new Telegram user the shop does not know
     POST /sandbox/api/next-day       move the demo's clock a day on and run the daily jobs
@@ -11,13 +12,12 @@ Everything a person does on the page goes through the sandbox server as a Telegr
 fetches over the Bot API like any other; the page never calls the bot's code.
 """
 
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.sandbox.sandbox_http import add_sandbox_routes
-from bot.web.page_templates import Html, render_page
+from bot.web.console_render import environment
 
 if TYPE_CHECKING:
     from bot.demo import DayRun, DemoStack, Persona
@@ -42,18 +42,14 @@ def _demo(request: web.Request) -> "DemoStack":
 
 async def sandbox_page(request: web.Request) -> web.Response:
     demo = _demo(request)
-    options = "".join(
-        f'<option value="{persona.key}">{escape(persona.name)}</option>' for persona in demo.cast.customers
-    )
-    page = render_page(
-        "sandbox.html",
+    page = environment().get_template("sandbox.html").render(
         shop_name=demo.deps.settings.shop_name,
         bot_name=str(demo.fake.bot_user["first_name"]),
         bot_initial=str(demo.fake.bot_user["first_name"])[:1],
         group_title=demo.cast.support_group.title or "",
         agent_name=demo.cast.agent.name,
         merchant_name=demo.cast.merchant.name,
-        customer_options=Html(options),
+        customers=demo.cast.customers,
     )
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
