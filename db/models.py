@@ -554,6 +554,11 @@ class TicketMessage(Base):
     target_message_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[RelayStatus] = mapped_column(_enum(RelayStatus, "relay_status"), default=RelayStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The retry schedule lives here, not in a process, so it survives a restart and is shared by every instance.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Held by the worker copying it until then; an expired lease means that worker died mid-attempt.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

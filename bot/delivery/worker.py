@@ -7,9 +7,6 @@ there is nothing to do or Telegram asked it to wait, so the chat stays responsiv
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +25,7 @@ from bot.delivery.claims import ClaimedMessage
 from bot.delivery.quiet_hours import QuietHours
 from bot.delivery.rate_limits import FloodControl, Lane, flood_control_for, retry_after_seconds
 from bot.render.proactive import render_outgoing
+from bot.services.leases import doubling_pause, new_worker_id
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OutboxStatus
 
@@ -80,7 +78,7 @@ class DeliveryPolicy:
 
     def retry_delay(self, failed_tries: int) -> timedelta:
         """15 s, 30 s, 1 min, ... doubling up to 30 min: 8 tries span about half an hour of Telegram trouble."""
-        return min(self.first_retry * 2 ** max(failed_tries - 1, 0), self.longest_retry)
+        return doubling_pause(failed_tries, self.first_retry, self.longest_retry)
 
 
 class OutboxWorker:
@@ -102,8 +100,7 @@ class OutboxWorker:
         self.flood = flood
         self.policy = policy
         self.stats = stats or DeliveryStats()
-        # Unique per run: a restarted process (pid 1 again in a container) must not pass for the one that died.
-        self.worker_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{name[:16]}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = new_worker_id(name)
         self._uow = UnitOfWork(session_factory, clock)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -2,26 +2,33 @@
 
 Every message to relay is first stored as a pending TicketMessage, in the same transaction as the claim of
 the Telegram update that brought it, so a crash or restart leaves it pending rather than forgotten. Each
-delivery attempt is claimed by counting it (a conditional update), so two workers never send the same
-attempt; the outcome is then recorded: delivered with the copy's message id, or the error, to be retried
-where a retry can help.
+delivery attempt is claimed in a short transaction that counts it and leases the relay to one worker
+(FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer at a time), so two bot instances never copy
+the same message; the outcome is then recorded: delivered with the copy's message id, or the error, with
+the next attempt's time where a retry can help. A worker that dies mid-attempt leaves a lease that runs
+out, and another worker takes the relay again (the message it was copying may then arrive twice).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
 from bot.services.chat_session import claim_update_in
+from bot.services.leases import doubling_pause
 from bot.services.tickets import TicketView, open_ticket_row, ticket_view
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, RelayDirection, RelayStatus, Ticket, TicketMessage, TicketStatus
 
 MAX_RELAY_ATTEMPTS = 8
+RELAY_LEASE = timedelta(seconds=60)  # one copy, with the client's own quick retries and a topic to reopen
+FIRST_RETRY = timedelta(seconds=1)
+LONGEST_RETRY = timedelta(minutes=5)
+_UNCLAIMED: dict[str, Any] = {"worker_id": None, "lease_expires_at": None}
 
 
 @dataclass(frozen=True)
@@ -129,27 +136,50 @@ async def queue_agent_message(
 
 
 async def pending_relays(uow: UnitOfWork, limit: int = 100) -> list[int]:
-    """Ids of relays still to deliver, oldest first."""
-    async with uow:
+    """Ids of relays due for an attempt that no live worker holds, oldest first."""
+    async with uow.read_only():
+        now = uow.clock.now()
         return list(
             await uow.session.scalars(
-                select(TicketMessage.id).where(TicketMessage.status == RelayStatus.PENDING).order_by(TicketMessage.id).limit(limit)
+                select(TicketMessage.id)
+                .where(TicketMessage.status == RelayStatus.PENDING, TicketMessage.next_attempt_at <= now, _lease_free(now))
+                .order_by(TicketMessage.id)
+                .limit(limit)
             )
         )
 
 
-async def begin_relay_attempt(uow: UnitOfWork, relay_id: int) -> RelayJob | None:
-    """Claim the next delivery attempt of a pending relay; None when it is no longer pending or another took it.
+async def next_relay_due(uow: UnitOfWork) -> datetime | None:
+    """When the earliest relay no live worker holds is due for its next attempt; None when there is none."""
+    async with uow.read_only():
+        now = uow.clock.now()
+        return await uow.session.scalar(
+            select(func.min(TicketMessage.next_attempt_at)).where(TicketMessage.status == RelayStatus.PENDING, _lease_free(now))
+        )
 
-    A message for the support group goes to wherever its ticket lives now (a deleted topic is replaced).
+
+async def begin_relay_attempt(
+    uow: UnitOfWork, relay_id: int, worker_id: str, *, lease: timedelta = RELAY_LEASE
+) -> RelayJob | None:
+    """Claim the next delivery attempt of a pending relay for `worker_id` until `now + lease`.
+
+    None when it is no longer pending, not due yet, or another worker holds it (or is claiming it right now).
+    The worker holding it may claim it again, for another try within the same delivery. A message for the
+    support group goes to wherever its ticket lives now (a deleted topic is replaced).
     """
     async with uow:
-        session = uow.session
+        session, now = uow.session, uow.clock.now()
         row = (
             await session.execute(
                 select(TicketMessage, Ticket)
                 .join(Ticket, Ticket.id == TicketMessage.ticket_id)
-                .where(TicketMessage.id == relay_id, TicketMessage.status == RelayStatus.PENDING)
+                .where(
+                    TicketMessage.id == relay_id,
+                    TicketMessage.status == RelayStatus.PENDING,
+                    TicketMessage.next_attempt_at <= now,
+                    _lease_free(now) | (TicketMessage.worker_id == worker_id),
+                )
+                .with_for_update(skip_locked=True, of=TicketMessage)
             )
         ).one_or_none()
         if row is None:
@@ -174,7 +204,10 @@ async def begin_relay_attempt(uow: UnitOfWork, relay_id: int) -> RelayJob | None
         claimed = await session.execute(
             update(TicketMessage)
             .where(TicketMessage.id == relay.id, TicketMessage.status == RelayStatus.PENDING, TicketMessage.attempts == relay.attempts)
-            .values(attempts=job.attempt, target_chat_id=target_chat, target_thread_id=target_thread)
+            .values(
+                attempts=job.attempt, target_chat_id=target_chat, target_thread_id=target_thread,
+                worker_id=worker_id, lease_expires_at=now + lease,
+            )
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -184,19 +217,31 @@ async def begin_relay_attempt(uow: UnitOfWork, relay_id: int) -> RelayJob | None
 
 
 async def relay_delivered(uow: UnitOfWork, relay_id: int, target_message_id: int) -> None:
+    """Telegram made the copy. Recorded whoever holds the relay now: that it arrived is a fact, and saying so stops a resend."""
     async with uow:
         await uow.session.execute(
             update(TicketMessage)
             .where(TicketMessage.id == relay_id)
-            .values(status=RelayStatus.DELIVERED, target_message_id=target_message_id, delivered_at=uow.clock.now(), last_error=None)
+            .values(
+                status=RelayStatus.DELIVERED, target_message_id=target_message_id, delivered_at=uow.clock.now(),
+                last_error=None, **_UNCLAIMED,
+            )
         )
         await uow.commit()
 
 
-async def relay_failed(uow: UnitOfWork, relay_id: int, error: str, *, retry: bool, blocked: bool = False) -> RelayFailure:
-    """Record a failed attempt: kept pending for another where `retry` and attempts remain, else failed.
+def relay_retry_delay(attempts: int) -> timedelta:
+    """1 s after the first failed attempt, doubling up to 5 min: 8 attempts span about two minutes."""
+    return doubling_pause(attempts, FIRST_RETRY, LONGEST_RETRY)
 
-    `blocked`: the customer has blocked the bot, which is noted on the customer too.
+
+async def relay_failed(
+    uow: UnitOfWork, relay_id: int, error: str, *, retry: bool, blocked: bool = False, wait_at_least: timedelta = timedelta()
+) -> RelayFailure:
+    """Record a failed attempt and release the relay: pending again after a pause where `retry` and attempts remain, else failed.
+
+    The pause is `relay_retry_delay`, or `wait_at_least` where Telegram asked for longer. `blocked`: the
+    customer has blocked the bot, which is noted on the customer too.
     """
     async with uow:
         session = uow.session
@@ -205,11 +250,15 @@ async def relay_failed(uow: UnitOfWork, relay_id: int, error: str, *, retry: boo
         ticket = await session.get(Ticket, relay.ticket_id)
         assert ticket is not None
         gave_up = not retry or relay.attempts >= MAX_RELAY_ATTEMPTS
+        now = uow.clock.now()
         relay.last_error = error[:1000]
+        relay.worker_id = relay.lease_expires_at = None
         if gave_up:
             relay.status = RelayStatus.FAILED
+        else:
+            relay.next_attempt_at = now + max(relay_retry_delay(relay.attempts), wait_at_least)
         if blocked:
-            await _mark_blocked(session, ticket.customer_id, uow.clock.now())
+            await _mark_blocked(session, ticket.customer_id, now)
         view = await ticket_view(session, ticket)
         failure = RelayFailure(view, RelayDirection(relay.direction), first_failure=relay.attempts <= 1, gave_up=gave_up)
         await uow.commit()
@@ -240,11 +289,17 @@ async def _insert_relay(
             target_thread_id=target_thread,
             status=RelayStatus.PENDING,
             attempts=0,
+            next_attempt_at=now,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=[TicketMessage.source_chat_id, TicketMessage.source_message_id])
         .returning(TicketMessage.id)
     )
+
+
+def _lease_free(now: datetime) -> ColumnElement[bool]:
+    """No worker holds the relay, or the one that did stopped before its lease ran out."""
+    return or_(TicketMessage.lease_expires_at.is_(None), TicketMessage.lease_expires_at <= now)
 
 
 async def _mark_blocked(session: AsyncSession, customer_id: int, now: datetime) -> None:

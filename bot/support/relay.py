@@ -2,20 +2,31 @@
 
 A message is delivered at once by the handler that queued it; this worker's background task retries the
 ones that failed in a way a retry can mend (Telegram's 5xx, time-outs, 429), with growing pauses, and after a
-restart delivers whatever the last process left pending. Failures are reported in the ticket's topic.
+restart delivers whatever the last process left pending. The pauses are kept in the database with each relay,
+and every attempt is leased to one worker, so several bot instances share the work and a restart keeps the
+schedule. Failures are reported in the ticket's topic.
 """
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.delivery.rate_limits import retry_after_seconds
 from bot.render import support as render
-from bot.services.ticket_relay import RelayJob, begin_relay_attempt, pending_relays, relay_delivered, relay_failed
+from bot.services.leases import new_worker_id
+from bot.services.ticket_relay import (
+    RelayJob,
+    begin_relay_attempt,
+    next_relay_due,
+    pending_relays,
+    relay_delivered,
+    relay_failed,
+)
 from bot.services.tickets import unposted_tickets
 from bot.support.topics import ensure_posted, notify, reopen_topic, thread_gone
 from db.models import RelayDirection
@@ -26,20 +37,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
-FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 300.0
 _TRIES_PER_DELIVERY = 3  # a deleted topic or an unposted ticket is mended once between tries
 
 
 class RelayWorker:
-    def __init__(
-        self, desk: "SupportDesk", *, poll_seconds: float = POLL_SECONDS, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, desk: "SupportDesk", *, poll_seconds: float = POLL_SECONDS) -> None:
         self.desk = desk
+        self.worker_id = new_worker_id("relay")
         self._poll_seconds = poll_seconds
-        self._monotonic = monotonic
         self._in_flight: dict[int, asyncio.Event] = {}
-        self._retry_at: dict[int, float] = {}  # a backoff schedule: a cache; after a restart everything is due
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -71,7 +77,7 @@ class RelayWorker:
 
     async def _deliver(self, bot: Bot, relay_id: int) -> None:
         for _ in range(_TRIES_PER_DELIVERY):
-            job = await begin_relay_attempt(self.desk.uow(), relay_id)
+            job = await begin_relay_attempt(self.desk.uow(), relay_id, self.worker_id)
             if job is None:
                 return
             if job.direction is RelayDirection.TO_AGENTS and not job.ticket_posted:
@@ -96,7 +102,6 @@ class RelayWorker:
                 await self._failed(bot, job, error)
                 return
             await relay_delivered(self.desk.uow(), relay_id, copied.message_id)
-            self._retry_at.pop(relay_id, None)
             return
 
     async def _mend(self, job: RelayJob, mending: Awaitable[object]) -> bool:
@@ -105,22 +110,20 @@ class RelayWorker:
             await mending
         except TelegramError as error:
             log.warning("could not prepare ticket %s for relay %s: %s", job.ticket_id, job.relay_id, error)
-            failure = await relay_failed(self.desk.uow(), job.relay_id, str(error), retry=True)
-            if not failure.gave_up:
-                self._retry_at[job.relay_id] = self._monotonic() + _backoff(job.attempt, error)
+            await relay_failed(self.desk.uow(), job.relay_id, str(error), retry=True, wait_at_least=_asked_to_wait(error))
             return False
         return True
 
     async def _failed(self, bot: Bot, job: RelayJob, error: TelegramError) -> None:
         """Record the failure, schedule a retry where one can help, and say so in the ticket's topic."""
         blocked = isinstance(error, Forbidden) and job.direction is RelayDirection.TO_CUSTOMER
-        failure = await relay_failed(self.desk.uow(), job.relay_id, str(error), retry=_retry_can_help(error), blocked=blocked)
+        failure = await relay_failed(
+            self.desk.uow(), job.relay_id, str(error), retry=_retry_can_help(error), blocked=blocked,
+            wait_at_least=_asked_to_wait(error),
+        )
         log.warning("relay %s (ticket %s) failed on attempt %s: %s", job.relay_id, job.ticket_id, job.attempt, error)
-        if failure.gave_up:
-            self._retry_at.pop(job.relay_id, None)
-        else:
-            self._retry_at[job.relay_id] = self._monotonic() + _backoff(job.attempt, error)
-            self._wake.set()
+        if not failure.gave_up:
+            self._wake.set()  # so the worker's next pause ends when the retry is due
         if failure.first_failure or failure.gave_up:
             to_customer = job.direction is RelayDirection.TO_CUSTOMER
             screen = render.relay_failed(to_customer, "blocked" if blocked else str(error), failure.gave_up, self.desk.t)
@@ -128,15 +131,17 @@ class RelayWorker:
 
     async def _run(self, bot: Bot) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self._sweep(bot)
+                pause = await self._pause()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the worker must outlive one bad sweep; the log has the cause
                 log.exception("the relay sweep failed; trying again shortly")
-            self._wake.clear()
+                pause = self._poll_seconds
             try:
-                await asyncio.wait_for(self._wake.wait(), self._pause())
+                await asyncio.wait_for(self._wake.wait(), pause)
             except TimeoutError:
                 pass
 
@@ -147,19 +152,16 @@ class RelayWorker:
                 await ensure_posted(self.desk, bot, ticket_id)
             except TelegramError as failed:
                 log.warning("ticket %s is not in the support group yet: %s", ticket_id, failed)
-        pending = await pending_relays(self.desk.uow())
-        for gone in self._retry_at.keys() - set(pending):
-            del self._retry_at[gone]  # delivered or given up meanwhile
-        now = self._monotonic()
-        for relay_id in pending:
-            if relay_id not in self._in_flight and self._retry_at.get(relay_id, 0.0) <= now:
+        for relay_id in await pending_relays(self.desk.uow()):
+            if relay_id not in self._in_flight:
                 await self.deliver(bot, relay_id)
 
-    def _pause(self) -> float:
-        """Until the next retry falls due, at most the polling interval."""
-        if not self._retry_at:
+    async def _pause(self) -> float:
+        """Until the next retry falls due, at most the polling interval (another instance may queue or fail one)."""
+        due = await next_relay_due(self.desk.uow())
+        if due is None:
             return self._poll_seconds
-        return max(0.0, min(self._poll_seconds, min(self._retry_at.values()) - self._monotonic()))
+        return max(0.0, min(self._poll_seconds, (due - self.desk.deps.clock.now()).total_seconds()))
 
 
 def _retry_can_help(error: TelegramError) -> bool:
@@ -169,9 +171,6 @@ def _retry_can_help(error: TelegramError) -> bool:
     return isinstance(error, (RetryAfter, TimedOut, NetworkError))
 
 
-def _backoff(attempt: int, error: TelegramError) -> float:
-    pause = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempt - 1))
-    if isinstance(error, RetryAfter):
-        retry_after = error.retry_after
-        pause = max(pause, retry_after if isinstance(retry_after, (int, float)) else retry_after.total_seconds())
-    return pause
+def _asked_to_wait(error: TelegramError) -> timedelta:
+    """How long Telegram asked us to wait before the next attempt (a flood wait); nothing for other errors."""
+    return timedelta(seconds=retry_after_seconds(error)) if isinstance(error, RetryAfter) else timedelta()

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.render.conversation import help_menu
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser, Fault
@@ -196,7 +197,7 @@ async def test_a_message_left_pending_by_a_crashed_bot_is_delivered_once_after_t
 
 async def test_a_failure_telegram_may_mend_is_reported_and_delivered_by_a_later_attempt(
     chat: CustomerChat, desk: SupportGroup, bot: RunningBot, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
-    session_factory: Sessions,
+    session_factory: Sessions, clock: ManualClock,
 ) -> None:
     topic = await _open_ticket(chat, session, uow, session_factory)
     card = desk.messages(topic)[0]
@@ -205,7 +206,11 @@ async def test_a_failure_telegram_may_mend_is_reported_and_delivered_by_a_later_
 
     update = fake.send_text(chat.user, "My order number is 1042.")
     await bot.settle(update, timeout=20)
-    report, copied = await desk.wait_for(2, thread_id=topic, after=card.message_id)
+    [report] = await desk.wait_for(1, thread_id=topic, after=card.message_id)
+    [row] = await relays(session_factory)
+    assert (row.status, row.attempts) == (RelayStatus.PENDING, 1)  # the next attempt waits for its pause
+    clock.advance(seconds=1)
+    [_, copied] = await desk.wait_for(2, thread_id=topic, after=card.message_id)
 
     assert report.text == GROUP.gettext("{what} yet ({error}); I'll keep trying.").format(
         what=GROUP.gettext("⚠️ A message from the customer could not be posted here"), error="Bad Gateway"

@@ -24,6 +24,7 @@ from bot.services.errors import (
 )
 from bot.services.ticket_relay import (
     MAX_RELAY_ATTEMPTS,
+    RELAY_LEASE,
     begin_relay_attempt,
     pending_relays,
     queue_agent_message,
@@ -56,6 +57,7 @@ Sessions = async_sessionmaker[AsyncSession]
 SUPPORT_CHAT = -1001234
 AGENT = 7001
 OTHER_AGENT = 7002
+WORKER = "relay-worker-1"
 POLICY = TicketPolicy(SUPPORT_CHAT, parse_business_hours(""), response_target_minutes=30)
 ASKED = Escalation(EscalationKind.ASKED)
 
@@ -277,12 +279,12 @@ async def test_a_delivered_relay_is_not_attempted_again(uow: UnitOfWork, session
     queued = await queue_customer_message(uow, 900007, 5001, 5001, 15)
     assert queued is not None and queued.relay_id is not None
 
-    job = await begin_relay_attempt(uow, queued.relay_id)
+    job = await begin_relay_attempt(uow, queued.relay_id, WORKER)
     assert job is not None
     assert (job.attempt, job.target_chat_id, job.target_thread_id, job.source_message_id) == (1, SUPPORT_CHAT, 77, 15)
     await relay_delivered(uow, queued.relay_id, 101)
 
-    assert await begin_relay_attempt(uow, queued.relay_id) is None
+    assert await begin_relay_attempt(uow, queued.relay_id, WORKER) is None
     assert await pending_relays(uow) == []
     [relay] = await _relays(session_factory)
     assert (relay.status, relay.target_message_id, relay.attempts) == (RelayStatus.DELIVERED, 101, 1)
@@ -301,7 +303,7 @@ async def test_a_replaced_topic_takes_the_pending_messages_with_it(
     stale = await attach_topic(uow, opened.ticket.id, 95, 96, replacing_thread_id=77)  # a second reopening of 77
 
     assert (replaced.topic_thread_id, stale.topic_thread_id) == (90, 90)
-    job = await begin_relay_attempt(uow, queued.relay_id)
+    job = await begin_relay_attempt(uow, queued.relay_id, WORKER)
     assert job is not None and job.target_thread_id == 90
     [entry] = await readback.audit_entries(session_factory, "ticket.topic_reopened")
     assert (entry.details["thread_id"], entry.details["previous_thread_id"]) == (90, 77)
@@ -317,14 +319,14 @@ async def test_in_a_group_without_topics_a_customer_message_replies_to_the_ticke
     queued = await queue_customer_message(uow, 900009, 5001, 5001, 15)
     assert queued is not None and queued.relay_id is not None
 
-    job = await begin_relay_attempt(uow, queued.relay_id)
+    job = await begin_relay_attempt(uow, queued.relay_id, WORKER)
 
     assert job is not None and (job.target_thread_id, job.reply_to_message_id, job.ticket_posted) == (None, 55, True)
     assert await unposted_tickets(uow, SUPPORT_CHAT) == []
 
 
 async def test_a_failure_a_retry_can_mend_stays_pending_until_the_attempts_run_out(
-    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, clock: ManualClock
 ) -> None:
     customer_id, _ = await _customer_with_order(session)
     opened = await open_ticket(uow, customer_id, 5001, ASKED, POLICY)
@@ -333,15 +335,16 @@ async def test_a_failure_a_retry_can_mend_stays_pending_until_the_attempts_run_o
 
     outcomes = []
     for _ in range(MAX_RELAY_ATTEMPTS):
-        job = await begin_relay_attempt(uow, queued.relay_id)
+        job = await begin_relay_attempt(uow, queued.relay_id, WORKER)
         assert job is not None
         failure = await relay_failed(uow, queued.relay_id, "Bad Gateway", retry=True)
         outcomes.append((failure.first_failure, failure.gave_up))
+        clock.advance(minutes=5)  # the longest pause between attempts
 
     assert outcomes == [(True, False)] + [(False, False)] * (MAX_RELAY_ATTEMPTS - 2) + [(False, True)]
     [relay] = await _relays(session_factory)
     assert (relay.status, relay.attempts, relay.last_error) == (RelayStatus.FAILED, MAX_RELAY_ATTEMPTS, "Bad Gateway")
-    assert await begin_relay_attempt(uow, queued.relay_id) is None
+    assert await begin_relay_attempt(uow, queued.relay_id, WORKER) is None
 
 
 async def test_a_customer_who_blocked_the_bot_fails_the_relay_at_once_and_is_marked_blocked(
@@ -351,7 +354,7 @@ async def test_a_customer_who_blocked_the_bot_fails_the_relay_at_once_and_is_mar
     opened = await open_ticket(uow, customer_id, 5001, ASKED, POLICY)
     queued = await queue_agent_message(uow, 900011, opened.ticket.id, AGENT, SUPPORT_CHAT, 40)
     assert queued.relay_id is not None
-    await begin_relay_attempt(uow, queued.relay_id)
+    await begin_relay_attempt(uow, queued.relay_id, WORKER)
 
     failure = await relay_failed(uow, queued.relay_id, "Forbidden: bot was blocked by the user", retry=False, blocked=True)
 
@@ -364,16 +367,17 @@ async def test_a_customer_who_blocked_the_bot_fails_the_relay_at_once_and_is_mar
 
 
 async def test_a_pending_relay_of_a_crashed_process_is_found_and_its_next_attempt_counted(
-    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, clock: ManualClock
 ) -> None:
     customer_id, _ = await _customer_with_order(session)
     await open_ticket(uow, customer_id, 5001, ASKED, POLICY)
     queued = await queue_customer_message(uow, 900012, 5001, 5001, 15)
     assert queued is not None and queued.relay_id is not None
-    await begin_relay_attempt(uow, queued.relay_id)  # the attempt that died with its process
+    await begin_relay_attempt(uow, queued.relay_id, WORKER)  # the attempt that died with its process
+    clock.advance(seconds=RELAY_LEASE.total_seconds())
 
     assert await pending_relays(uow) == [queued.relay_id]
-    job = await begin_relay_attempt(uow, queued.relay_id)
+    job = await begin_relay_attempt(uow, queued.relay_id, "relay-worker-after-restart")
     assert job is not None and job.attempt == 2 and not job.ticket_posted
 
 
@@ -386,7 +390,7 @@ async def test_a_ticket_is_found_by_its_topic_its_card_or_a_relayed_message(uow:
     await attach_topic(uow, opened.ticket.id, 77, 78)
     queued = await queue_customer_message(uow, 900013, 5001, 5001, 15)
     assert queued is not None and queued.relay_id is not None
-    await begin_relay_attempt(uow, queued.relay_id)
+    await begin_relay_attempt(uow, queued.relay_id, WORKER)
     await relay_delivered(uow, queued.relay_id, 120)
 
     by_topic = await find_ticket(uow, SUPPORT_CHAT, thread_id=77)
