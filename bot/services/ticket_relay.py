@@ -137,7 +137,7 @@ async def queue_agent_message(
 
 async def pending_relays(uow: UnitOfWork, limit: int = 100) -> list[int]:
     """Ids of relays due for an attempt that no live worker holds, oldest first."""
-    async with uow.read_only():
+    async with uow:
         now = uow.clock.now()
         return list(
             await uow.session.scalars(
@@ -151,7 +151,7 @@ async def pending_relays(uow: UnitOfWork, limit: int = 100) -> list[int]:
 
 async def next_relay_due(uow: UnitOfWork) -> datetime | None:
     """When the earliest relay no live worker holds is due for its next attempt; None when there is none."""
-    async with uow.read_only():
+    async with uow:
         now = uow.clock.now()
         return await uow.session.scalar(
             select(func.min(TicketMessage.next_attempt_at)).where(TicketMessage.status == RelayStatus.PENDING, _lease_free(now))
