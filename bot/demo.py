@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from aiohttp import web
 from telegram import Update
@@ -153,7 +153,12 @@ async def run_demo(base: Settings, database: str, port: int) -> int:
     database_url = database if "://" in database else f"sqlite+aiosqlite:///{database}"
     try:
         async with demo_stack(base, database_url, host=base.web_host, port=port) as stack:
-            print(f"\nBackorder Desk demo: open {stack.sandbox_url}  (Ctrl-C stops it)\n", flush=True)
+            print(
+                f"\nBackorder Desk demo: open {stack.sandbox_url}  (Ctrl-C stops it)\n"
+                f"The merchant console is at {stack.url}/console; sign in with a token from\n"
+                f"  DATABASE_URL={database_url} backorder-bot token create --name me\n",
+                flush=True,
+            )
             await _until_stopped()
     except DomainError as refused:
         print(f"{refused.message} Use another file with --database.", file=sys.stderr)

@@ -9,13 +9,15 @@
                                      user, read a chat (long-polling for changes)
 
 Everything a person does on the page goes through the sandbox server as a Telegram update, which the bot
-fetches over the Bot API like any other; the page never calls the bot's code.
+fetches over the Bot API like any other; the page never calls the bot's handlers. Only "+1 day" runs code
+of the bot's directly: the daily jobs, as a scheduler would.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.i18n import SUPPORTED_LANGUAGES
 from bot.sandbox.sandbox_http import add_sandbox_routes
 from bot.web.console_render import environment
 
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
     from bot.demo import DayRun, DemoStack, Persona
 
 DEMO = web.AppKey("demo", object)
-LANGUAGES = ("en", "de")
 
 
 def add_sandbox_page(app: web.Application, demo: "DemoStack") -> None:
@@ -73,8 +74,8 @@ async def new_customer(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     language = str(body.get("language") or "en")
-    if language not in LANGUAGES:
-        raise web.HTTPBadRequest(text=f"language is one of {', '.join(LANGUAGES)}")
+    if language not in SUPPORTED_LANGUAGES:
+        raise web.HTTPBadRequest(text=f"language is one of {', '.join(SUPPORTED_LANGUAGES)}")
     demo = _demo(request)
     persona = demo.new_customer(str(body.get("first_name") or ""), language)
     return web.json_response(_person(demo, persona), status=201)
@@ -91,12 +92,7 @@ def _person(demo: "DemoStack", persona: "Persona") -> dict[str, Any]:
 
 
 def _clock(demo: "DemoStack") -> dict[str, Any]:
-    now = demo.clock.now()
-    return {"now": now.isoformat(), "today": demo.clock.today().isoformat(), "moved_days": _days(demo.clock.offset.total_seconds())}
-
-
-def _days(seconds: float) -> int:
-    return int(seconds // 86_400) if seconds > 0 else 0
+    return {"now": demo.clock.now().isoformat(), "today": demo.clock.today().isoformat()}
 
 
 def _day_run(run: "DayRun") -> dict[str, Any]:

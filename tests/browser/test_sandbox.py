@@ -182,3 +182,15 @@ async def test_a_day_later_the_daily_jobs_run_and_a_linked_customer_gets_a_delay
 def day_label(day: date) -> str:
     """How the page's clock names a day, e.g. "Sat, 28 Nov 2026"."""
     return f"{day:%a}, {day.day} {day:%b %Y}"
+
+
+async def test_the_merchant_asks_for_the_backorders_in_the_merchants_chat(demo: DemoStack, page: Page) -> None:
+    headset = product("AUD-HS-200")
+    [(reference, due_in_days, units)] = headset.supply
+    await open_sandbox(page, demo)
+
+    await say(page, "merchant", "/backorders")
+
+    overview = bot_message(page, "merchant", f"{headset.sku} {headset.name}")
+    due = EN.date(demo.clock.today() + timedelta(days=due_in_days))
+    await expect(overview).to_contain_text(f"next: {reference} due {due} ({units} units)")

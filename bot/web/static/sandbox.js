@@ -130,13 +130,14 @@
       const thread = message.message.message_thread_id;
       if (thread) counts[thread] = (counts[thread] || 0) + 1;
     }
+    if (state.topic !== null) state.topicCounts[state.topic] = counts[state.topic] || 0;
+    if (unchanged(box, topics, counts, state.topic, state.topicCounts)) return;
     const chips = [{ message_thread_id: null, name: "General" }, ...topics];
     box.replaceChildren(...chips.map((topic) => {
       const id = topic.message_thread_id;
       const chip = element("button", { class: "topic", type: "button", role: "tab" }, topic.name);
       chip.dataset.thread = id === null ? "general" : String(id);
       chip.setAttribute("aria-selected", String(id === state.topic));
-      if (id === state.topic) state.topicCounts[id] = counts[id] || 0;
       const unseen = id === null ? 0 : (counts[id] || 0) - (state.topicCounts[id] || 0);
       if (unseen > 0) chip.append(element("span", { class: "badge" }, String(unseen)));
       chip.addEventListener("click", () => {
@@ -149,13 +150,22 @@
 
   // ---- messages -------------------------------------------------------------------------------------
 
+  // The bot's every request to the sandbox counts as a change; what a chat shows is redrawn only when it
+  // differs, so a button is never replaced under the pointer while someone is pressing it.
+  function unchanged(node, ...content) {
+    const signature = JSON.stringify(content);
+    if (node.shown === signature) return true;
+    node.shown = signature;
+    return false;
+  }
+
   function renderMessages(list, messages, actor, showSenders) {
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    if (unchanged(list, actor.user_id, messages)) return false;
     const before = list.dataset.signature || "";
     const signature = messages.map((m) => `${m.message_id}.${m.edit_count}`).join(",");
     list.replaceChildren(...messages.map((message) => renderMessage(message, actor, showSenders)));
     list.dataset.signature = signature;
-    if (atBottom || before !== signature) list.scrollTop = list.scrollHeight;
+    list.scrollTop = list.scrollHeight;
     return before !== signature && before !== "";
   }
 
@@ -306,6 +316,7 @@
   }
 
   function renderReplyKeyboard(box, keyboard, actor) {
+    if (unchanged(box, actor.user_id, keyboard)) return;
     const rows = keyboard ? keyboard.keyboard || [] : [];
     box.replaceChildren(...rows.map((row) => {
       const line = element("div", { class: "row" });
