@@ -3,9 +3,11 @@
 import asyncio
 from contextlib import AsyncExitStack
 
+import pytest
 from pytest import approx
+from telegram.error import RetryAfter
 
-from bot.delivery.rate_limits import OUTBOX_SHARE, FloodControl, Lane
+from bot.delivery.rate_limits import OUTBOX_SHARE, FloodControl, FloodControlRateLimiter, Lane
 
 GROUP = -1_000_000_000_001
 
@@ -142,3 +144,23 @@ async def test_replies_do_not_wait_for_their_chat_but_count_against_it() -> None
         pass
 
     assert abs(flood.wait_for(7) - 1.0) < 1e-9
+
+
+async def test_the_bots_replies_count_against_the_same_limits_and_a_429_pauses_the_outbox_too() -> None:
+    time = StoppedTime()
+    flood = FloodControl(30, monotonic=time)
+    limiter = FloodControlRateLimiter(flood, max_retries=0)
+
+    async def answered(*args: object, **kwargs: object) -> dict[str, object]:
+        return {"message_id": 1}
+
+    async def refused(*args: object, **kwargs: object) -> dict[str, object]:
+        raise RetryAfter(3)
+
+    await limiter.process_request(answered, (), {}, "answerCallbackQuery", {"callback_query_id": "1"}, None)
+    assert flood.wait_for(7) == 0  # not a message: not counted
+    await limiter.process_request(answered, (), {}, "sendMessage", {"chat_id": 7}, None)
+    assert flood.wait_for(7) == approx(1.0)  # the outbox now waits for that chat
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(refused, (), {}, "sendMessage", {"chat_id": 8}, None)
+    assert flood.paused_for() == approx(3)
