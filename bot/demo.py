@@ -11,32 +11,30 @@ runs the daily jobs, so ETAs, delay notices and quiet hours can be watched as da
 import asyncio
 import logging
 import secrets
-import signal
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from aiohttp import web
 from telegram import Update
 
-from bot.broadcast_progress import keep_broadcast_progress_updated
+from bot.background import background_work, run_daily_jobs
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for, outbox_bot, start_outbox_workers
+from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
 from bot.handlers.chat import ChatDeps
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser
 from bot.services.chat_session import forget_old_updates
-from bot.services.delay_notices import DelayNoticePolicy, DelayRunResult, process_delay_notices
 from bot.services.demo_store import DEMO_CUSTOMERS, seed_demo_store
 from bot.services.errors import DomainError
-from bot.services.eta import recompute_all_etas
 from bot.services.last_change import last_change_at
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_app import build_application
+from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
 from bot.web.sandbox_page import add_sandbox_page
 from bot.wiring import shop_policy
@@ -54,7 +52,7 @@ MERCHANT_ID = 5_300_001
 NEW_USER_IDS = range(6_000_000_000, 7_000_000_000)
 # A new sandbox server numbers its updates from the start again, so what the last one delivered is forgotten.
 _ALL_OF_TIME = timedelta(days=365 * 100)
-WORKER_STOP_SECONDS = 5.0
+PROGRESS_EVERY_SECONDS = 2.0  # broadcast progress messages: quicker than in production, to watch them
 
 
 @dataclass(frozen=True)
@@ -97,15 +95,6 @@ class DemoCast:
         raise LookupError(f"no one called {key!r} in the demo")
 
 
-@dataclass(frozen=True)
-class DayRun:
-    """What the daily jobs did: ETAs that moved and the delay-notice run."""
-
-    today: date
-    etas_moved: int
-    delay_notices: DelayRunResult
-
-
 @dataclass
 class DemoStack:
     """The running demo: the sandbox server, the bot's dependencies, its people and the web address."""
@@ -133,17 +122,12 @@ class DemoStack:
         self.cast.customers.append(persona)
         return persona
 
-    async def run_daily_jobs(self) -> DayRun:
-        """Recompute every ETA, then send the delay notices that are due (and cancel what consent ran out on)."""
-        moves = await recompute_all_etas(self.deps.uow())
-        notices = await process_delay_notices(self.deps.uow(), DelayNoticePolicy.from_settings(self.deps.settings))
-        return DayRun(self.clock.today(), len(moves), notices)
-
-    async def next_day(self) -> DayRun:
-        """Move the demo's clock (the bot's, the workers' and the sandbox server's) a day on, then run the daily jobs."""
+    async def next_day(self) -> date:
+        """Move the demo's clock (the bot's, the workers' and the sandbox server's) a day on and run the daily jobs."""
         async with self._day_lock:
             self.clock.offset += timedelta(days=1)
-            return await self.run_daily_jobs()
+            await run_daily_jobs(self.deps)
+            return self.clock.today()
 
 
 async def run_demo(base: Settings, database: str, port: int) -> int:
@@ -159,7 +143,7 @@ async def run_demo(base: Settings, database: str, port: int) -> int:
                 f"  DATABASE_URL={database_url} backorder-bot token create --name me\n",
                 flush=True,
             )
-            await _until_stopped()
+            await until_stopped()
     except DomainError as refused:
         print(f"{refused.message} Use another file with --database.", file=sys.stderr)
         return 1
@@ -198,7 +182,6 @@ async def demo_stack(
             cast = _cast(fake, base)
             deps = ChatDeps(_demo_settings(base, database_url, fake, cast), session_factory, clock, policy)
             stack = DemoStack(fake, deps, clock, cast)
-            await stack.run_daily_jobs()
             async with _running(stack, host, port):
                 yield stack
     finally:
@@ -259,8 +242,9 @@ def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: De
 
 @asynccontextmanager
 async def _running(stack: DemoStack, host: str, port: int) -> AsyncIterator[None]:
-    """The bot polling the sandbox, the outbox workers, the broadcast progress updater and the web server."""
+    """The bot polling the sandbox, the background work beside it (bot/background.py) and the web server."""
     deps, settings = stack.deps, stack.deps.settings
+    # Replies and outbox messages share one flood control, as in `serve`.
     flood = flood_control_for(settings)
     application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
     metrics = BotMetrics()
@@ -269,38 +253,18 @@ async def _running(stack: DemoStack, host: str, port: int) -> AsyncIterator[None
     app = build_web_app(deps, application, metrics)
     add_sandbox_page(app, stack)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    stop_workers = asyncio.Event()
-    async with application, outbox_bot(settings, settings.outbox_workers) as sender:
+    async with application:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0, timeout=10, allowed_updates=Update.ALL_TYPES)
-        workers = start_outbox_workers(
-            sender, deps.session_factory, deps.clock, settings, max(settings.outbox_workers, 1),
-            stop=stop_workers, flood=flood, stats=stats,
-        )
-        progress = asyncio.create_task(
-            keep_broadcast_progress_updated(application.bot, deps.uow, every_seconds=2.0), name="broadcast-progress"
-        )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            stack.url = f"http://{host}:{runner.addresses[0][1]}"
-            yield
+            async with background_work(application, deps, flood, stats, progress_every_seconds=PROGRESS_EVERY_SECONDS):
+                await web.TCPSite(runner, host, port).start()
+                stack.url = f"http://{host}:{runner.addresses[0][1]}"
+                yield
         finally:
             await runner.cleanup()
-            progress.cancel()
-            stop_workers.set()
-            with suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(asyncio.gather(progress, *workers, return_exceptions=True), WORKER_STOP_SECONDS)
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()

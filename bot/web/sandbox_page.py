@@ -22,7 +22,7 @@ from bot.sandbox.sandbox_http import add_sandbox_routes
 from bot.web.console_render import environment
 
 if TYPE_CHECKING:
-    from bot.demo import DayRun, DemoStack, Persona
+    from bot.demo import DemoStack, Persona
 
 DEMO = web.AppKey("demo", object)
 
@@ -83,8 +83,8 @@ async def new_customer(request: web.Request) -> web.Response:
 
 async def next_day(request: web.Request) -> web.Response:
     demo = _demo(request)
-    run = await demo.next_day()
-    return web.json_response({"clock": _clock(demo), "run": _day_run(run)})
+    await demo.next_day()
+    return web.json_response({"clock": _clock(demo)})
 
 
 def _person(demo: "DemoStack", persona: "Persona") -> dict[str, Any]:
@@ -93,15 +93,3 @@ def _person(demo: "DemoStack", persona: "Persona") -> dict[str, Any]:
 
 def _clock(demo: "DemoStack") -> dict[str, Any]:
     return {"now": demo.clock.now().isoformat(), "today": demo.clock.today().isoformat()}
-
-
-def _day_run(run: "DayRun") -> dict[str, Any]:
-    notices = run.delay_notices
-    return {
-        "today": run.today.isoformat(),
-        "etas_moved": run.etas_moved,
-        "delay_notices_sent": notices.notices_sent,
-        "auto_cancelled": notices.auto_cancelled,
-        "unreachable": notices.unreachable,
-    }
-

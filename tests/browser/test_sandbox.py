@@ -164,7 +164,7 @@ async def test_a_day_later_the_daily_jobs_run_and_a_linked_customer_gets_a_delay
 
     await page.get_by_role("button", name="+1 day").click()
 
-    await expect(page.locator("#toast")).to_contain_text("A day later. Daily jobs:")
+    await expect(page.locator("#toast")).to_contain_text("A day later: the daily jobs ran")
     await expect(page.locator("#demo-now")).to_contain_text(day_label(started + timedelta(days=1)))
     assert demo.clock.today() == started + timedelta(days=1)
     notice = bot_message(page, "customer", german.gettext("Delivery delay — order {order}").format(order=clara.order_number))

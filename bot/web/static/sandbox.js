@@ -423,11 +423,7 @@
     try {
       const answer = await request("POST", "/sandbox/api/next-day");
       setClock(answer.clock);
-      const run = answer.run;
-      const parts = [`${run.etas_moved} ETA${run.etas_moved === 1 ? "" : "s"} moved`, `${run.delay_notices_sent} delay notice${run.delay_notices_sent === 1 ? "" : "s"} sent`];
-      if (run.auto_cancelled) parts.push(`${run.auto_cancelled} item${run.auto_cancelled === 1 ? "" : "s"} cancelled (no consent)`);
-      if (run.unreachable) parts.push(`${run.unreachable} not reachable in the chat`);
-      toast(`A day later. Daily jobs: ${parts.join(", ")}.`);
+      toast("A day later: the daily jobs ran (every ETA recomputed, delay notices sent where due).");
     } catch (problem) {
       showError(problem);
     } finally {
