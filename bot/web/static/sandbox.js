@@ -80,7 +80,8 @@
           readChat(panes.merchant.chatId(), 0, controller.signal),
         ]);
         if (controller.signal.aborted) continue;
-        state.version = Math.max(customer.version, group.version, merchant.version);
+        // The long poll's version: a change after it, even one the other two reads saw, wakes the next poll.
+        state.version = customer.version;
         showPrivateChat("customer", customer);
         showSupportGroup(group);
         showPrivateChat("merchant", merchant);
@@ -103,7 +104,6 @@
     const messages = data.messages;
     const changed = renderMessages(pane.querySelector(".messages"), messages, panes[name].actor(), false);
     renderReplyKeyboard(pane.querySelector(".reply-keyboard"), data.reply_keyboard, panes[name].actor());
-    pane.querySelector(".status").textContent = data.chat_action === "typing" ? "typing…" : "bot";
     const start = pane.querySelector(".start");
     if (start) start.hidden = messages.length > 0;
     toastCallbackAnswers(data);
