@@ -18,7 +18,8 @@ from db.models import (
 )
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
-_numbers = count(1000)
+# Far above the fixed numbers tests use (1042, …), so a generated number never collides with one.
+_numbers = count(900_000)
 
 
 async def add_product(

@@ -233,7 +233,8 @@ async def test_workers_on_separate_connections_never_claim_the_same_message(
 
     everything = [message_id for share in taken for message_id in share]
     assert sorted(everything) == ids  # every message once: none twice, none left
-    assert all(taken), "each worker got a share, so they really ran side by side"
+    # At least two took turns, so the claims really interleaved (a third may find the queue drained).
+    assert sum(1 for share in taken if share) >= 2
 
 
 async def test_messages_already_finished_are_never_claimed(uow: UnitOfWork, session_factory: Sessions, clock: ManualClock) -> None:
