@@ -3,8 +3,16 @@
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from db.sqlite_connection import SQLiteConnection, WriteLock, connect
+
+BUSY_TIMEOUT_SECONDS = 30
+# Execution options of a transaction that only reads (UnitOfWork.read_only): SQLite begins it DEFERRED, so under
+# WAL it runs beside a writer instead of queueing for the write lock; both backends refuse writes in it.
+READ_ONLY_OPTION = "backorder_read_only"
+READ_ONLY = {READ_ONLY_OPTION: True, "postgresql_readonly": True}
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -12,9 +20,20 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+    engine = create_async_engine(url, async_creator=_sqlite_connector(url), **kwargs)
     _configure_sqlite(engine)
     return engine
+
+
+def _sqlite_connector(url: URL) -> Any:
+    """Opens the engine's connections (db/sqlite_connection.py), its writers sharing one lock."""
+    args, options = url.get_dialect()().create_connect_args(url)
+    write_lock = WriteLock(BUSY_TIMEOUT_SECONDS)
+
+    async def connector() -> SQLiteConnection:
+        return await connect(*args, write_lock, **({"timeout": BUSY_TIMEOUT_SECONDS} | options))
+
+    return connector
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -26,14 +45,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A deferred transaction that reads and then writes fails at once with "database is locked"
-        # when another writer got there first; IMMEDIATE takes the write lock up front and waits.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A deferred transaction that reads and then writes fails at once with "database is locked" when
+        # another writer got there first; so a transaction that may write begins IMMEDIATE, taking the write
+        # lock up front, and only one declared read-only begins DEFERRED.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.connection.driver_connection.begin_with_next_statement(read_only=read_only)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

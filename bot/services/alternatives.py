@@ -86,7 +86,7 @@ async def list_alternatives(uow: UnitOfWork, customer_id: int, line_id: int) -> 
     shop's surcharge cap dearer, that the merchant named as a substitute or that shares the category.
     Ranked: the merchant's substitutes by their rank, then by tags shared with the item, closeness of price, SKU.
     """
-    async with uow:
+    async with uow.read_only():
         line = await customer_line(uow.session, customer_id, line_id)
         _check_waiting(line)
         candidates = await _candidates(uow.session, line, uow.policy)

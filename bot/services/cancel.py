@@ -82,7 +82,7 @@ class OrderCancelResult:
 
 async def preview_cancel(uow: UnitOfWork, customer_id: int, line_id: int) -> CancelPreview:
     """What cancelling the line would cancel and refund; changes nothing."""
-    async with uow:
+    async with uow.read_only():
         line = await customer_line(uow.session, customer_id, line_id)
         _check_cancellable(line)
         return CancelPreview(

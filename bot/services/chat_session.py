@@ -42,7 +42,7 @@ class ChatSession:
 
 async def get_chat_session(uow: UnitOfWork, telegram_user_id: int) -> ChatSession:
     """The user's language, conversation state and linked customer; defaults for a user never seen."""
-    async with uow:
+    async with uow.read_only():
         user = await uow.session.get(TelegramUser, telegram_user_id)
         customer = await customer_ref_for(uow.session, telegram_user_id)
         if user is None:

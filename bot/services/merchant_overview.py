@@ -33,7 +33,7 @@ class SkuBacklog:
 
 async def backorder_summary(uow: UnitOfWork) -> list[SkuBacklog]:
     """Every SKU with waiting lines, the longest-waiting first."""
-    async with uow:
+    async with uow.read_only():
         session = uow.session
         backlog = (
             await session.execute(

@@ -110,7 +110,7 @@ async def get_backorder_status(uow: UnitOfWork, customer_id: int) -> CustomerBac
     (ETAs are given to waiting lines only), a cancelled or substituted quantity, or being the substitute
     for a waiting line. A line allocated from stock when the order came in never waited, and is left out.
     """
-    async with uow:
+    async with uow.read_only():
         since = uow.clock.now() - timedelta(days=uow.policy.recently_resolved_days)
         views = await _line_views(uow.session, uow.clock, _CUSTOMER_LINES, customer_id=customer_id, since=since)
     waiting = sorted((view for view in views if view.is_waiting), key=lambda view: (view.placed_at, view.line_id))
@@ -124,7 +124,7 @@ async def get_backorder_status(uow: UnitOfWork, customer_id: int) -> CustomerBac
 
 async def get_order_status(uow: UnitOfWork, customer_id: int, order_number: str) -> OrderView:
     """Every line of one of the customer's orders; OrderNotFound for anyone else's."""
-    async with uow:
+    async with uow.read_only():
         order = await customer_order(uow.session, customer_id, order_number)
         views = await _line_views(uow.session, uow.clock, _ORDER_LINES, order_id=order.id)
         return OrderView(
@@ -137,7 +137,7 @@ async def get_order_status(uow: UnitOfWork, customer_id: int, order_number: str)
 
 async def get_line_view(uow: UnitOfWork, customer_id: int, line_id: int) -> LineView:
     """One of the customer's lines, whatever its status; LineNotFound for anyone else's."""
-    async with uow:
+    async with uow.read_only():
         views = await _line_views(uow.session, uow.clock, _ONE_LINE, customer_id=customer_id, line_id=line_id)
     if not views:
         raise LineNotFound()

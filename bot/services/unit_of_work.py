@@ -1,5 +1,7 @@
 """One database transaction per use case, with the clock and shop policy the rules need."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -7,6 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from db.engine import READ_ONLY
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,17 @@ class UnitOfWork:
             await self.session.rollback()
         finally:
             await self.session.close()
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[Self]:
+        """`async with uow.read_only():` a transaction that only reads, so it need not wait for writers.
+
+        On SQLite it runs beside the one writing transaction instead of queueing behind it; on both
+        backends a write in it fails.
+        """
+        async with self:
+            await self.session.connection(execution_options=READ_ONLY)
+            yield self
 
     async def commit(self) -> None:
         await self.session.commit()

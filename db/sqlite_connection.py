@@ -1,0 +1,240 @@
+"""aiosqlite, tuned for SQLAlchemy on the event loop: one trip to the connection's thread per statement.
+
+aiosqlite runs each call (open a cursor, execute, fetch, close the cursor) as its own trip to the thread that
+owns the sqlite3 connection, and every trip costs the event loop a wake-up. Here a statement is one trip,
+the transaction's BEGIN travels with its first statement, and a transaction that never ran a statement
+ends without a trip at all.
+
+Transactions that write wait for one another on an asyncio lock shared by the engine's connections, held
+from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's busy handler, which sleeps
+1-100 ms at a time; the busy timeout still covers writers in other processes. Transactions that only read
+begin DEFERRED, so under WAL they run beside the writer, and refuse to write (PRAGMA query_only).
+"""
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_BEGIN_WRITE = ("BEGIN IMMEDIATE",)
+_BEGIN_READ = ("BEGIN DEFERRED", "PRAGMA query_only = ON")
+_END_READ = "PRAGMA query_only = OFF"
+
+
+class WriteLock:
+    """Lets one transaction of the engine's connections write at a time; the others queue in order."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            # What SQLite's busy handler says when it gives up, so callers see the same error as before.
+            raise sqlite3.OperationalError("database is locked") from None
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    description: Any
+    rows: list[Any]
+    rowcount: int
+    lastrowid: int | None
+
+
+class SQLiteConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors do a statement in one trip and whose transactions begin lazily."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], write_lock: WriteLock) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._write_lock = write_lock
+        self._pending_begin: tuple[str, ...] = ()
+        self._in_transaction = False
+        self._read_only = False
+        self._holds_write_lock = False
+
+    def begin_with_next_statement(self, *, read_only: bool) -> None:
+        """Called where SQLAlchemy begins a transaction: its BEGIN goes out with the first statement."""
+        self._pending_begin = _BEGIN_READ if read_only else _BEGIN_WRITE
+        self._read_only = read_only
+
+    def cursor(self) -> "OneTripCursor":  # type: ignore[override]
+        return OneTripCursor(self)
+
+    async def run(self, sql: str, parameters: Any, *, many: bool = False) -> _Outcome:
+        """Execute one statement (after the pending BEGIN, if any) and fetch its rows, in one trip."""
+        prelude = self._pending_begin
+        if prelude:
+            if prelude is _BEGIN_WRITE:
+                await self._write_lock.acquire()
+                self._holds_write_lock = True
+            # From here on the transaction counts as begun: ending it is then always safe, even if BEGIN failed.
+            self._pending_begin = ()
+            self._in_transaction = True
+        return await self._execute(_run_statement, self._conn, prelude, sql, parameters, many)
+
+    async def commit(self) -> None:
+        await self._end(sqlite3.Connection.commit)
+
+    async def rollback(self) -> None:
+        await self._end(sqlite3.Connection.rollback)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._forget_transaction()
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        future = super().stop()
+        self._forget_transaction()
+        return future
+
+    async def _end(self, end: Callable[[sqlite3.Connection], None]) -> None:
+        if not self._in_transaction:
+            # SQLAlchemy began a transaction that ran no statement: there is nothing to end.
+            self._pending_begin = ()
+            return
+        if self._read_only:
+            # A transaction that only read has nothing to keep or lose, so nobody waits for its end; the
+            # connection's thread still ends it before running whatever is queued for it next.
+            self._tx.put_nowait((None, partial(_end_unwatched, self._conn, end)))
+            self._forget_transaction()
+            return
+        try:
+            await self._execute(_end_transaction, self._conn, end, self._read_only)
+        finally:
+            self._forget_transaction()
+
+    def _forget_transaction(self) -> None:
+        self._pending_begin = ()
+        self._in_transaction = False
+        self._read_only = False
+        if self._holds_write_lock:
+            self._holds_write_lock = False
+            self._write_lock.release()
+
+
+class OneTripCursor:
+    """The part of aiosqlite's Cursor that SQLAlchemy uses; rows are fetched with the statement."""
+
+    def __init__(self, connection: SQLiteConnection) -> None:
+        self._connection = connection
+        self._outcome = _Outcome(None, [], -1, None)
+        self._next_row = 0
+        self.arraysize = 1
+
+    async def __aenter__(self) -> "OneTripCursor":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def execute(self, sql: str, parameters: Any = ()) -> "OneTripCursor":
+        self._set(await self._connection.run(sql, parameters))
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> "OneTripCursor":
+        self._set(await self._connection.run(sql, parameters, many=True))
+        return self
+
+    @property
+    def description(self) -> Any:
+        return self._outcome.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._outcome.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._outcome.lastrowid
+
+    async def fetchone(self) -> Any:
+        rows = self._take(1)
+        return rows[0] if rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._take(size or self.arraysize)
+
+    async def fetchall(self) -> list[Any]:
+        return self._take(len(self._outcome.rows))
+
+    async def close(self) -> None:
+        # Like sqlite3's, a closed cursor still tells the rowcount and lastrowid of its last statement.
+        self._next_row = len(self._outcome.rows)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        while rows := self._take(64):
+            for row in rows:
+                yield row
+
+    def _set(self, outcome: _Outcome) -> None:
+        self._outcome = outcome
+        self._next_row = 0
+
+    def _take(self, count: int) -> list[Any]:
+        start = self._next_row
+        self._next_row = min(start + count, len(self._outcome.rows))
+        if start == 0 and self._next_row == len(self._outcome.rows):
+            return self._outcome.rows
+        return self._outcome.rows[start : self._next_row]
+
+
+def _run_statement(
+    connection: sqlite3.Connection, prelude: Sequence[str], sql: str, parameters: Any, many: bool
+) -> _Outcome:
+    """On the connection's thread."""
+    for statement in prelude:
+        connection.execute(statement)
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return _Outcome(cursor.description, rows, cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
+def _end_transaction(connection: sqlite3.Connection, end: Callable[[sqlite3.Connection], None], read_only: bool) -> None:
+    """On the connection's thread."""
+    try:
+        end(connection)
+    finally:
+        if read_only:
+            connection.execute(_END_READ)
+
+
+def _end_unwatched(connection: sqlite3.Connection, end: Callable[[sqlite3.Connection], None]) -> None:
+    """On the connection's thread, where no one awaits the outcome: so a failure is logged here."""
+    try:
+        _end_transaction(connection, end, read_only=True)
+    except Exception:
+        log.exception("could not end a read-only transaction")
+
+
+async def connect(database: str, write_lock: WriteLock, **kwargs: Any) -> SQLiteConnection:
+    """Open a connection (arguments as for sqlite3.connect) whose writing transactions queue on `write_lock`."""
+    connection = SQLiteConnection(lambda: sqlite3.connect(database, **kwargs), write_lock)
+    # As SQLAlchemy does for aiosqlite: a connection never closed must not keep the process alive.
+    connection._thread.daemon = True
+    return await connection

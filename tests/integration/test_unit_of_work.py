@@ -1,0 +1,99 @@
+"""Transactions that only read, and writers under contention, on both backends."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import Update, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.services.unit_of_work import UnitOfWork
+from db.models import StockLevel
+from tests.shop import add_product
+
+
+async def _stocked(session: AsyncSession, sku: str, available: int) -> int:
+    """A committed product with `available` units; its id."""
+    product = await add_product(session, sku, available=available)
+    await session.commit()
+    return product.id
+
+
+def _set_available(product_id: int, available: Any) -> Update:
+    return update(StockLevel).where(StockLevel.product_id == product_id).values(available=available)
+
+
+async def _available(uow: UnitOfWork, product_id: int) -> int | None:
+    async with uow.read_only():
+        return await uow.session.scalar(select(StockLevel.available).where(StockLevel.product_id == product_id))
+
+
+async def test_a_read_only_transaction_refuses_to_write(uow: UnitOfWork, session: AsyncSession) -> None:
+    product_id = await _stocked(session, "RO-WRITE", 3)
+
+    with pytest.raises(DBAPIError):
+        async with uow.read_only():
+            await uow.session.execute(_set_available(product_id, 0))
+
+    assert await _available(uow, product_id) == 3
+
+
+async def test_a_read_does_not_wait_for_a_transaction_that_is_writing(
+    uow: UnitOfWork, session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    product_id = await _stocked(session, "RO-BESIDE", 3)
+    writer = UnitOfWork(session_factory, clock)
+
+    async with writer:
+        await writer.session.execute(_set_available(product_id, 1))
+        # The writer's transaction is still open here (on SQLite it holds the database's write lock).
+        seen_meanwhile = await _available(uow, product_id)
+        await writer.commit()
+
+    assert seen_meanwhile == 3
+    assert await _available(uow, product_id) == 1
+
+
+async def test_concurrent_writers_all_get_their_turn(
+    uow: UnitOfWork, session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    product_id = await _stocked(session, "RO-QUEUE", 20)
+
+    async def take_one() -> None:
+        writer = UnitOfWork(session_factory, clock)
+        async with writer:
+            await writer.session.execute(_set_available(product_id, StockLevel.available - 1))
+            await asyncio.sleep(0)  # let the others start their transactions meanwhile
+            await writer.commit()
+
+    await asyncio.gather(*(take_one() for _ in range(12)))
+
+    assert await _available(uow, product_id) == 8
+
+
+async def test_a_failed_write_lets_the_next_writer_in(uow: UnitOfWork, session: AsyncSession) -> None:
+    product_id = await _stocked(session, "RO-FAIL", 3)
+
+    with pytest.raises(IntegrityError):
+        async with uow:
+            await add_product(uow.session, "RO-FAIL")  # the SKU is taken
+    async with uow:
+        await uow.session.execute(_set_available(product_id, 2))
+        await uow.commit()
+
+    assert await _available(uow, product_id) == 2
+
+
+async def test_a_transaction_that_ran_nothing_lets_the_next_writer_in(uow: UnitOfWork, session: AsyncSession) -> None:
+    product_id = await _stocked(session, "RO-EMPTY", 3)
+
+    async with uow:
+        await uow.session.connection()
+        await uow.commit()
+    async with uow:
+        await uow.session.execute(_set_available(product_id, 4))
+        await uow.commit()
+
+    assert await _available(uow, product_id) == 4
