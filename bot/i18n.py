@@ -48,14 +48,13 @@ class Translator:
 
     def date(self, value: date) -> str:
         """A short date a customer reads at a glance: '4 Dec' / '4. Dez.'."""
-        return format_skeleton("MMMd", value, locale=self.locale)
+        return _formatted_date("MMMd", value, self.language)
 
     def long_date(self, value: date) -> str:
-        return format_skeleton("yMMMEd", value, locale=self.locale)
+        return _formatted_date("yMMMEd", value, self.language)
 
     def money(self, amount_minor: int, currency: str) -> str:
-        precision = get_currency_precision(currency)
-        return format_currency(Decimal(amount_minor).scaleb(-precision), currency, locale=self.locale)
+        return _formatted_money(amount_minor, currency, self.language)
 
     def ordinal(self, n: int) -> str:
         """'3rd' in English, '3.' in German."""
@@ -66,7 +65,25 @@ class Translator:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse({"en": "en_GB", "de": "de_DE"}.get(self.language, self.language))
+        return _locale(self.language)
+
+
+@lru_cache
+def _locale(language: str) -> Locale:
+    return Locale.parse({"en": "en_GB", "de": "de_DE"}.get(language, language))
+
+
+# Babel works a skeleton out anew on every call, which costs more than the rest of a screen; screens repeat
+# the same few dates and prices, so the formatted strings are kept (each a pure function of its arguments).
+@lru_cache(maxsize=4096)
+def _formatted_date(skeleton: str, value: date, language: str) -> str:
+    return format_skeleton(skeleton, value, locale=_locale(language))
+
+
+@lru_cache(maxsize=4096)
+def _formatted_money(amount_minor: int, currency: str, language: str) -> str:
+    precision = get_currency_precision(currency)
+    return format_currency(Decimal(amount_minor).scaleb(-precision), currency, locale=_locale(language))
 
 
 def translator(language: str | None) -> Translator:
