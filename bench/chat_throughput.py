@@ -9,7 +9,10 @@ migrations and holding a small shop; each timed update is a linked customer aski
 
 Telegram's own flood limit (about 30 messages a second across all chats), which the bot's rate limiter
 keeps to in production, would cap any bot at that rate; the fake server has no such limit and the echo bot
-no limiter, so ours runs here with that pacing off and everything else (retries included) as shipped.
+no limiter, so ours runs here with that pacing off and everything else (retries included) as shipped; that
+includes handling different customers' updates concurrently (bot/update_order.py), which in production hides
+Telegram's network latency but here, where every reply is answered in-process at once, mostly adds the
+HTTP client's cost of juggling several connections.
 """
 
 import argparse

@@ -33,6 +33,7 @@ from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.support.desk import install_support_desk, start_support_desk, stop_support_desk
 from bot.telegram_errors import RetryingRateLimiter
+from bot.update_order import ChatOrderedUpdates
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def build_application(chat_deps: ChatDeps, *, rate_limiter: RetryingRateLimiter 
     """The bot, talking to the Bot API server named by TELEGRAM_API_BASE_URL.
 
     `rate_limiter` defaults to one that keeps to Telegram's flood limits and retries failed calls.
+    Updates of different chats are handled concurrently, each chat's and user's in order (bot/update_order.py).
     """
     settings = chat_deps.settings
     api = settings.telegram_api_base_url.rstrip("/")
@@ -73,6 +75,7 @@ def build_application(chat_deps: ChatDeps, *, rate_limiter: RetryingRateLimiter 
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=3))
+        .concurrent_updates(ChatOrderedUpdates())
         .build()
     )
     application.bot_data["deps"] = chat_deps
