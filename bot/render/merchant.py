@@ -30,16 +30,16 @@ def backorder_summary(backlog: list[Any], t: Translator) -> Screen:
     ]
     for sku in backlog[:MAX_SKUS_SHOWN]:
         waiting = t.ngettext(
-            "{lines} line, {units} units, oldest waiting {days} days",
-            "{lines} lines, {units} units, oldest waiting {days} days",
+            "{lines} line, {units} pcs, oldest waiting {days} d",
+            "{lines} lines, {units} pcs, oldest waiting {days} d",
             sku.waiting_lines,
         ).format(lines=sku.waiting_lines, units=sku.waiting_quantity, days=sku.oldest_wait_days)
         if sku.next_purchase_order:
-            supply = t.gettext("next: {reference} due {date} ({quantity} units)").format(
+            supply = t.gettext("next: {reference} due {date} ({quantity} pcs)").format(
                 reference=escape(sku.next_purchase_order), date=t.date(sku.next_expected_on), quantity=sku.next_quantity
             )
             if not sku.covered:
-                supply += t.gettext(" — {n} more units needed").format(n=sku.waiting_quantity - sku.incoming_quantity)
+                supply += t.gettext(" — {n} pcs more needed").format(n=sku.waiting_quantity - sku.incoming_quantity)
         else:
             supply = t.gettext("no purchase order")
         parts.append(f"\n<b>{escape(sku.sku)}</b> {escape(sku.product_name)}\n{waiting}\n{supply}")

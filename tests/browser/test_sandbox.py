@@ -193,4 +193,4 @@ async def test_the_merchant_asks_for_the_backorders_in_the_merchants_chat(demo: 
 
     overview = bot_message(page, "merchant", f"{headset.sku} {headset.name}")
     due = EN.date(demo.clock.today() + timedelta(days=due_in_days))
-    await expect(overview).to_contain_text(f"next: {reference} due {due} ({units} units)")
+    await expect(overview).to_contain_text(f"next: {reference} due {due} ({units} pcs)")

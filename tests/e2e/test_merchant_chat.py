@@ -95,9 +95,9 @@ async def test_backorders_summarises_the_backlog_by_sku(
     ).removeprefix("<b>").removesuffix("</b>")
     assert f"HS-200 {HEADSET}" in lines
     assert EN.ngettext(
-        "{lines} line, {units} units, oldest waiting {days} days", "{lines} lines, {units} units, oldest waiting {days} days", 4
+        "{lines} line, {units} pcs, oldest waiting {days} d", "{lines} lines, {units} pcs, oldest waiting {days} d", 4
     ).format(lines=4, units=4, days=26) in lines
-    assert EN.gettext("next: {reference} due {date} ({quantity} units)").format(
+    assert EN.gettext("next: {reference} due {date} ({quantity} pcs)").format(
         reference=PURCHASE_ORDER, date="3 Dec", quantity=4
     ) in lines
 
