@@ -97,3 +97,28 @@ async def test_a_transaction_that_ran_nothing_lets_the_next_writer_in(uow: UnitO
         await uow.commit()
 
     assert await _available(uow, product_id) == 4
+
+
+async def test_a_writer_cancelled_mid_transaction_lets_the_next_writer_in(
+    uow: UnitOfWork, session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    product_id = await _stocked(session, "RO-CANCEL", 3)
+    wrote = asyncio.Event()
+
+    async def write_and_hang() -> None:
+        writer = UnitOfWork(session_factory, clock)
+        async with writer:
+            await writer.session.execute(_set_available(product_id, 0))
+            wrote.set()
+            await asyncio.Event().wait()  # until cancelled, with the transaction open
+
+    hanging = asyncio.create_task(write_and_hang())
+    await wrote.wait()
+    hanging.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await hanging
+    async with uow:
+        await uow.session.execute(_set_available(product_id, 5))
+        await uow.commit()
+
+    assert await _available(uow, product_id) == 5
