@@ -7,6 +7,7 @@ there is nothing to do or Telegram asked it to wait, so the chat stays responsiv
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -176,7 +177,9 @@ class OutboxWorker:
         lane = Lane.PAID_BROADCAST if self.policy.paid_broadcasts and message.broadcast_id is not None else Lane.STANDARD
         wait = self.flood.wait_for(message.chat_id, lane)
         if wait > self.policy.chat_wait_limit:
-            await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=wait))
+            # inf: the chat's window is full of sends still awaiting Telegram's answer, so look again shortly.
+            delay = wait if math.isfinite(wait) else self.policy.chat_wait_limit
+            await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=delay))
             return Outcome.POSTPONED
         try:
             async with self.flood.sending(message.chat_id, lane):
