@@ -33,10 +33,14 @@ from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.support.desk import install_support_desk, start_support_desk, stop_support_desk
 from bot.telegram_errors import RetryingRateLimiter
+from bot.telegram_http import AiohttpRequest
 from bot.update_order import ChatOrderedUpdates
 
 log = logging.getLogger(__name__)
 
+# Connections for the bot's calls other than getUpdates: as many as updates are handled at once, and more
+# for the support desk's relays, which run beside them.
+BOT_CONNECTIONS = 32
 SUPPORT_HANDLERS = -2  # the handler group of the support desk: before the intake (-1)
 
 
@@ -65,6 +69,7 @@ def build_application(chat_deps: ChatDeps, *, rate_limiter: RetryingRateLimiter 
 
     `rate_limiter` defaults to one that keeps to Telegram's flood limits and retries failed calls.
     Updates of different chats are handled concurrently, each chat's and user's in order (bot/update_order.py).
+    Its Bot API calls go over aiohttp (bot/telegram_http.py).
     """
     settings = chat_deps.settings
     api = settings.telegram_api_base_url.rstrip("/")
@@ -74,6 +79,8 @@ def build_application(chat_deps: ChatDeps, *, rate_limiter: RetryingRateLimiter 
         .token(settings.bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .request(AiohttpRequest(BOT_CONNECTIONS))
+        .get_updates_request(AiohttpRequest())
         .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=3))
         .concurrent_updates(ChatOrderedUpdates())
         .build()

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -26,6 +25,7 @@ from bot.delivery.claims import ClaimedMessage
 from bot.delivery.quiet_hours import QuietHours
 from bot.delivery.rate_limits import FloodControl, Lane, flood_control_for, retry_after_seconds
 from bot.render.proactive import render_outgoing
+from bot.telegram_http import AiohttpRequest
 from bot.services.leases import doubling_pause, new_worker_id
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OutboxStatus
@@ -243,7 +243,7 @@ def outbox_bot(settings: Settings, workers: int) -> Bot:
         settings.bot_token,
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=HTTPXRequest(connection_pool_size=max(workers, 1) + 1),
+        request=AiohttpRequest(max(workers, 1) + 1),
     )
 
 
