@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
@@ -110,9 +110,9 @@ async def get_backorder_status(uow: UnitOfWork, customer_id: int) -> CustomerBac
     (ETAs are given to waiting lines only), a cancelled or substituted quantity, or being the substitute
     for a waiting line. A line allocated from stock when the order came in never waited, and is left out.
     """
-    async with uow.read_only():
-        since = uow.clock.now() - timedelta(days=uow.policy.recently_resolved_days)
-        views = await _line_views(uow.session, uow.clock, _CUSTOMER_LINES, customer_id=customer_id, since=since)
+    since = uow.clock.now() - timedelta(days=uow.policy.recently_resolved_days)
+    async with uow.connection(read_only=True) as connection:
+        views = await _line_views(connection, uow.clock, _CUSTOMER_LINES, customer_id=customer_id, since=since)
     waiting = sorted((view for view in views if view.is_waiting), key=lambda view: (view.placed_at, view.line_id))
     resolved = sorted(
         (view for view in views if not view.is_waiting),
@@ -126,7 +126,7 @@ async def get_order_status(uow: UnitOfWork, customer_id: int, order_number: str)
     """Every line of one of the customer's orders; OrderNotFound for anyone else's."""
     async with uow.read_only():
         order = await customer_order(uow.session, customer_id, order_number)
-        views = await _line_views(uow.session, uow.clock, _ORDER_LINES, order_id=order.id)
+        views = await _line_views(await uow.session.connection(), uow.clock, _ORDER_LINES, order_id=order.id)
         return OrderView(
             order_number=order.number,
             placed_at=order.placed_at,
@@ -137,8 +137,8 @@ async def get_order_status(uow: UnitOfWork, customer_id: int, order_number: str)
 
 async def get_line_view(uow: UnitOfWork, customer_id: int, line_id: int) -> LineView:
     """One of the customer's lines, whatever its status; LineNotFound for anyone else's."""
-    async with uow.read_only():
-        views = await _line_views(uow.session, uow.clock, _ONE_LINE, customer_id=customer_id, line_id=line_id)
+    async with uow.connection(read_only=True) as connection:
+        views = await _line_views(connection, uow.clock, _ONE_LINE, customer_id=customer_id, line_id=line_id)
     if not views:
         raise LineNotFound()
     return views[0]
@@ -224,10 +224,9 @@ _ONE_LINE = _line_rows().where(OrderLine.id == bindparam("line_id"), Order.custo
 
 
 async def _line_views(
-    session: AsyncSession, clock: Clock, statement: Select[*tuple[Any, ...]], **params: Any
+    connection: AsyncConnection, clock: Clock, statement: Select[*tuple[Any, ...]], **params: Any
 ) -> list[LineView]:
     # Through the connection, not the ORM: these are plain rows, and the ORM layer would double the time.
-    connection = await session.connection()
     rows = (await connection.execute(statement, params)).all()
     views = []
     for _, group in groupby(rows, key=attrgetter("id")):

@@ -48,12 +48,11 @@ async def begin_update(
     """Claim the update and load the user in one transaction; None when this update was handled already.
 
     `reachable`: the update shows the user can be written to (anything but their blocking the bot).
-    Every update passes here, so it takes two statements, built once, on a plain connection, unless the
-    user is new or their chat or Telegram language changed.
+    Every update passes here, so it takes two statements, built once, on a plain connection without the ORM
+    session, unless the user is new or their chat or Telegram language changed.
     """
-    async with uow:
+    async with uow.connection() as connection:
         now = uow.clock.now()
-        connection = await uow.session.connection()
         statements = _statements(connection.dialect.name)
         claim = await connection.execute(statements.claim, {"update_id": update_id, "processed_at": now})
         if claim.rowcount == 0:  # type: ignore[attr-defined]

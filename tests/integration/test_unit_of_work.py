@@ -30,6 +30,18 @@ async def _available(uow: UnitOfWork, product_id: int) -> int | None:
         return await uow.session.scalar(select(StockLevel.available).where(StockLevel.product_id == product_id))
 
 
+async def _available_on_a_plain_connection(uow: UnitOfWork, product_id: int) -> int | None:
+    async with uow.connection(read_only=True) as connection:
+        return await connection.scalar(select(StockLevel.available).where(StockLevel.product_id == product_id))
+
+
+async def _commit_available(uow: UnitOfWork, product_id: int, available: int) -> None:
+    """Set the product's available stock in a committed transaction on a plain connection."""
+    async with uow.connection() as connection:
+        await connection.execute(_set_available(product_id, available))
+        await uow.commit()
+
+
 async def test_a_read_only_transaction_refuses_to_write(uow: UnitOfWork, session: AsyncSession) -> None:
     product_id = await _stocked(session, "RO-WRITE", 3)
 
@@ -50,9 +62,10 @@ async def test_a_read_does_not_wait_for_a_transaction_that_is_writing(
         await writer.session.execute(_set_available(product_id, 1))
         # The writer's transaction is still open here (on SQLite it holds the database's write lock).
         seen_meanwhile = await _available(uow, product_id)
+        seen_on_a_plain_connection_meanwhile = await _available_on_a_plain_connection(uow, product_id)
         await writer.commit()
 
-    assert seen_meanwhile == 3
+    assert seen_meanwhile == seen_on_a_plain_connection_meanwhile == 3
     assert await _available(uow, product_id) == 1
 
 
@@ -122,3 +135,26 @@ async def test_a_writer_cancelled_mid_transaction_lets_the_next_writer_in(
         await uow.commit()
 
     assert await _available(uow, product_id) == 5
+
+
+async def test_a_connection_transaction_keeps_only_what_was_committed(uow: UnitOfWork, session: AsyncSession) -> None:
+    product_id = await _stocked(session, "CX-COMMIT", 3)
+
+    async with uow.connection() as connection:
+        await connection.execute(_set_available(product_id, 0))
+    await _commit_available(uow, product_id, 7)
+
+    assert await _available(uow, product_id) == 7
+
+
+async def test_a_read_only_connection_refuses_to_write_and_lets_the_next_writer_in(
+    uow: UnitOfWork, session: AsyncSession
+) -> None:
+    product_id = await _stocked(session, "CX-RO", 3)
+
+    with pytest.raises(DBAPIError):
+        async with uow.connection(read_only=True) as connection:
+            await connection.execute(_set_available(product_id, 0))
+    await _commit_available(uow, product_id, 2)
+
+    assert await _available(uow, product_id) == 2
