@@ -10,6 +10,7 @@ Everything above the HTTP exchange (parameters, Telegram's errors, retries) stay
 import asyncio
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -107,7 +108,10 @@ def _body(request_data: RequestData | None) -> Any:
     if request_data is None:
         return None
     if not request_data.contains_files:
-        return request_data.json_parameters
+        # Encoded here: handed a dict, aiohttp builds a multipart writer (and a random boundary) it then never uses.
+        return aiohttp.payload.BytesPayload(
+            urlencode(request_data.json_parameters).encode("ascii"), content_type="application/x-www-form-urlencoded"
+        )
     form = aiohttp.FormData()
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)

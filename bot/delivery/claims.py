@@ -8,7 +8,7 @@ another worker takes the messages again; the one it was sending may then be sent
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -132,11 +132,23 @@ _RECORD_SENT = (
 )
 
 
-async def mark_sent(uow: UnitOfWork, message_id: int, telegram_message_id: int) -> None:
-    """Telegram accepted it. Recorded whoever holds it now: that it went out is a fact, and saying so stops a resend."""
+class Sent(NamedTuple):
+    """An outbox message Telegram accepted, and the id Telegram gave it."""
+
+    message_id: int
+    telegram_message_id: int
+
+
+async def mark_sent(uow: UnitOfWork, sends: Sequence[Sent]) -> None:
+    """Telegram accepted them. Recorded whoever holds them now: that they went out is a fact, and saying so stops a resend."""
+    if not sends:
+        return
     async with uow:
-        await uow.session.execute(
-            _RECORD_SENT, {"message_id": message_id, "sent_at": uow.clock.now(), "telegram_message_id": telegram_message_id}
+        now = uow.clock.now()
+        connection = await uow.session.connection()  # Core's executemany: the ORM would want whole rows by key
+        await connection.execute(
+            _RECORD_SENT,
+            [{"message_id": sent.message_id, "sent_at": now, "telegram_message_id": sent.telegram_message_id} for sent in sends],
         )
         await uow.commit()
 

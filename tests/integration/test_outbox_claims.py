@@ -147,7 +147,7 @@ async def test_sent_is_recorded_even_after_the_lease_lapsed_so_the_message_is_no
     clock.advance(minutes=2)
     await claims.claim_due(uow, "reclaimer", limit=0, lease=LEASE, optional_allowed=True, max_attempts=8)
 
-    await claims.mark_sent(uow, message_id, telegram_message_id=4242)
+    await claims.mark_sent(uow, [claims.Sent(message_id, telegram_message_id=4242)])
 
     row = await outbox_row(session_factory, message_id)
     assert (row.status, row.telegram_message_id, row.sent_at, row.worker_id) == (OutboxStatus.SENT, 4242, clock.now(), None)
