@@ -35,6 +35,7 @@ OUTBOX_SHARE = 0.985
 PRIVATE_CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
 _SWEEP_EVERY = 1024  # starts between clean-ups of idle chat windows
+CATCH_UP = 0.2  # seconds a sender may fall behind the even grid and still make up for it (see _Pace)
 _CLOSE_ENOUGH = 1e-6  # seconds; float rounding on the grid must not make a sender sleep for nothing
 
 
@@ -94,9 +95,13 @@ class _Pace:
     next_start: float = 0.0
 
     def start(self, now: float) -> None:
-        # A start a little late (the event loop wakes up a millisecond after the timer) keeps the grid, so
-        # lateness does not add up into a lower rate; the windows still cap every second.
-        self.next_start = max(now - self.interval / 2, self.next_start) + self.interval
+        # A start up to CATCH_UP late (the event loop woke late, a worker was claiming its next batch) keeps
+        # the grid, so lateness does not add up into a lower rate: the next starts follow at once until the
+        # grid is caught up, and the windows still cap every second. After a quiet spell the grid starts
+        # afresh, half a step on, rather than bursting to make up for time nobody wanted to send in.
+        behind = now - self.next_start
+        on_grid = self.next_start if behind <= max(CATCH_UP, self.interval / 2) else now - self.interval / 2
+        self.next_start = max(on_grid, self.next_start) + self.interval
 
 
 @dataclass

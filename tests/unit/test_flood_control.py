@@ -1,6 +1,7 @@
 """The process's flood control: Telegram's limits as sliding windows, counted from each answer, with even spacing."""
 
 import asyncio
+import math
 from contextlib import AsyncExitStack
 
 import pytest
@@ -47,6 +48,26 @@ async def test_outbox_sends_keep_an_even_grid_a_little_under_the_rate() -> None:
     await (await send(flood, 3)).aclose()
 
     assert flood.wait_for(4) == approx(interval - 0.002)  # lateness is not carried forward
+
+
+async def test_a_sender_that_fell_behind_the_grid_catches_up_but_a_quiet_spell_is_not_made_up_for() -> None:
+    time = StoppedTime()
+    flood = FloodControl(30, monotonic=time)
+    interval = 1 / (30 * OUTBOX_SHARE)
+    await (await send(flood, 1)).aclose()
+    time.advance(interval / 2)
+    await (await send(flood, 2)).aclose()  # on the grid
+
+    time.advance(interval + 0.1)  # claiming the next batch took 0.1 s
+    caught_up = 0
+    while flood.wait_for(100 + caught_up) == approx(0, abs=1e-7):
+        await (await send(flood, 100 + caught_up)).aclose()
+        caught_up += 1
+    time.advance(5)  # nothing to send for a while
+    await (await send(flood, 3)).aclose()
+
+    assert caught_up == 1 + math.floor(0.1 / interval)  # the late one and those the grid had due meanwhile
+    assert flood.wait_for(4) == approx(interval / 2)  # then half a step on, not a burst for the quiet spell
 
 
 async def test_a_send_counts_against_the_window_until_a_second_after_its_answer() -> None:
