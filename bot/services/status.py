@@ -147,7 +147,12 @@ async def get_line_view(uow: UnitOfWork, customer_id: int, line_id: int) -> Line
 def _is_waiting(line: Any) -> ColumnElement[bool]:
     # Spelled with literals, exactly as in the WHERE of ix_order_lines_waiting_queue, so SQLite and
     # PostgreSQL can prove the query implies it and use that partial index.
-    return line.status.in_([literal_column(f"'{status.value}'") for status in OPEN_LINE_STATUSES])
+    return _status_in(line, OPEN_LINE_STATUSES)
+
+
+def _status_in(line: Any, statuses: tuple[LineStatus, ...]) -> ColumnElement[bool]:
+    # Literals rather than a list of bound values, which SQLAlchemy would render into the SQL on every execution.
+    return line.status.in_([literal_column(f"'{status.value}'") for status in statuses])
 
 
 def _once_waited() -> ColumnElement[bool]:
@@ -216,7 +221,7 @@ _CUSTOMER_LINES = _line_rows().where(
     Order.customer_id == bindparam("customer_id"),
     or_(
         _is_waiting(OrderLine),
-        and_(OrderLine.status.in_(RESOLVED_STATUSES), OrderLine.resolved_at >= bindparam("since"), _once_waited()),
+        and_(_status_in(OrderLine, RESOLVED_STATUSES), OrderLine.resolved_at >= bindparam("since"), _once_waited()),
     ),
 )
 _ORDER_LINES = _line_rows().where(OrderLine.order_id == bindparam("order_id"))
