@@ -3,7 +3,8 @@ while a linked customer keeps asking our real bot for /orders.
 
     .venv/bin/python -m bench.broadcast_delivery                           # 10,000 recipients at 30/s (~6.5 min)
     .venv/bin/python -m bench.broadcast_delivery --recipients 1000         # a quick run
-    .venv/bin/python -m bench.broadcast_delivery --paid --workers 4        # paid broadcasts, 1,000/s
+    .venv/bin/python -m bench.broadcast_delivery --paid --workers 16       # paid broadcasts, 1,000/s
+    .venv/bin/python -m bench.broadcast_delivery --paid --workers 16 --processes 1 --database-url ...  # sending apart
     .venv/bin/python -m bench.broadcast_delivery --unshared-replies        # replies not sharing the outbox's limits
     createdb -h 127.0.0.1 -U postgres bench_outbox && \
       .venv/bin/python -m bench.broadcast_delivery --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_outbox
@@ -18,6 +19,7 @@ bot's CPU either.
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -34,11 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.ext import Application
 
+from bench.fake_server_process import FakeServerProcess, SentMessage
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import (
     DeliveryPolicy,
     DeliveryStats,
+    FloodControl,
     FloodControlRateLimiter,
     Outcome,
     flood_control_for,
@@ -51,10 +55,10 @@ from bot.services.eta import recompute_all_etas
 from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.telegram_app import build_application
+from bot.telegram_jobs import deliver
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
-from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage
-from bench.fake_server_process import FakeServerProcess, SentMessage
+from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
 from tests.e2e.harness import RunningBot, running_bot
 from tests.shop import add_customer, add_order, add_product
 
@@ -79,9 +83,10 @@ class Latencies:
 class Result:
     recipients: int
     limit: float
-    workers: int
+    senders: str
     seconds: float
-    cpu_seconds: float  # the bot's process (bot, workers, database driver), while the broadcast ran
+    cpu_seconds: float  # the bot's process (bot, workers in it, database driver), while the broadcast ran
+    sender_cpu_seconds: float | None  # the sending processes', when they ran apart from the bot
     broadcast_rate: float
     total_rate: float
     outbox_429s: int
@@ -97,8 +102,9 @@ class Result:
     def report(self) -> str:
         ratio = statistics.median(self.during.seconds) / statistics.median(self.idle.seconds) if self.during.seconds else float("nan")
         return "\n".join([
-            f"{self.recipients} recipients, limit {self.limit:g} msgs/s, {self.workers} worker(s): {self.seconds:.1f} s,"
-            f" bot process CPU {1000 * self.cpu_seconds / self.recipients:.2f} ms per message",
+            f"{self.recipients} recipients, limit {self.limit:g} msgs/s, {self.senders}: {self.seconds:.1f} s",
+            f"  CPU per message: {1000 * self.cpu_seconds / self.recipients:.2f} ms in the bot's process"
+            + (f", {1000 * self.sender_cpu_seconds / self.recipients:.2f} ms in the sending processes" if self.sender_cpu_seconds is not None else ""),
             f"  broadcast rate: {self.broadcast_rate:.2f} msgs/s = {100 * self.broadcast_rate / self.limit:.1f}% of the limit"
             f" (with the replies: {100 * self.total_rate / self.limit:.1f}%)",
             f"  429s received: {self.outbox_429s} by the outbox, {self.reply_429s} by replies"
@@ -136,24 +142,93 @@ async def measure(args: argparse.Namespace, sessions: Sessions, url: str) -> Res
         async with our_bot(fake, sessions, clock, settings, None if args.unshared_replies else flood) as bot:
             idle_gap = min(args.ask_every, 2.0)
             idle = await ask_repeatedly(fake, bot, asker, times=args.idle_asks // 2, every=idle_gap)
-            stats, stop = DeliveryStats(), asyncio.Event()
-            async with outbox_bot(settings, args.workers) as sender:
+            senders = sender_processes(args, settings) if args.processes else senders_in_this_process(args, settings, sessions, clock, flood)
+            async with senders as sending:
                 started, cpu_started = time.perf_counter(), time.process_time()
-                policy = DeliveryPolicy.from_settings(settings)
-                policy = replace(policy, batch_size=args.batch_size or policy.batch_size)
-                tasks = start_outbox_workers(
-                    sender, sessions, clock, settings, args.workers, stop=stop, flood=flood, stats=stats, policy=policy
-                )
-                during = await ask_until_done(fake, bot, asker, stats, args.recipients, every=args.ask_every)
+                during = await ask_until_done(fake, bot, asker, sessions, args.recipients, every=args.ask_every)
                 seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-                stop.set()
-                await asyncio.gather(*tasks)
             # Idle again afterwards, so a machine busier or quieter than at the start does not tilt the comparison.
             idle.seconds += (await ask_repeatedly(fake, bot, asker, times=args.idle_asks - args.idle_asks // 2, every=idle_gap)).seconds
         sends, violations = await fake.sent_messages(), await fake.rate_limit_violations()
         return tally(
-            sends, violations, recipients, asker, limit, args.workers, (seconds, cpu_seconds), await statuses(sessions), stats, idle, during
+            sends, violations, recipients, asker, limit, describe_senders(args), (seconds, cpu_seconds, sending.cpu_seconds),
+            await statuses(sessions),
+            sending.stats, idle, during,
         )
+
+
+def describe_senders(args: argparse.Namespace) -> str:
+    if args.processes:
+        return f"{args.processes} sending process(es) of {args.workers} worker(s) beside the bot"
+    return f"{args.workers} worker(s) in the bot's process"
+
+
+@dataclass
+class Sending:
+    """What the senders tell once they stopped: their outcome counts and, when they ran apart, their CPU seconds."""
+
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+    cpu_seconds: float | None = None
+
+
+@asynccontextmanager
+async def senders_in_this_process(
+    args: argparse.Namespace, settings: Settings, sessions: Sessions, clock: SystemClock, flood: FloodControl
+) -> AsyncIterator[Sending]:
+    """`--workers` outbox workers as tasks beside the bot, sharing its flood control, as `run` and `serve` start them."""
+    sending, stop = Sending(), asyncio.Event()
+    async with outbox_bot(settings, args.workers) as sender:
+        policy = DeliveryPolicy.from_settings(settings)
+        policy = replace(policy, batch_size=args.batch_size or policy.batch_size)
+        tasks = start_outbox_workers(
+            sender, sessions, clock, settings, args.workers, stop=stop, flood=flood, stats=sending.stats, policy=policy
+        )
+        try:
+            yield sending
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+
+
+@asynccontextmanager
+async def sender_processes(args: argparse.Namespace, settings: Settings) -> AsyncIterator[Sending]:
+    """`--processes` processes running `backorder-bot deliver` with `--workers` workers each, sharing the limit."""
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    share = settings.model_copy(update={
+        "outbox_workers": args.workers,
+        "outbox_rate_per_second": settings.outbox_rate_per_second / args.processes,
+        "paid_broadcast_rate_per_second": settings.paid_broadcast_rate_per_second / args.processes,
+    })
+    processes = [context.Process(target=deliver_in_process, args=(share, stop, results), daemon=True) for _ in range(args.processes)]
+    for process in processes:
+        process.start()
+    sending = Sending(cpu_seconds=0.0)
+    try:
+        yield sending
+    finally:
+        stop.set()
+        loop = asyncio.get_running_loop()
+        for _ in processes:
+            cpu_seconds, counts = await loop.run_in_executor(None, results.get)
+            sending.cpu_seconds = (sending.cpu_seconds or 0.0) + cpu_seconds
+            sending.stats.counts.update({Outcome(name): count for name, count in counts.items()})
+        for process in processes:
+            process.join()
+
+
+def deliver_in_process(settings: Settings, stop: Any, results: Any) -> None:
+    """A sending process: `backorder-bot deliver` until `stop` is set; then its CPU seconds and outcomes go to `results`."""
+
+    async def main() -> None:
+        stats = DeliveryStats()
+        stopped = asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        cpu_started = time.process_time()
+        await deliver(settings, stopped, stats)
+        results.put((time.process_time() - cpu_started, stats.as_dict()))
+
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(main())
 
 
 def bench_settings(args: argparse.Namespace, fake: FakeServerProcess, url: str) -> Settings:
@@ -255,18 +330,23 @@ async def ask_repeatedly(fake: FakeServerProcess, bot: RunningBot, asker: FakeUs
 
 
 async def ask_until_done(
-    fake: FakeServerProcess, bot: RunningBot, asker: FakeUser, stats: DeliveryStats, recipients: int, *, every: float
+    fake: FakeServerProcess, bot: RunningBot, asker: FakeUser, sessions: Sessions, recipients: int, *, every: float
 ) -> Latencies:
-    """Ask every `every` seconds until every broadcast message has an outcome."""
+    """Ask every `every` seconds until every broadcast message has an outcome (the senders may be other processes)."""
     measured = Latencies()
-    finished = (Outcome.SENT, Outcome.FAILED, Outcome.BLOCKED)
     next_ask = time.perf_counter() + every
-    while sum(stats.counts[outcome] for outcome in finished) < recipients:
-        await asyncio.sleep(0.05)
+    while await finished_messages(sessions) < recipients:
+        await asyncio.sleep(0.1)
         if time.perf_counter() >= next_ask:
             measured.seconds.append(await ask(fake, bot, asker))
             next_ask = time.perf_counter() + every
     return measured
+
+
+async def finished_messages(sessions: Sessions) -> int:
+    async with sessions() as session:
+        finished = OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.BLOCKED])
+        return await session.scalar(select(func.count()).where(finished)) or 0
 
 
 async def statuses(sessions: Sessions) -> dict[str, int]:
@@ -277,7 +357,8 @@ async def statuses(sessions: Sessions) -> dict[str, int]:
 
 def tally(
     sends: list[SentMessage], violations: list[RateLimitViolation], recipients: list[FakeUser], asker: FakeUser,
-    limit: float, workers: int, times: tuple[float, float], rows: dict[str, int], stats: DeliveryStats, idle: Latencies, during: Latencies,
+    limit: float, senders: str, times: tuple[float, float, float | None], rows: dict[str, int], stats: DeliveryStats,
+    idle: Latencies, during: Latencies,
 ) -> Result:
     broadcast_ids = {user.id for user in recipients}
     delivered = [r for r in sends if r.ok and r.chat_id in broadcast_ids]
@@ -288,9 +369,10 @@ def tally(
     return Result(
         recipients=len(recipients),
         limit=limit,
-        workers=workers,
+        senders=senders,
         seconds=times[0],
         cpu_seconds=times[1],
+        sender_cpu_seconds=times[2],
         broadcast_rate=(len(delivered) - 1) / span,
         total_rate=(len(all_ok_in_span) - 1) / span,
         outbox_429s=sum(1 for r in sends if r.status == 429 and r.chat_id in broadcast_ids),
@@ -321,7 +403,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30, help="OUTBOX_RATE_PER_SECOND, and the limit the fake enforces")
     parser.add_argument("--paid", action="store_true", help="paid broadcasts: the fake enforces --paid-rate instead")
     parser.add_argument("--paid-rate", type=float, default=1000, help="PAID_BROADCAST_RATE_PER_SECOND")
-    parser.add_argument("--workers", type=int, default=1, help="outbox worker tasks")
+    parser.add_argument("--workers", type=int, default=1, help="outbox worker tasks (per sending process)")
+    parser.add_argument(
+        "--processes", type=int, default=0,
+        help="send from this many `backorder-bot deliver` processes instead of the bot's own (PostgreSQL only)",
+    )
     parser.add_argument("--batch-size", type=int, help="messages a worker claims at once (default: as the shop's settings say)")
     parser.add_argument("--ask-every", type=float, default=2.0, help="seconds between the customer's /orders")
     parser.add_argument("--idle-asks", type=int, default=20, help="/orders asked without a broadcast (half before, half after)")

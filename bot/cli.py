@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("run", help="run the Telegram bot (long polling; needs BOT_TOKEN)")
     commands.add_parser(
+        "deliver",
+        help="only send queued messages (the outbox), in a process beside run or serve; PostgreSQL only",
+    )
+    commands.add_parser(
         "serve",
         help="run the bot and the web server: Telegram webhook (or long polling without WEBHOOK_URL),"
         " merchant API, /healthz, /metrics",
@@ -110,6 +114,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return await run_bot(settings)
 
 
+async def _deliver(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.telegram_jobs import deliver
+
+    return await deliver(settings)
+
+
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web_jobs import serve
 
@@ -136,6 +146,7 @@ _JOBS: dict[str, Job] = {
     "seed": _seed,
     "import": _import,
     "run": _run,
+    "deliver": _deliver,
     "serve": _serve,
     "token": _token,
     "link": _link,

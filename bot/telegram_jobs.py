@@ -1,15 +1,17 @@
-"""The Telegram side of the `backorder-bot` command: run the bot, print an order's deep link."""
+"""The Telegram side of the `backorder-bot` command: run the bot, send the outbox, print an order's deep link."""
 
 import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable
 
+from sqlalchemy.engine import make_url
 from telegram import Bot, Update
 
 from bot.background import background_work
 from bot.config import Settings
-from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
+from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for, outbox_bot, start_outbox_workers
 from bot.services.linking import build_link_for_order
 from bot.services.errors import DomainError
 from bot.telegram_app import build_application
@@ -36,6 +38,36 @@ async def run_bot(settings: Settings) -> int:
                 await until_stopped()
             await application.updater.stop()
             await application.stop()
+    return 0
+
+
+async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, stats: DeliveryStats | None = None) -> int:
+    """Only send what the outbox holds, with OUTBOX_WORKERS workers, until `stopped` (default: Ctrl-C or SIGTERM).
+
+    A process of its own beside `run` or `serve` (set OUTBOX_WORKERS=0 there), so a paid broadcast at up to
+    1,000 messages a second does not slow the bot's answers. Needs PostgreSQL: SQLite is one process's database.
+    """
+    if not settings.bot_token:
+        print("BOT_TOKEN is not set. Put your bot's token from @BotFather into .env.", file=sys.stderr)
+        return 2
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        print("deliver runs beside the bot in a process of its own, which needs PostgreSQL (DATABASE_URL);"
+              " on SQLite the bot's own process sends (OUTBOX_WORKERS).", file=sys.stderr)
+        return 2
+    if settings.outbox_workers == 0:
+        print("OUTBOX_WORKERS is 0, so there is nobody to send; set it to 1 or more for this process.", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    async with chat_deps(settings) as deps:
+        stop = asyncio.Event()
+        async with outbox_bot(settings, settings.outbox_workers) as sender:
+            workers = start_outbox_workers(
+                sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, stats=stats
+            )
+            log.info("Sending the outbox with %d workers; press Ctrl-C to stop.", settings.outbox_workers)
+            await (stopped or until_stopped())
+            stop.set()
+            await asyncio.gather(*workers)
     return 0
 
 

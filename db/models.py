@@ -437,6 +437,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_messages_due", "status", "not_before", "priority", "id"),
+        Index("ix_outbox_messages_queue", "status", "priority", "id"),  # claims, in the order they take messages
         Index("ix_outbox_messages_broadcast", "broadcast_id", "status"),
     )
 

@@ -1,0 +1,64 @@
+"""`backorder-bot deliver`: a process that only sends the outbox, beside the bot, on PostgreSQL."""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.sandbox import FakeBotApi
+from bot.telegram_jobs import deliver
+from db.models import OutboxStatus
+from tests.cli_runner import cli_database, run_cli  # noqa: F401  (fixture)
+from tests.e2e.chat_bot import chat_settings
+from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
+from tests.outbox_queue import broadcast_text, outbox_rows, queue
+
+QUIET_HOURS_OFF = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}
+
+
+@pytest.mark.postgres_only
+async def test_deliver_sends_what_the_outbox_holds_until_it_is_stopped(
+    fake_api: FakeBotApi, session_factory: async_sessionmaker[AsyncSession], database_url: str, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: deliver refuses SQLite, which is one process's database")
+    users = [fake_api.add_user(f"Customer {i}") for i in range(5)]
+    for user in users:
+        fake_api.send_command(user, "start")
+    queued_a_minute_ago = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=1))  # deliver runs on the real clock
+    ids = await queue(session_factory, queued_a_minute_ago, [broadcast_text(user.id, f"sale {i}") for i, user in enumerate(users)])
+    settings = chat_settings(fake_api, database_url=database_url, outbox_workers=2, **QUIET_HOURS_OFF)
+    stop = asyncio.Event()
+
+    running = asyncio.create_task(deliver(settings, stop.wait()))
+    await fake_api.wait_until(lambda: len(fake_api.requests("sendMessage")) == len(users), 10, what="every message sent")
+    stop.set()
+
+    assert await asyncio.wait_for(running, 10) == 0
+    assert [[m.text for m in fake_api.bot_messages(user.id)] for user in users] == [[f"sale {i}"] for i in range(5)]
+    assert all(row.status is OutboxStatus.SENT for row in await outbox_rows(session_factory, ids))
+
+
+async def test_deliver_refuses_sqlite_and_a_process_with_no_workers(
+    fake_api: FakeBotApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    on_sqlite = chat_settings(fake_api, database_url="sqlite+aiosqlite:///shop.sqlite3")
+    no_workers = chat_settings(fake_api, database_url="postgresql+asyncpg://shop@127.0.0.1:1/shop", outbox_workers=0)
+
+    assert await deliver(on_sqlite, asyncio.sleep(0)) == 2
+    assert "needs PostgreSQL" in capsys.readouterr().err
+    assert await deliver(no_workers, asyncio.sleep(0)) == 2
+    assert "OUTBOX_WORKERS is 0" in capsys.readouterr().err
+    assert fake_api.requests() == []
+
+
+def test_the_command_line_offers_deliver_and_explains_why_it_will_not_run_on_sqlite(
+    cli_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123:abc")
+    assert run_cli("db", "upgrade") == 0
+
+    assert run_cli("deliver") == 2
+    assert "needs PostgreSQL" in capsys.readouterr().err
