@@ -27,7 +27,7 @@ from bot.services.audit import Actor, record
 from bot.services.chat_session import resolve_language
 from bot.services.outbox import PRIORITY_NOTIFICATION, OutgoingMessage, enqueue
 from bot.services.unit_of_work import UnitOfWork
-from db.models import ActorType, Customer, Order, OrderLine, Product, TelegramUser
+from db.models import ActorType, Customer, Order, OrderLine, OutboxMessage, OutboxStatus, Product, TelegramUser
 
 if TYPE_CHECKING:
     from bot.services.allocation import AllocationChange
@@ -40,6 +40,7 @@ TEMPLATE_READY_TO_SHIP = "ready_to_ship"
 TEMPLATE_LINE_CANCELLED = "line_cancelled"
 TEMPLATE_LINE_SUBSTITUTED = "line_substituted"
 
+OPTED_OUT = "the customer turned notifications off"
 _CHUNK = 500  # IN lists in pieces, under SQLite's limit on bound parameters
 
 
@@ -333,6 +334,8 @@ async def set_notifications(uow: UnitOfWork, customer_id: int, enabled: bool) ->
             .returning(Customer.id)
         )
         if changed is not None:
+            # Off means off: optional messages already queued (held for quiet hours, say) are withdrawn too.
+            withdrawn = 0 if enabled else await _withdraw_optional_messages(uow.session, customer_id)
             record(
                 uow.session,
                 Actor.customer(customer_id),
@@ -340,6 +343,22 @@ async def set_notifications(uow: UnitOfWork, customer_id: int, enabled: bool) ->
                 "customer",
                 customer_id,
                 at=uow.clock.now(),
+                **({} if enabled else {"queued_messages_withdrawn": withdrawn}),
             )
             await uow.commit()
     return NotificationSetting(customer_id, enabled=enabled, changed=changed is not None)
+
+
+async def _withdraw_optional_messages(session: AsyncSession, customer_id: int) -> int:
+    """Cancel the customer's optional messages still waiting in the outbox; how many there were."""
+    withdrawn = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.customer_id == customer_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.optional.is_(True),
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error=OPTED_OUT)
+        .execution_options(synchronize_session=False)
+    )
+    return int(withdrawn.rowcount)  # type: ignore[attr-defined]

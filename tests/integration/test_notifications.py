@@ -14,6 +14,7 @@ from bot.services.alternatives import pick_alternative
 from bot.services.audit import Actor
 from bot.services.cancel import cancel_line, cancel_order
 from bot.services.eta import recompute_all_etas
+from bot.services.outbox import OutgoingMessage, enqueue
 from bot.services.notifications import (
     notification_setting,
     notify_eta_moves,
@@ -22,7 +23,7 @@ from bot.services.notifications import (
 from bot.services.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
 from bot.services.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
-from db.models import Customer, OutboxMessage
+from db.models import Customer, OutboxMessage, OutboxStatus
 from tests import readback
 from tests.shop import T0, add_customer, add_order, add_product, minutes_after
 
@@ -233,3 +234,30 @@ async def test_a_customer_turns_optional_updates_off_and_on(
     assert (await set_notifications(uow, anna.id, True)).enabled
     async with session_factory() as check:
         assert (await check.get_one(Customer, anna.id)).notifications_opt_out is False
+
+
+async def test_turning_notifications_off_withdraws_optional_messages_already_queued_but_not_legal_ones(
+    session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
+) -> None:
+    anna = await linked_customer(session, "Anna Klein", 5001)
+    ben = await linked_customer(session, "Ben Weber", 5002)
+    await session.commit()
+    waiting_for_morning = [  # queued during quiet hours, before Anna turned updates off
+        OutgoingMessage(chat_id=5001, template="broadcast", language="en", params={"text": "Sale"}, customer_id=anna.id),
+        OutgoingMessage(chat_id=5001, template="broadcast", language="en", params={"text": "Delay notice"}, customer_id=anna.id, optional=False),
+        OutgoingMessage(chat_id=5002, template="broadcast", language="en", params={"text": "Sale"}, customer_id=ben.id),
+    ]
+    async with session_factory() as queueing:
+        await enqueue(queueing, uow.clock, waiting_for_morning)
+        await queueing.commit()
+
+    await set_notifications(uow, anna.id, False)
+
+    statuses = {(m.customer_id, m.params["text"]): m.status for m in await outbox(session_factory)}
+    assert statuses == {
+        (anna.id, "Sale"): OutboxStatus.CANCELLED,
+        (anna.id, "Delay notice"): OutboxStatus.PENDING,  # what the law requires still goes out
+        (ben.id, "Sale"): OutboxStatus.PENDING,
+    }
+    [turned_off] = await readback.audit_entries(session_factory, "notifications.turned_off")
+    assert turned_off.details["queued_messages_withdrawn"] == 1
