@@ -236,17 +236,27 @@ def relay_retry_delay(attempts: int) -> timedelta:
 
 
 async def relay_failed(
-    uow: UnitOfWork, relay_id: int, error: str, *, retry: bool, blocked: bool = False, wait_at_least: timedelta = timedelta()
-) -> RelayFailure:
-    """Record a failed attempt and release the relay: pending again after a pause where `retry` and attempts remain, else failed.
+    uow: UnitOfWork,
+    relay_id: int,
+    worker_id: str,
+    error: str,
+    *,
+    retry: bool,
+    blocked: bool = False,
+    wait_at_least: timedelta = timedelta(),
+) -> RelayFailure | None:
+    """Record `worker_id`'s failed attempt and release the relay: pending again after a pause where `retry` and
+    attempts remain, else failed. None, and nothing changed, when the worker no longer holds it: its lease ran
+    out and another worker took the relay over (and may have delivered it).
 
     The pause is `relay_retry_delay`, or `wait_at_least` where Telegram asked for longer. `blocked`: the
     customer has blocked the bot, which is noted on the customer too.
     """
     async with uow:
         session = uow.session
-        relay = await session.get(TicketMessage, relay_id)
-        assert relay is not None
+        relay = await session.get(TicketMessage, relay_id, with_for_update=True)
+        if relay is None or relay.status is not RelayStatus.PENDING or relay.worker_id != worker_id:
+            return None
         ticket = await session.get(Ticket, relay.ticket_id)
         assert ticket is not None
         gave_up = not retry or relay.attempts >= MAX_RELAY_ATTEMPTS

@@ -110,7 +110,7 @@ class RelayWorker:
             await mending
         except TelegramError as error:
             log.warning("could not prepare ticket %s for relay %s: %s", job.ticket_id, job.relay_id, error)
-            await relay_failed(self.desk.uow(), job.relay_id, str(error), retry=True, wait_at_least=_asked_to_wait(error))
+            await relay_failed(self.desk.uow(), job.relay_id, self.worker_id, str(error), retry=True, wait_at_least=_asked_to_wait(error))
             return False
         return True
 
@@ -118,10 +118,13 @@ class RelayWorker:
         """Record the failure, schedule a retry where one can help, and say so in the ticket's topic."""
         blocked = isinstance(error, Forbidden) and job.direction is RelayDirection.TO_CUSTOMER
         failure = await relay_failed(
-            self.desk.uow(), job.relay_id, str(error), retry=_retry_can_help(error), blocked=blocked,
+            self.desk.uow(), job.relay_id, self.worker_id, str(error), retry=_retry_can_help(error), blocked=blocked,
             wait_at_least=_asked_to_wait(error),
         )
         log.warning("relay %s (ticket %s) failed on attempt %s: %s", job.relay_id, job.ticket_id, job.attempt, error)
+        if failure is None:
+            log.info("relay %s was taken over by another worker while this one tried; leaving it to them", job.relay_id)
+            return
         if not failure.gave_up:
             self._wake.set()  # so the worker's next pause ends when the retry is due
         if failure.first_failure or failure.gave_up:

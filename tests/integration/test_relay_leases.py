@@ -108,12 +108,28 @@ async def test_a_relay_held_by_a_worker_that_died_is_taken_over_once_its_lease_r
     )
 
 
+async def test_a_failure_reported_by_a_worker_that_lost_its_lease_changes_nothing(
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, other_process: UnitOfWork, clock: ManualClock
+) -> None:
+    [relay_id] = await _pending(uow, session, 1)
+    await begin_relay_attempt(uow, relay_id, "slow")  # Telegram takes longer than the lease to answer
+    clock.advance(seconds=RELAY_LEASE.total_seconds())
+    assert await begin_relay_attempt(other_process, relay_id, "survivor") is not None
+    await relay_delivered(other_process, relay_id, 555)
+
+    failure = await relay_failed(uow, relay_id, "slow", "Timed out", retry=False)  # the slow worker's answer
+
+    assert failure is None
+    row = await _row(session_factory, relay_id)
+    assert (row.status, row.target_message_id, row.last_error) == (RelayStatus.DELIVERED, 555, None)
+
+
 async def test_the_pause_after_a_failure_is_kept_by_a_restarted_process(
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, other_process: UnitOfWork, clock: ManualClock
 ) -> None:
     [relay_id, waiting] = await _pending(uow, session, 2)
     await begin_relay_attempt(uow, relay_id, "before-restart")
-    await relay_failed(uow, relay_id, "Bad Gateway", retry=True)
+    await relay_failed(uow, relay_id, "before-restart", "Bad Gateway", retry=True)
     assert await begin_relay_attempt(uow, relay_id, "before-restart") is None  # the first pause is one second
     failed_at = clock.now()
 
@@ -127,7 +143,7 @@ async def test_the_pause_after_a_failure_is_kept_by_a_restarted_process(
     clock.advance(seconds=1)
     job = await begin_relay_attempt(other_process, relay_id, "after-restart")
     assert job is not None and job.attempt == 2
-    await relay_failed(other_process, relay_id, "Bad Gateway", retry=True)
+    await relay_failed(other_process, relay_id, "after-restart", "Bad Gateway", retry=True)
 
     row = await _row(session_factory, relay_id)
     assert (row.status, row.next_attempt_at, row.worker_id, row.lease_expires_at) == (
@@ -141,7 +157,7 @@ async def test_a_flood_wait_longer_than_the_pause_is_honoured(
     [relay_id] = await _pending(uow, session, 1)
     await begin_relay_attempt(uow, relay_id, "worker")
 
-    await relay_failed(uow, relay_id, "Flood control exceeded", retry=True, wait_at_least=timedelta(seconds=30))
+    await relay_failed(uow, relay_id, "worker", "Flood control exceeded", retry=True, wait_at_least=timedelta(seconds=30))
 
     assert (await _row(session_factory, relay_id)).next_attempt_at == clock.now() + timedelta(seconds=30)
     clock.advance(seconds=29)

@@ -337,7 +337,8 @@ async def test_a_failure_a_retry_can_mend_stays_pending_until_the_attempts_run_o
     for _ in range(MAX_RELAY_ATTEMPTS):
         job = await begin_relay_attempt(uow, queued.relay_id, WORKER)
         assert job is not None
-        failure = await relay_failed(uow, queued.relay_id, "Bad Gateway", retry=True)
+        failure = await relay_failed(uow, queued.relay_id, WORKER, "Bad Gateway", retry=True)
+        assert failure is not None
         outcomes.append((failure.first_failure, failure.gave_up))
         clock.advance(minutes=5)  # the longest pause between attempts
 
@@ -356,7 +357,8 @@ async def test_a_customer_who_blocked_the_bot_fails_the_relay_at_once_and_is_mar
     assert queued.relay_id is not None
     await begin_relay_attempt(uow, queued.relay_id, WORKER)
 
-    failure = await relay_failed(uow, queued.relay_id, "Forbidden: bot was blocked by the user", retry=False, blocked=True)
+    failure = await relay_failed(uow, queued.relay_id, WORKER, "Forbidden: bot was blocked by the user", retry=False, blocked=True)
+    assert failure is not None
 
     assert (failure.first_failure, failure.gave_up, failure.direction) == (True, True, RelayDirection.TO_CUSTOMER)
     [relay] = await _relays(session_factory)
