@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from babel.dates import format_date, format_datetime, format_time
+from telegram import BotCommand
 
 from bot.handlers.callback_data import REFUSAL_CODES, Action, button
 from bot.i18n import Translator
@@ -447,3 +448,17 @@ def _language_name(language: str | None, t: Translator) -> str:
 
 def _when(at: datetime, tz: Any, t: Translator) -> str:
     return format_datetime(at.astimezone(tz), "d MMM HH:mm", locale=t.locale)
+
+
+def agent_command_menu(t: Translator) -> list[BotCommand]:
+    """The commands agents see in the support group's menu."""
+    return [
+        BotCommand("queue", t.gettext("Open tickets and how long they have waited")),
+        BotCommand("assign", t.gettext("Take this ticket")),
+        BotCommand("eta", t.gettext("Send the customer item N's delivery date")),
+        BotCommand("alternatives", t.gettext("Offer the customer alternatives for item N")),
+        BotCommand("cancel", t.gettext("Cancel the customer's item N")),
+        BotCommand("reply", t.gettext("Send a canned reply")),
+        BotCommand("canned", t.gettext("List or add canned replies")),
+        BotCommand("close", t.gettext("Close this ticket and ask for a rating")),
+    ]

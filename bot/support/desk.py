@@ -10,13 +10,14 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, ChatMemberRestricted
+from telegram import Bot, BotCommandScopeChat, ChatMemberRestricted
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers.chat import ChatDeps
 from bot.i18n import Translator, translator
+from bot.render.support import agent_command_menu
 from bot.services.business_hours import parse_business_hours
 from bot.services.tickets import TicketPolicy, TicketView
 from bot.services.unit_of_work import UnitOfWork
@@ -74,8 +75,16 @@ class SupportDesk:
         return self._topic_locks.setdefault(ticket_id, asyncio.Lock())
 
     async def start(self, bot: Bot) -> None:
-        await self.check(bot)
+        if (await self.check(bot)).can_post:
+            await self._announce_agent_commands(bot)
         self.relay.start(bot)
+
+    async def _announce_agent_commands(self, bot: Bot) -> None:
+        """The agents' command menu, in the support group only; a refusal is logged, not fatal."""
+        try:
+            await bot.set_my_commands(agent_command_menu(self.t), scope=BotCommandScopeChat(self.chat_id))
+        except TelegramError as refused:
+            log.warning("could not set the support group's command menu: %s", refused)
 
     async def stop(self) -> None:
         await self.relay.stop()

@@ -271,3 +271,18 @@ async def test_someone_outside_the_support_group_can_do_nothing_to_a_ticket(
     [line] = await read_all(session_factory, select(OrderLine.status).where(OrderLine.id == shop.line_id))
     assert line.status is LineStatus.BACKORDERED
     assert not desk.topics()[0]["closed"]
+
+
+async def test_agents_find_their_commands_in_the_support_groups_menu_and_customers_do_not(
+    fake: FakeBotApi, bot: RunningBot, support_chat: FakeChat, agent: FakeUser
+) -> None:
+    customer = fake.add_user("Anna", language_code="en")
+
+    in_the_group = [command["command"] for command in fake.visible_commands(agent, support_chat)]
+    in_private = [command["command"] for command in fake.visible_commands(customer)]
+
+    assert in_the_group == ["queue", "assign", "eta", "alternatives", "cancel", "reply", "canned", "close"]
+    assert fake.commands(scope={"type": "chat", "chat_id": support_chat.id})[0]["description"] == (
+        "Open tickets and how long they have waited"
+    )
+    assert "queue" not in in_private and "orders" in in_private
