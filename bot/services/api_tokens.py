@@ -55,14 +55,14 @@ async def create_token(uow: UnitOfWork, name: str, actor: Actor | None = None) -
         await uow.session.flush()
         record(uow.session, actor or Actor.merchant(), "api_token.created", "api_token", token.id, at=now, name=name)
         await uow.commit()
-    return plaintext, _info(token)
+    return plaintext, token_info(token)
 
 
 async def list_tokens(uow: UnitOfWork) -> list[TokenInfo]:
     """Every token ever created, revoked ones included, oldest first."""
     async with uow:
         tokens = await uow.session.scalars(select(ApiToken).order_by(ApiToken.id))
-        return [_info(token) for token in tokens]
+        return [token_info(token) for token in tokens]
 
 
 async def revoke_token(uow: UnitOfWork, token_id: int, actor: Actor | None = None) -> TokenInfo:
@@ -76,7 +76,7 @@ async def revoke_token(uow: UnitOfWork, token_id: int, actor: Actor | None = Non
             token.revoked_at = now
             record(uow.session, actor or Actor.merchant(), "api_token.revoked", "api_token", token.id, at=now)
             await uow.commit()
-        return _info(token)
+        return token_info(token)
 
 
 async def authenticate(uow: UnitOfWork, plaintext: str) -> TokenInfo | None:
@@ -93,10 +93,11 @@ async def authenticate(uow: UnitOfWork, plaintext: str) -> TokenInfo | None:
         if token.last_used_at is None or token.last_used_at <= now - LAST_USED_PRECISION:
             token.last_used_at = now
             await uow.commit()
-        return _info(token)
+        return token_info(token)
 
 
-def _info(token: ApiToken) -> TokenInfo:
+def token_info(token: ApiToken) -> TokenInfo:
+    """What may be shown of a token: never its hash."""
     return TokenInfo(
         id=token.id,
         name=token.name,

@@ -22,7 +22,7 @@ from bot.services.eta import (
     recompute_etas,
 )
 from bot.services.notifications import worth_telling
-from bot.services.purchase_orders import _locked, _require_open  # the change's own look-up and "open only" rule
+from bot.services.purchase_orders import locked_purchase_order, require_open
 from bot.services.stock import add_to_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, PurchaseOrder, PurchaseOrderStatus
@@ -81,11 +81,11 @@ async def preview_move_purchase_order(uow: UnitOfWork, reference: str, expected_
     """Which customers' ETAs would move if the purchase order were expected on `expected_on`; changes nothing."""
     async with uow:
         session = uow.session
-        purchase_order, sku = await _locked(session, reference)
+        purchase_order, sku = await locked_purchase_order(session, reference)
         current = purchase_order.expected_on
         moves: list[EtaMove] = []
         if expected_on != current:
-            _require_open(purchase_order)
+            require_open(purchase_order)
             purchase_order.expected_on = expected_on
             await session.flush()
             moves = await recompute_etas(
@@ -103,8 +103,8 @@ async def preview_receive_purchase_order(
     outstanding) arrived now; changes nothing."""
     async with uow:
         session = uow.session
-        purchase_order, sku = await _locked(session, reference)
-        _require_open(purchase_order)
+        purchase_order, sku = await locked_purchase_order(session, reference)
+        require_open(purchase_order)
         current, outstanding = purchase_order.expected_on, purchase_order.outstanding
         received = outstanding if quantity is None else quantity
         if not 0 < received <= outstanding:

@@ -141,10 +141,10 @@ async def move_purchase_order(
     """Change when a purchase order is expected; moving it to the date it already has does nothing."""
     async with uow:
         session = uow.session
-        purchase_order, sku = await _locked(session, reference)
+        purchase_order, sku = await locked_purchase_order(session, reference)
         if purchase_order.expected_on == expected_on:
             return _result(purchase_order, sku, changed=False)
-        _require_open(purchase_order)
+        require_open(purchase_order)
         now = uow.clock.now()
         previous = purchase_order.expected_on
         purchase_order.expected_on = expected_on
@@ -172,10 +172,10 @@ async def cancel_purchase_order(uow: UnitOfWork, reference: str, actor: Actor) -
     """Cancel what is still outstanding on a purchase order; its waiting lines fall back to later supply."""
     async with uow:
         session = uow.session
-        purchase_order, sku = await _locked(session, reference)
+        purchase_order, sku = await locked_purchase_order(session, reference)
         if purchase_order.status == PurchaseOrderStatus.CANCELLED:
             return _result(purchase_order, sku, changed=False)
-        _require_open(purchase_order)
+        require_open(purchase_order)
         now = uow.clock.now()
         purchase_order.status = PurchaseOrderStatus.CANCELLED
         purchase_order.updated_at = now
@@ -211,14 +211,14 @@ async def receive_purchase_order(
     async with uow:
         session = uow.session
         # Locking the purchase order first makes a concurrent retry wait here, then find the first's receipt.
-        purchase_order, sku = await _locked(session, reference)
+        purchase_order, sku = await locked_purchase_order(session, reference)
         if idempotency_key is not None:
             earlier = await _receipt(session, idempotency_key)
             if earlier is not None:
                 if earlier.purchase_order_id != purchase_order.id:
                     raise ReceiptKeyConflict(idempotency_key)
                 return await _replayed(session, purchase_order, sku, earlier)
-        _require_open(purchase_order)
+        require_open(purchase_order)
         received_now = purchase_order.outstanding if quantity is None else quantity
         if received_now <= 0 or received_now > purchase_order.outstanding:
             raise InvalidQuantity(
@@ -271,7 +271,7 @@ async def _find(session: AsyncSession, reference: str) -> PurchaseOrder | None:
     ).scalar_one_or_none()
 
 
-async def _locked(session: AsyncSession, reference: str) -> tuple[PurchaseOrder, str]:
+async def locked_purchase_order(session: AsyncSession, reference: str) -> tuple[PurchaseOrder, str]:
     """The purchase order and its SKU, locked until the transaction ends."""
     row = (
         await session.execute(
@@ -286,7 +286,8 @@ async def _locked(session: AsyncSession, reference: str) -> tuple[PurchaseOrder,
     return row[0], row[1]
 
 
-def _require_open(purchase_order: PurchaseOrder) -> None:
+def require_open(purchase_order: PurchaseOrder) -> None:
+    """PurchaseOrderClosed unless the purchase order is still open."""
     if purchase_order.status != PurchaseOrderStatus.OPEN:
         raise PurchaseOrderClosed(purchase_order.reference, purchase_order.status.value)
 

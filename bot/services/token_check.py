@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from bot.services.api_tokens import TokenInfo, _info  # the one place a token row becomes what may be shown
+from bot.services.api_tokens import TokenInfo, token_info
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ApiToken
 
@@ -13,4 +13,4 @@ async def active_token(uow: UnitOfWork, token_id: int, prefix: str) -> TokenInfo
         token = await uow.session.scalar(
             select(ApiToken).where(ApiToken.id == token_id, ApiToken.prefix == prefix, ApiToken.revoked_at.is_(None))
         )
-        return None if token is None else _info(token)
+        return None if token is None else token_info(token)
