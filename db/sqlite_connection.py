@@ -3,7 +3,7 @@
 aiosqlite runs each call (open a cursor, execute, fetch, close the cursor) as its own trip to the thread that
 owns the sqlite3 connection, and every trip costs the event loop a wake-up. Here a statement is one trip,
 the transaction's BEGIN travels with its first statement, and a transaction that never ran a statement
-ends without a trip at all.
+ends without a trip at all; and a statement declared to be the transaction's last takes the COMMIT along.
 
 Transactions that write wait for one another on an asyncio lock shared by the engine's connections, held
 from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's busy handler, which sleeps
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 _BEGIN_WRITE = ("BEGIN IMMEDIATE",)
 _BEGIN_READ = ("BEGIN DEFERRED", "PRAGMA query_only = ON")
+_COMMIT_WRITE = ("COMMIT",)
+_COMMIT_READ = ("COMMIT", "PRAGMA query_only = OFF")
 _END_READ = "PRAGMA query_only = OFF"
 
 
@@ -65,11 +67,18 @@ class SQLiteConnection(aiosqlite.Connection):
         self._in_transaction = False
         self._read_only = False
         self._holds_write_lock = False
+        self._pending_commit: tuple[str, ...] = ()
+        self._committed = False
 
     def begin_with_next_statement(self, *, read_only: bool) -> None:
         """Called where SQLAlchemy begins a transaction: its BEGIN goes out with the first statement."""
         self._pending_begin = _BEGIN_READ if read_only else _BEGIN_WRITE
         self._read_only = read_only
+
+    def commit_with_next_statement(self) -> None:
+        """Called before the transaction's last statement: it commits in the same trip, so a writer holds the
+        write lock one trip less, and the COMMIT that SQLAlchemy sends after it has nothing left to do."""
+        self._pending_commit = _COMMIT_READ if self._read_only else _COMMIT_WRITE
 
     def cursor(self) -> "OneTripCursor":  # type: ignore[override]
         return OneTripCursor(self)
@@ -84,7 +93,16 @@ class SQLiteConnection(aiosqlite.Connection):
             # From here on the transaction counts as begun: ending it is then always safe, even if BEGIN failed.
             self._pending_begin = ()
             self._in_transaction = True
-        return await self._execute(_run_statement, self._conn, prelude, sql, parameters, many)
+        elif self._committed:
+            raise sqlite3.ProgrammingError("a statement after the one that committed the transaction")
+        postlude = self._pending_commit
+        outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude)
+        if postlude:
+            # Committed. Had the statement or the COMMIT failed, or the trip been cancelled, the transaction would
+            # still count as open here, and SQLAlchemy's rollback would end it in a trip of its own, as any other.
+            self._forget_transaction()
+            self._committed = True
+        return outcome
 
     async def commit(self) -> None:
         await self._end(sqlite3.Connection.commit)
@@ -105,8 +123,9 @@ class SQLiteConnection(aiosqlite.Connection):
 
     async def _end(self, end: Callable[[sqlite3.Connection], None]) -> None:
         if not self._in_transaction:
-            # SQLAlchemy began a transaction that ran no statement: there is nothing to end.
-            self._pending_begin = ()
+            # SQLAlchemy began a transaction that ran no statement, or one that its last statement committed:
+            # there is nothing to end.
+            self._forget_transaction()
             return
         if self._read_only:
             # A transaction that only read has nothing to keep or lose, so nobody waits for its end; the
@@ -123,6 +142,8 @@ class SQLiteConnection(aiosqlite.Connection):
         self._pending_begin = ()
         self._in_transaction = False
         self._read_only = False
+        self._pending_commit = ()
+        self._committed = False
         if self._holds_write_lock:
             self._holds_write_lock = False
             self._write_lock.release()
@@ -198,7 +219,12 @@ class OneTripCursor:
 
 
 def _run_statement(
-    connection: sqlite3.Connection, prelude: Sequence[str], sql: str, parameters: Any, many: bool
+    connection: sqlite3.Connection,
+    prelude: Sequence[str],
+    sql: str,
+    parameters: Any,
+    many: bool,
+    postlude: Sequence[str],
 ) -> _Outcome:
     """On the connection's thread."""
     for statement in prelude:
@@ -210,9 +236,12 @@ def _run_statement(
         else:
             cursor.execute(sql, parameters)
         rows = cursor.fetchall() if cursor.description else []
-        return _Outcome(cursor.description, rows, cursor.rowcount, cursor.lastrowid)
+        outcome = _Outcome(cursor.description, rows, cursor.rowcount, cursor.lastrowid)
     finally:
         cursor.close()
+    for statement in postlude:
+        connection.execute(statement)
+    return outcome
 
 
 def _end_transaction(connection: sqlite3.Connection, end: Callable[[sqlite3.Connection], None], read_only: bool) -> None:

@@ -4,12 +4,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from db.engine import READ_ONLY
+from db.engine import LAST_STATEMENT, READ_ONLY
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class UnitOfWork:
         """`async with uow.connection() as connection:` a transaction of Core statements, without the ORM session.
 
         For the use cases every update runs, whose few prebuilt statements cost less than the session's own
-        bookkeeping around them. Rolled back unless `await uow.commit()` was called; `read_only` as for
-        `read_only()`.
+        bookkeeping around them. Rolled back unless `await uow.commit()` or `uow.commit_with()` was called;
+        `read_only` as for `read_only()`.
         """
         engine: AsyncEngine = self._session_factory.kw["bind"]
         if read_only:
@@ -77,6 +78,17 @@ class UnitOfWork:
                 yield connection
             finally:
                 self._connection = None
+
+    async def commit_with(self, statement: Executable, parameters: dict[str, Any]) -> CursorResult[Any]:
+        """Run the last statement of a `uow.connection()` transaction, then commit; the statement's result.
+
+        On SQLite the COMMIT goes along with the statement, one trip to the connection's thread instead of two,
+        which a writer spends holding the database's write lock.
+        """
+        assert self._connection is not None, "commit_with is for transactions of uow.connection()"
+        result = await self._connection.execute(statement, parameters, execution_options=LAST_STATEMENT)
+        await self._connection.commit()
+        return result
 
     async def commit(self) -> None:
         if self._connection is not None:

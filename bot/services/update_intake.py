@@ -49,15 +49,19 @@ async def begin_update(
 
     `reachable`: the update shows the user can be written to (anything but their blocking the bot).
     Every update passes here, so it takes two statements, built once, on a plain connection without the ORM
-    session, unless the user is new or their chat or Telegram language changed.
+    session, the claim going with the COMMIT; unless the user is new, their chat or Telegram language
+    changed, or they are back from blocking the bot.
     """
     async with uow.connection() as connection:
         now = uow.clock.now()
         statements = _statements(connection.dialect.name)
-        claim = await connection.execute(statements.claim, {"update_id": update_id, "processed_at": now})
-        if claim.rowcount == 0:  # type: ignore[attr-defined]
-            return None
+        claim_parameters = {"update_id": update_id, "processed_at": now}
         known = (await connection.execute(_USER_AND_CUSTOMER, {"telegram_user_id": telegram_user_id})).one_or_none()
+        if known is not None and not _changes(known, chat_id, telegram_language_code) and not _unblocks(known, reachable):
+            claim = await uow.commit_with(statements.claim, claim_parameters)
+            return _intake(telegram_user_id, known, known, default_language) if _claimed(claim) else None
+        if not _claimed(await connection.execute(statements.claim, claim_parameters)):
+            return None
         user, customer = known, known
         if known is None or _changes(known, chat_id, telegram_language_code):
             user = (
@@ -77,11 +81,19 @@ async def begin_update(
         if known is None:  # first contact: the customer may have been linked before the user wrote
             customer = (await connection.execute(_LINKED_CUSTOMER, {"telegram_user_id": telegram_user_id})).one_or_none()
         assert user is not None
-        linked = customer is not None and customer.customer_id is not None
-        if linked and customer.bot_blocked and reachable:
-            # Writing to us proves the user has not blocked the bot (any more).
+        if _unblocks(customer, reachable):
             await connection.execute(_UNBLOCK, {"customer_id": customer.customer_id})
         await uow.commit()
+    return _intake(telegram_user_id, user, customer, default_language)
+
+
+def _claimed(claim: Any) -> bool:
+    """Whether the claim recorded the update, rather than finding it handled already."""
+    return bool(claim.rowcount)
+
+
+def _intake(telegram_user_id: int, user: Any, customer: Any, default_language: str) -> Intake:
+    linked = _linked(customer)
     return Intake(
         telegram_user_id=telegram_user_id,
         language=resolve_language(
@@ -95,6 +107,15 @@ async def begin_update(
         chosen_language=user.language,
         telegram_language_code=user.telegram_language_code,
     )
+
+
+def _linked(customer: Any) -> bool:
+    return customer is not None and customer.customer_id is not None
+
+
+def _unblocks(customer: Any, reachable: bool) -> bool:
+    """Whether the update proves that a customer marked as having blocked the bot has not (any more)."""
+    return _linked(customer) and customer.bot_blocked and reachable
 
 
 def _changes(known: Any, chat_id: int | None, telegram_language_code: str | None) -> bool:

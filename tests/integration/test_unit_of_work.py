@@ -1,6 +1,7 @@
 """Transactions that only read, and writers under contention, on both backends."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -147,14 +148,44 @@ async def test_a_connection_transaction_keeps_only_what_was_committed(uow: UnitO
     assert await _available(uow, product_id) == 7
 
 
-async def test_a_read_only_connection_refuses_to_write_and_lets_the_next_writer_in(
+async def test_a_transaction_committed_with_its_last_statement_keeps_it_and_lets_the_next_writer_in(
     uow: UnitOfWork, session: AsyncSession
 ) -> None:
-    product_id = await _stocked(session, "CX-RO", 3)
+    product_id = await _stocked(session, "CX-LAST", 3)
 
-    with pytest.raises(DBAPIError):
-        async with uow.connection(read_only=True) as connection:
-            await connection.execute(_set_available(product_id, 0))
+    async with uow.connection() as connection:
+        before = await connection.scalar(select(StockLevel.available).where(StockLevel.product_id == product_id))
+        updated = await uow.commit_with(_set_available(product_id, 7), {})
+    kept = await _available(uow, product_id)
     await _commit_available(uow, product_id, 2)
 
+    assert (before, updated.rowcount, kept) == (3, 1, 7)
+    assert await _available(uow, product_id) == 2
+
+
+async def _write_on_a_read_only_connection(uow: UnitOfWork, product_id: int) -> None:
+    async with uow.connection(read_only=True) as connection:
+        await connection.execute(_set_available(product_id, 0))
+
+
+async def _refused_last_statement(uow: UnitOfWork, product_id: int) -> None:
+    async with uow.connection() as connection:
+        await connection.execute(_set_available(product_id, 1))
+        await uow.commit_with(_set_available(product_id, -1), {})  # below zero: refused
+
+
+@pytest.mark.parametrize(
+    ("sku", "refused_write"), [("CX-RO", _write_on_a_read_only_connection), ("CX-LAST-FAIL", _refused_last_statement)]
+)
+async def test_a_refused_write_on_a_plain_connection_leaves_nothing_and_lets_the_next_writer_in(
+    uow: UnitOfWork, session: AsyncSession, sku: str, refused_write: Callable[[UnitOfWork, int], Awaitable[None]]
+) -> None:
+    product_id = await _stocked(session, sku, 3)
+
+    with pytest.raises(DBAPIError):
+        await refused_write(uow, product_id)
+    left = await _available(uow, product_id)
+    await _commit_available(uow, product_id, 2)
+
+    assert left == 3
     assert await _available(uow, product_id) == 2
