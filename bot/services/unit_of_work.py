@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -69,9 +70,7 @@ class UnitOfWork:
         bookkeeping around them. Rolled back unless `await uow.commit()` or `uow.commit_with()` was called;
         `read_only` as for `read_only()`.
         """
-        engine: AsyncEngine = self._session_factory.kw["bind"]
-        if read_only:
-            engine = engine.execution_options(**READ_ONLY)
+        engine = _read_only_engine(self._session_factory) if read_only else self._session_factory.kw["bind"]
         async with engine.connect() as connection:
             self._connection = connection
             try:
@@ -101,3 +100,15 @@ class UnitOfWork:
             await self._connection.rollback()
         else:
             await self.session.rollback()
+
+
+# The engine of each session factory as it begins read-only transactions. Kept, not derived per transaction:
+# deriving it costs more than a short read, and every event lookup on a fresh one misses its caches.
+_read_only_engines: "WeakKeyDictionary[async_sessionmaker[AsyncSession], AsyncEngine]" = WeakKeyDictionary()
+
+
+def _read_only_engine(session_factory: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine = _read_only_engines.get(session_factory)
+    if engine is None:
+        engine = _read_only_engines[session_factory] = session_factory.kw["bind"].execution_options(**READ_ONLY)
+    return engine
