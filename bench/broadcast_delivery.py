@@ -56,6 +56,7 @@ from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.telegram_app import build_application
 from bot.telegram_jobs import deliver
+from bot.update_order import ChatOrderedUpdates
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
@@ -142,7 +143,10 @@ async def measure(args: argparse.Namespace, sessions: Sessions, url: str) -> Res
         async with our_bot(fake, sessions, clock, settings, None if args.unshared_replies else flood) as bot:
             idle_gap = min(args.ask_every, 2.0)
             idle = await ask_repeatedly(fake, bot, asker, times=args.idle_asks // 2, every=idle_gap)
-            senders = sender_processes(args, settings) if args.processes else senders_in_this_process(args, settings, sessions, clock, flood)
+            senders = (
+                sender_processes(args, settings) if args.processes
+                else senders_in_this_process(args, settings, sessions, clock, flood, bot.application.update_processor)
+            )
             async with senders as sending:
                 started, cpu_started = time.perf_counter(), time.process_time()
                 during = await ask_until_done(fake, bot, asker, sessions, args.recipients, every=args.ask_every)
@@ -173,15 +177,17 @@ class Sending:
 
 @asynccontextmanager
 async def senders_in_this_process(
-    args: argparse.Namespace, settings: Settings, sessions: Sessions, clock: SystemClock, flood: FloodControl
+    args: argparse.Namespace, settings: Settings, sessions: Sessions, clock: SystemClock, flood: FloodControl, updates: Any
 ) -> AsyncIterator[Sending]:
-    """`--workers` outbox workers as tasks beside the bot, sharing its flood control, as `run` and `serve` start them."""
+    """`--workers` outbox workers as tasks beside the bot, sharing its flood control and giving way to its updates,
+    as `run` and `serve` start them."""
     sending, stop = Sending(), asyncio.Event()
     async with outbox_bot(settings, args.workers) as sender:
         policy = DeliveryPolicy.from_settings(settings)
         policy = replace(policy, batch_size=args.batch_size or policy.batch_size)
         tasks = start_outbox_workers(
-            sender, sessions, clock, settings, args.workers, stop=stop, flood=flood, stats=sending.stats, policy=policy
+            sender, sessions, clock, settings, args.workers, stop=stop, flood=flood, stats=sending.stats, policy=policy,
+            give_way=updates.until_quiet if isinstance(updates, ChatOrderedUpdates) else None,
         )
         try:
             yield sending

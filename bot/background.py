@@ -15,6 +15,7 @@ from bot.handlers.chat import ChatDeps
 from bot.services.chat_session import forget_old_updates
 from bot.services.delay_notices import DelayNoticePolicy, process_delay_notices
 from bot.services.eta import recompute_all_etas
+from bot.update_order import ChatOrderedUpdates
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,10 @@ async def background_work(
     settings = deps.settings
     stop = asyncio.Event()
     async with outbox_bot(settings, settings.outbox_workers) as sender:
+        updates = application.update_processor
         workers = start_outbox_workers(
-            sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, flood=flood, stats=stats
+            sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, flood=flood, stats=stats,
+            give_way=updates.until_quiet if isinstance(updates, ChatOrderedUpdates) else None,
         )
         chores = [
             asyncio.create_task(

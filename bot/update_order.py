@@ -1,6 +1,7 @@
 """Updates of different chats handled side by side; each chat's and each user's updates one at a time, in order."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Coroutine, Iterable
 from typing import Any
 
@@ -25,6 +26,9 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
     def __init__(self, max_running: int = MAX_RUNNING_UPDATES, max_accepted: int = MAX_ACCEPTED_UPDATES) -> None:
         super().__init__(max_accepted)
         self._running = asyncio.BoundedSemaphore(max_running)
+        self._handling = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         # The last accepted update of each chat and user, until it finishes: at most one entry per update in hand.
         self._last: dict[tuple[str, int], asyncio.Future[None]] = {}
 
@@ -41,7 +45,14 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
                 await asyncio.wait(earlier)
             async with self._running:
                 started = True
-                await coroutine
+                self._handling += 1
+                self._quiet.clear()
+                try:
+                    await coroutine
+                finally:
+                    self._handling -= 1
+                    if not self._handling:
+                        self._quiet.set()
         finally:
             if not started and isinstance(coroutine, Coroutine):
                 coroutine.close()  # cancelled while waiting: the update is dropped, as PTB drops queued ones
@@ -49,6 +60,17 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
                 if self._last.get(key) is finished:
                     del self._last[key]
             _finish_after(finished, earlier)
+
+    async def until_quiet(self, limit: float) -> None:
+        """Return once no update is being handled, or after `limit` seconds at most.
+
+        Work that can wait (the outbox) calls this before each step, so that in one process a customer's
+        answer does not queue on the event loop behind a broadcast.
+        """
+        if self._quiet.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), limit)
 
     @property
     def chats_and_users_in_hand(self) -> int:

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -42,6 +43,10 @@ TOKEN_RECHECK = timedelta(minutes=1)
 # that time sends them again once their lease runs out: the duplicate window the README states.
 RECORD_SENT_WITHIN = 0.1
 PAID_BATCH_SIZE = 50
+# Seconds a worker waits at most, before each send, for the bot in its process to finish the updates in hand.
+GIVE_WAY_AT_MOST = 0.05
+# Waits until the bot has no update in hand, or the given seconds at most (ChatOrderedUpdates.until_quiet).
+GiveWay = Callable[[float], Awaitable[None]]
 
 
 class SentMessages:
@@ -138,6 +143,7 @@ class OutboxWorker:
         *,
         stats: DeliveryStats | None = None,
         sent: SentMessages | None = None,
+        give_way: GiveWay | None = None,
         name: str = "outbox",
     ) -> None:
         self.bot = bot
@@ -148,6 +154,7 @@ class OutboxWorker:
         self.worker_id = new_worker_id(name)
         self._uow = UnitOfWork(session_factory, clock)
         self._sent = sent or SentMessages()
+        self._give_way = give_way
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a message being sent is finished, the rest of the batch handed back."""
@@ -189,6 +196,8 @@ class OutboxWorker:
                     untried = [m for m in untried if m.id in held]
                     lease_until = self.clock.now() + policy.lease
                     continue
+                if self._give_way is not None:
+                    await self._give_way(GIVE_WAY_AT_MOST)
                 outcomes.append(self._count(await self._deliver(untried.pop(0))))
                 await self._sent.record_if_due(self._uow)
         finally:
@@ -316,11 +325,13 @@ def start_outbox_workers(
     flood: FloodControl | None = None,
     stats: DeliveryStats | None = None,
     policy: DeliveryPolicy | None = None,
+    give_way: GiveWay | None = None,
 ) -> list[asyncio.Task[None]]:
     """Start `count` workers sharing one flood control, one stats object and the sends to record; stop them with `stop`.
 
     Pass the FloodControl the application's rate limiter uses (FloodControlRateLimiter), so replies and
-    outbox messages share Telegram's limit; and `stats` to read the outcome counts.
+    outbox messages share Telegram's limit; `stats` to read the outcome counts; and `give_way`, the bot's
+    ChatOrderedUpdates.until_quiet, so in one process customers' answers go before broadcast messages.
     """
     flood = flood or flood_control_for(settings)
     stats = stats or DeliveryStats()
@@ -328,7 +339,7 @@ def start_outbox_workers(
     stop = stop or asyncio.Event()
     sent = SentMessages()
     workers = [
-        OutboxWorker(bot, session_factory, clock, flood, policy, stats=stats, sent=sent, name=f"outbox-{i}")
+        OutboxWorker(bot, session_factory, clock, flood, policy, stats=stats, sent=sent, give_way=give_way, name=f"outbox-{i}")
         for i in range(count)
     ]
     return [asyncio.create_task(worker.run(stop), name=worker.worker_id) for worker in workers]

@@ -15,6 +15,7 @@ from telegram.request import HTTPXRequest
 from bot.clock import ManualClock
 from bot.delivery import DeliveryPolicy, DeliveryStats, FloodControl, OutboxWorker, outbox_bot, start_outbox_workers
 from bot.delivery.claims import LEASE_EXPIRED, claim_due
+from bot.delivery.worker import GIVE_WAY_AT_MOST
 from bot.delivery.quiet_hours import QuietHours
 from bot.sandbox import FakeBotApi, FakeUser, Fault, RateLimits
 from bot.services.outbox import PRIORITY_BROADCAST, PRIORITY_INTERACTIVE, PRIORITY_NOTIFICATION, OutgoingMessage
@@ -400,3 +401,30 @@ async def test_paid_mode_sends_broadcast_messages_as_paid_broadcasts_and_nothing
     assert paid.params.get("allow_paid_broadcast") is True
     assert "allow_paid_broadcast" not in standard.params
     assert (sent_texts(fake, fan.id), sent_texts(fake, waiting.id)) == (["Winter sale"], ["Your headset ships on 4 Dec"])
+
+
+async def test_a_worker_waits_for_the_bot_to_finish_its_updates_before_each_send(
+    fake: FakeBotApi, telegram_bot: Bot, session_factory: Sessions, clock: ManualClock
+) -> None:
+    users = started_chats(fake, 2)
+    await queue(session_factory, clock, [broadcast_text(user.id, f"sale {i}") for i, user in enumerate(users)])
+    bot_busy = asyncio.Event()
+    bot_busy.set()
+    quiet = asyncio.Event()
+    waits: list[float] = []
+
+    async def give_way(at_most: float) -> None:
+        waits.append(at_most)
+        if bot_busy.is_set():
+            await quiet.wait()
+
+    outbox = OutboxWorker(telegram_bot, session_factory, clock, FloodControl(1000), DeliveryPolicy(QUIET), give_way=give_way)
+    delivering = asyncio.create_task(outbox.deliver_due())
+    await asyncio.sleep(0.2)
+    sent_while_busy = len(fake.requests("sendMessage"))
+    bot_busy.clear()
+    quiet.set()
+
+    assert await asyncio.wait_for(delivering, 5) == 2
+    assert sent_while_busy == 0
+    assert waits == [GIVE_WAY_AT_MOST, GIVE_WAY_AT_MOST]  # before each send, for a moment at most

@@ -138,3 +138,28 @@ async def test_running_updates_are_capped_and_nothing_is_kept_once_they_are_done
     await settle(lambda: all(task.done() for task in handling.tasks.values()))
     assert handling.finished == [1, 2, 3]
     assert handling.processor.chats_and_users_in_hand == 0
+
+
+async def test_work_that_can_wait_gives_way_while_updates_are_handled_but_not_for_ever(handling: Handling) -> None:
+    await asyncio.wait_for(handling.processor.until_quiet(5), 0.1)  # nothing in hand: no wait at all
+    handling.arrive(message_update(1, user_id=7))
+    handling.arrive(message_update(2, user_id=8))
+    await settle(lambda: handling.started == [1, 2])
+
+    giving_way = asyncio.create_task(handling.processor.until_quiet(5))
+    handling.finish(1)
+    await settle()
+    still_busy = not giving_way.done()
+    handling.finish(2)
+    await asyncio.wait_for(giving_way, 0.5)
+
+    handling.arrive(message_update(3, user_id=9))  # a long update: the wait ends at its limit all the same
+    await settle(lambda: handling.started == [1, 2, 3])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await handling.processor.until_quiet(0.05)
+    waited = loop.time() - started
+    handling.finish(3)
+
+    assert still_busy
+    assert 0.04 <= waited < 0.5
