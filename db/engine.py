@@ -13,6 +13,10 @@ BUSY_TIMEOUT_SECONDS = 30
 # WAL it runs beside a writer instead of queueing for the write lock; both backends refuse writes in it.
 READ_ONLY_OPTION = "backorder_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True, "postgresql_readonly": True}
+# Execution options of a transaction whose few short statements SQLite runs on the event loop's own thread
+# (UnitOfWork.connection; see db/sqlite_connection.py); other backends ignore it.
+ON_LOOP_OPTION = "backorder_on_loop"
+ON_LOOP = {ON_LOOP_OPTION: True}
 # Execution options of a transaction's last statement, after which it commits (UnitOfWork.commit_with): SQLite
 # commits in the same trip to the connection's thread, so a writer holds the write lock one trip less.
 LAST_STATEMENT_OPTION = "backorder_last_statement"
@@ -57,8 +61,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is locked" when
         # another writer got there first; so a transaction that may write begins IMMEDIATE, taking the write
         # lock up front, and only one declared read-only begins DEFERRED.
-        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
-        connection.connection.driver_connection.begin_with_next_statement(read_only=read_only)
+        options = connection.get_execution_options()
+        connection.connection.driver_connection.begin_with_next_statement(
+            read_only=options.get(READ_ONLY_OPTION, False), on_loop=options.get(ON_LOOP_OPTION, False)
+        )
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _before_execute(connection: Any, _cursor: Any, _sql: str, _parameters: Any, context: Any, _many: bool) -> None:

@@ -9,6 +9,12 @@ Transactions that write wait for one another on an asyncio lock shared by the en
 from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's busy handler, which sleeps
 1-100 ms at a time; the busy timeout still covers writers in other processes. Transactions that only read
 begin DEFERRED, so under WAL they run beside the writer, and refuse to write (PRAGMA query_only).
+
+A transaction begun "on the loop" runs its statements on the event loop's own thread instead: for the few
+short, indexed statements every Telegram update runs, a trip to the connection's thread costs far more than
+the statement, above all while the loop is busy and the thread waits for Python's interpreter lock (about
+2 ms a trip under load, against some 50 us for the statement). Such a transaction never waits inside SQLite:
+if another process holds the write lock, its BEGIN goes to the connection's thread after all, and waits there.
 """
 
 import asyncio
@@ -69,11 +75,21 @@ class SQLiteConnection(aiosqlite.Connection):
         self._holds_write_lock = False
         self._pending_commit: tuple[str, ...] = ()
         self._committed = False
+        self._on_loop = False
+        self.busy_timeout_ms = 5000  # sqlite3's default; connect() sets the one it opened the connection with
+        # Ends of read-only transactions handed to the thread without waiting: queued (counted here) and done
+        # (counted there). Each side writes only its own count, so no lock is needed to see whether one is pending.
+        self._ends_queued = 0
+        self._ends_done = 0
 
-    def begin_with_next_statement(self, *, read_only: bool) -> None:
-        """Called where SQLAlchemy begins a transaction: its BEGIN goes out with the first statement."""
+    def begin_with_next_statement(self, *, read_only: bool, on_loop: bool = False) -> None:
+        """Called where SQLAlchemy begins a transaction: its BEGIN goes out with the first statement.
+
+        `on_loop`: run its statements on the event loop's thread (see the module's docstring).
+        """
         self._pending_begin = _BEGIN_READ if read_only else _BEGIN_WRITE
         self._read_only = read_only
+        self._on_loop = on_loop
 
     def commit_with_next_statement(self) -> None:
         """Called before the transaction's last statement: it commits in the same trip, so a writer holds the
@@ -96,7 +112,9 @@ class SQLiteConnection(aiosqlite.Connection):
         elif self._committed:
             raise sqlite3.ProgrammingError("a statement after the one that committed the transaction")
         postlude = self._pending_commit
-        outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude)
+        outcome = self._run_on_loop(prelude, sql, parameters, many, postlude) if self._may_run_on_loop() else None
+        if outcome is None:
+            outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude)
         if postlude:
             # Committed. Had the statement or the COMMIT failed, or the trip been cancelled, the transaction would
             # still count as open here, and SQLAlchemy's rollback would end it in a trip of its own, as any other.
@@ -127,10 +145,17 @@ class SQLiteConnection(aiosqlite.Connection):
             # there is nothing to end.
             self._forget_transaction()
             return
+        if self._may_run_on_loop():
+            try:
+                _end_transaction(self._conn, end, self._read_only)
+            finally:
+                self._forget_transaction()
+            return
         if self._read_only:
             # A transaction that only read has nothing to keep or lose, so nobody waits for its end; the
             # connection's thread still ends it before running whatever is queued for it next.
-            self._tx.put_nowait((None, partial(_end_unwatched, self._conn, end)))
+            self._ends_queued += 1
+            self._tx.put_nowait((None, partial(self._end_unwatched, end)))
             self._forget_transaction()
             return
         try:
@@ -138,7 +163,30 @@ class SQLiteConnection(aiosqlite.Connection):
         finally:
             self._forget_transaction()
 
+    def _may_run_on_loop(self) -> bool:
+        """Whether this transaction runs here; never while the thread may still be ending an earlier one."""
+        return self._on_loop and self._ends_done == self._ends_queued
+
+    def _run_on_loop(
+        self, prelude: Sequence[str], sql: str, parameters: Any, many: bool, postlude: Sequence[str]
+    ) -> _Outcome | None:
+        """The statement, run here; None, with nothing done, if another process holds the write lock."""
+        if prelude is _BEGIN_WRITE and not _begin_at_once(self._conn, self.busy_timeout_ms):
+            self._on_loop = False  # this transaction waits on the connection's thread instead
+            return None
+        return _run_statement(self._conn, () if prelude is _BEGIN_WRITE else prelude, sql, parameters, many, postlude)
+
+    def _end_unwatched(self, end: Callable[[sqlite3.Connection], None]) -> None:
+        """On the connection's thread, where no one awaits the outcome: so a failure is logged here."""
+        try:
+            _end_transaction(self._conn, end, read_only=True)
+        except Exception:
+            log.exception("could not end a read-only transaction")
+        finally:
+            self._ends_done += 1
+
     def _forget_transaction(self) -> None:
+        self._on_loop = False
         self._pending_begin = ()
         self._in_transaction = False
         self._read_only = False
@@ -253,17 +301,24 @@ def _end_transaction(connection: sqlite3.Connection, end: Callable[[sqlite3.Conn
             connection.execute(_END_READ)
 
 
-def _end_unwatched(connection: sqlite3.Connection, end: Callable[[sqlite3.Connection], None]) -> None:
-    """On the connection's thread, where no one awaits the outcome: so a failure is logged here."""
+def _begin_at_once(connection: sqlite3.Connection, busy_timeout_ms: int) -> bool:
+    """BEGIN IMMEDIATE without waiting: False if another process holds the write lock."""
+    connection.execute("PRAGMA busy_timeout = 0")
     try:
-        _end_transaction(connection, end, read_only=True)
-    except Exception:
-        log.exception("could not end a read-only transaction")
+        connection.execute(_BEGIN_WRITE[0])
+    except sqlite3.OperationalError as refused:
+        if "locked" not in str(refused) and "busy" not in str(refused):
+            raise
+        return False
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    return True
 
 
 async def connect(database: str, write_lock: WriteLock, **kwargs: Any) -> SQLiteConnection:
     """Open a connection (arguments as for sqlite3.connect) whose writing transactions queue on `write_lock`."""
     connection = SQLiteConnection(lambda: sqlite3.connect(database, **kwargs), write_lock)
+    connection.busy_timeout_ms = round(1000 * kwargs.get("timeout", 5.0))
     # As SQLAlchemy does for aiosqlite: a connection never closed must not keep the process alive.
     connection._thread.daemon = True
     return await connection

@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from db.engine import LAST_STATEMENT, READ_ONLY
+from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class UnitOfWork:
         """`async with uow.connection() as connection:` a transaction of Core statements, without the ORM session.
 
         For the use cases every update runs, whose few prebuilt statements cost less than the session's own
-        bookkeeping around them. Rolled back unless `await uow.commit()` or `uow.commit_with()` was called;
+        bookkeeping around them; on SQLite they run on the event loop's thread (db/sqlite_connection.py), so
+        keep them few, short and indexed. Rolled back unless `await uow.commit()` or `uow.commit_with()` was called;
         `read_only` as for `read_only()`.
         """
-        engine = _read_only_engine(self._session_factory) if read_only else self._session_factory.kw["bind"]
-        async with engine.connect() as connection:
+        async with _quick_engine(self._session_factory, read_only).connect() as connection:
             self._connection = connection
             try:
                 yield connection
@@ -102,13 +102,16 @@ class UnitOfWork:
             await self.session.rollback()
 
 
-# The engine of each session factory as it begins read-only transactions. Kept, not derived per transaction:
-# deriving it costs more than a short read, and every event lookup on a fresh one misses its caches.
-_read_only_engines: "WeakKeyDictionary[async_sessionmaker[AsyncSession], AsyncEngine]" = WeakKeyDictionary()
+# The engines of each session factory as they begin `uow.connection()` transactions (statements on the event
+# loop on SQLite; read-only or not). Kept, not derived per transaction: deriving one costs more than a short
+# read, and every event lookup on a fresh one misses its caches.
+_quick_engines: "WeakKeyDictionary[async_sessionmaker[AsyncSession], dict[bool, AsyncEngine]]" = WeakKeyDictionary()
 
 
-def _read_only_engine(session_factory: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    engine = _read_only_engines.get(session_factory)
+def _quick_engine(session_factory: async_sessionmaker[AsyncSession], read_only: bool) -> AsyncEngine:
+    engines = _quick_engines.setdefault(session_factory, {})
+    engine = engines.get(read_only)
     if engine is None:
-        engine = _read_only_engines[session_factory] = session_factory.kw["bind"].execution_options(**READ_ONLY)
+        options = ON_LOOP | READ_ONLY if read_only else ON_LOOP
+        engine = engines[read_only] = session_factory.kw["bind"].execution_options(**options)
     return engine

@@ -1,11 +1,13 @@
 """Transactions that only read, and writers under contention, on both backends."""
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Update, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -189,3 +191,31 @@ async def test_a_refused_write_on_a_plain_connection_leaves_nothing_and_lets_the
 
     assert left == 3
     assert await _available(uow, product_id) == 2
+
+
+async def test_while_another_process_writes_a_plain_connection_waits_without_stopping_the_event_loop(
+    uow: UnitOfWork, session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock,
+    database_url: str, is_postgres: bool,
+) -> None:
+    if is_postgres:
+        pytest.skip("SQLite only: its plain-connection statements run on the event loop's thread")
+    product_id = await _stocked(session, "CX-OTHER-PROCESS", 3)
+    other_process = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # say, a CSV import in another process, holding the write lock
+    try:
+        writing = asyncio.create_task(_commit_available(uow, product_id, 9))
+        loop = asyncio.get_running_loop()
+        ticks_started = loop.time()
+        for _ in range(10):
+            await asyncio.sleep(0.01)  # the event loop keeps turning while the write waits for the lock
+        ticking = loop.time() - ticks_started
+        waiting_meanwhile = not writing.done()
+        seen_meanwhile = await _available_on_a_plain_connection(UnitOfWork(session_factory, clock), product_id)
+    finally:
+        other_process.execute("COMMIT")
+        other_process.close()
+    await asyncio.wait_for(writing, 10)
+
+    assert waiting_meanwhile and ticking < 0.5
+    assert seen_meanwhile == 3
+    assert await _available(uow, product_id) == 9
