@@ -35,6 +35,10 @@ from bot.telegram_errors import RetryingRateLimiter
 # the broadcast 98.0% of the limit and replies 1.2x their idle latency; 0.982 gave 98.1% but 2.4x, 0.985
 # 98.1% and 2.9x, as the window is then nearly always full when a reply comes.
 OUTBOX_SHARE = 0.98
+# Of the paid rate's window (1,000 a second) the outbox leaves this many places to replies, even after it fell
+# behind and catches up: with the outbox in a process of its own (`backorder-bot deliver`), the bot's replies
+# are not counted by the same flood control, and without the margin one could make 1,001.
+PAID_KEPT_FREE = 10
 PRIVATE_CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
 _SWEEP_EVERY = 1024  # starts between clean-ups of idle chat windows
@@ -64,10 +68,11 @@ class _Window:
         limit = max(1, math.floor(per_second))
         return cls(limit, limit / per_second)
 
-    def free_at(self, now: float) -> float:
-        """When a new send may start: `now` if there is room, inf while only unfinished sends fill it."""
+    def free_at(self, now: float, keep_free: int = 0) -> float:
+        """When a new send may start with `keep_free` places still left over: `now` if there is room, inf while
+        only unfinished sends fill it."""
         self._forget_before(now)
-        excess = self.in_flight + len(self.finished) - self.limit + 1
+        excess = self.in_flight + len(self.finished) - (self.limit - keep_free) + 1
         if excess <= 0:
             return now
         if excess > len(self.finished):
@@ -183,11 +188,15 @@ class FloodControl:
 
     def _ready_at(self, now: float, chat_id: int, lane: Lane, interactive: bool) -> float:
         windows, paces = self._limits_for(lane)
-        ready = max([now, self._paused_until, *(w.free_at(now) for w in windows)])
-        if interactive:
-            return ready  # a reply only needs room in the windows; the even spacing is for the outbox
+        if interactive:  # a reply only needs room in the windows; the even spacing is for the outbox
+            return max([now, self._paused_until, *(w.free_at(now) for w in windows)])
+        ready = max([now, self._paused_until, *(w.free_at(now, self._kept_free(w)) for w in windows)])
         chat = self._chats.get(chat_id)
         return max([ready, *(pace.next_start for pace in paces), chat.free_at(now) if chat else now])
+
+    def _kept_free(self, window: _Window) -> int:
+        """Places in the window the outbox leaves to replies: in paid mode, for replies from another process too."""
+        return PAID_KEPT_FREE if window is self._paid else 0
 
     def _limits_for(self, lane: Lane) -> tuple[list[_Window], list[_Pace]]:
         if self._paid is None or self._paid_pace is None:

@@ -8,7 +8,7 @@ import pytest
 from pytest import approx
 from telegram.error import RetryAfter
 
-from bot.delivery.rate_limits import OUTBOX_SHARE, FloodControl, FloodControlRateLimiter, Lane
+from bot.delivery.rate_limits import OUTBOX_SHARE, PAID_KEPT_FREE, FloodControl, FloodControlRateLimiter, Lane
 
 GROUP = -1_000_000_000_001
 
@@ -136,6 +136,24 @@ async def test_paid_broadcasts_go_at_the_paid_rate_and_everything_else_at_the_st
         await (await send(flood, chat, Lane.PAID_BROADCAST)).aclose()
         time.advance(1 / (1000 * OUTBOX_SHARE))
     assert flood.wait_for(2, Lane.STANDARD) == 0
+
+
+async def test_paid_broadcasts_leave_places_in_the_window_to_replies() -> None:
+    time = StoppedTime()
+    flood = FloodControl(30, paid_rate_per_second=1000, monotonic=time)
+    unanswered = AsyncExitStack()  # Telegram is slow today: every send counts until its answer comes
+    started = 0
+    while started < 2000 and (wait := flood.wait_for(10_000 + started, Lane.PAID_BROADCAST)) < math.inf:
+        time.advance(wait)
+        await unanswered.enter_async_context(flood.sending(10_000 + started, Lane.PAID_BROADCAST))
+        started += 1
+
+    async with flood.sending(7, interactive=True):  # a reply still gets in at once
+        reply_started = time.now
+    await unanswered.aclose()
+
+    assert started == 1000 - PAID_KEPT_FREE
+    assert flood.wait_for(10_000, Lane.PAID_BROADCAST) > 0 and reply_started == time.now
 
 
 async def test_a_reply_to_a_waiting_customer_goes_before_outbox_messages_that_wait() -> None:
