@@ -37,7 +37,7 @@ from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
 from bot.web.sandbox_page import add_sandbox_page
-from bot.wiring import shop_policy
+from bot.wiring import log_to_console, shop_policy
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 
@@ -132,8 +132,7 @@ class DemoStack:
 
 async def run_demo(base: Settings, database: str, port: int) -> int:
     """The `demo` job: prepare the demo database, run everything, print the address; until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # otherwise a line for every long poll and reply
+    log_to_console()
     database_url = database if "://" in database else f"sqlite+aiosqlite:///{database}"
     try:
         async with demo_stack(base, database_url, host=base.web_host, port=port) as stack:

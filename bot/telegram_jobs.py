@@ -15,7 +15,7 @@ from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_f
 from bot.services.linking import build_link_for_order
 from bot.services.errors import DomainError
 from bot.telegram_app import build_application
-from bot.wiring import chat_deps, unit_of_work
+from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 async def run_bot(settings: Settings) -> int:
     """Long-poll the Bot API until Ctrl-C or SIGTERM."""
     if not settings.bot_token:
-        print("BOT_TOKEN is not set. Put your bot's token from @BotFather into .env.", file=sys.stderr)
+        print(NO_BOT_TOKEN, file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_console()
     async with chat_deps(settings) as deps:
         # Replies and outbox messages share one flood control, so together they keep to Telegram's limits.
         flood = flood_control_for(settings)
@@ -48,7 +48,7 @@ async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, st
     1,000 messages a second does not slow the bot's answers. Needs PostgreSQL: SQLite is one process's database.
     """
     if not settings.bot_token:
-        print("BOT_TOKEN is not set. Put your bot's token from @BotFather into .env.", file=sys.stderr)
+        print(NO_BOT_TOKEN, file=sys.stderr)
         return 2
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         print("deliver runs beside the bot in a process of its own, which needs PostgreSQL (DATABASE_URL);"
@@ -57,7 +57,7 @@ async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, st
     if settings.outbox_workers == 0:
         print("OUTBOX_WORKERS is 0, so there is nobody to send; set it to 1 or more for this process.", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_console()
     async with chat_deps(settings) as deps:
         stop = asyncio.Event()
         async with outbox_bot(settings, settings.outbox_workers) as sender:

@@ -25,7 +25,7 @@ from bot.services.idempotent_requests import forget_idempotent_requests
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
-from bot.wiring import chat_deps, unit_of_work
+from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ async def serve(settings: Settings) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # otherwise a line for every long poll and reply
+    log_to_console()
     async with chat_deps(settings) as deps, serving(deps, settings.web_host, settings.web_port) as server:
         log.info(
             "Serving on http://%s:%d (merchant API at /api/v1, /healthz, /metrics); Telegram updates by %s.",
@@ -65,7 +64,7 @@ async def serve(settings: Settings) -> int:
 def configuration_problem(settings: Settings) -> str | None:
     """What keeps `serve` from starting, in words for the operator; None if nothing."""
     if not settings.bot_token:
-        return "BOT_TOKEN is not set. Put your bot's token from @BotFather into .env."
+        return NO_BOT_TOKEN
     if settings.webhook_url:
         if not settings.webhook_url.startswith("https://"):
             return "WEBHOOK_URL must be the public https:// address of POST /telegram/webhook."

@@ -1,5 +1,6 @@
 """Builds the objects a running process shares (engine, clock, unit of work) from the settings."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,6 +9,14 @@ from bot.config import Settings
 from bot.handlers.chat import ChatDeps
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
+
+
+NO_BOT_TOKEN = "BOT_TOKEN is not set. Put your bot's token from @BotFather into .env."
+
+
+def log_to_console() -> None:
+    """INFO and above to stderr, a line each, for the commands that keep running."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def shop_policy(settings: Settings) -> ShopPolicy:
