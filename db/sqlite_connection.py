@@ -8,7 +8,9 @@ ends without a trip at all; and a statement declared to be the transaction's las
 Transactions that write wait for one another on an asyncio lock shared by the engine's connections, held
 from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's busy handler, which sleeps
 1-100 ms at a time; the busy timeout still covers writers in other processes. Transactions that only read
-begin DEFERRED, so under WAL they run beside the writer, and refuse to write (PRAGMA query_only).
+begin DEFERRED, so under WAL they run beside the writer, and refuse to write: a statement in them that is not
+a SELECT runs under PRAGMA query_only. Only such a statement: switching that pragma expires every statement the
+connection has prepared, and preparing the order list's query again costs four times as much as running it.
 
 A transaction begun "on the loop" runs its statements on the event loop's own thread instead: for the few
 short, indexed statements every Telegram update runs, a trip to the connection's thread costs far more than
@@ -30,10 +32,10 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 _BEGIN_WRITE = ("BEGIN IMMEDIATE",)
-_BEGIN_READ = ("BEGIN DEFERRED", "PRAGMA query_only = ON")
-_COMMIT_WRITE = ("COMMIT",)
-_COMMIT_READ = ("COMMIT", "PRAGMA query_only = OFF")
-_END_READ = "PRAGMA query_only = OFF"
+_BEGIN_READ = ("BEGIN DEFERRED",)
+_COMMIT = ("COMMIT",)
+_GUARD_READ_ONLY = ("PRAGMA query_only = ON",)
+_END_GUARD = ("PRAGMA query_only = OFF",)
 
 
 class WriteLock:
@@ -94,7 +96,7 @@ class SQLiteConnection(aiosqlite.Connection):
     def commit_with_next_statement(self) -> None:
         """Called before the transaction's last statement: it commits in the same trip, so a writer holds the
         write lock one trip less, and the COMMIT that SQLAlchemy sends after it has nothing left to do."""
-        self._pending_commit = _COMMIT_READ if self._read_only else _COMMIT_WRITE
+        self._pending_commit = _COMMIT
 
     def cursor(self) -> "OneTripCursor":  # type: ignore[override]
         return OneTripCursor(self)
@@ -112,9 +114,13 @@ class SQLiteConnection(aiosqlite.Connection):
         elif self._committed:
             raise sqlite3.ProgrammingError("a statement after the one that committed the transaction")
         postlude = self._pending_commit
-        outcome = self._run_on_loop(prelude, sql, parameters, many, postlude) if self._may_run_on_loop() else None
+        guard = self._read_only and not _is_select(sql)
+        if self._may_run_on_loop():
+            outcome = self._run_on_loop(prelude, sql, parameters, many, postlude, guard)
+        else:
+            outcome = None
         if outcome is None:
-            outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude)
+            outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude, guard)
         if postlude:
             # Committed. Had the statement or the COMMIT failed, or the trip been cancelled, the transaction would
             # still count as open here, and SQLAlchemy's rollback would end it in a trip of its own, as any other.
@@ -147,7 +153,7 @@ class SQLiteConnection(aiosqlite.Connection):
             return
         if self._may_run_on_loop():
             try:
-                _end_transaction(self._conn, end, self._read_only)
+                end(self._conn)
             finally:
                 self._forget_transaction()
             return
@@ -159,7 +165,7 @@ class SQLiteConnection(aiosqlite.Connection):
             self._forget_transaction()
             return
         try:
-            await self._execute(_end_transaction, self._conn, end, self._read_only)
+            await self._execute(end, self._conn)
         finally:
             self._forget_transaction()
 
@@ -168,18 +174,19 @@ class SQLiteConnection(aiosqlite.Connection):
         return self._on_loop and self._ends_done == self._ends_queued
 
     def _run_on_loop(
-        self, prelude: Sequence[str], sql: str, parameters: Any, many: bool, postlude: Sequence[str]
+        self, prelude: Sequence[str], sql: str, parameters: Any, many: bool, postlude: Sequence[str], guard: bool
     ) -> _Outcome | None:
         """The statement, run here; None, with nothing done, if another process holds the write lock."""
         if prelude is _BEGIN_WRITE and not _begin_at_once(self._conn, self.busy_timeout_ms):
             self._on_loop = False  # this transaction waits on the connection's thread instead
             return None
-        return _run_statement(self._conn, () if prelude is _BEGIN_WRITE else prelude, sql, parameters, many, postlude)
+        prelude = () if prelude is _BEGIN_WRITE else prelude
+        return _run_statement(self._conn, prelude, sql, parameters, many, postlude, guard)
 
     def _end_unwatched(self, end: Callable[[sqlite3.Connection], None]) -> None:
         """On the connection's thread, where no one awaits the outcome: so a failure is logged here."""
         try:
-            _end_transaction(self._conn, end, read_only=True)
+            end(self._conn)
         except Exception:
             log.exception("could not end a read-only transaction")
         finally:
@@ -273,12 +280,15 @@ def _run_statement(
     parameters: Any,
     many: bool,
     postlude: Sequence[str],
+    guard: bool = False,
 ) -> _Outcome:
-    """On the connection's thread."""
+    """On the connection's thread; `guard`: run the statement under PRAGMA query_only, so it cannot write."""
     for statement in prelude:
         connection.execute(statement)
     cursor = connection.cursor()
     try:
+        for statement in _GUARD_READ_ONLY if guard else ():
+            connection.execute(statement)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -287,18 +297,16 @@ def _run_statement(
         outcome = _Outcome(cursor.description, rows, cursor.rowcount, cursor.lastrowid)
     finally:
         cursor.close()
+        for statement in _END_GUARD if guard else ():
+            connection.execute(statement)
     for statement in postlude:
         connection.execute(statement)
     return outcome
 
 
-def _end_transaction(connection: sqlite3.Connection, end: Callable[[sqlite3.Connection], None], read_only: bool) -> None:
-    """On the connection's thread."""
-    try:
-        end(connection)
-    finally:
-        if read_only:
-            connection.execute(_END_READ)
+def _is_select(sql: str) -> bool:
+    """Whether the statement surely only reads; anything else in a read-only transaction runs guarded."""
+    return sql.lstrip()[:6].upper() == "SELECT"
 
 
 def _begin_at_once(connection: sqlite3.Connection, busy_timeout_ms: int) -> bool:
