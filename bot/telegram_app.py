@@ -31,6 +31,7 @@ from bot.handlers import agent_tools, support
 from bot.handlers.buttons import button_pressed
 from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES, translator
+from bot.memory import settle_for_serving
 from bot.support.desk import install_support_desk, start_support_desk, stop_support_desk
 from bot.telegram_errors import RetryingRateLimiter
 from bot.telegram_http import AiohttpRequest
@@ -58,6 +59,7 @@ class BackorderApplication(Application):  # type: ignore[type-arg]
     async def start(self) -> None:
         await super().start()
         await start_support_desk(self)  # checks the support group, starts the relay worker
+        settle_for_serving()
 
     async def stop(self) -> None:
         await stop_support_desk(self)

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for, outbox_bot, start_outbox_workers
 from bot.services.linking import build_link_for_order
 from bot.services.errors import DomainError
+from bot.memory import settle_for_serving
 from bot.telegram_app import build_application
 from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, unit_of_work
 
@@ -65,6 +66,7 @@ async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, st
                 sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, stats=stats
             )
             log.info("Sending the outbox with %d workers; press Ctrl-C to stop.", settings.outbox_workers)
+            settle_for_serving()
             await (stopped or until_stopped())
             stop.set()
             await asyncio.gather(*workers)

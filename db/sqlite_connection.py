@@ -46,6 +46,9 @@ class WriteLock:
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
+        if not self._lock.locked():
+            await self._lock.acquire()  # free: taken at once, without arming a timer
+            return
         try:
             async with asyncio.timeout(self.timeout):
                 await self._lock.acquire()
