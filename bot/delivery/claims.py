@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
@@ -55,50 +55,63 @@ async def claim_due(
     async with uow:
         session, now = uow.session, uow.clock.now()
         await _requeue_expired(session, now, max_attempts)
-        due = _due_messages(now, limit)
-        if not optional_allowed:
-            due = due.where(OutboxMessage.optional.is_(False))
-        rows = (await session.execute(due)).all()
+        due = _DUE if optional_allowed else _DUE_REQUIRED_ONLY
+        rows = (await session.execute(due, {"now": now, "limit": limit})).all()
         expires = now + lease
         if rows:
             await session.execute(
-                _update([row.id for row in rows]).values(
-                    status=OutboxStatus.SENDING, worker_id=worker_id, lease_expires_at=expires
-                )
+                _CLAIM, {"ids": [row.id for row in rows], "worker_id": worker_id, "expires": expires}
             )
         await uow.commit()
     return [ClaimedMessage(**row._asdict(), lease_expires_at=expires) for row in rows]
 
 
-def _due_messages(now: datetime, limit: int) -> Select[Any]:
-    return (
-        select(
-            OutboxMessage.id,
-            OutboxMessage.chat_id,
-            OutboxMessage.customer_id,
-            OutboxMessage.broadcast_id,
-            OutboxMessage.template,
-            OutboxMessage.params,
-            OutboxMessage.language,
-            OutboxMessage.optional,
-            OutboxMessage.attempts,
-        )
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
-        .order_by(OutboxMessage.priority, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+# Built once, as the statements below: a worker claims many times a second at the paid rate, and building a
+# statement costs more than running it.
+_DUE = (
+    select(
+        OutboxMessage.id,
+        OutboxMessage.chat_id,
+        OutboxMessage.customer_id,
+        OutboxMessage.broadcast_id,
+        OutboxMessage.template,
+        OutboxMessage.params,
+        OutboxMessage.language,
+        OutboxMessage.optional,
+        OutboxMessage.attempts,
     )
+    .where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.not_before <= bindparam("now", type_=OutboxMessage.not_before.type),
+    )
+    .order_by(OutboxMessage.priority, OutboxMessage.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_DUE_REQUIRED_ONLY = _DUE.where(OutboxMessage.optional.is_(False))  # in quiet hours
+_CLAIM = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=OutboxStatus.SENDING,
+        worker_id=bindparam("worker_id"),
+        lease_expires_at=bindparam("expires", type_=OutboxMessage.lease_expires_at.type),
+    )
+    .execution_options(synchronize_session=False)
+)
+_EXPIRED_LEASES = (
+    select(OutboxMessage.id)
+    .where(
+        OutboxMessage.status == OutboxStatus.SENDING,
+        OutboxMessage.lease_expires_at <= bindparam("now", type_=OutboxMessage.lease_expires_at.type),
+    )
+    .with_for_update(skip_locked=True)
+)
 
 
 async def _requeue_expired(session: AsyncSession, now: datetime, max_attempts: int) -> None:
     """Messages whose worker died: back to the queue, counting the try, or failed once tries run out."""
-    expired = list(
-        await session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_expires_at <= now)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    expired = list(await session.scalars(_EXPIRED_LEASES, {"now": now}))
     if not expired:
         return
     await session.execute(
