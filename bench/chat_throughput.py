@@ -17,6 +17,9 @@ HTTP client's cost of juggling several connections.
 The target compares with the bare echo bot, on PTB's default networking (httpx). Ours sends over aiohttp
 (bot/telegram_http.py), which alone more than halves a reply's client cost; so the same echo bot on aiohttp
 is measured too, and the report says how ours compares with that one as well.
+
+Our bot sets the garbage collector for a long-running server when it starts (bot/memory.py); that lasts for
+the process, so from the second round on the echo bots run with it too, and compare with ours on equal terms.
 """
 
 import argparse
