@@ -96,6 +96,24 @@ async def test_in_a_group_the_bot_is_silent_unless_addressed_and_then_points_to_
     assert chat.fake.bot_messages(chat.chat_id) == []  # nothing was sent to the private chat either
 
 
+async def test_in_a_forum_topic_the_bot_answers_in_that_topic(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    await annas_linked_backorder(session, uow, chat)
+    forum = chat.fake.add_group("Gadget fans", forum=True)
+    topic = chat.fake.open_topic(forum, "Deliveries", by=chat.user)
+    await chat.do(lambda: None, forum.id)  # the topic's opening message, which the bot passes over
+
+    [answer] = await chat.do(
+        lambda: chat.fake.send_text(chat.user, "where is my order?", chat=forum, thread_id=topic, mention_bot=True), forum.id
+    )
+
+    assert answer.thread_id == topic
+    assert answer.text == t.gettext("Happy to help — but orders are private, so please write to me directly: {link}").format(
+        link="https://t.me/backorder_desk_bot"
+    )
+
+
 async def test_an_update_delivered_twice_is_answered_once(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory
 ) -> None:
