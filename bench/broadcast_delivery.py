@@ -3,7 +3,7 @@ while a linked customer keeps asking our real bot for /orders.
 
     .venv/bin/python -m bench.broadcast_delivery                           # 10,000 recipients at 30/s (~6.5 min)
     .venv/bin/python -m bench.broadcast_delivery --recipients 1000         # a quick run
-    .venv/bin/python -m bench.broadcast_delivery --paid --workers 16       # paid broadcasts, 1,000/s
+    .venv/bin/python -m bench.broadcast_delivery --paid --workers 16 --ask-every 1 --askers 3  # paid, 1,000/s
     .venv/bin/python -m bench.broadcast_delivery --paid --workers 16 --processes 1 --database-url ...  # sending apart
     .venv/bin/python -m bench.broadcast_delivery --unshared-replies        # replies not sharing the outbox's limits
     createdb -h 127.0.0.1 -U postgres bench_outbox && \
@@ -132,9 +132,9 @@ async def measure(args: argparse.Namespace, sessions: Sessions, url: str) -> Res
         settings = bench_settings(args, fake, url)
         clock = SystemClock(settings.timezone)
         recipients = await fake.add_users(args.recipients, "Customer")
-        [asker] = await fake.add_users(1, "Asking Customer")
+        askers = await fake.add_users(args.askers, "Asking Customer")
         await forget_updates(fake)
-        await link_asking_customer(sessions, clock, asker)
+        await link_asking_customers(sessions, clock, askers)
         await queue_broadcast(sessions, clock, recipients)
 
         flood = flood_control_for(settings)
@@ -142,20 +142,20 @@ async def measure(args: argparse.Namespace, sessions: Sessions, url: str) -> Res
         await fake.enforce_rate_limits(RateLimits(per_chat_per_second=1, per_group_per_minute=20, global_per_second=int(limit)))
         async with our_bot(fake, sessions, clock, settings, None if args.unshared_replies else flood) as bot:
             idle_gap = min(args.ask_every, 2.0)
-            idle = await ask_repeatedly(fake, bot, asker, times=args.idle_asks // 2, every=idle_gap)
+            idle = await ask_repeatedly(fake, bot, askers, times=args.idle_asks // 2, every=idle_gap)
             senders = (
                 sender_processes(args, settings) if args.processes
                 else senders_in_this_process(args, settings, sessions, clock, flood, bot.application.update_processor)
             )
             async with senders as sending:
                 started, cpu_started = time.perf_counter(), time.process_time()
-                during = await ask_until_done(fake, bot, asker, sessions, args.recipients, every=args.ask_every)
+                during = await ask_until_done(fake, bot, askers, sessions, args.recipients, every=args.ask_every)
                 seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
             # Idle again afterwards, so a machine busier or quieter than at the start does not tilt the comparison.
-            idle.seconds += (await ask_repeatedly(fake, bot, asker, times=args.idle_asks - args.idle_asks // 2, every=idle_gap)).seconds
+            idle.seconds += (await ask_repeatedly(fake, bot, askers, times=args.idle_asks - args.idle_asks // 2, every=idle_gap)).seconds
         sends, violations = await fake.sent_messages(), await fake.rate_limit_violations()
         return tally(
-            sends, violations, recipients, asker, limit, describe_senders(args), (seconds, cpu_seconds, sending.cpu_seconds),
+            sends, violations, recipients, askers, limit, describe_senders(args), (seconds, cpu_seconds, sending.cpu_seconds),
             await statuses(sessions),
             sending.stats, idle, during,
         )
@@ -259,13 +259,14 @@ async def forget_updates(fake: FakeServerProcess) -> None:
         await bot.get_updates(offset=last.update_id + 1, timeout=0)
 
 
-async def link_asking_customer(sessions: Sessions, clock: SystemClock, asker: FakeUser) -> None:
-    """A customer with a backordered headset and its ETA, linked to `asker`'s chat."""
+async def link_asking_customers(sessions: Sessions, clock: SystemClock, askers: list[FakeUser]) -> None:
+    """For each asker, a customer with a backordered headset and its ETA, linked to the asker's chat."""
     async with sessions() as session:
         headset = await add_product(session, "HS-200", name="Studio Pro Wireless Headset")
-        customer = await add_customer(session, "Asking Customer", email="asking@example.com")
-        customer.telegram_user_id = asker.id
-        await add_order(session, customer, [(headset, 1)], placed_at=clock.now() - timedelta(days=3))
+        for index, asker in enumerate(askers):
+            customer = await add_customer(session, f"Asking Customer {index}", email=f"asking{index}@example.com")
+            customer.telegram_user_id = asker.id
+            await add_order(session, customer, [(headset, 1)], placed_at=clock.now() - timedelta(days=3))
         await session.commit()
     await recompute_all_etas(UnitOfWork(sessions, clock, ShopPolicy()))
 
@@ -325,27 +326,37 @@ async def ask(fake: FakeServerProcess, bot: RunningBot, asker: FakeUser) -> floa
     return answer.at - started
 
 
-async def ask_repeatedly(fake: FakeServerProcess, bot: RunningBot, asker: FakeUser, *, times: int, every: float) -> Latencies:
-    await asyncio.sleep(every)  # Telegram allows a chat one message a second: never answer twice in a row faster
-    await ask(fake, bot, asker)  # warm-up: first-contact work stays out of the figures
+async def ask_repeatedly(
+    fake: FakeServerProcess, bot: RunningBot, askers: list[FakeUser], *, times: int, every: float
+) -> Latencies:
+    """`times` asks, the askers taking turns, each asking every `every` seconds."""
+    # Telegram allows a chat one message a second, so a chat is never asked again sooner than `every`: here after
+    # the asks before this call and after the warm-up, and in turns spaced every / len(askers) apart.
+    await asyncio.sleep(every)
+    for asker in askers:
+        await ask(fake, bot, asker)  # warm-up: first-contact work stays out of the figures
+    await asyncio.sleep(every)
     measured = Latencies()
-    for _ in range(times):
-        await asyncio.sleep(every)
-        measured.seconds.append(await ask(fake, bot, asker))
+    for turn in range(times):
+        if turn:
+            await asyncio.sleep(every / len(askers))
+        measured.seconds.append(await ask(fake, bot, askers[turn % len(askers)]))
     return measured
 
 
 async def ask_until_done(
-    fake: FakeServerProcess, bot: RunningBot, asker: FakeUser, sessions: Sessions, recipients: int, *, every: float
+    fake: FakeServerProcess, bot: RunningBot, askers: list[FakeUser], sessions: Sessions, recipients: int, *, every: float
 ) -> Latencies:
-    """Ask every `every` seconds until every broadcast message has an outcome (the senders may be other processes)."""
+    """The askers take turns, each asking every `every` seconds, until every broadcast message has an outcome
+    (the senders may be other processes)."""
     measured = Latencies()
-    next_ask = time.perf_counter() + every
+    gap = every / len(askers)
+    next_ask, turn = time.perf_counter() + every, 0  # a full `every` after the asks before (see ask_repeatedly)
     while await finished_messages(sessions) < recipients:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(min(0.1, gap))
         if time.perf_counter() >= next_ask:
-            measured.seconds.append(await ask(fake, bot, asker))
-            next_ask = time.perf_counter() + every
+            measured.seconds.append(await ask(fake, bot, askers[turn % len(askers)]))
+            next_ask, turn = time.perf_counter() + gap, turn + 1
     return measured
 
 
@@ -362,7 +373,7 @@ async def statuses(sessions: Sessions) -> dict[str, int]:
 
 
 def tally(
-    sends: list[SentMessage], violations: list[RateLimitViolation], recipients: list[FakeUser], asker: FakeUser,
+    sends: list[SentMessage], violations: list[RateLimitViolation], recipients: list[FakeUser], askers: list[FakeUser],
     limit: float, senders: str, times: tuple[float, float, float | None], rows: dict[str, int], stats: DeliveryStats,
     idle: Latencies, during: Latencies,
 ) -> Result:
@@ -382,7 +393,7 @@ def tally(
         broadcast_rate=(len(delivered) - 1) / span,
         total_rate=(len(all_ok_in_span) - 1) / span,
         outbox_429s=sum(1 for r in sends if r.status == 429 and r.chat_id in broadcast_ids),
-        reply_429s=sum(1 for r in sends if r.status == 429 and r.chat_id == asker.id),
+        reply_429s=sum(1 for r in sends if r.status == 429 and r.chat_id in {asker.id for asker in askers}),
         violations=dict(Counter(violation.scope for violation in violations)),
         lost=sum(1 for chat_id in broadcast_ids if per_chat[chat_id] == 0),
         duplicated=sum(count - 1 for count in per_chat.values() if count > 1),
@@ -415,7 +426,8 @@ def main() -> None:
         help="send from this many `backorder-bot deliver` processes instead of the bot's own (PostgreSQL only)",
     )
     parser.add_argument("--batch-size", type=int, help="messages a worker claims at once (default: as the shop's settings say)")
-    parser.add_argument("--ask-every", type=float, default=2.0, help="seconds between the customer's /orders")
+    parser.add_argument("--ask-every", type=float, default=2.0, help="seconds between a customer's /orders")
+    parser.add_argument("--askers", type=int, default=1, help="customers asking in turn (more asks, steadier latencies)")
     parser.add_argument("--idle-asks", type=int, default=20, help="/orders asked without a broadcast (half before, half after)")
     parser.add_argument("--unshared-replies", action="store_true", help="the bot keeps its own rate limiter (no sharing)")
     parser.add_argument("--database-url", help="an empty database to use, e.g. PostgreSQL (default: a fresh SQLite file)")
