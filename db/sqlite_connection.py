@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 _BEGIN_WRITE = ("BEGIN IMMEDIATE",)
 _BEGIN_READ = ("BEGIN DEFERRED",)
 _COMMIT = ("COMMIT",)
-_GUARD_READ_ONLY = ("PRAGMA query_only = ON",)
-_END_GUARD = ("PRAGMA query_only = OFF",)
+_GUARD_READ_ONLY = "PRAGMA query_only = ON"
+_END_GUARD = "PRAGMA query_only = OFF"
 
 
 class WriteLock:
@@ -118,10 +118,7 @@ class SQLiteConnection(aiosqlite.Connection):
             raise sqlite3.ProgrammingError("a statement after the one that committed the transaction")
         postlude = self._pending_commit
         guard = self._read_only and not _is_select(sql)
-        if self._may_run_on_loop():
-            outcome = self._run_on_loop(prelude, sql, parameters, many, postlude, guard)
-        else:
-            outcome = None
+        outcome = self._run_on_loop(prelude, sql, parameters, many, postlude, guard) if self._may_run_on_loop() else None
         if outcome is None:
             outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude, guard)
         if postlude:
@@ -290,8 +287,8 @@ def _run_statement(
         connection.execute(statement)
     cursor = connection.cursor()
     try:
-        for statement in _GUARD_READ_ONLY if guard else ():
-            connection.execute(statement)
+        if guard:
+            connection.execute(_GUARD_READ_ONLY)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -300,8 +297,8 @@ def _run_statement(
         outcome = _Outcome(cursor.description, rows, cursor.rowcount, cursor.lastrowid)
     finally:
         cursor.close()
-        for statement in _END_GUARD if guard else ():
-            connection.execute(statement)
+        if guard:
+            connection.execute(_END_GUARD)
     for statement in postlude:
         connection.execute(statement)
     return outcome
