@@ -19,10 +19,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter  # not re-exported; PTB is pinned below 23
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -35,6 +32,7 @@ from bot.render.screen import Screen
 from bot.services.leases import doubling_pause, new_worker_id
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_http import AiohttpRequest
+from bot.telegram_send import post_screen
 from db.models import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -275,21 +273,10 @@ class OutboxWorker:
         return Outcome.SENT
 
     async def _send_message(self, chat_id: int, screen: Screen, lane: Lane) -> int:
-        """sendMessage, through PTB's networking (which turns Telegram's refusals into its errors); Telegram's id for it.
-
-        Not Bot.send_message: the outbox needs only the new message's id, and building PTB's Message object from
-        the whole answer cost a fifth of each send at the paid-broadcast rate.
-        """
-        parameters = {
-            "chat_id": chat_id,
-            "text": screen.text,
-            "parse_mode": ParseMode.HTML,
-            "reply_markup": screen.keyboard,
-            "allow_paid_broadcast": True if lane is Lane.PAID_BROADCAST else None,
-        }
-        request_data = RequestData([RequestParameter.from_input(name, value) for name, value in parameters.items() if value is not None])
-        sent = await self.bot.request.post(f"{self.bot.base_url}/sendMessage", request_data)
-        return int(sent["message_id"])  # type: ignore[call-overload,index]
+        """sendMessage; Telegram's id for the new message."""
+        paid = True if lane is Lane.PAID_BROADCAST else None
+        sent = await post_screen(self.bot, "sendMessage", screen, chat_id=chat_id, allow_paid_broadcast=paid)
+        return int(sent["message_id"])
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

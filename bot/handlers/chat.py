@@ -5,8 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, CallbackQuery, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram import CallbackQuery, LinkPreviewOptions, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -15,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import Translator, translator
 from bot.render.screen import Screen
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from bot.telegram_send import post_screen
 
 log = logging.getLogger(__name__)
 INTAKE_KEY = "intake"
@@ -58,12 +58,15 @@ async def reply(update: Update, screen: Screen) -> None:
     message = update.effective_message
     if message is None:
         return
-    where = {
-        "chat_id": message.chat_id,
-        "message_thread_id": message.message_thread_id if message.is_topic_message else None,
-        "business_connection_id": message.business_connection_id,
-    }
-    await _post_screen(message.get_bot(), "sendMessage", where, screen)
+    await post_screen(
+        message.get_bot(),
+        "sendMessage",
+        screen,
+        chat_id=message.chat_id,
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+        business_connection_id=message.business_connection_id,
+        link_preview_options=_NO_LINK_PREVIEW,
+    )
 
 
 async def present(update: Update, screen: Screen) -> None:
@@ -82,30 +85,11 @@ async def show(query: CallbackQuery, screen: Screen) -> None:
     else:
         where = {"chat_id": message.chat.id, "message_id": message.message_id}
     try:
-        await _post_screen(query.get_bot(), "editMessageText", where, screen)
+        await post_screen(query.get_bot(), "editMessageText", screen, **where, link_preview_options=_NO_LINK_PREVIEW)
     except BadRequest as refused:
         # Pressing the same button twice asks for an identical edit, which Telegram refuses; nothing to do.
         if "not modified" not in str(refused).lower():
             raise
-
-
-async def _post_screen(bot: Bot, method: str, where: dict[str, Any], screen: Screen) -> None:
-    """Send or edit a message showing the screen, through the bot's rate limiter and retries.
-
-    Not Bot.send_message or edit_message_text: they build PTB's Message object from Telegram's answer, which
-    no handler reads and which cost a tenth of each update's handling. `Bot._post` is private, hence PTB's
-    pin below 23; the chat tests fail if it changes.
-    """
-    await bot._post(  # noqa: SLF001
-        method,
-        where
-        | {
-            "text": screen.text,
-            "parse_mode": ParseMode.HTML,
-            "reply_markup": screen.keyboard,
-            "link_preview_options": _NO_LINK_PREVIEW,
-        },
-    )
 
 
 _NO_LINK_PREVIEW = LinkPreviewOptions(is_disabled=True)
