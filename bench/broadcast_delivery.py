@@ -46,6 +46,7 @@ from bot.delivery import (
     FloodControlRateLimiter,
     Outcome,
     flood_control_for,
+    give_way_to,
     outbox_bot,
     start_outbox_workers,
 )
@@ -56,7 +57,6 @@ from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.telegram_app import build_application
 from bot.telegram_jobs import deliver
-from bot.update_order import ChatOrderedUpdates
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
@@ -187,7 +187,7 @@ async def senders_in_this_process(
         policy = replace(policy, batch_size=args.batch_size or policy.batch_size)
         tasks = start_outbox_workers(
             sender, sessions, clock, settings, args.workers, stop=stop, flood=flood, stats=sending.stats, policy=policy,
-            give_way=updates.until_quiet if isinstance(updates, ChatOrderedUpdates) else None,
+            give_way=give_way_to(updates),
         )
         try:
             yield sending

@@ -10,12 +10,11 @@ from datetime import date, timedelta
 from telegram.ext import Application
 
 from bot.broadcast_progress import keep_broadcast_progress_updated
-from bot.delivery import DeliveryStats, FloodControl, outbox_bot, start_outbox_workers
+from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
 from bot.handlers.chat import ChatDeps
 from bot.services.chat_session import forget_old_updates
 from bot.services.delay_notices import DelayNoticePolicy, process_delay_notices
 from bot.services.eta import recompute_all_etas
-from bot.update_order import ChatOrderedUpdates
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +59,9 @@ async def background_work(
     settings = deps.settings
     stop = asyncio.Event()
     async with outbox_bot(settings, settings.outbox_workers) as sender:
-        updates = application.update_processor
         workers = start_outbox_workers(
             sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, flood=flood, stats=stats,
-            give_way=updates.until_quiet if isinstance(updates, ChatOrderedUpdates) else None,
+            give_way=give_way_to(application.update_processor),
         )
         chores = [
             asyncio.create_task(

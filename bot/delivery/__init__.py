@@ -1,9 +1,17 @@
 """Delivery of the outbox: the workers that send every message the bot writes first, within Telegram's limits."""
 
 from bot.delivery.rate_limits import FloodControl, FloodControlRateLimiter, flood_control_for
-from bot.delivery.worker import DeliveryPolicy, DeliveryStats, Outcome, OutboxWorker, outbox_bot, start_outbox_workers
+from bot.delivery.worker import (
+    DeliveryPolicy,
+    DeliveryStats,
+    Outcome,
+    OutboxWorker,
+    give_way_to,
+    outbox_bot,
+    start_outbox_workers,
+)
 
 __all__ = [
     "DeliveryPolicy", "DeliveryStats", "FloodControl", "FloodControlRateLimiter", "Outcome", "OutboxWorker",
-    "flood_control_for", "outbox_bot", "start_outbox_workers",
+    "flood_control_for", "give_way_to", "outbox_bot", "start_outbox_workers",
 ]

@@ -33,6 +33,7 @@ from bot.services.leases import doubling_pause, new_worker_id
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_http import AiohttpRequest
 from bot.telegram_send import post_screen
+from bot.update_order import ChatOrderedUpdates
 from db.models import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,11 @@ PAID_BATCH_SIZE = 50
 GIVE_WAY_AT_MOST = 0.05
 # Waits until the bot has no update in hand, or the given seconds at most (ChatOrderedUpdates.until_quiet).
 GiveWay = Callable[[float], Awaitable[None]]
+
+
+def give_way_to(update_processor: object) -> GiveWay | None:
+    """How workers in the bot's process give way to its updates: None unless it orders them (ChatOrderedUpdates)."""
+    return update_processor.until_quiet if isinstance(update_processor, ChatOrderedUpdates) else None
 
 
 class SentMessages:
