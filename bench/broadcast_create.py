@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.services.audit import Actor  # noqa: E402
-from bot.services.broadcasts import Audience, create_broadcast, preview_broadcast  # noqa: E402
+from bot.services.outreach.broadcasts import Audience, create_broadcast, preview_broadcast  # noqa: E402
 from bot.services.unit_of_work import UnitOfWork  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade_async  # noqa: E402

@@ -52,7 +52,7 @@ from bot.delivery import (
 )
 from bot.handlers.chat import ChatDeps
 from bot.sandbox import FakeUser, RateLimits, RateLimitViolation
-from bot.services.eta import recompute_all_etas
+from bot.services.backorders.eta import recompute_all_etas
 from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.telegram_app import build_application

@@ -43,7 +43,7 @@ from bench.updates_throughput import measure_updates_per_second  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.handlers.chat import ChatDeps  # noqa: E402
 from bot.sandbox import FakeBotApi  # noqa: E402
-from bot.services.eta import recompute_all_etas  # noqa: E402
+from bot.services.backorders.eta import recompute_all_etas  # noqa: E402
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork  # noqa: E402
 from bot.telegram_app import BOT_CONNECTIONS, build_application  # noqa: E402
 from bot.telegram_errors import RetryingRateLimiter  # noqa: E402

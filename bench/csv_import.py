@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.services.audit import Actor  # noqa: E402
-from bot.services.csv_import import import_orders, import_products  # noqa: E402
+from bot.services.intake.csv_import import import_orders, import_products  # noqa: E402
 from bot.services.unit_of_work import UnitOfWork  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade_async  # noqa: E402

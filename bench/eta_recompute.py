@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock  # noqa: E402
-from bot.services.eta import recompute_all_etas, recompute_etas  # noqa: E402
+from bot.services.backorders.eta import recompute_all_etas, recompute_etas  # noqa: E402
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade_async  # noqa: E402

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import ManualClock  # noqa: E402
-from bot.services.status import get_backorder_status  # noqa: E402
+from bot.services.backorders.status import get_backorder_status  # noqa: E402
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402

@@ -16,8 +16,8 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.i18n import translator
 from bot.render.merchant import progress
-from bot.services.broadcasts import BroadcastView, broadcast_progress, sending_broadcasts
-from bot.services.notifications import chat_language
+from bot.services.backorders.notifications import chat_language
+from bot.services.outreach.broadcasts import BroadcastView, broadcast_progress, sending_broadcasts
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

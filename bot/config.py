@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.services.business_hours import parse_business_hours
+from bot.business_hours import parse_business_hours
 
 
 class Settings(BaseSettings):
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
 
     support_chat_id: int | None = None  # the support supergroup; None: customers get SUPPORT_CONTACT instead
     agent_user_ids: list[int] = Field(default_factory=list)  # empty: every member of the support group
-    business_hours: str = "Mon-Fri 09:00-17:00"  # format: bot/services/business_hours.py
+    business_hours: str = "Mon-Fri 09:00-17:00"  # format: bot/business_hours.py
     response_target_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
     @field_validator("shop_timezone")

@@ -28,10 +28,10 @@ from bot.handlers.chat import ChatDeps
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser
-from bot.services.chat_session import forget_old_updates
-from bot.services.demo_store import DEMO_CUSTOMERS, seed_demo_store
+from bot.services.audit import last_change_at
+from bot.services.conversations.chat_session import forget_old_updates
 from bot.services.errors import DomainError
-from bot.services.last_change import last_change_at
+from bot.services.intake.demo_store import DEMO_CUSTOMERS, seed_demo_store
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped

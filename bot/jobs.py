@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.services.audit import Actor
-from bot.services.csv_import import ImportResult, import_orders, import_products, import_purchase_orders
-from bot.services.demo_store import DemoSummary, seed_demo_store
 from bot.services.errors import DomainError, ImportRejected
+from bot.services.intake.csv_import import ImportResult, import_orders, import_products, import_purchase_orders
+from bot.services.intake.demo_store import DemoSummary, seed_demo_store
 from bot.services.unit_of_work import UnitOfWork
 from bot.wiring import unit_of_work
 

@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot.handlers import (
+    agent_tools,
     free_text,
     human,
     intake,
@@ -26,8 +27,8 @@ from bot.handlers import (
     notifications,
     orders,
     other_messages,
+    support,
 )
-from bot.handlers import agent_tools, support
 from bot.handlers.buttons import button_pressed
 from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES, translator

@@ -13,8 +13,8 @@ from bot.background import background_work
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for, outbox_bot, start_outbox_workers
 from bot.memory import settle_for_serving
+from bot.services.conversations.linking import build_link_for_order
 from bot.services.errors import DomainError
-from bot.services.linking import build_link_for_order
 from bot.telegram_app import build_application
 from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, unit_of_work
 

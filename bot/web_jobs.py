@@ -18,10 +18,10 @@ from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
 from bot.handlers.chat import ChatDeps
 from bot.metrics import BotMetrics
-from bot.services.api_tokens import TokenInfo, create_token, list_tokens, revoke_token
 from bot.services.audit import Actor
 from bot.services.errors import DomainError
-from bot.services.idempotent_requests import forget_idempotent_requests
+from bot.services.merchant_access.api_tokens import TokenInfo, create_token, list_tokens, revoke_token
+from bot.services.merchant_access.idempotent_requests import forget_idempotent_requests
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app

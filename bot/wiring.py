@@ -10,7 +10,6 @@ from bot.handlers.chat import ChatDeps
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 
-
 NO_BOT_TOKEN = "BOT_TOKEN is not set. Put your bot's token from @BotFather into .env."
 
 

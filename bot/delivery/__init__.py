@@ -4,8 +4,8 @@ from bot.delivery.rate_limits import FloodControl, FloodControlRateLimiter, floo
 from bot.delivery.worker import (
     DeliveryPolicy,
     DeliveryStats,
-    Outcome,
     OutboxWorker,
+    Outcome,
     give_way_to,
     outbox_bot,
     start_outbox_workers,

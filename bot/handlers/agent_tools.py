@@ -22,16 +22,16 @@ from bot.render import alternatives as render_alternatives
 from bot.render import conversation
 from bot.render import support as render
 from bot.render.screen import Screen
-from bot.services.alternatives import list_alternatives
 from bot.services.audit import Actor
-from bot.services.canned_replies import canned_reply_for, list_canned_replies, save_canned_reply
-from bot.services.cancel import cancel_line, preview_cancel
-from bot.services.chat_session import claim_update, resolve_language
+from bot.services.backorders.alternatives import list_alternatives
+from bot.services.backorders.cancel import cancel_line, preview_cancel
+from bot.services.backorders.status import get_line_view
+from bot.services.conversations.chat_session import claim_update, resolve_language
 from bot.services.errors import CannedReplyNotFound, DomainError, TicketClosed
-from bot.services.reachability import mark_bot_blocked
-from bot.services.status import get_line_view
-from bot.services.ticket_relay import queue_agent_message
-from bot.services.tickets import (
+from bot.services.outreach.reachability import mark_bot_blocked
+from bot.services.support.canned_replies import canned_reply_for, list_canned_replies, save_canned_reply
+from bot.services.support.ticket_relay import queue_agent_message
+from bot.services.support.tickets import (
     TicketView,
     assign_ticket,
     close_ticket,

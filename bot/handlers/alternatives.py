@@ -6,10 +6,10 @@ from telegram.ext import ContextTypes
 from bot.handlers.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
-from bot.render import alternatives as render
 from bot.handlers.support import say_refused
-from bot.services.alternatives import list_alternatives, pick_alternative
+from bot.render import alternatives as render
 from bot.services.audit import Actor
+from bot.services.backorders.alternatives import list_alternatives, pick_alternative
 from bot.services.errors import AlternativeNotOffered, DomainError
 
 

@@ -6,10 +6,10 @@ from telegram.ext import ContextTypes
 from bot.handlers.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
-from bot.render import cancel as render
 from bot.handlers.support import say_refused
+from bot.render import cancel as render
 from bot.services.audit import Actor
-from bot.services.cancel import cancel_line, preview_cancel
+from bot.services.backorders.cancel import cancel_line, preview_cancel
 from bot.services.errors import DomainError
 
 

@@ -11,7 +11,7 @@ from bot.render import delay_notice as render
 from bot.render.cancel import cancelled
 from bot.render.errors import domain_error
 from bot.render.screen import Screen
-from bot.services.delay_notices import agree_to_wait, cancel_for_refund, delay_notice_line
+from bot.services.backorders.delay_notices import agree_to_wait, cancel_for_refund, delay_notice_line
 from bot.services.errors import DelayNoticeNotFound, DelayNoticeSuperseded, DomainError
 from db.models import DelayResponse
 

@@ -11,8 +11,8 @@ from bot.handlers.chat import deps, intake, reply, tr
 from bot.handlers.orders import orders, show_order
 from bot.handlers.support import misunderstood, understood
 from bot.render import backorder_card, conversation
-from bot.services.intents import MAX_TEXT_LENGTH, IntentKind, detect_intent
-from bot.services.status import get_backorder_status
+from bot.services.backorders.status import get_backorder_status
+from bot.services.conversations.intents import MAX_TEXT_LENGTH, IntentKind, detect_intent
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 

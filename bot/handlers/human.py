@@ -11,7 +11,7 @@ from bot.handlers.callback_data import CallbackData
 from bot.handlers.chat import deps, reply, show, tr
 from bot.handlers.support import escalate
 from bot.render import conversation
-from bot.services.tickets import Escalation, EscalationKind
+from bot.services.support.tickets import Escalation, EscalationKind
 
 
 async def support(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

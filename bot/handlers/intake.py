@@ -10,8 +10,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.handlers.chat import INTAKE_KEY, deps, reply, tr
 from bot.handlers.membership import blocks_bot
 from bot.render import conversation
-from bot.services.reachability import mark_bot_blocked
-from bot.services.update_intake import begin_update
+from bot.services.conversations.update_intake import begin_update
+from bot.services.outreach.reachability import mark_bot_blocked
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.callback_data import LANGUAGE_CODES, CallbackData
-from bot.handlers.chat import deps, intake, reply, show
+from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.i18n import translator
-from bot.handlers.chat import tr
 from bot.render import conversation
-from bot.services.chat_session import choose_language
+from bot.services.conversations.chat_session import choose_language
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,8 +6,8 @@ from telegram.ext import ContextTypes
 from bot.handlers.chat import deps, intake, reply, tr
 from bot.handlers.orders import orders
 from bot.render import conversation
-from bot.services.chat_session import set_conversation_state
-from bot.services.linking import link_by_order_email, link_by_phone, link_by_token, unlink
+from bot.services.conversations.chat_session import set_conversation_state
+from bot.services.conversations.linking import link_by_order_email, link_by_phone, link_by_token, unlink
 
 AWAITING_EMAIL = "awaiting_email"
 

@@ -5,7 +5,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from bot.handlers.chat import deps
-from bot.services.reachability import mark_bot_blocked
+from bot.services.outreach.reachability import mark_bot_blocked
 
 # What Telegram reports as the bot's new status in a private chat once the user has blocked it.
 _BLOCKED = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)

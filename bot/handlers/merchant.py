@@ -11,10 +11,10 @@ from bot.handlers.callback_data import AUDIENCE_KINDS, CallbackData
 from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.render import merchant as render
 from bot.render.screen import Screen
-from bot.services import broadcast_drafts as drafts
 from bot.services.audit import Actor
+from bot.services.backorders.merchant_overview import backorder_summary
 from bot.services.errors import AudienceInvalid, BroadcastTextTooLong
-from bot.services.merchant_overview import backorder_summary
+from bot.services.outreach import broadcast_drafts as drafts
 
 
 class FromMerchant(filters.MessageFilter):

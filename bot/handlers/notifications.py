@@ -7,7 +7,7 @@ from bot.handlers.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, reply, show, tr
 from bot.render import conversation
 from bot.render.notifications import notification_setting as setting_screen
-from bot.services.notifications import notification_setting, set_notifications
+from bot.services.backorders.notifications import notification_setting, set_notifications
 
 _ON = {"on", "an", "ein", "yes", "ja"}
 _OFF = {"off", "aus", "no", "nein"}

@@ -7,8 +7,8 @@ from bot.handlers.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, reply, show, tr
 from bot.render import backorder_card, conversation
 from bot.render.errors import domain_error
+from bot.services.backorders.status import get_backorder_status, get_line_view, get_order_status
 from bot.services.errors import DomainError, OrderNotFound
-from bot.services.status import get_backorder_status, get_line_view, get_order_status
 from db.models import OPEN_LINE_STATUSES
 
 

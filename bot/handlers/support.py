@@ -14,10 +14,10 @@ from bot.render import support as render
 from bot.render.errors import domain_error
 from bot.render.screen import Screen
 from bot.services.audit import Actor
-from bot.services.chat_session import record_misunderstood, reset_misunderstood
+from bot.services.conversations.chat_session import record_misunderstood, reset_misunderstood
 from bot.services.errors import DomainError
-from bot.services.ticket_relay import queue_customer_message
-from bot.services.tickets import Escalation, EscalationKind, close_ticket, open_ticket, rate_ticket
+from bot.services.support.ticket_relay import queue_customer_message
+from bot.services.support.tickets import Escalation, EscalationKind, close_ticket, open_ticket, rate_ticket
 from bot.support.desk import support_desk
 from bot.support.topics import close_topic, ensure_posted, notify
 

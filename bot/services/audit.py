@@ -1,11 +1,13 @@
-"""Who did what: the actor of a change and the audit entry written with it."""
+"""Who did what: the actor of a change and the audit entry written with it, and when the shop last changed."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, AuditEntry
 
 
@@ -52,3 +54,9 @@ def record(
             details=details,
         )
     )
+
+
+async def last_change_at(uow: UnitOfWork) -> datetime | None:
+    """The time of the newest audit entry; None for a shop where nothing has happened yet."""
+    async with uow:
+        return await uow.session.scalar(select(func.max(AuditEntry.at)))

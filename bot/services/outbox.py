@@ -1,9 +1,15 @@
 """The one durable way to write to a customer first: messages are stored here, in the same transaction as
-the change that caused them, and delivered by the outbox workers (bot/delivery)."""
+the change that caused them, and delivered by the outbox workers (bot/delivery).
 
+Also what every worker that claims rows under a lease shares (the outbox's and the ticket relay's): a name
+unique to its run, and a doubling retry pause."""
+
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -101,3 +107,13 @@ async def _queued_keys(session: AsyncSession, keys: list[str]) -> set[str]:
 def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
     """IN lists in pieces, under SQLite's limit on bound parameters."""
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def new_worker_id(name: str) -> str:
+    """At most 58 characters, unique per run: a restarted process (pid 1 again in a container) must not pass for the one that died."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{name[:16]}:{uuid.uuid4().hex[:8]}"
+
+
+def doubling_pause(failed_tries: int, first: timedelta, longest: timedelta) -> timedelta:
+    """`first` after one failed try, doubling with each further one, never longer than `longest`."""
+    return min(first * 2 ** max(failed_tries - 1, 0), longest)

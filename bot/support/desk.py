@@ -15,11 +15,11 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.business_hours import parse_business_hours
 from bot.handlers.chat import ChatDeps
 from bot.i18n import Translator, translator
 from bot.render.support import agent_command_menu
-from bot.services.business_hours import parse_business_hours
-from bot.services.tickets import TicketPolicy, TicketView
+from bot.services.support.tickets import TicketPolicy, TicketView
 from bot.services.unit_of_work import UnitOfWork
 from bot.support.agents import AgentDirectory
 from bot.support.relay import RelayWorker

@@ -18,8 +18,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.delivery.rate_limits import retry_after_seconds
 from bot.render import support as render
-from bot.services.leases import new_worker_id
-from bot.services.ticket_relay import (
+from bot.services.outbox import new_worker_id
+from bot.services.support.ticket_relay import (
     RelayJob,
     begin_relay_attempt,
     next_relay_due,
@@ -27,7 +27,7 @@ from bot.services.ticket_relay import (
     relay_delivered,
     relay_failed,
 )
-from bot.services.tickets import unposted_tickets
+from bot.services.support.tickets import unposted_tickets
 from bot.support.topics import ensure_posted, notify, reopen_topic, thread_gone
 from db.models import RelayDirection
 

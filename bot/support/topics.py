@@ -10,7 +10,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.render import support as render
 from bot.render.screen import Screen
-from bot.services.tickets import TicketView, attach_topic, get_ticket, ticket_context
+from bot.services.support.tickets import TicketView, attach_topic, get_ticket, ticket_context
 
 if TYPE_CHECKING:
     from bot.support.desk import SupportDesk

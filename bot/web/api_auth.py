@@ -3,8 +3,8 @@
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.services.api_tokens import TokenInfo, authenticate
 from bot.services.audit import Actor
+from bot.services.merchant_access.api_tokens import TokenInfo, authenticate
 from bot.web.app_keys import DEPS
 from bot.web.json_errors import error_response
 

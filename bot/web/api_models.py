@@ -10,13 +10,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from bot.services.allocation import AllocationChange
-from bot.services.backorder_list import MAX_PAGE_SIZE, WaitingLine
-from bot.services.broadcasts import BroadcastView
-from bot.services.csv_import import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
-from bot.services.delay_notices import DelayNoticeView
-from bot.services.eta import EtaMove
-from bot.services.purchase_orders import PurchaseOrderResult
+from bot.services.backorders.allocation import AllocationChange
+from bot.services.backorders.backorder_list import MAX_PAGE_SIZE, WaitingLine
+from bot.services.backorders.delay_notices import DelayNoticeView
+from bot.services.backorders.eta import EtaMove
+from bot.services.intake.csv_import import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
+from bot.services.outreach.broadcasts import BroadcastView
+from bot.services.purchasing.purchase_orders import PurchaseOrderResult
 from db.models import BroadcastStatus, DelayResponse, EtaBasis, LineStatus, PurchaseOrderStatus
 
 

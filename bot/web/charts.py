@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from bot.services.backlog_health import AgeBracket
-from bot.services.broadcasts import BroadcastView
-from bot.services.ticket_ratings import RatingSummary
+from bot.services.backorders.backlog_health import AgeBracket
+from bot.services.outreach.broadcasts import BroadcastView
+from bot.services.support.ticket_ratings import RatingSummary
 
 _WIDTH = 360
 _LABEL_WIDTH = 84

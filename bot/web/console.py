@@ -23,10 +23,21 @@ from multidict import MultiDictProxy
 
 from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES
-from bot.services.api_tokens import authenticate
-from bot.services.backlog_health import backlog_health
-from bot.services.broadcast_drafts import parse_audience
-from bot.services.broadcasts import (
+from bot.services.backorders.backlog_health import backlog_health
+from bot.services.backorders.delay_notices import list_delay_notices
+from bot.services.backorders.merchant_overview import backorder_summary
+from bot.services.backorders.notifications import worth_telling
+from bot.services.errors import DomainError, NotFound
+from bot.services.merchant_access.api_tokens import authenticate
+from bot.services.merchant_access.idempotent_requests import (
+    Answered,
+    Claimed,
+    claim_request,
+    release_claim,
+    store_answer,
+)
+from bot.services.outreach.broadcast_drafts import parse_audience
+from bot.services.outreach.broadcasts import (
     Audience,
     BroadcastView,
     broadcast_progress,
@@ -36,16 +47,11 @@ from bot.services.broadcasts import (
     preview_broadcast,
     sending_broadcasts,
 )
-from bot.services.delay_notices import list_delay_notices
-from bot.services.errors import DomainError, NotFound
-from bot.services.idempotent_requests import Answered, Claimed, claim_request, release_claim, store_answer
-from bot.services.merchant_overview import backorder_summary
-from bot.services.notifications import worth_telling
-from bot.services.purchase_order_list import list_purchase_orders
-from bot.services.purchase_order_preview import preview_move_purchase_order, preview_receive_purchase_order
-from bot.services.purchase_orders import move_purchase_order, receive_purchase_order
-from bot.services.ticket_ratings import ticket_ratings
-from bot.services.tickets import ticket_queue
+from bot.services.purchasing.purchase_order_list import list_purchase_orders
+from bot.services.purchasing.purchase_order_preview import preview_move_purchase_order, preview_receive_purchase_order
+from bot.services.purchasing.purchase_orders import move_purchase_order, receive_purchase_order
+from bot.services.support.ticket_ratings import ticket_ratings
+from bot.services.support.tickets import ticket_queue
 from bot.web.app_keys import DEPS
 from bot.web.console_auth import (
     CONSOLE_PREFIX,

@@ -24,9 +24,8 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.services.api_tokens import TokenInfo
 from bot.services.audit import Actor
-from bot.services.token_check import active_token
+from bot.services.merchant_access.api_tokens import TokenInfo, active_token
 from bot.web.app_keys import DEPS
 from bot.web.console_render import render
 

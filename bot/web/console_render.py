@@ -11,7 +11,7 @@ from aiohttp import web
 from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from bot.services.broadcasts import Audience
+from bot.services.outreach.broadcasts import Audience
 from bot.web import charts
 
 STATIC_DIR = Path(__file__).parent / "static"

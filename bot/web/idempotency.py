@@ -14,7 +14,7 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.services.idempotent_requests import (
+from bot.services.merchant_access.idempotent_requests import (
     Answered,
     Claimed,
     KeyReused,

@@ -21,10 +21,8 @@ from aiohttp.typedefs import Handler
 from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ValidationError
 
-from bot.services.backorder_list import QueueCursor, list_backorders
-from bot.services.csv_import import ImportResult, import_order_records, import_product_records
-from bot.services.broadcasts import Audience, broadcast_progress, cancel_broadcast, create_broadcast
-from bot.services.delay_notices import list_delay_notices
+from bot.services.backorders.backorder_list import QueueCursor, list_backorders
+from bot.services.backorders.delay_notices import list_delay_notices
 from bot.services.errors import (
     AudienceInvalid,
     BroadcastTextMissing,
@@ -34,13 +32,15 @@ from bot.services.errors import (
     NotFound,
     UnsupportedLanguage,
 )
-from bot.services.purchase_orders import (
+from bot.services.intake.csv_import import ImportResult, import_order_records, import_product_records
+from bot.services.outreach.broadcasts import Audience, broadcast_progress, cancel_broadcast, create_broadcast
+from bot.services.purchasing.purchase_orders import (
     add_purchase_order,
     cancel_purchase_order,
     move_purchase_order,
     receive_purchase_order,
 )
-from bot.services.stock import set_available_stock
+from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from bot.web.api_auth import bearer_auth, open_without_token, request_actor, request_token
 from bot.web.api_models import (

@@ -16,11 +16,11 @@ from playwright.async_api import Page, Response, expect
 from sqlalchemy import func, select
 
 from bot.demo import DemoStack, Persona
-from bot.services.api_tokens import create_token, revoke_token
-from bot.services.broadcasts import Audience, preview_broadcast
-from bot.services.demo_store import CATALOG
-from bot.services.linking import linked_customer
 from bot.sandbox.faults import Fault
+from bot.services.conversations.linking import linked_customer
+from bot.services.intake.demo_store import CATALOG
+from bot.services.merchant_access.api_tokens import create_token, revoke_token
+from bot.services.outreach.broadcasts import Audience, preview_broadcast
 from db.models import OutboxMessage, OutboxStatus, PurchaseOrder
 from tests.browser.conftest import WAIT_MS
 from tests.e2e.chat_driver import read_scalar

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.demo import DemoStack, Persona
 from bot.i18n import Translator, translator
-from bot.services.demo_store import CATALOG, DemoProduct
+from bot.services.intake.demo_store import CATALOG, DemoProduct
 from db.models import Customer, LineStatus, Order, OrderLine, Product, Ticket
 from tests.e2e.chat_driver import read_all, read_scalar
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.eta import recompute_all_etas
+from bot.services.backorders.eta import recompute_all_etas
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, Order, Product, PurchaseOrder
 from tests.e2e.chat_driver import CustomerChat, link_chat

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.services.audit import Actor
-from bot.services.stock import set_available_stock
+from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import LineStatus, OrderLine, Product
 from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)

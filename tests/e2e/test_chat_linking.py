@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.i18n import Translator, translator
 from bot.sandbox import ChatMessage
-from bot.services.link_tokens import create_link_token
+from bot.services.conversations.link_tokens import create_link_token
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer
 from tests.e2e.chat_bot import SECRET_KEY

@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.services.audit import Actor
-from bot.services.cancel import cancel_line
-from bot.services.eta import recompute_all_etas
-from bot.services.purchase_orders import move_purchase_order
+from bot.services.backorders.cancel import cancel_line
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.purchasing.purchase_orders import move_purchase_order
 from bot.services.unit_of_work import UnitOfWork
 from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
     CustomerChat,

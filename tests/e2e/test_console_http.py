@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.handlers.chat import ChatDeps
-from bot.services.api_tokens import create_token, list_tokens, revoke_token
-from bot.services.eta import recompute_all_etas
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.merchant_access.api_tokens import create_token, list_tokens, revoke_token
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.web.app import build_web_app
 from db.models import (

@@ -14,8 +14,8 @@ from bot.i18n import Translator
 from bot.render.proactive import render_outgoing
 from bot.sandbox import ChatMessage
 from bot.services.audit import Actor
-from bot.services.delay_notices import DelayNoticePolicy, list_delay_notices, process_delay_notices
-from bot.services.purchase_orders import move_purchase_order
+from bot.services.backorders.delay_notices import DelayNoticePolicy, list_delay_notices, process_delay_notices
+from bot.services.purchasing.purchase_orders import move_purchase_order
 from bot.services.unit_of_work import UnitOfWork
 from db.models import DelayResponse, LineStatus, Order, OrderLine, OutboxMessage, OutboxStatus, Refund
 from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)

@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.handlers.chat import ChatDeps
 from bot.metrics import BotMetrics
 from bot.sandbox import FakeBotApi
-from bot.services.api_tokens import create_token
+from bot.services.merchant_access.api_tokens import create_token
 from bot.services.outbox import OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.telegram_app import build_application

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.api_tokens import create_token, revoke_token
-from bot.services.eta import recompute_all_etas
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.merchant_access.api_tokens import create_token, revoke_token
 from bot.services.unit_of_work import UnitOfWork
 from bot.web.app import MERCHANT_API
 from db.models import (

@@ -10,7 +10,7 @@ from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.render.conversation import help_menu
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser, Fault
-from bot.services.ticket_relay import queue_customer_message
+from bot.services.support.ticket_relay import queue_customer_message
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, RelayDirection, RelayStatus
 from tests.e2e.chat_driver import CustomerChat, bot, chat, fake, language, read_scalar, t  # noqa: F401

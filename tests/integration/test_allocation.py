@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.allocation import AllocationChange, allocate_available_stock
 from bot.services.audit import Actor
+from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
 from bot.services.errors import InvalidQuantity, ProductNotFound
-from bot.services.stock import set_available_stock
+from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, EtaBasis, LineStatus
 from tests import readback

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.alternatives import list_alternatives, pick_alternative
 from bot.services.audit import Actor
+from bot.services.backorders.alternatives import list_alternatives, pick_alternative
+from bot.services.backorders.eta import recompute_etas
+from bot.services.backorders.status import get_backorder_status
 from bot.services.errors import AlternativeNotOffered, AlternativeSoldOut, LineNotFound, LineNotWaiting
-from bot.services.eta import recompute_etas
-from bot.services.status import get_backorder_status
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import Customer, EtaBasis, LineStatus, OrderLine, Product, RefundReason, RefundStatus, StockLevel
 from tests import readback

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock, SystemClock
-from bot.services.api_tokens import TokenInfo, authenticate, create_token, list_tokens, revoke_token
 from bot.services.errors import ApiTokenNotFound, InvalidApiTokenName
+from bot.services.merchant_access.api_tokens import TokenInfo, authenticate, create_token, list_tokens, revoke_token
 from bot.services.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import ApiToken

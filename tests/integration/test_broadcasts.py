@@ -7,16 +7,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.audit import Actor
-from bot.services.broadcasts import (
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.errors import AudienceInvalid, BroadcastNotFound, BroadcastTextMissing, UnsupportedLanguage
+from bot.services.outbox import PRIORITY_BROADCAST
+from bot.services.outreach.broadcasts import (
     Audience,
     broadcast_progress,
     cancel_broadcast,
     create_broadcast,
     preview_broadcast,
 )
-from bot.services.errors import AudienceInvalid, BroadcastNotFound, BroadcastTextMissing, UnsupportedLanguage
-from bot.services.eta import recompute_all_etas
-from bot.services.outbox import PRIORITY_BROADCAST
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     BroadcastStatus,

@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.services.audit import Actor
-from bot.services.cancel import cancel_line, cancel_order, preview_cancel
+from bot.services.backorders.cancel import cancel_line, cancel_order, preview_cancel
+from bot.services.backorders.eta import recompute_etas
+from bot.services.backorders.status import get_backorder_status
 from bot.services.errors import LineNotCancellable, LineNotFound, OrderNotFound
-from bot.services.eta import recompute_etas
-from bot.services.status import get_backorder_status
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import ActorType, EtaBasis, LineStatus, Order, RefundReason, RefundStatus
 from tests import readback

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.chat_session import (
+from bot.services.conversations.chat_session import (
+    choose_language,
     claim_update,
     claim_update_in,
-    choose_language,
     forget_old_updates,
     get_chat_session,
     record_misunderstood,

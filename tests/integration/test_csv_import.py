@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.services.audit import Actor
-from bot.services.csv_import import (
+from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake.csv_import import (
     ImportResult,
     import_orders,
     import_products,
     import_purchase_orders,
 )
-from bot.services.errors import ImportRejected, RowProblem
 from bot.services.unit_of_work import UnitOfWork
 from db.migrate import upgrade
 from db.models import (

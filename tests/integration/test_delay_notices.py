@@ -15,16 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.render.proactive import render_outgoing
 from bot.services.audit import Actor
-from bot.services.delay_notices import (
+from bot.services.backorders.delay_notices import (
     DelayNoticePolicy,
     agree_to_wait,
     cancel_for_refund,
     list_delay_notices,
     process_delay_notices,
 )
+from bot.services.backorders.eta import recompute_all_etas
 from bot.services.errors import DelayNoticeNotFound, DelayNoticeSuperseded, LineNotCancellable
-from bot.services.eta import recompute_all_etas
-from bot.services.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
+from bot.services.purchasing.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, DelayResponse, LineStatus, OutboxMessage, RefundReason
 from tests import readback

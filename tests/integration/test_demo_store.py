@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.alternatives import list_alternatives
-from bot.services.demo_store import DEMO_CUSTOMERS, seed_demo_store
+from bot.services.backorders.alternatives import list_alternatives
+from bot.services.backorders.status import get_backorder_status, get_order_status
 from bot.services.errors import DemoNeedsEmptyShop
-from bot.services.status import get_backorder_status, get_order_status
+from bot.services.intake.demo_store import DEMO_CUSTOMERS, seed_demo_store
 from bot.services.unit_of_work import UnitOfWork
 from db.migrate import upgrade
 from db.models import (

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.eta import EtaMove, recompute_all_etas, recompute_etas
+from bot.services.backorders.eta import EtaMove, recompute_all_etas, recompute_etas
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import EtaBasis, EtaChange, OrderLine, Product, PurchaseOrder, PurchaseOrderStatus
 from tests import readback

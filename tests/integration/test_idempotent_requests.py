@@ -4,8 +4,8 @@ import asyncio
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.services.api_tokens import create_token
-from bot.services.idempotent_requests import (
+from bot.services.merchant_access.api_tokens import create_token
+from bot.services.merchant_access.idempotent_requests import (
     Answered,
     Claimed,
     KeyReused,

@@ -9,10 +9,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.chat_session import get_chat_session, set_conversation_state
-from bot.services.errors import OrderNotFound
-from bot.services.link_tokens import SigningKeyMissing
-from bot.services.linking import (
+from bot.services.conversations.chat_session import get_chat_session, set_conversation_state
+from bot.services.conversations.link_tokens import SigningKeyMissing
+from bot.services.conversations.linking import (
     NOT_MATCHED,
     LinkReason,
     build_link_for_order,
@@ -22,6 +21,7 @@ from bot.services.linking import (
     linked_customer,
     unlink,
 )
+from bot.services.errors import OrderNotFound
 from bot.services.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import ActorType, AuditEntry, Customer, LinkAttempt, Order

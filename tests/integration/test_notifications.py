@@ -10,18 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.render.proactive import render_outgoing
-from bot.services.alternatives import pick_alternative
 from bot.services.audit import Actor
-from bot.services.cancel import cancel_line, cancel_order
-from bot.services.eta import recompute_all_etas
-from bot.services.outbox import OutgoingMessage, enqueue
-from bot.services.notifications import (
+from bot.services.backorders.alternatives import pick_alternative
+from bot.services.backorders.cancel import cancel_line, cancel_order
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.backorders.notifications import (
     notification_setting,
     notify_eta_moves,
     set_notifications,
 )
-from bot.services.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
-from bot.services.stock import set_available_stock
+from bot.services.outbox import OutgoingMessage, enqueue
+from bot.services.purchasing.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
+from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, OutboxMessage, OutboxStatus
 from tests import readback

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.audit import Actor
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.backorders.notifications import worth_telling
 from bot.services.errors import InvalidQuantity, PurchaseOrderClosed, PurchaseOrderNotFound
-from bot.services.eta import recompute_all_etas
-from bot.services.notifications import worth_telling
-from bot.services.purchase_order_preview import preview_move_purchase_order, preview_receive_purchase_order
-from bot.services.purchase_orders import move_purchase_order, receive_purchase_order
+from bot.services.purchasing.purchase_order_preview import preview_move_purchase_order, preview_receive_purchase_order
+from bot.services.purchasing.purchase_orders import move_purchase_order, receive_purchase_order
 from bot.services.unit_of_work import UnitOfWork
 from db.models import AuditEntry, EtaChange, OrderLine, OutboxMessage, PurchaseOrder, PurchaseOrderStatus, StockLevel
 from tests.shop import T0, add_customer, add_order, add_product, add_purchase_order, minutes_after

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.services.audit import Actor
+from bot.services.backorders.eta import recompute_all_etas
 from bot.services.errors import (
     InvalidQuantity,
     ProductNotFound,
@@ -21,8 +22,7 @@ from bot.services.errors import (
     PurchaseOrderNotFound,
     ReceiptKeyConflict,
 )
-from bot.services.eta import recompute_all_etas
-from bot.services.purchase_orders import (
+from bot.services.purchasing.purchase_orders import (
     add_purchase_order,
     cancel_purchase_order,
     move_purchase_order,

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.business_hours import parse_business_hours
 from bot.clock import ManualClock
-from bot.services.business_hours import parse_business_hours
-from bot.services.ticket_relay import (
+from bot.services.support.ticket_relay import (
     RELAY_LEASE,
     begin_relay_attempt,
     next_relay_due,
@@ -20,7 +19,7 @@ from bot.services.ticket_relay import (
     relay_delivered,
     relay_failed,
 )
-from bot.services.tickets import Escalation, EscalationKind, TicketPolicy, open_ticket
+from bot.services.support.tickets import Escalation, EscalationKind, TicketPolicy, open_ticket
 from bot.services.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import RelayStatus, TicketMessage

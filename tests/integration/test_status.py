@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
+from bot.services.backorders.eta import recompute_etas
+from bot.services.backorders.status import get_backorder_status, get_line_view, get_order_status
 from bot.services.errors import LineNotFound, OrderNotFound
-from bot.services.eta import recompute_etas
-from bot.services.status import get_backorder_status, get_line_view, get_order_status
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import EtaBasis, EtaChange, LineStatus, OrderLine
 from tests.shop import T0, add_customer, add_order, add_product, add_purchase_order, minutes_after

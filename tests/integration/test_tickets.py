@@ -7,12 +7,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.business_hours import parse_business_hours
 from bot.clock import ManualClock
 from bot.services.audit import Actor
-from bot.services.business_hours import parse_business_hours
-from bot.services.canned_replies import canned_reply_for, list_canned_replies, save_canned_reply
-from bot.services.cancel import cancel_line
-from bot.services.chat_session import claim_update, record_misunderstood
+from bot.services.backorders.cancel import cancel_line
+from bot.services.conversations.chat_session import claim_update, record_misunderstood
 from bot.services.errors import (
     CannedReplyNotFound,
     InvalidCannedReply,
@@ -22,7 +21,8 @@ from bot.services.errors import (
     TicketNotFound,
     TicketStillOpen,
 )
-from bot.services.ticket_relay import (
+from bot.services.support.canned_replies import canned_reply_for, list_canned_replies, save_canned_reply
+from bot.services.support.ticket_relay import (
     MAX_RELAY_ATTEMPTS,
     RELAY_LEASE,
     begin_relay_attempt,
@@ -32,7 +32,7 @@ from bot.services.ticket_relay import (
     relay_delivered,
     relay_failed,
 )
-from bot.services.tickets import (
+from bot.services.support.tickets import (
     Escalation,
     EscalationKind,
     TicketPolicy,
@@ -48,7 +48,17 @@ from bot.services.tickets import (
     unposted_tickets,
 )
 from bot.services.unit_of_work import UnitOfWork
-from db.models import ActorType, Customer, LineStatus, RelayDirection, RelayStatus, TelegramUser, Ticket, TicketMessage, TicketStatus
+from db.models import (
+    ActorType,
+    Customer,
+    LineStatus,
+    RelayDirection,
+    RelayStatus,
+    TelegramUser,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
 from tests import readback
 from tests.shop import T0, add_customer, add_order, add_product, minutes_after
 

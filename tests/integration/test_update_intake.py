@@ -4,8 +4,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
-from bot.services.chat_session import choose_language, set_conversation_state
-from bot.services.update_intake import begin_update
+from bot.services.conversations.chat_session import choose_language, set_conversation_state
+from bot.services.conversations.update_intake import begin_update
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, ProcessedUpdate, TelegramUser
 from tests.shop import add_customer

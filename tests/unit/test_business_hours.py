@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.business_hours import OpeningSpan, parse_business_hours
+from bot.business_hours import OpeningSpan, parse_business_hours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.services.intents import IntentKind, detect_intent
+from bot.services.conversations.intents import IntentKind, detect_intent
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot.services.conversations.link_tokens import MAX_ID, SigningKeyMissing, create_link_token, read_link_token
 from bot.services.errors import InvalidLinkToken
-from bot.services.link_tokens import MAX_ID, SigningKeyMissing, create_link_token, read_link_token
 
 SECRET = "a long random secret for tests"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)

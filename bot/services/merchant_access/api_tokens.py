@@ -106,3 +106,12 @@ def token_info(token: ApiToken) -> TokenInfo:
         last_used_at=token.last_used_at,
         revoked_at=token.revoked_at,
     )
+
+
+async def active_token(uow: UnitOfWork, token_id: int, prefix: str) -> TokenInfo | None:
+    """The token with this id and prefix if it has not been revoked, else None."""
+    async with uow:
+        token = await uow.session.scalar(
+            select(ApiToken).where(ApiToken.id == token_id, ApiToken.prefix == prefix, ApiToken.revoked_at.is_(None))
+        )
+        return None if token is None else token_info(token)

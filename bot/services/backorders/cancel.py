@@ -6,15 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
+from bot.services.backorders.eta import REASON_QUEUE_CHANGED, EtaMove, recompute_etas
+from bot.services.backorders.notifications import notify_cancelled, notify_eta_moves
+from bot.services.backorders.ownership import customer_line, customer_order, locked_customer_line, locked_order_lines
+from bot.services.backorders.results import CancelResult
 from bot.services.errors import LineNotCancellable
-from bot.services.eta import EtaMove, recompute_etas
-from bot.services.notifications import notify_cancelled, notify_eta_moves
-from bot.services.ownership import customer_line, customer_order, locked_customer_line, locked_order_lines
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OPEN_LINE_STATUSES, LineStatus, OrderLine, Refund, RefundReason, RefundStatus
-
-# Why the ETAs behind a cancelled or swapped line moved.
-REASON_QUEUE_CHANGED = "queue_changed"
 
 _WHY_NOT_CANCELLABLE = {
     LineStatus.SHIPPED: "it has already shipped",
@@ -41,21 +39,6 @@ class CancelPreview:
     @property
     def partial(self) -> bool:
         return self.keeps_allocated_quantity > 0
-
-
-@dataclass(frozen=True)
-class CancelResult:
-    line_id: int
-    order_number: str
-    sku: str
-    product_name: str
-    cancelled_quantity: int
-    kept_quantity: int
-    refund_minor: int
-    currency: str
-    status: LineStatus
-    already_done: bool
-    eta_moves: tuple[EtaMove, ...] = ()  # other customers' lines that moved up
 
 
 @dataclass(frozen=True)

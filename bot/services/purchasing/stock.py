@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.allocation import AllocationChange, allocate_available_stock
 from bot.services.audit import Actor, record
+from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
+from bot.services.backorders.eta import REASON_STOCK_CHANGED, EtaMove, recompute_etas
+from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import InvalidQuantity, ProductNotFound
-from bot.services.eta import REASON_STOCK_CHANGED, EtaMove, recompute_etas
-from bot.services.notifications import notify_stock_and_eta_changes
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Product, StockLevel
 

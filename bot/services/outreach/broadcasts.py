@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import SUPPORTED_LANGUAGES
-from bot.services.allocation import waiting
 from bot.services.audit import Actor, record
+from bot.services.backorders.allocation import waiting
+from bot.services.backorders.notifications import customer_language, shop_default_language
 from bot.services.errors import (
     AudienceInvalid,
     BroadcastNotFound,
@@ -30,7 +31,6 @@ from bot.services.errors import (
     BroadcastTextTooLong,
     UnsupportedLanguage,
 )
-from bot.services.notifications import customer_language, shop_default_language
 from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (

@@ -7,11 +7,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
-from bot.services.cancel import REASON_QUEUE_CHANGED
+from bot.services.backorders.eta import REASON_QUEUE_CHANGED, EtaMove, recompute_etas
+from bot.services.backorders.notifications import notify_eta_moves, notify_substituted
+from bot.services.backorders.ownership import customer_line, locked_customer_line
+from bot.services.backorders.results import SubstitutionResult
 from bot.services.errors import AlternativeNotOffered, AlternativeSoldOut, LineNotWaiting
-from bot.services.eta import EtaMove, recompute_etas
-from bot.services.notifications import notify_eta_moves, notify_substituted
-from bot.services.ownership import customer_line, locked_customer_line
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
     OPEN_LINE_STATUSES,
@@ -53,23 +53,6 @@ class AlternativesResult:
     unit_price_minor: int
     currency: str
     alternatives: list[Alternative]
-
-
-@dataclass(frozen=True)
-class SubstitutionResult:
-    old_line_id: int
-    new_line_id: int
-    order_number: str
-    old_sku: str
-    new_sku: str
-    product_name: str  # the alternative's
-    quantity: int
-    unit_price_minor: int  # what the new line is charged per unit
-    currency: str
-    waived_minor: int
-    refund_minor: int
-    already_done: bool
-    eta_moves: tuple[EtaMove, ...] = ()  # other customers' lines that moved up
 
 
 @dataclass(frozen=True)

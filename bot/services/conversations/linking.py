@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.services.audit import Actor
-from bot.services.chat_session import CustomerRef, customer_ref_for, ensure_telegram_user
+from bot.services.conversations.chat_session import CustomerRef, customer_ref_for, ensure_telegram_user
+from bot.services.conversations.link_tokens import create_link_token, read_link_token, require_signing_key
 from bot.services.errors import InvalidLinkToken, OrderNotFound
-from bot.services.link_tokens import create_link_token, read_link_token, require_signing_key
 from bot.services.phone import InvalidPhoneNumber, normalise_phone
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, LinkAttempt, LinkMethod, Order, TelegramUser

@@ -28,14 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.config import Settings, get_settings
-from bot.services.allocation import waiting
 from bot.services.audit import Actor, record
-from bot.services.cancel import REASON_QUEUE_CHANGED, CancelResult, cancel_waiting_line
+from bot.services.backorders.allocation import waiting
+from bot.services.backorders.cancel import cancel_waiting_line
+from bot.services.backorders.eta import REASON_QUEUE_CHANGED, recompute_etas
+from bot.services.backorders.notifications import line_recipients, message_about, notify_eta_moves
+from bot.services.backorders.ownership import locked_customer_line
+from bot.services.backorders.results import CancelResult
 from bot.services.errors import DelayNoticeNotFound, DelayNoticeSuperseded
-from bot.services.eta import recompute_etas
-from bot.services.notifications import line_recipients, message_about, notify_eta_moves
 from bot.services.outbox import enqueue
-from bot.services.ownership import locked_customer_line
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     OPEN_LINE_STATUSES,

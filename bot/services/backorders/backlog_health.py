@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import ColumnElement, case, func, select
 
 from bot.clock import Clock
-from bot.services.allocation import open_quantity, waiting
+from bot.services.backorders.allocation import open_quantity, waiting
 from bot.services.unit_of_work import UnitOfWork
 from db.models import EtaBasis, OrderLine, Product
 

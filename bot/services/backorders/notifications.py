@@ -24,16 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import get_settings
 from bot.services.audit import Actor, record
-from bot.services.chat_session import resolve_language
+from bot.services.conversations.chat_session import resolve_language
 from bot.services.outbox import PRIORITY_NOTIFICATION, OutgoingMessage, enqueue
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, Customer, Order, OrderLine, OutboxMessage, OutboxStatus, Product, TelegramUser
 
 if TYPE_CHECKING:
-    from bot.services.allocation import AllocationChange
-    from bot.services.alternatives import SubstitutionResult
-    from bot.services.cancel import CancelResult
-    from bot.services.eta import EtaMove
+    from bot.services.backorders.allocation import AllocationChange
+    from bot.services.backorders.eta import EtaMove
+    from bot.services.backorders.results import CancelResult, SubstitutionResult
 
 TEMPLATE_ETA_MOVED = "eta_moved"
 TEMPLATE_READY_TO_SHIP = "ready_to_ship"

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
-from bot.services.allocation import waiting
+from bot.services.backorders.allocation import waiting
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Order, OrderLine, Product, PurchaseOrder, PurchaseOrderStatus
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from bot.services.allocation import open_quantity, waiting
+from bot.services.backorders.allocation import open_quantity, waiting
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OrderLine, Product, PurchaseOrder, PurchaseOrderStatus
 

@@ -18,9 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
-from bot.services.chat_session import claim_update_in
-from bot.services.leases import doubling_pause
-from bot.services.tickets import TicketView, open_ticket_row, ticket_view
+from bot.services.conversations.chat_session import claim_update_in
+from bot.services.outbox import doubling_pause
+from bot.services.support.tickets import TicketView, open_ticket_row, ticket_view
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, RelayDirection, RelayStatus, Ticket, TicketMessage, TicketStatus
 

@@ -8,7 +8,7 @@ from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.services.allocation import open_quantity, waiting
+from bot.services.backorders.allocation import open_quantity, waiting
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, EtaBasis, LineStatus, Order, OrderLine, Product, PurchaseOrder
 

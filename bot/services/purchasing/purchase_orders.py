@@ -11,16 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.allocation import AllocationChange, allocate_available_stock
 from bot.services.audit import Actor, record
-from bot.services.errors import (
-    InvalidQuantity,
-    PurchaseOrderClosed,
-    PurchaseOrderConflict,
-    PurchaseOrderNotFound,
-    ReceiptKeyConflict,
-)
-from bot.services.eta import (
+from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
+from bot.services.backorders.eta import (
     REASON_PURCHASE_ORDER_ADDED,
     REASON_PURCHASE_ORDER_CANCELLED,
     REASON_PURCHASE_ORDER_MOVED,
@@ -28,8 +21,15 @@ from bot.services.eta import (
     EtaMove,
     recompute_etas,
 )
-from bot.services.notifications import notify_eta_moves, notify_stock_and_eta_changes
-from bot.services.stock import add_to_stock, product_by_sku
+from bot.services.backorders.notifications import notify_eta_moves, notify_stock_and_eta_changes
+from bot.services.errors import (
+    InvalidQuantity,
+    PurchaseOrderClosed,
+    PurchaseOrderConflict,
+    PurchaseOrderNotFound,
+    ReceiptKeyConflict,
+)
+from bot.services.purchasing.stock import add_to_stock, product_by_sku
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     Order,

@@ -14,13 +14,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.business_hours import BusinessHours
 from bot.clock import Clock
 from bot.services.audit import Actor, record
-from bot.services.business_hours import BusinessHours
-from bot.services.chat_session import resolve_language
+from bot.services.backorders.ownership import customer_line
+from bot.services.backorders.status import LineView, get_backorder_status, get_line_view
+from bot.services.conversations.chat_session import resolve_language
 from bot.services.errors import InvalidRating, TicketClosed, TicketNotFound, TicketStillOpen
-from bot.services.ownership import customer_line
-from bot.services.status import LineView, get_backorder_status, get_line_view
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     ActorType,

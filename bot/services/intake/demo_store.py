@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from bot.services.allocation import allocate_available_stock
 from bot.services.audit import Actor, record
+from bot.services.backorders.allocation import allocate_available_stock
+from bot.services.backorders.eta import REASON_RECALCULATED, recompute_etas
 from bot.services.errors import DemoNeedsEmptyShop
-from bot.services.eta import REASON_RECALCULATED, recompute_etas
 from bot.services.phone import normalise_phone
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (

@@ -37,8 +37,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.clock import Clock
-from bot.services.allocation import open_quantity, waiting
 from bot.services.audit import Actor, record
+from bot.services.backorders.allocation import open_quantity, waiting
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
     EtaBasis,
@@ -58,6 +58,7 @@ REASON_PURCHASE_ORDER_CANCELLED = "purchase_order_cancelled"
 REASON_PURCHASE_ORDER_RECEIVED = "purchase_order_received"
 REASON_STOCK_CHANGED = "stock_changed"
 REASON_RECALCULATED = "recalculated"
+REASON_QUEUE_CHANGED = "queue_changed"  # a line ahead was cancelled or swapped
 
 
 @dataclass(frozen=True, slots=True)

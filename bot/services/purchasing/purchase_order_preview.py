@@ -12,18 +12,18 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.allocation import AllocationChange, allocate_available_stock
 from bot.services.audit import Actor
-from bot.services.errors import InvalidQuantity
-from bot.services.eta import (
+from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
+from bot.services.backorders.eta import (
     REASON_PURCHASE_ORDER_MOVED,
     REASON_PURCHASE_ORDER_RECEIVED,
     EtaMove,
     recompute_etas,
 )
-from bot.services.notifications import worth_telling
-from bot.services.purchase_orders import locked_purchase_order, require_open
-from bot.services.stock import add_to_stock
+from bot.services.backorders.notifications import worth_telling
+from bot.services.errors import InvalidQuantity
+from bot.services.purchasing.purchase_orders import locked_purchase_order, require_open
+from bot.services.purchasing.stock import add_to_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, PurchaseOrder, PurchaseOrderStatus
 

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
+from bot.services.backorders.ownership import customer_order
 from bot.services.errors import LineNotFound
-from bot.services.ownership import customer_order
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     OPEN_LINE_STATUSES,

@@ -14,7 +14,9 @@ from typing import Any
 
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.audit import Actor
-from bot.services.broadcasts import (
+from bot.services.conversations.chat_session import ensure_telegram_user
+from bot.services.errors import BroadcastTextTooLong
+from bot.services.outreach.broadcasts import (
     MAX_TEXT_LENGTH,
     Audience,
     BroadcastView,
@@ -22,8 +24,6 @@ from bot.services.broadcasts import (
     count_recipients,
     create_broadcast_in,
 )
-from bot.services.chat_session import ensure_telegram_user
-from bot.services.errors import BroadcastTextTooLong
 from bot.services.unit_of_work import UnitOfWork
 from db.models import TelegramUser
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.services.chat_session import resolve_language
+from bot.services.conversations.chat_session import resolve_language
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, ProcessedUpdate, TelegramUser
 

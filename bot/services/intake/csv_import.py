@@ -23,10 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.clock import Clock
-from bot.services.allocation import AllocationChange, allocate_available_stock
 from bot.services.audit import Actor, record
-from bot.services.errors import ImportRejected, RowProblem
-from bot.services.eta import (
+from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
+from bot.services.backorders.eta import (
     REASON_PURCHASE_ORDER_ADDED,
     REASON_PURCHASE_ORDER_CANCELLED,
     REASON_PURCHASE_ORDER_MOVED,
@@ -34,7 +33,8 @@ from bot.services.eta import (
     EtaMove,
     recompute_etas,
 )
-from bot.services.notifications import notify_stock_and_eta_changes
+from bot.services.backorders.notifications import notify_stock_and_eta_changes
+from bot.services.errors import ImportRejected, RowProblem
 from bot.services.phone import normalise_phone
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (

@@ -1,0 +1,1 @@
+"""Backorders: the queue (allocation), ETAs, what a customer sees, cancel, alternatives, delay notices, and the notifications they send."""
