@@ -22,6 +22,16 @@ from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 from db.models import Base
 
+# Modules whose fixtures every test may ask for by name, without importing them. Each comes before the modules
+# that import it, so pytest can still rewrite its asserts.
+pytest_plugins = (
+    "tests.e2e.harness",
+    "tests.e2e.chat_driver",
+    "tests.e2e.support_driver",
+    "tests.e2e.web_client",
+    "tests.cli_runner",
+)
+
 DEFAULT_URL = "sqlite+aiosqlite:///{tmp}/test.sqlite3"
 SHOP_TZ = ZoneInfo("Europe/Berlin")
 

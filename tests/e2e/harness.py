@@ -39,7 +39,7 @@ async def fake_bot_api(**options: Any) -> AsyncIterator[FakeBotApi]:
 
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotApi]:
-    """A fresh fake server per test; import this fixture into the test module (or a conftest) to use it."""
+    """A fresh fake server per test."""
     async with fake_bot_api() as fake:
         yield fake
 

@@ -114,7 +114,8 @@ def agent_user_ids() -> list[int]:
 
 
 @pytest.fixture
-def bot_settings(support_chat: FakeChat, business_hours: str, agent_user_ids: list[int]) -> dict[str, Any]:
+def support_bot_settings(support_chat: FakeChat, business_hours: str, agent_user_ids: list[int]) -> dict[str, Any]:
+    """The bot's settings with a support group; a support test module uses them as its `bot_settings`."""
     return {
         "support_chat_id": support_chat.id,
         "business_hours": business_hours,

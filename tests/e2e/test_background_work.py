@@ -10,7 +10,6 @@ from bot.services.outbox import OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy
 from bot.web_jobs import serving
 from db.models import DelayNotice, OutboxMessage, OutboxStatus
-from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
 from tests.e2e.test_webhook import deps_for
 from tests.shop import add_customer, add_order, add_product
 

@@ -11,18 +11,7 @@ from bot.services.audit import Actor
 from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import LineStatus, OrderLine, Product
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    Pressed,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    link_chat,
-    read_all,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, Pressed, link_chat, read_all
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_backorder
 from tests.shop import add_product, add_substitute
 

@@ -8,16 +8,7 @@ from bot.render import conversation
 from bot.sandbox import ChatMessage, FakeBotApi
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_app import command_menu
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    link_chat,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, link_chat
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, annas_backorder, annas_linked_backorder
 from tests.e2e.harness import RunningBot
 from tests.shop import add_order, add_product

@@ -13,16 +13,7 @@ from bot.services.conversations.link_tokens import create_link_token
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer
 from tests.e2e.chat_bot import SECRET_KEY
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    read_scalar,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, read_scalar
 from tests.e2e.chat_shop import ANNA_EMAIL, ANNA_ORDER, HEADSET, AnnasShop, annas_backorder
 
 

@@ -11,16 +11,7 @@ from bot.services.backorders.cancel import cancel_line
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.purchasing.purchase_orders import move_purchase_order
 from bot.services.unit_of_work import UnitOfWork
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    link_chat,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, link_chat
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, PURCHASE_ORDER, annas_backorder, annas_linked_backorder
 from tests.shop import add_order, add_product
 

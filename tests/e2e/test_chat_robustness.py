@@ -9,16 +9,7 @@ from bot.i18n import Translator
 from bot.sandbox import Fault
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, LineStatus, OrderLine, ProcessedUpdate
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    read_scalar,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, read_scalar
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_linked_backorder
 
 ITEM = f"{HEADSET} × 1"

@@ -18,18 +18,7 @@ from bot.services.backorders.delay_notices import DelayNoticePolicy, list_delay_
 from bot.services.purchasing.purchase_orders import move_purchase_order
 from bot.services.unit_of_work import UnitOfWork
 from db.models import DelayResponse, LineStatus, Order, OrderLine, OutboxMessage, OutboxStatus, Refund
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    link_chat,
-    read_all,
-    read_scalar,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, link_chat, read_all, read_scalar
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, PURCHASE_ORDER, AnnasShop, annas_backorder
 from tests.e2e.harness import RunningBot
 from tests.shop import add_customer

@@ -10,9 +10,8 @@ from bot.clock import ManualClock
 from bot.sandbox import FakeBotApi
 from bot.telegram_jobs import deliver
 from db.models import OutboxStatus
-from tests.cli_runner import cli_database, run_cli  # noqa: F401  (fixture)
+from tests.cli_runner import run_cli
 from tests.e2e.chat_bot import chat_settings
-from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
 from tests.outbox_queue import broadcast_text, outbox_rows, queue
 
 QUIET_HOURS_OFF = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}

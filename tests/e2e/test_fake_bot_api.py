@@ -33,7 +33,7 @@ from telegram.ext import (
 from telegram.helpers import escape_markdown
 
 from bot.sandbox import FakeBotApi, Fault, RateLimits
-from tests.e2e.harness import application_builder, fake_api, running_bot  # noqa: F401  (fixture)
+from tests.e2e.harness import application_builder, running_bot
 
 COLOURS = {"c1:red": "red", "c1:blue": "blue"}
 

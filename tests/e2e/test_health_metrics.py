@@ -20,8 +20,7 @@ from bot.web.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
 from db.engine import create_engine, create_session_factory
 from db.models import OutboxMessage, OutboxStatus
 from tests.e2e.chat_bot import chat_settings
-from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
-from tests.e2e.web_client import web_client, web_deps, web_settings  # noqa: F401  (fixtures)
+from tests.e2e.web_client import web_settings
 from tests.shop import add_product
 
 BROKEN_DATABASES = [

@@ -33,7 +33,7 @@ from db.models import (
     PurchaseOrder,
 )
 from tests import readback
-from tests.e2e.web_client import MerchantClient, api, web_client, web_deps  # noqa: F401  (fixtures)
+from tests.e2e.web_client import MerchantClient
 from tests.row_counts import row_counts
 from tests.shop import T0, add_customer, add_order, add_product, minutes_after
 

@@ -16,13 +16,7 @@ from bot.i18n import translator
 from bot.sandbox import ChatMessage, FakeBotApi
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    fake,
-    read_all,
-    read_scalar,
-)
+from tests.e2e.chat_driver import CustomerChat, read_all, read_scalar
 from tests.e2e.chat_shop import HEADSET, PURCHASE_ORDER, annas_backorder
 from tests.e2e.harness import RunningBot
 

@@ -6,18 +6,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    bot_settings,
-    chat,
-    fake,
-    language,
-    link_chat,
-    read_scalar,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, link_chat, read_scalar
 from tests.e2e.chat_shop import annas_backorder
+
+# Written out, not built with the bot's own gettext calls, so a wrong or missing translation shows here.
+TURN_OFF = {"en": "Turn updates off", "de": "Benachrichtigungen ausschalten"}
+TURN_ON = {"en": "Turn updates on", "de": "Benachrichtigungen einschalten"}
+NOT_LINKED = {
+    "en": "I don't know your orders yet. Send /start to connect them.",
+    "de": "Ich kenne deine Bestellungen noch nicht. Sende /start, um sie zu verbinden.",
+}
 
 
 def setting_text(enabled: bool, t: Translator) -> str:
@@ -38,18 +36,18 @@ async def test_the_setting_is_shown_and_switched_with_the_button_and_with_words(
     opted_out = select(Customer.notifications_opt_out).where(Customer.id == shop.anna.id)
 
     [shown] = await chat.command("notifications")
-    switched = await chat.press(shown, t.gettext("Turn updates off"))
+    switched = await chat.press(shown, TURN_OFF[language])
     off_in_db = await read_scalar(session_factory, opted_out)
     [on_again] = await chat.command("notifications", "on" if language == "en" else "an")
 
-    assert shown.text == setting_text(True, t) and shown.button_labels == [t.gettext("Turn updates off")]
-    assert switched.message.text == setting_text(False, t) and switched.message.button_labels == [t.gettext("Turn updates on")]
+    assert shown.text == setting_text(True, t) and shown.button_labels == [TURN_OFF[language]]
+    assert switched.message.text == setting_text(False, t) and switched.message.button_labels == [TURN_ON[language]]
     assert off_in_db is True
     assert on_again.text == setting_text(True, t)
     assert await read_scalar(session_factory, opted_out) is False
 
 
-async def test_a_chat_without_orders_is_asked_to_connect_them_first(chat: CustomerChat, t: Translator) -> None:
+async def test_a_chat_without_orders_is_asked_to_connect_them_first(chat: CustomerChat, language: str) -> None:
     [answer] = await chat.command("notifications")
 
-    assert answer.text == t.gettext("I don't know your orders yet. Send /start to connect them.")
+    assert answer.text == NOT_LINKED[language]

@@ -11,7 +11,6 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from bot.delivery.rate_limits import retry_after_seconds
 from bot.sandbox import FakeBotApi, Fault
 from bot.telegram_http import AiohttpRequest
-from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
 
 
 def aiohttp_bot(fake: FakeBotApi, **request_options: float) -> Bot:

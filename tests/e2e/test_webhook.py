@@ -27,7 +27,6 @@ from bot.web.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
 from bot.web_jobs import configuration_problem, serving
 from db.models import ProcessedUpdate
 from tests.e2e.chat_bot import chat_settings
-from tests.e2e.harness import fake_api  # noqa: F401  (fixture)
 
 SECRET = "webhook-secret_0123456789"
 HELP = conversation.help_menu(translator("en")).text

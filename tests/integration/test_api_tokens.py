@@ -15,7 +15,7 @@ from bot.services.merchant_access.api_tokens import TokenInfo, authenticate, cre
 from bot.services.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import ApiToken
-from tests.cli_runner import cli_database, run_cli  # noqa: F401  (fixture)
+from tests.cli_runner import run_cli
 from tests.readback import audit_entries
 
 

@@ -33,7 +33,7 @@ from db.models import (
     PurchaseOrderStatus,
     StockLevel,
 )
-from tests.cli_runner import cli_database, run_cli  # noqa: F401 (a fixture)
+from tests.cli_runner import run_cli
 from tests.row_counts import row_counts
 from tests.shop import add_customer, add_order, add_product
 

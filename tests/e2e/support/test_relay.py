@@ -13,24 +13,10 @@ from bot.sandbox import FakeBotApi, FakeChat, FakeUser, Fault
 from bot.services.support.ticket_relay import queue_customer_message
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, RelayDirection, RelayStatus
-from tests.e2e.chat_driver import CustomerChat, bot, chat, fake, language, read_scalar, t  # noqa: F401
+from tests.e2e.chat_driver import CustomerChat, read_scalar
 from tests.e2e.chat_shop import annas_linked_backorder
 from tests.e2e.harness import RunningBot
-from tests.e2e.support_driver import (  # noqa: F401  (fixtures)
-    AGENT_ID,
-    GROUP,
-    SupportGroup,
-    agent,
-    agent_user_ids,
-    bot_settings,
-    business_hours,
-    desk,
-    forum,
-    relays,
-    relays_when,
-    support_chat,
-    tickets,
-)
+from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, relays, relays_when, tickets
 
 Sessions = async_sessionmaker[AsyncSession]
 pytestmark = pytest.mark.parametrize("language", ["en"])

@@ -12,31 +12,10 @@ from bot.i18n import Translator
 from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, AuditEntry, LineStatus, OrderLine, Refund, TicketStatus
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    chat,
-    fake,
-    language,
-    link_chat,
-    read_all,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat, link_chat, read_all
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, SHIPMENT_DUE, AnnasShop, annas_linked_backorder
 from tests.e2e.harness import RunningBot
-from tests.e2e.support_driver import (  # noqa: F401  (fixtures)
-    AGENT_ID,
-    GROUP,
-    SupportGroup,
-    agent,
-    agent_user_ids,
-    bot_settings,
-    business_hours,
-    desk,
-    forum,
-    support_chat,
-    tickets,
-)
+from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, tickets
 from tests.shop import add_customer, add_order, add_product, add_substitute
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -8,20 +8,9 @@ from bot.i18n import Translator
 from bot.sandbox import FakeBotApi, FakeUser
 from bot.services.unit_of_work import UnitOfWork
 from db.models import RelayDirection, RelayStatus, TicketStatus
-from tests.e2e.chat_driver import CustomerChat, bot, chat, fake, language, t  # noqa: F401  (fixtures)
+from tests.e2e.chat_driver import CustomerChat
 from tests.e2e.chat_shop import annas_linked_backorder
-from tests.e2e.support_driver import (  # noqa: F401  (fixtures)
-    SupportGroup,
-    agent,
-    agent_user_ids,
-    bot_settings,
-    business_hours,
-    desk,
-    forum,
-    relays,
-    support_chat,
-    tickets,
-)
+from tests.e2e.support_driver import SupportGroup, relays, tickets
 
 Sessions = async_sessionmaker[AsyncSession]
 pytestmark = [pytest.mark.parametrize("forum", [False]), pytest.mark.parametrize("language", ["en"])]

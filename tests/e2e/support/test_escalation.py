@@ -12,28 +12,9 @@ from bot.i18n import Translator
 from bot.render.conversation import help_menu
 from bot.services.unit_of_work import UnitOfWork
 from db.models import LineStatus, OrderLine
-from tests.e2e.chat_driver import (  # noqa: F401  (fixtures)
-    CustomerChat,
-    bot,
-    chat,
-    fake,
-    language,
-    t,
-)
+from tests.e2e.chat_driver import CustomerChat
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, annas_linked_backorder
-from tests.e2e.support_driver import (  # noqa: F401  (fixtures)
-    GROUP,
-    SupportGroup,
-    agent_user_ids,
-    bot_settings,
-    business_hours,
-    card_line,
-    desk,
-    forum,
-    support_chat,
-    ticket_opened,
-    tickets,
-)
+from tests.e2e.support_driver import GROUP, SupportGroup, card_line, ticket_opened, tickets
 
 ITEM = f"{HEADSET} × 1"
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
