@@ -38,6 +38,7 @@ from telegram.ext import Application
 
 from bench.fake_server_process import FakeServerProcess, SentMessage
 from bot.clock import SystemClock
+from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import (
     DeliveryPolicy,
@@ -50,7 +51,6 @@ from bot.delivery import (
     outbox_bot,
     start_outbox_workers,
 )
-from bot.handlers.chat import ChatDeps
 from bot.sandbox import FakeUser, RateLimits, RateLimitViolation
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue

@@ -41,7 +41,7 @@ from telegram.ext import Application, MessageHandler, filters  # noqa: E402
 from bench.echo_bot import build_echo_bot, echo, order_question  # noqa: E402
 from bench.updates_throughput import measure_updates_per_second  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
-from bot.handlers.chat import ChatDeps  # noqa: E402
+from bot.composition import ChatDeps  # noqa: E402
 from bot.sandbox import FakeBotApi  # noqa: E402
 from bot.services.backorders.eta import recompute_all_etas  # noqa: E402
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork  # noqa: E402

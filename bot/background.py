@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from telegram.ext import Application
 
 from bot.broadcast_progress import keep_broadcast_progress_updated
+from bot.composition import ChatDeps
 from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
-from bot.handlers.chat import ChatDeps
 from bot.services.backorders.delay_notices import DelayNoticePolicy, process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.conversations.chat_session import forget_old_updates

@@ -22,9 +22,9 @@ from telegram import Update
 
 from bot.background import background_work, run_daily_jobs
 from bot.clock import SystemClock
+from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
-from bot.handlers.chat import ChatDeps
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser

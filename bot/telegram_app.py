@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.composition import ChatDeps
 from bot.handlers import (
     agent_tools,
     free_text,
@@ -30,7 +31,6 @@ from bot.handlers import (
     support,
 )
 from bot.handlers.buttons import button_pressed
-from bot.handlers.chat import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.memory import settle_for_serving
 from bot.support.desk import install_support_desk, start_support_desk, stop_support_desk

@@ -14,9 +14,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.background import background_work
+from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
-from bot.handlers.chat import ChatDeps
 from bot.metrics import BotMetrics
 from bot.services.audit import Actor
 from bot.services.errors import DomainError

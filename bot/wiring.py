@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.clock import SystemClock
+from bot.composition import ChatDeps
 from bot.config import Settings
-from bot.handlers.chat import ChatDeps
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 

@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers.callback_data import AGENT_ACTIONS, Action, InvalidCallbackData, parse_callback_data
+from bot.render.callback_data import AGENT_ACTIONS, Action, InvalidCallbackData, parse_callback_data
 from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.render import alternatives as render_alternatives
 from bot.render import conversation

@@ -3,7 +3,7 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.callback_data import CallbackData
+from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
 from bot.handlers.support import say_refused

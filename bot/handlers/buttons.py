@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers import alternatives, cancel, delay_notice, human, language, merchant, notifications, orders, support
-from bot.handlers.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
+from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.handlers.chat import customer_id, deps, reply, tr
 from bot.render import conversation
 

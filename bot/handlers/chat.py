@@ -1,38 +1,19 @@
 """What every handler shares: the services' dependencies, the user's language and customer, and replying."""
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, LinkPreviewOptions, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.clock import Clock
-from bot.config import Settings
+from bot.composition import ChatDeps
 from bot.i18n import Translator, translator
 from bot.render.screen import Screen
-from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.telegram_send import post_screen
 
 log = logging.getLogger(__name__)
 INTAKE_KEY = "intake"
-
-
-@dataclass
-class ChatDeps:
-    """Shared by all handlers through `application.bot_data`."""
-
-    settings: Settings
-    session_factory: async_sessionmaker[AsyncSession]
-    clock: Clock
-    policy: ShopPolicy
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def uow(self) -> UnitOfWork:
-        """A fresh unit of work; never shared between concurrent updates."""
-        return UnitOfWork(self.session_factory, self.clock, self.policy)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> ChatDeps:

@@ -4,7 +4,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers.callback_data import Action, CallbackData
+from bot.render.callback_data import Action, CallbackData
 from bot.handlers.chat import customer_id, deps, reply, tr
 from bot.handlers.orders import line_button
 from bot.render import delay_notice as render

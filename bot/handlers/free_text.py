@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers import alternatives, cancel, human, linking
-from bot.handlers.callback_data import Action, CallbackData
+from bot.render.callback_data import Action, CallbackData
 from bot.handlers.chat import deps, intake, reply, tr
 from bot.handlers.orders import orders, show_order
 from bot.handlers.support import misunderstood, understood

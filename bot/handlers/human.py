@@ -7,7 +7,7 @@ linked to an order, it says how to reach a person.
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.callback_data import CallbackData
+from bot.render.callback_data import CallbackData
 from bot.handlers.chat import deps, reply, show, tr
 from bot.handlers.support import escalate
 from bot.render import conversation

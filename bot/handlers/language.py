@@ -3,7 +3,7 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.callback_data import LANGUAGE_CODES, CallbackData
+from bot.render.callback_data import LANGUAGE_CODES, CallbackData
 from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.i18n import translator
 from bot.render import conversation

@@ -7,7 +7,7 @@ from telegram import Message, Update
 from telegram.ext import Application, ContextTypes, filters
 
 from bot.handlers import free_text
-from bot.handlers.callback_data import AUDIENCE_KINDS, CallbackData
+from bot.render.callback_data import AUDIENCE_KINDS, CallbackData
 from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.render import merchant as render
 from bot.render.screen import Screen

@@ -3,7 +3,7 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.callback_data import CallbackData
+from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, reply, show, tr
 from bot.render import conversation
 from bot.render.notifications import notification_setting as setting_screen

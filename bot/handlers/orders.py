@@ -3,7 +3,7 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.callback_data import CallbackData
+from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, reply, show, tr
 from bot.render import backorder_card, conversation
 from bot.render.errors import domain_error

@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers.callback_data import REFUSAL_CODES, CallbackData
+from bot.render.callback_data import REFUSAL_CODES, CallbackData
 from bot.handlers.chat import customer_id, deps, intake, reply, show, tr
 from bot.render import conversation
 from bot.render import support as render

@@ -3,7 +3,7 @@
 from html import escape
 from typing import Any
 
-from bot.handlers.callback_data import Action, button
+from bot.render.callback_data import Action, button
 from bot.i18n import Translator
 from bot.render.screen import Screen, inline
 

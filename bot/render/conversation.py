@@ -4,7 +4,7 @@ from html import escape
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.handlers.callback_data import LANGUAGE_CODES, Action, button
+from bot.render.callback_data import LANGUAGE_CODES, Action, button
 from bot.i18n import Translator
 from bot.render.screen import Screen, inline
 

@@ -1,6 +1,6 @@
 """The customer's switch for optional updates."""
 
-from bot.handlers.callback_data import Action, button
+from bot.render.callback_data import Action, button
 from bot.i18n import Translator
 from bot.render.screen import Screen, inline
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
-from bot.handlers.callback_data import Action, button
+from bot.render.callback_data import Action, button
 from bot.i18n import Translator, translator
 from bot.render.backorder_card import eta_reason_label
 from bot.render.screen import Screen, inline

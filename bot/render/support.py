@@ -11,7 +11,7 @@ from typing import Any
 from babel.dates import format_date, format_datetime, format_time
 from telegram import BotCommand
 
-from bot.handlers.callback_data import REFUSAL_CODES, Action, button
+from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.i18n import Translator
 from bot.render.backorder_card import eta_explanation, item_title, status_label
 from bot.render.errors import domain_error

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from telegram import Bot, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -28,11 +27,9 @@ from bot.services.support.ticket_relay import (
     relay_failed,
 )
 from bot.services.support.tickets import unposted_tickets
+from bot.support.group import SupportGroup
 from bot.support.topics import ensure_posted, notify, reopen_topic, thread_gone
 from db.models import RelayDirection
-
-if TYPE_CHECKING:
-    from bot.support.desk import SupportDesk
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +38,7 @@ _TRIES_PER_DELIVERY = 3  # a deleted topic or an unposted ticket is mended once 
 
 
 class RelayWorker:
-    def __init__(self, desk: "SupportDesk", *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, desk: SupportGroup, *, poll_seconds: float = POLL_SECONDS) -> None:
         self.desk = desk
         self.worker_id = new_worker_id("relay")
         self._poll_seconds = poll_seconds

@@ -2,7 +2,6 @@
 its old one was deleted."""
 
 import logging
-from typing import TYPE_CHECKING
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -11,9 +10,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.render import support as render
 from bot.render.screen import Screen
 from bot.services.support.tickets import TicketView, attach_topic, get_ticket, ticket_context
-
-if TYPE_CHECKING:
-    from bot.support.desk import SupportDesk
+from bot.support.group import SupportGroup
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +21,7 @@ def thread_gone(error: TelegramError) -> bool:
     return isinstance(error, BadRequest) and ("thread not found" in text or "topic_id_invalid" in text or "topic_deleted" in text)
 
 
-async def post_ticket(desk: "SupportDesk", bot: Bot, ticket_id: int, *, replacing_thread_id: int | None = None) -> TicketView:
+async def post_ticket(desk: SupportGroup, bot: Bot, ticket_id: int, *, replacing_thread_id: int | None = None) -> TicketView:
     """Open the ticket's topic (where the group has topics) and post its context card there as the first post."""
     context = await ticket_context(desk.uow(), ticket_id)
     thread_id = None
@@ -42,7 +39,7 @@ async def post_ticket(desk: "SupportDesk", bot: Bot, ticket_id: int, *, replacin
     return ticket
 
 
-async def ensure_posted(desk: "SupportDesk", bot: Bot, ticket_id: int) -> TicketView:
+async def ensure_posted(desk: SupportGroup, bot: Bot, ticket_id: int) -> TicketView:
     """The ticket, posted to the group if it was not yet (its posting failed, or a restart came between)."""
     async with desk.topic_lock(ticket_id):
         ticket = await get_ticket(desk.uow(), ticket_id)
@@ -51,7 +48,7 @@ async def ensure_posted(desk: "SupportDesk", bot: Bot, ticket_id: int) -> Ticket
         return await post_ticket(desk, bot, ticket_id)
 
 
-async def reopen_topic(desk: "SupportDesk", bot: Bot, ticket_id: int, deleted_thread_id: int) -> TicketView:
+async def reopen_topic(desk: SupportGroup, bot: Bot, ticket_id: int, deleted_thread_id: int) -> TicketView:
     """The ticket's topic was deleted: say so in the General topic and open a new one with a fresh context card."""
     async with desk.topic_lock(ticket_id):
         ticket = await get_ticket(desk.uow(), ticket_id)
@@ -62,7 +59,7 @@ async def reopen_topic(desk: "SupportDesk", bot: Bot, ticket_id: int, deleted_th
         return await post_ticket(desk, bot, ticket_id, replacing_thread_id=deleted_thread_id)
 
 
-async def close_topic(desk: "SupportDesk", bot: Bot, ticket: TicketView) -> None:
+async def close_topic(desk: SupportGroup, bot: Bot, ticket: TicketView) -> None:
     """Close the ticket's topic, if it has one; a topic deleted or closed by hand meanwhile is fine."""
     if ticket.topic_thread_id is None:
         return
@@ -72,7 +69,7 @@ async def close_topic(desk: "SupportDesk", bot: Bot, ticket: TicketView) -> None
         log.info("could not close the topic of ticket %s: %s", ticket.id, failed)
 
 
-async def notify(desk: "SupportDesk", bot: Bot, ticket: TicketView, screen: Screen) -> None:
+async def notify(desk: SupportGroup, bot: Bot, ticket: TicketView, screen: Screen) -> None:
     """Tell the group something about a ticket: in its topic; without one, as a reply to its context card.
 
     Where the topic is gone, in the General topic. A notice that cannot be posted is only logged.

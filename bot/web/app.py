@@ -4,7 +4,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from telegram.ext import Application
 
-from bot.handlers.chat import ChatDeps
+from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
 from bot.web.app_keys import DEPS, METRICS
 from bot.web.console import build_console

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from bot.handlers.chat import ChatDeps
+from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
 
 DEPS = web.AppKey("deps", ChatDeps)

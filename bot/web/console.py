@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import MultiDictProxy
 
-from bot.handlers.chat import ChatDeps
+from bot.composition import ChatDeps
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.backorders.backlog_health import backlog_health
 from bot.services.backorders.delay_notices import list_delay_notices

@@ -6,7 +6,7 @@ import logging
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.handlers.chat import ChatDeps
+from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
 from bot.services.monitoring import check_database, outbox_counts
 from db.models import OutboxStatus

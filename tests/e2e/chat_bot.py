@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.clock import ManualClock
+from bot.composition import ChatDeps
 from bot.config import Settings
-from bot.handlers.chat import ChatDeps
 from bot.sandbox import FakeBotApi
 from bot.services.unit_of_work import ShopPolicy
 from bot.telegram_app import build_application

@@ -99,6 +99,7 @@ def foreign_line(shop: AnnasShop) -> int:
         ("another customer's line", lambda shop: f"c1:cy:{foreign_line(shop)}"),
         ("another customer's card", lambda shop: f"c1:ln:{foreign_line(shop)}"),
         ("another customer's alternatives", lambda shop: f"c1:al:{foreign_line(shop)}"),
+        ("the largest id a row could have", lambda shop: f"c1:cy:{2**31 - 1}"),
     ],
 )
 async def test_a_forged_press_for_another_customers_line_is_refused_like_a_missing_one(
@@ -117,7 +118,9 @@ async def test_a_forged_press_for_another_customers_line_is_refused_like_a_missi
     assert await line_state(session_factory, foreign_line(shop)) == (LineStatus.BACKORDERED, 0)
 
 
-@pytest.mark.parametrize("data", ["c1:cy:not-a-number", "c0:cy:{line}", "c1:zz:{line}", "c1:cy:{line}:{line}", ""])
+@pytest.mark.parametrize(
+    "data", ["c1:cy:not-a-number", "c0:cy:{line}", "c1:zz:{line}", "c1:cy:{line}:{line}", "", "c1:cy:2147483648", "c1:ln:99999999999"]
+)
 async def test_garbage_or_old_version_button_data_is_refused_with_an_alert(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, data: str
 ) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.handlers.chat import ChatDeps
+from bot.composition import ChatDeps
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.merchant_access.api_tokens import create_token, list_tokens, revoke_token
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from bot.clock import ManualClock
-from bot.handlers.chat import ChatDeps
+from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
 from bot.sandbox import FakeBotApi
 from bot.services.merchant_access.api_tokens import create_token

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.clock import ManualClock
+from bot.composition import ChatDeps
 from bot.config import Settings
-from bot.handlers.chat import ChatDeps
 from bot.i18n import translator
 from bot.metrics import BotMetrics
 from bot.render import conversation

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
+from bot.composition import ChatDeps
 from bot.config import Settings
-from bot.handlers.chat import ChatDeps
 from bot.services.merchant_access.api_tokens import create_token
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.web.app import build_web_app

@@ -56,6 +56,11 @@ class DraftStep:
     broadcast: BroadcastView | None = None
 
 
+# A draft's id travels on its buttons, whose ids are 32-bit like every row id; random, so a stale button
+# from an earlier draft cannot act on this one.
+_DRAFT_IDS = 2**31 - 1
+
+
 def in_draft(state: str | None) -> bool:
     """The conversation is a broadcast being written."""
     return bool(state and state.startswith(STATE_PREFIX))
@@ -65,7 +70,7 @@ async def start_draft(uow: UnitOfWork, telegram_user_id: int) -> DraftStep:
     """Begin a new broadcast; a draft in progress is dropped."""
     async with uow:
         user = await _locked_user(uow, telegram_user_id)
-        draft_id = secrets.randbelow(10**12) + 1
+        draft_id = secrets.randbelow(_DRAFT_IDS) + 1
         _save(user, uow, KIND, {"draft": draft_id})
         await uow.commit()
     return DraftStep(KIND, draft_id)

@@ -203,5 +203,5 @@ async def test_a_support_group_the_bot_cannot_reach_is_logged_and_the_customer_s
     )
     assert await tickets(session_factory) == []
     started = caplog.get_records("setup")  # the bot checked the group as it started
-    [logged] = [r for r in started if r.name == "bot.support.desk" and r.levelname == "ERROR"]
+    [logged] = [r for r in started if r.name == "bot.support.group" and r.levelname == "ERROR"]
     assert "SUPPORT_CHAT_ID=-1009999999999: the bot cannot reach the support group" in logged.getMessage()

@@ -1,7 +1,7 @@
 """Button payloads: a tiny versioned string, built and parsed here and nowhere else.
 
-Format: ``c1:<action>[:<id>[:<id>]]``, at most 64 bytes. Anything else — another version, an unknown
-action, a missing or oversized id — is refused by `parse_callback_data`. Parsing only proves the shape:
+Format: ``c1:<action>[:<id>[:<id>]]``, at most 64 bytes, ids in 0..2³¹-1 without leading zeros. Anything
+else — another version, an unknown action, a missing or oversized id — is refused by `parse_callback_data`. Parsing only proves the shape:
 the services re-check that the line belongs to the person pressing the button.
 """
 
@@ -11,7 +11,7 @@ from enum import StrEnum
 
 VERSION = "c1"
 MAX_BYTES = 64
-_MAX_ID = 2**53  # larger than any row id we hand out, small enough to stay exact everywhere
+MAX_ID = 2**31 - 1  # the largest value of a 32-bit id column; a larger id cannot name a row
 
 
 class Action(StrEnum):
@@ -59,7 +59,7 @@ AGENT_ACTIONS = frozenset(
 )
 AUDIENCE_KINDS = {1: "skus", 2: "category", 3: "orders"}
 
-_ARITY = {
+ARITY = {
     Action.ORDERS: 0,
     Action.LINE: 1,
     Action.CANCEL_ASK: 1,
@@ -87,7 +87,8 @@ _ARITY = {
     Action.BROADCAST_SEND: 1,
     Action.BROADCAST_ABORT: 1,
 }
-_PATTERN = re.compile(r"c1:([a-z]{1,2})((?::[0-9]{1,16}){0,2})")
+# Ids are written without leading zeros, so each payload has exactly one spelling.
+_PATTERN = re.compile(r"c1:([a-z]{1,2})((?::(?:0|[1-9][0-9]{0,9})){0,2})")
 
 
 class InvalidCallbackData(ValueError):
@@ -122,7 +123,7 @@ def parse_callback_data(raw: str | None) -> CallbackData:
     except ValueError as unknown:
         raise InvalidCallbackData("unknown action") from unknown
     ids = tuple(int(part) for part in match.group(2).split(":")[1:])
-    if len(ids) != _ARITY[action] or any(not 0 <= value < _MAX_ID for value in ids):
+    if len(ids) != ARITY[action] or any(value > MAX_ID for value in ids):
         raise InvalidCallbackData("wrong ids")
     if action is Action.LANGUAGE and ids[0] not in LANGUAGE_CODES:
         raise InvalidCallbackData("unknown language")
