@@ -16,7 +16,8 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.render.callback_data import AGENT_ACTIONS, Action, InvalidCallbackData, parse_callback_data
+from bot.handlers.chat import answer_press
+from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.render import alternatives as render_alternatives
 from bot.render import conversation
@@ -233,17 +234,20 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     desk = support_desk(context)
     data = parse_callback_data(query.data)
     if desk is None or query.message is None or query.message.chat.id != desk.chat_id:
-        await query.answer(conversation.invalid_button(desk.t if desk else translator(None)), show_alert=True)
+        await answer_press(query, conversation.invalid_button(desk.t if desk else translator(None)), alert=True)
         return
     if not await claim_update(desk.uow(), update.update_id):
         return
     if not await desk.agents.is_agent(context.bot, query.from_user.id):
-        await query.answer(render.not_an_agent(desk.t), show_alert=True)
+        await answer_press(query, render.not_an_agent(desk.t), alert=True)
         return
-    # Telegram shows a spinner on the button until the press is answered, so answer before slow work.
-    await query.answer()
-    agent = Agent(desk, query.from_user)
-    message = query.message
+    try:  # act first, answer after, as for the customer's buttons (handlers/buttons.py)
+        await _use_tool(context, Agent(desk, query.from_user), data, query.message)
+    finally:
+        await answer_press(query)
+
+
+async def _use_tool(context: ContextTypes.DEFAULT_TYPE, agent: Agent, data: CallbackData, message: Message) -> None:
     ticket_id = data.ids[0]
     line_id = data.ids[1] if len(data.ids) > 1 else 0
     if data.action is Action.AGENT_CANCEL_ASK:
@@ -251,7 +255,7 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif data.action is Action.AGENT_CANCEL_CONFIRM:
         await _cancel(context, agent, ticket_id, line_id, message)
     elif data.action is Action.AGENT_KEEP:
-        await _edit(message, render.agent_kept(desk.t))
+        await _edit(message, render.agent_kept(agent.desk.t))
     elif data.action is Action.AGENT_ALTERNATIVES:
         await _send_alternatives(context, agent, ticket_id, line_id, message)
     elif data.action is Action.AGENT_ETA:

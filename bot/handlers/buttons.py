@@ -7,8 +7,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers import alternatives, cancel, delay_notice, human, language, merchant, notifications, orders, support
+from bot.handlers.chat import answer_press, customer_id, deps, reply, tr
 from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
-from bot.handlers.chat import customer_id, deps, reply, tr
 from bot.render import conversation
 
 ButtonAction = Callable[[Update, ContextTypes.DEFAULT_TYPE, CallbackData], Awaitable[None]]
@@ -55,18 +55,26 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         data = parse_callback_data(query.data)
     except InvalidCallbackData:
-        await query.answer(conversation.invalid_button(t), show_alert=True)
+        await answer_press(query, conversation.invalid_button(t), alert=True)
         return
     if data.action in AGENT_ACTIONS:  # the agent tools work in the support group only (handlers/agent_tools.py)
-        await query.answer(conversation.invalid_button(t), show_alert=True)
+        await answer_press(query, conversation.invalid_button(t), alert=True)
         return
-    # Telegram shows a spinner on the button until the query is answered, so answer before slow work.
-    await query.answer()
+    # Act first, answer after: the answer only stops the button's spinner, and Telegram refuses it for a press
+    # that waited in a backlog, which must not cost the customer what they confirmed.
+    try:
+        await _act(update, context, data)
+    finally:
+        await answer_press(query)
+
+
+async def _act(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """The press's action, for a linked customer (where it needs one) on a button not a week old."""
     if data.action not in _NO_CUSTOMER_NEEDED and customer_id(context) is None:
-        await reply(update, conversation.not_linked(t))
+        await reply(update, conversation.not_linked(tr(context)))
         return
-    if data.action in _CHANGING and _is_stale(query.message, deps(context).clock.now()):
-        await reply(update, conversation.Screen(conversation.stale_button(t)))
+    if data.action in _CHANGING and _is_stale(update.callback_query.message, deps(context).clock.now()):
+        await reply(update, conversation.Screen(conversation.stale_button(tr(context))))
         await orders.line_button(update, context, CallbackData(Action.LINE, data.ids[:1]))
         return
     await _ACTIONS[data.action](update, context, data)

@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from telegram import CallbackQuery, LinkPreviewOptions, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.composition import ChatDeps
@@ -71,6 +71,18 @@ async def show(query: CallbackQuery, screen: Screen) -> None:
         # Pressing the same button twice asks for an identical edit, which Telegram refuses; nothing to do.
         if "not modified" not in str(refused).lower():
             raise
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press (stopping the client's spinner), after its action: a failed answer changes nothing.
+
+    Telegram refuses answers to presses older than a few seconds ("query is too old"), which is what every
+    press in a backlog after an outage is; the action the customer confirmed must happen all the same.
+    """
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as refused:
+        log.info("could not answer button press %s: %s", query.id, refused)
 
 
 _NO_LINK_PREVIEW = LinkPreviewOptions(is_disabled=True)

@@ -5,6 +5,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
+from bot.sandbox import FakeBotApi, Fault
 from bot.services.audit import Actor
 from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
@@ -85,6 +86,21 @@ async def test_pressing_yes_again_on_the_old_confirmation_changes_nothing(
 
     assert again.message.text.startswith(t.gettext("This was already cancelled.") + "\n")
     assert REFUND[language] in again.message.text
+    assert await refunds(session_factory) == [(shop.line_id, 14900)]
+    assert await line_state(session_factory, shop.line_id) == (LineStatus.CANCELLED, 1)
+
+
+async def test_a_confirmed_cancel_holds_when_telegram_refuses_to_answer_the_press(
+    chat: CustomerChat, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, language: str
+) -> None:
+    shop = await annas_linked_backorder(session, uow, chat)
+    asked = await open_cancel(chat, t)
+    # What Telegram answers for a press that waited in a backlog longer than it keeps presses open.
+    fake.inject_fault("answerCallbackQuery", Fault(400, "Bad Request: query is too old and response timeout expired or query ID is invalid"))
+
+    done = await chat.press(asked.message, t.gettext("Yes, cancel"))
+
+    assert done.message.text == DONE[language]
     assert await refunds(session_factory) == [(shop.line_id, 14900)]
     assert await line_state(session_factory, shop.line_id) == (LineStatus.CANCELLED, 1)
 
