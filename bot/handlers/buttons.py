@@ -1,7 +1,7 @@
 """Every inline button press arrives here: answered, parsed, checked, then handed to its action."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -13,8 +13,7 @@ from bot.render import conversation
 
 ButtonAction = Callable[[Update, ContextTypes.DEFAULT_TYPE, CallbackData], Awaitable[None]]
 
-STALE_AFTER = timedelta(days=7)
-# Actions that change something; on a week-old message they show the current state instead.
+# Actions that change something; on a message older than the shop's policy allows they show the current state instead.
 _CHANGING = {Action.CANCEL_CONFIRM, Action.PICK_CONFIRM}
 
 _ACTIONS: dict[Action, ButtonAction] = {
@@ -73,14 +72,15 @@ async def _act(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callbac
     if data.action not in _NO_CUSTOMER_NEEDED and customer_id(context) is None:
         await reply(update, conversation.not_linked(tr(context)))
         return
-    if data.action in _CHANGING and _is_stale(update.callback_query.message, deps(context).clock.now()):
+    if data.action in _CHANGING and _is_stale(update.callback_query.message, context):
         await reply(update, conversation.Screen(conversation.stale_button(tr(context))))
         await orders.line_button(update, context, CallbackData(Action.LINE, data.ids[:1]))
         return
     await _ACTIONS[data.action](update, context, data)
 
 
-def _is_stale(message: object, now: datetime) -> bool:
+def _is_stale(message: object, context: ContextTypes.DEFAULT_TYPE) -> bool:
     # A message edited since it was sent shows the buttons of its last edit, so that is their age.
     shown_at = getattr(message, "edit_date", None) or getattr(message, "date", None)
-    return shown_at is not None and now - shown_at > STALE_AFTER
+    now, policy = deps(context).clock.now(), deps(context).policy
+    return shown_at is not None and now - shown_at > timedelta(days=policy.button_stale_after_days)

@@ -74,7 +74,7 @@ async def _unlinked_text(update: Update, context: ContextTypes.DEFAULT_TYPE, tex
     elif detect_intent(text).kind is IntentKind.HUMAN:
         await human.support(update, context)
     else:
-        await linking.start(update, context)
+        await linking.not_understood(update, context)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

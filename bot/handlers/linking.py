@@ -6,7 +6,7 @@ from telegram.ext import ContextTypes
 from bot.handlers.chat import deps, intake, reply, tr
 from bot.handlers.orders import orders
 from bot.render import conversation
-from bot.services.conversations.chat_session import set_conversation_state
+from bot.services.conversations.chat_session import HelpAfterMisunderstanding, misunderstood_message, set_conversation_state
 from bot.services.conversations.linking import link_by_order_email, link_by_phone, link_by_token, unlink
 
 AWAITING_EMAIL = "awaiting_email"
@@ -32,6 +32,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await orders(update, context)
         return
     await reply(update, conversation.welcome_unlinked(deps(context).settings.shop_name, tr(context)))
+
+
+async def not_understood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text from an unlinked chat that links nothing: the whole welcome the first time, then the two ways to link."""
+    answer = await misunderstood_message(deps(context).uow(), update.effective_user.id)
+    if answer is HelpAfterMisunderstanding.FULL:
+        await reply(update, conversation.welcome_unlinked(deps(context).settings.shop_name, tr(context)))
+    else:
+        await reply(update, conversation.link_ways(tr(context)))
 
 
 async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

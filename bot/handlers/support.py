@@ -14,7 +14,7 @@ from bot.render import support as render
 from bot.render.errors import domain_error
 from bot.render.screen import Screen
 from bot.services.audit import Actor
-from bot.services.conversations.chat_session import record_misunderstood, reset_misunderstood
+from bot.services.conversations.chat_session import HelpAfterMisunderstanding, misunderstood_message, reset_misunderstood
 from bot.services.errors import DomainError
 from bot.services.support.ticket_relay import queue_customer_message
 from bot.services.support.tickets import Escalation, EscalationKind, close_ticket, open_ticket, rate_ticket
@@ -22,8 +22,6 @@ from bot.support.desk import support_desk
 from bot.support.topics import close_topic, ensure_posted, notify
 
 log = logging.getLogger(__name__)
-
-MISUNDERSTOOD_LIMIT = 2  # messages in a row the bot did not understand before a person takes over
 
 
 async def escalate(update: Update, context: ContextTypes.DEFAULT_TYPE, escalation: Escalation) -> bool:
@@ -66,10 +64,9 @@ async def customer_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def misunderstood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A message the bot did not understand: the help the first time, a person the second time in a row."""
-    user = update.effective_user
-    count = await record_misunderstood(deps(context).uow(), user.id)
-    if count >= MISUNDERSTOOD_LIMIT and await escalate(update, context, Escalation(EscalationKind.MISUNDERSTOOD)):
+    """A message the bot did not understand: the help, until the shop's policy hands the customer to a person."""
+    answer = await misunderstood_message(deps(context).uow(), update.effective_user.id)
+    if answer is HelpAfterMisunderstanding.PERSON and await escalate(update, context, Escalation(EscalationKind.MISUNDERSTOOD)):
         await _relay_this_message(update, context)
         return
     await reply(update, conversation.help_menu(tr(context)))

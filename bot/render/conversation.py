@@ -25,6 +25,12 @@ def welcome_unlinked(shop_name: str, t: Translator) -> Screen:
     return Screen(text, share_phone_keyboard(t))
 
 
+def link_ways(t: Translator) -> Screen:
+    """The two ways to connect an order, for a chat that was welcomed already."""
+    text = t.gettext("To find your order, tap “Share my phone number” or send me your order number.")
+    return Screen(text, share_phone_keyboard(t))
+
+
 def ask_email(order_number: str, t: Translator) -> Screen:
     return Screen(
         t.gettext("Thanks! Now the e-mail address you used for order {order}, please.").format(order=escape(order_number))

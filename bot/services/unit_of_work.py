@@ -21,6 +21,8 @@ class ShopPolicy:
     handling_days: int = 1
     alternative_surcharge_cap_percent: int = 15
     recently_resolved_days: int = 14
+    misunderstood_before_person: int = 2  # messages in a row the bot did not understand before a person takes over
+    button_stale_after_days: int = 7  # a button that changes something shows the item as it is now instead
 
 
 class UnitOfWork:

@@ -76,6 +76,31 @@ async def test_an_expired_or_tampered_deep_link_gets_the_neutral_answer(
     assert await linked_user(session_factory, shop) is None
 
 
+# Written out, not built with the bot's own gettext calls, so a wrong or missing translation shows here.
+LINK_WAYS = {
+    "en": "To find your order, tap “Share my phone number” or send me your order number.",
+    "de": "Um deine Bestellung zu finden, tippe auf „Meine Telefonnummer teilen“ oder schick mir deine Bestellnummer.",
+}
+
+
+async def test_an_unlinked_chat_is_welcomed_once_then_told_only_the_two_ways_to_link(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator, language: str
+) -> None:
+    shop = await annas_backorder(session, uow)
+
+    [welcome] = await chat.send("hello?")
+    [again] = await chat.send("what can you do")
+    [still] = await chat.send("hm")
+    keyboard = chat.fake.reply_keyboard(chat.chat_id)
+    linked = await chat.send(f"#{ANNA_ORDER} {ANNA_EMAIL}")
+
+    assert "Gadget Garage" in welcome.text
+    assert again.text == still.text == LINK_WAYS[language]
+    assert keyboard is not None and keyboard["keyboard"] == [[{"text": t.gettext("📱 Share my phone number"), "request_contact": True}]]
+    assert_linked_and_listed(linked, t)
+    assert await linked_user(session_factory, shop) == chat.user.id
+
+
 async def test_sharing_my_own_phone_with_the_keyboard_button_links_the_chat(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory, t: Translator
 ) -> None:

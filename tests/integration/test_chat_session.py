@@ -13,7 +13,9 @@ from bot.services.conversations.chat_session import (
     claim_update,
     claim_update_in,
     forget_old_updates,
+    HelpAfterMisunderstanding,
     get_chat_session,
+    misunderstood_message,
     record_misunderstood,
     reset_misunderstood,
     resolve_language,
@@ -21,7 +23,7 @@ from bot.services.conversations.chat_session import (
     touch_user,
 )
 from bot.services.errors import UnsupportedLanguage
-from bot.services.unit_of_work import UnitOfWork
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import AuditEntry, Customer, TelegramUser
 from tests.shop import add_customer
@@ -80,6 +82,18 @@ async def test_the_misunderstood_streak_counts_up_and_resets(uow: UnitOfWork) ->
 
     assert (await get_chat_session(uow, USER)).misunderstood_in_a_row == 0
     assert await record_misunderstood(uow, USER) == 1
+
+
+@pytest.mark.parametrize("before_person", [2, 4])
+async def test_the_shops_policy_says_after_how_many_misunderstood_messages_a_person_takes_over(
+    session_factory, clock, before_person: int
+) -> None:
+    uow = UnitOfWork(session_factory, clock, ShopPolicy(misunderstood_before_person=before_person))
+
+    answers = [await misunderstood_message(uow, USER) for _ in range(before_person + 1)]
+
+    full, short, person = HelpAfterMisunderstanding.FULL, HelpAfterMisunderstanding.SHORT, HelpAfterMisunderstanding.PERSON
+    assert answers == [full] + [short] * (before_person - 2) + [person, person]
 
 
 # --- language ------------------------------------------------------------------------------------------------

@@ -9,7 +9,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.conversations.chat_session import get_chat_session, set_conversation_state
+from bot.services.conversations.chat_session import (
+    HelpAfterMisunderstanding,
+    get_chat_session,
+    misunderstood_message,
+    set_conversation_state,
+)
 from bot.services.conversations.link_tokens import SigningKeyMissing
 from bot.services.conversations.linking import (
     NOT_MATCHED,
@@ -108,6 +113,14 @@ async def test_order_number_and_email_link_the_chat(uow: UnitOfWork, shop: Shop,
     assert (entry.action, entry.actor_type) == ("telegram_linked", ActorType.CUSTOMER)
     assert entry.actor_id == str(shop.anna_id)
     assert entry.details["method"] == "order_email" and entry.details["telegram_user_id"] == ANNA_TG
+
+
+async def test_messages_not_understood_before_linking_do_not_bring_a_person_closer(uow: UnitOfWork, shop: Shop) -> None:
+    before = [await misunderstood_message(uow, ANNA_TG) for _ in range(2)]
+    await link_by_order_email(uow, ANNA_TG, ANNA_TG, "BD-1001", "anna.klein@example.com")
+
+    assert before == [HelpAfterMisunderstanding.FULL, HelpAfterMisunderstanding.PERSON]
+    assert await misunderstood_message(uow, ANNA_TG) is HelpAfterMisunderstanding.FULL
 
 
 async def test_email_case_spaces_and_a_hash_before_the_number_do_not_matter(uow: UnitOfWork, shop: Shop) -> None:

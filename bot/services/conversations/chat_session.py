@@ -5,6 +5,7 @@ Language, conversation state, the "did not understand you" streak, and which upd
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -140,6 +141,22 @@ async def record_misunderstood(uow: UnitOfWork, telegram_user_id: int) -> int:
         await uow.commit()
     assert count is not None
     return count
+
+
+class HelpAfterMisunderstanding(StrEnum):
+    """How to answer a message the bot did not understand, by how many came in a row."""
+
+    FULL = "full"  # the first: everything the bot can do
+    SHORT = "short"  # again: only the way forward, not the whole greeting once more
+    PERSON = "person"  # as many in a row as the shop allows: a person takes over
+
+
+async def misunderstood_message(uow: UnitOfWork, telegram_user_id: int) -> HelpAfterMisunderstanding:
+    """Count a message the bot did not understand, and say how to answer it under the shop's policy."""
+    in_a_row = await record_misunderstood(uow, telegram_user_id)
+    if in_a_row >= uow.policy.misunderstood_before_person:
+        return HelpAfterMisunderstanding.PERSON
+    return HelpAfterMisunderstanding.FULL if in_a_row == 1 else HelpAfterMisunderstanding.SHORT
 
 
 async def reset_misunderstood(uow: UnitOfWork, telegram_user_id: int) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -331,6 +331,12 @@ async def _link(
     if replaced is not None:
         details["replaced_telegram_user_id"] = replaced
     target.telegram_user_id = telegram_user_id
+    # Messages the bot did not understand before it knew the customer do not bring a person closer now.
+    await session.execute(
+        update(TelegramUser)
+        .where(TelegramUser.telegram_user_id == telegram_user_id, TelegramUser.misunderstood_in_a_row != 0)
+        .values(misunderstood_in_a_row=0, updated_at=now)
+    )
     action = "telegram_relinked" if replaced is not None else "telegram_linked"
     audit.record(session, Actor.customer(target.id), action, "customer", target.id, at=now, **details)
     return LinkResult(
