@@ -20,6 +20,7 @@ def log_to_console() -> None:
 
 def shop_policy(settings: Settings) -> ShopPolicy:
     return ShopPolicy(
+        default_language=settings.default_language,
         handling_days=settings.handling_days,
         alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
         recently_resolved_days=settings.recently_resolved_days,

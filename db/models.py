@@ -515,6 +515,8 @@ class Ticket(Base):
     support_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_thread_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # None in a group without topics
     context_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The customer's latest "a person will answer" message, whose ✅ Resolved button goes once the ticket is closed.
+    resolved_button_message_id: Mapped[int | None] = mapped_column(BigInteger)
     assignee_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,36 +13,31 @@ from typing import TypeVar
 
 from telegram import Message, ReplyParameters, Update, User
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.handlers.chat import answer_press
-from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.i18n import SUPPORTED_LANGUAGES, translator
-from bot.render import alternatives as render_alternatives
 from bot.render import conversation
 from bot.render import support as render
+from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.render.screen import Screen
 from bot.services.audit import Actor
-from bot.services.backorders.alternatives import list_alternatives
-from bot.services.backorders.cancel import cancel_line, preview_cancel
+from bot.services.backorders.cancel import preview_cancel
 from bot.services.backorders.status import get_line_view
 from bot.services.conversations.chat_session import claim_update, resolve_language
 from bot.services.errors import CannedReplyNotFound, DomainError, TicketClosed
-from bot.services.outreach.reachability import mark_bot_blocked
 from bot.services.support.canned_replies import canned_reply_for, list_canned_replies, save_canned_reply
 from bot.services.support.ticket_relay import queue_agent_message
+from bot.services.support.ticket_tools import cancel_for_customer, offer_alternatives, ticket_for_tools
 from bot.services.support.tickets import (
     TicketView,
     assign_ticket,
     close_ticket,
     find_ticket,
-    get_ticket,
-    record_agent_action,
     ticket_queue,
 )
 from bot.support.desk import SupportDesk, support_desk
-from bot.support.topics import close_topic, notify
+from bot.support.topics import notify, ticket_closed
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 T = TypeVar("T")
@@ -280,33 +275,27 @@ async def _cancel(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: i
     """Cancel for the customer: the same rules and refund as their own cancel, recorded as the agent's."""
     desk = agent.desk
     try:
-        ticket = await _open_ticket(desk, ticket_id)
-        result = await cancel_line(desk.uow(), ticket.customer_id, line_id, Actor.agent(agent.id))
+        result = await cancel_for_customer(desk.uow(), ticket_id, line_id, agent.id)
     except DomainError as refused:
         await _edit(message, render.agent_error(refused, line_id, desk.t))
         return
     await _edit(message, render.agent_cancelled(result, agent.name, desk.t))
-    if not result.already_done:
-        await _to_customer(context, desk, ticket, render.cancelled_by_agent(result, desk.customer_translator(ticket)))
 
 
 async def _send_alternatives(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: int, line_id: int, message: Message) -> None:
     """The customer gets the ordinary alternatives screen, with its buttons; the team sees what was offered."""
     desk = agent.desk
-    found = await _for_customer(agent, ticket_id, line_id, message, lambda customer: list_alternatives(desk.uow(), customer, line_id))
-    if not found:
+    try:
+        offered = await offer_alternatives(desk.uow(), ticket_id, line_id, agent.id)
+    except DomainError as refused:
+        await _answer(message, render.agent_error(refused, line_id, desk.t))
         return
-    ticket, result = found
-    if not result.alternatives:
-        await _answer(message, render.alternatives_sent(result, agent.name, desk.t))
-        return
-    screen = render_alternatives.alternatives_list(result, desk.customer_translator(ticket))
-    if not await _to_customer(context, desk, ticket, screen):
-        return
-    ticket = await record_agent_action(
-        desk.uow(), ticket.id, agent.id, "ticket.alternatives_sent", line_id=line_id, skus=[a.sku for a in result.alternatives]
-    )
-    await notify(desk, context.bot, ticket, render.alternatives_sent(result, agent.name, desk.t))
+    if not offered.result.alternatives:
+        await _answer(message, render.alternatives_sent(offered.result, agent.name, desk.t))
+    elif not offered.queued:
+        await notify(desk, context.bot, offered.ticket, render.customer_unreachable(desk.t))
+    else:
+        await notify(desk, context.bot, offered.ticket, render.alternatives_sent(offered.result, agent.name, desk.t))
 
 
 async def _post_eta(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: int, line_id: int, message: Message) -> None:
@@ -355,6 +344,7 @@ async def _assign(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: i
 
 
 async def _close(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: int, message: Message) -> None:
+    """Close the ticket; the customer is asked to rate the help through the outbox (see close_ticket)."""
     desk = agent.desk
     try:
         closed = await close_ticket(desk.uow(), ticket_id, Actor.agent(agent.id))
@@ -364,25 +354,7 @@ async def _close(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: in
     if closed.already_closed:
         await _answer(message, render.already_closed(closed.ticket, desk.t))
         return
-    await notify(desk, context.bot, closed.ticket, render.closed_by_agent(closed.ticket, agent.name, desk.t))
-    await close_topic(desk, context.bot, closed.ticket)
-    await _to_customer(context, desk, closed.ticket, render.rate_request(closed.ticket, desk.customer_translator(closed.ticket)))
-
-
-async def _to_customer(context: ContextTypes.DEFAULT_TYPE, desk: SupportDesk, ticket: TicketView, screen: Screen) -> bool:
-    """Send the customer a screen from the team; a failure is reported in the ticket's topic."""
-    try:
-        await context.bot.send_message(
-            ticket.customer_chat_id, screen.text, reply_markup=screen.keyboard, parse_mode=ParseMode.HTML, disable_web_page_preview=True
-        )
-    except Forbidden:
-        await mark_bot_blocked(desk.uow(), ticket.customer_chat_id)
-        await notify(desk, context.bot, ticket, render.customer_unreachable(desk.t))
-        return False
-    except TelegramError as failed:
-        await notify(desk, context.bot, ticket, render.relay_failed(True, str(failed), True, desk.t))
-        return False
-    return True
+    await ticket_closed(desk, context.bot, closed, render.closed_by_agent(closed.ticket, agent.name, desk.t))
 
 
 # ---- shared steps -------------------------------------------------------------------------------
@@ -436,18 +408,11 @@ async def _for_customer(
 ) -> tuple[TicketView, T] | None:
     """The open ticket and what `load` finds for its customer; a refusal is answered in the group, giving None."""
     try:
-        ticket = await _open_ticket(agent.desk, ticket_id)
+        ticket = await ticket_for_tools(agent.desk.uow(), ticket_id)
         return ticket, await load(ticket.customer_id)
     except DomainError as refused:
         await _answer(message, render.agent_error(refused, line_id, agent.desk.t))
         return None
-
-
-async def _open_ticket(desk: SupportDesk, ticket_id: int) -> TicketView:
-    ticket = await get_ticket(desk.uow(), ticket_id)
-    if not ticket.is_open:
-        raise TicketClosed(ticket.id)
-    return ticket
 
 
 def _canned_addition(text: str) -> tuple[str, str | None, str] | None:

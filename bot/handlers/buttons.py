@@ -8,8 +8,8 @@ from telegram.ext import ContextTypes
 
 from bot.handlers import alternatives, cancel, delay_notice, human, language, merchant, notifications, orders, support
 from bot.handlers.chat import answer_press, customer_id, deps, reply, tr
-from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.render import conversation
+from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 
 ButtonAction = Callable[[Update, ContextTypes.DEFAULT_TYPE, CallbackData], Awaitable[None]]
 

@@ -35,11 +35,12 @@ def customer_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
     return current.customer_id if current else None
 
 
-async def reply(update: Update, screen: Screen) -> None:
+async def reply(update: Update, screen: Screen) -> int | None:
+    """Send the screen to the chat the update came from (its topic, if any); the new message's id."""
     message = update.effective_message
     if message is None:
-        return
-    await post_screen(
+        return None
+    sent = await post_screen(
         message.get_bot(),
         "sendMessage",
         screen,
@@ -48,14 +49,16 @@ async def reply(update: Update, screen: Screen) -> None:
         business_connection_id=message.business_connection_id,
         link_preview_options=_NO_LINK_PREVIEW,
     )
+    return int(sent["message_id"])
 
 
-async def present(update: Update, screen: Screen) -> None:
-    """In place of the pressed message for a button; as a new message for anything typed."""
-    if update.callback_query is not None:
-        await show(update.callback_query, screen)
-    else:
-        await reply(update, screen)
+async def present(update: Update, screen: Screen) -> int | None:
+    """In place of the pressed message for a button; as a new message for anything typed. The message's id."""
+    query = update.callback_query
+    if query is None:
+        return await reply(update, screen)
+    await show(query, screen)
+    return query.message.message_id if query.message is not None else None
 
 
 async def show(query: CallbackQuery, screen: Screen) -> None:

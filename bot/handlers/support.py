@@ -7,19 +7,26 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.render.callback_data import REFUSAL_CODES, CallbackData
-from bot.handlers.chat import customer_id, deps, intake, reply, show, tr
+from bot.handlers.chat import customer_id, deps, intake, present, reply, show, tr
 from bot.render import conversation
 from bot.render import support as render
+from bot.render.callback_data import REFUSAL_CODES, CallbackData
 from bot.render.errors import domain_error
 from bot.render.screen import Screen
 from bot.services.audit import Actor
 from bot.services.conversations.chat_session import HelpAfterMisunderstanding, misunderstood_message, reset_misunderstood
 from bot.services.errors import DomainError
 from bot.services.support.ticket_relay import queue_customer_message
-from bot.services.support.tickets import Escalation, EscalationKind, close_ticket, open_ticket, rate_ticket
+from bot.services.support.tickets import (
+    Escalation,
+    EscalationKind,
+    close_ticket,
+    note_resolved_button,
+    open_ticket,
+    rate_ticket,
+)
 from bot.support.desk import support_desk
-from bot.support.topics import close_topic, ensure_posted, notify
+from bot.support.topics import ensure_posted, notify, ticket_closed
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +45,16 @@ async def escalate(update: Update, context: ContextTypes.DEFAULT_TYPE, escalatio
     try:
         opened = await open_ticket(desk.uow(), customer, update.effective_chat.id, escalation, desk.policy)
     except DomainError as refused:  # a forged button naming someone else's item
-        await _present(update, Screen(domain_error(refused, t)))
+        await present(update, Screen(domain_error(refused, t)))
         return True
     try:
         await ensure_posted(desk, context.bot, opened.ticket.id)
     except TelegramError as failed:
         # The ticket is safe in the database; the relay worker posts it once the group can be reached.
         log.warning("could not post ticket %s to the support group yet: %s", opened.ticket.id, failed)
-    await _present(update, render.ticket_opened(opened.ticket, opened.answer, opened.created, t))
+    shown = await present(update, render.ticket_opened(opened.ticket, opened.answer, opened.created, t))
+    if shown is not None:
+        await note_resolved_button(desk.uow(), opened.ticket.id, shown)
     return True
 
 
@@ -105,10 +114,9 @@ async def resolved_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
         await show(update.callback_query, render.ticket_not_found(t))
         return
     desk = support_desk(context)
-    if desk is not None and not closed.already_closed:
-        await notify(desk, context.bot, closed.ticket, render.closed_by_customer(closed.ticket, desk.t))
-        await close_topic(desk, context.bot, closed.ticket)
-    await show(update.callback_query, render.rate_request(closed.ticket, t))
+    if desk is not None:
+        await ticket_closed(desk, context.bot, closed, render.closed_by_customer(closed.ticket, desk.t))
+    await show(update.callback_query, render.rate_request(closed.ticket.id, t))
 
 
 async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
@@ -136,9 +144,3 @@ async def _relay_this_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     if queued is not None and queued.relay_id is not None:
         await desk.relay.deliver(context.bot, queued.relay_id)
 
-
-async def _present(update: Update, screen: Screen) -> None:
-    if update.callback_query is not None:
-        await show(update.callback_query, screen)
-    else:
-        await reply(update, screen)

@@ -11,10 +11,12 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
-from bot.render.callback_data import Action, button
 from bot.i18n import Translator, translator
+from bot.render import alternatives, support
 from bot.render.backorder_card import eta_reason_label
+from bot.render.callback_data import Action, button
 from bot.render.screen import Screen, inline
+from bot.services.backorders.alternatives import Alternative, AlternativesResult
 
 Template = Callable[[dict[str, Any], Translator], Screen]
 
@@ -154,6 +156,17 @@ def delay_auto_cancelled(params: dict[str, Any], t: Translator) -> Screen:
     return Screen("\n".join(lines), _orders_button(t))
 
 
+def rate_request(params: dict[str, Any], t: Translator) -> Screen:
+    """An agent closed the customer's ticket: how would they rate the help?"""
+    return support.rate_request(params["ticket_id"], t)
+
+
+def alternatives_offered(params: dict[str, Any], t: Translator) -> Screen:
+    """An agent sent the alternatives for an item: the customer's ordinary alternatives screen, with its buttons."""
+    offered = [Alternative(**alternative) for alternative in params["alternatives"]]
+    return alternatives.alternatives_list(AlternativesResult(**(params | {"alternatives": offered})), t)
+
+
 TEMPLATES: dict[str, Template] = {
     "broadcast": broadcast,
     "eta_moved": eta_moved,
@@ -162,6 +175,8 @@ TEMPLATES: dict[str, Template] = {
     "line_substituted": line_substituted,
     "delay_notice": delay_notice,
     "delay_auto_cancelled": delay_auto_cancelled,
+    "rate_request": rate_request,
+    "alternatives_offered": alternatives_offered,
 }
 
 

@@ -67,9 +67,9 @@ def refused_with_help(refused: DomainError, line_id: int, t: Translator) -> Scre
     )
 
 
-def rate_request(ticket: Any, t: Translator) -> Screen:
+def rate_request(ticket_id: int, t: Translator) -> Screen:
     text = t.gettext("Your conversation with our team is closed. How would you rate the help you got?")
-    return Screen(text, inline([(f"{stars} {STARS}", button(Action.RATE, ticket.id, stars)) for stars in range(1, 6)]))
+    return Screen(text, inline([(f"{stars} {STARS}", button(Action.RATE, ticket_id, stars)) for stars in range(1, 6)]))
 
 
 def rated(rating: Any, t: Translator) -> Screen:
@@ -80,16 +80,6 @@ def rated(rating: Any, t: Translator) -> Screen:
 
 def ticket_not_found(t: Translator) -> Screen:
     return Screen(t.gettext("That conversation with our team is no longer open."))
-
-
-def cancelled_by_agent(result: Any, t: Translator) -> Screen:
-    text = t.gettext("Our team has cancelled {quantity} × {product} from order {order} for you. We will refund {amount}.").format(
-        quantity=result.cancelled_quantity,
-        product=escape(result.product_name),
-        order=escape(result.order_number),
-        amount=t.money(result.refund_minor, result.currency),
-    )
-    return Screen(text, inline([(t.gettext("« My orders"), button(Action.ORDERS))]))
 
 
 def eta_for_customer(line: Any, t: Translator) -> Screen:

@@ -18,6 +18,7 @@ from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY
 class ShopPolicy:
     """The merchant's choices that the business rules depend on."""
 
+    default_language: str = "en"  # for customers whose language is not known
     handling_days: int = 1
     alternative_surcharge_cap_percent: int = 15
     recently_resolved_days: int = 14

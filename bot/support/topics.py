@@ -9,7 +9,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.render import support as render
 from bot.render.screen import Screen
-from bot.services.support.tickets import TicketView, attach_topic, get_ticket, ticket_context
+from bot.services.support.tickets import ClosedTicket, TicketView, attach_topic, get_ticket, ticket_context
 from bot.support.group import SupportGroup
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,25 @@ async def close_topic(desk: SupportGroup, bot: Bot, ticket: TicketView) -> None:
         await bot.close_forum_topic(desk.chat_id, ticket.topic_thread_id)
     except TelegramError as failed:
         log.info("could not close the topic of ticket %s: %s", ticket.id, failed)
+
+
+async def ticket_closed(desk: SupportGroup, bot: Bot, closed: ClosedTicket, notice: Screen) -> None:
+    """After a ticket was closed: `notice` in its topic, the topic closed, and the customer's ✅ Resolved button gone."""
+    if closed.already_closed:
+        return
+    await notify(desk, bot, closed.ticket, notice)
+    await close_topic(desk, bot, closed.ticket)
+    await _remove_resolved_button(bot, closed.ticket)
+
+
+async def _remove_resolved_button(bot: Bot, ticket: TicketView) -> None:
+    """Left in place, the button would close a ticket that is closed already; a message deleted meanwhile is fine."""
+    if ticket.resolved_button_message_id is None:
+        return
+    try:
+        await bot.edit_message_reply_markup(ticket.customer_chat_id, ticket.resolved_button_message_id, reply_markup=None)
+    except TelegramError as failed:
+        log.info("could not remove the Resolved button of ticket %s: %s", ticket.id, failed)
 
 
 async def notify(desk: SupportGroup, bot: Bot, ticket: TicketView, screen: Screen) -> None:

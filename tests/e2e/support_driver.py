@@ -11,12 +11,16 @@ with `@pytest.mark.parametrize("forum", [False])`), business hours "always" unle
 
 import asyncio
 from collections.abc import Callable
+from datetime import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import ManualClock
+from bot.delivery import DeliveryPolicy, FloodControl, OutboxWorker
+from bot.delivery.quiet_hours import QuietHours
 from bot.i18n import Translator, translator
 from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser
 from bot.sandbox.chat_objects import JSON
@@ -88,6 +92,13 @@ class SupportGroup:
             return found if len(found) >= count else None
 
         return await self.fake.wait_until(enough, what=f"{count} message(s) in the support group")
+
+
+async def deliver_outbox(bot: RunningBot, sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> int:
+    """Send what the outbox holds through the running bot, as its outbox workers would; how many were sent."""
+    never_quiet = QuietHours(time(0), time(0))
+    worker = OutboxWorker(bot.application.bot, sessions, clock, FloodControl(1000), DeliveryPolicy(never_quiet))
+    return await worker.deliver_due()
 
 
 @pytest.fixture

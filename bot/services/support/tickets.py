@@ -21,7 +21,8 @@ from bot.services.backorders.ownership import customer_line
 from bot.services.backorders.status import LineView, get_backorder_status, get_line_view
 from bot.services.conversations.chat_session import resolve_language
 from bot.services.errors import InvalidRating, TicketClosed, TicketNotFound, TicketStillOpen
-from bot.services.unit_of_work import UnitOfWork
+from bot.services.outbox import PRIORITY_INTERACTIVE, OutgoingMessage, enqueue
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
     ActorType,
     AuditEntry,
@@ -37,6 +38,7 @@ from db.models import (
 
 RECENT_ACTIONS = 5
 MAX_REASON_LENGTH = 60  # tickets.reason
+TEMPLATE_RATE_REQUEST = "rate_request"
 
 
 class EscalationKind(StrEnum):
@@ -98,6 +100,7 @@ class TicketView:
     support_chat_id: int | None
     topic_thread_id: int | None  # None: no topic (a group without topics, or not created yet)
     context_message_id: int | None
+    resolved_button_message_id: int | None  # the customer's message with the ✅ Resolved button
     assignee_telegram_id: int | None
     opened_at: datetime
     first_response_at: datetime | None
@@ -378,8 +381,23 @@ async def assign_ticket(uow: UnitOfWork, ticket_id: int, agent_telegram_id: int)
     return Assignment(view, previous, already=False)
 
 
+async def note_resolved_button(uow: UnitOfWork, ticket_id: int, message_id: int) -> None:
+    """The customer was shown the open ticket's ✅ Resolved button in this message (the latest counts)."""
+    async with uow:
+        await uow.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == TicketStatus.OPEN)
+            .values(resolved_button_message_id=message_id)
+        )
+        await uow.commit()
+
+
 async def close_ticket(uow: UnitOfWork, ticket_id: int, actor: Actor, *, customer_id: int | None = None) -> ClosedTicket:
-    """Close the ticket (by an agent, or by its customer when `customer_id` is given); closing twice is a no-op."""
+    """Close the ticket (by an agent, or by its customer when `customer_id` is given); closing twice is a no-op.
+
+    Closed by an agent, the customer is asked to rate the help through the outbox, in the same transaction;
+    a customer who closed it is asked in the chat, in place of the button they pressed.
+    """
     async with uow:
         session = uow.session
         ticket = await _ticket(session, ticket_id)
@@ -393,8 +411,23 @@ async def close_ticket(uow: UnitOfWork, ticket_id: int, actor: Actor, *, custome
         ticket.closed_by = f"{actor.type.value}:{actor.id}" if actor.id else actor.type.value
         record(session, actor, "ticket.closed", "ticket", ticket.id, at=now)
         view = await ticket_view(session, ticket)
+        if customer_id is None:
+            await enqueue(session, uow.clock, [_rate_request(view, uow.policy)])
         await uow.commit()
     return ClosedTicket(view, already_closed=False)
+
+
+def _rate_request(ticket: TicketView, policy: ShopPolicy) -> OutgoingMessage:
+    return OutgoingMessage(
+        chat_id=ticket.customer_chat_id,
+        customer_id=ticket.customer_id,
+        template=TEMPLATE_RATE_REQUEST,
+        language=ticket.language or policy.default_language,
+        params={"ticket_id": ticket.id},
+        optional=False,  # the end of a conversation the customer is in, not news
+        dedupe_key=f"ticket_rating:{ticket.id}",
+        priority=PRIORITY_INTERACTIVE,
+    )
 
 
 async def rate_ticket(uow: UnitOfWork, customer_id: int, ticket_id: int, stars: int) -> Rating:
@@ -417,18 +450,6 @@ async def rate_ticket(uow: UnitOfWork, customer_id: int, ticket_id: int, stars: 
         view = await ticket_view(session, ticket)
         await uow.commit()
     return Rating(view, stars, already_rated=False)
-
-
-async def record_agent_action(uow: UnitOfWork, ticket_id: int, agent_telegram_id: int, action: str, **details: Any) -> TicketView:
-    """Audit something an agent did for the ticket's customer that changed no data, e.g. sending alternatives."""
-    async with uow:
-        ticket = await open_ticket_row(uow.session, ticket_id)
-        record(uow.session, Actor.agent(agent_telegram_id), action, "ticket", ticket.id, at=uow.clock.now(), **details)
-        if ticket.first_response_at is None:
-            ticket.first_response_at = uow.clock.now()
-        view = await ticket_view(uow.session, ticket)
-        await uow.commit()
-    return view
 
 
 async def ticket_queue(uow: UnitOfWork, response_target_minutes: int) -> list[QueuedTicket]:
@@ -524,6 +545,7 @@ async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketView:
         support_chat_id=ticket.support_chat_id,
         topic_thread_id=ticket.topic_thread_id,
         context_message_id=ticket.context_message_id,
+        resolved_button_message_id=ticket.resolved_button_message_id,
         assignee_telegram_id=ticket.assignee_telegram_id,
         opened_at=ticket.opened_at,
         first_response_at=ticket.first_response_at,

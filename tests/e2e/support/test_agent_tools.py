@@ -15,7 +15,7 @@ from db.models import ActorType, AuditEntry, LineStatus, OrderLine, Refund, Tick
 from tests.e2e.chat_driver import CustomerChat, link_chat, read_all
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, SHIPMENT_DUE, AnnasShop, annas_linked_backorder
 from tests.e2e.harness import RunningBot
-from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, tickets
+from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, deliver_outbox, tickets
 from tests.shop import add_customer, add_order, add_product, add_substitute
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -40,7 +40,7 @@ async def _agent_actions(session_factory: Sessions, action: str) -> list[tuple[A
 @pytest.mark.parametrize("language", ["de"])
 async def test_an_agent_cancels_a_line_for_the_customer_with_the_same_refund_recorded_as_the_agents(
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, session: AsyncSession, uow: UnitOfWork,
-    session_factory: Sessions, t: Translator,
+    session_factory: Sessions, clock: ManualClock,
 ) -> None:
     shop, topic, card = await _anna_asks(chat, session, uow, session_factory)
     mark = chat.last_bot_message().message_id
@@ -51,10 +51,12 @@ async def test_an_agent_cancels_a_line_for_the_customer_with_the_same_refund_rec
 
     assert confirm.text == f"Cancel 1 × {HEADSET} (order {ANNA_ORDER}) for the customer? They will be refunded €149.00."
     assert done.message.text == f"{AGENT_NAME} cancelled 1 × {HEADSET} (order {ANNA_ORDER}) for the customer; a refund of €149.00 is owed."
+    assert chat.fake.bot_messages(chat.chat_id, after_message_id=mark) == []  # told by the outbox, once
+    assert await deliver_outbox(chat.bot, session_factory, clock) == 1
     [told] = chat.fake.bot_messages(chat.chat_id, after_message_id=mark)
-    assert told.text == t.gettext(
-        "Our team has cancelled {quantity} × {product} from order {order} for you. We will refund {amount}."
-    ).format(quantity=1, product=HEADSET, order=ANNA_ORDER, amount="149,00\xa0€")
+    assert told.text == (
+        f"Bestellung {ANNA_ORDER}: Unser Team hat 1 × {HEADSET} storniert. Wir erstatten dir 149,00\xa0€.\nFragen? Schick /support."
+    )
     [line] = await read_all(session_factory, select(OrderLine.status).where(OrderLine.id == shop.line_id))
     assert line.status is LineStatus.CANCELLED
     assert [tuple(r) for r in await read_all(session_factory, select(Refund.line_id, Refund.amount_minor))] == [(shop.line_id, 14900)]
@@ -84,7 +86,7 @@ async def test_cancel_by_command_follows_the_customers_rules(
 @pytest.mark.parametrize("language", ["en"])
 async def test_the_customer_gets_the_ordinary_alternatives_screen_from_an_agent_and_can_swap(
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, session: AsyncSession, uow: UnitOfWork,
-    session_factory: Sessions, t: Translator,
+    session_factory: Sessions, t: Translator, clock: ManualClock,
 ) -> None:
     shop, topic, card = await _anna_asks(chat, session, uow, session_factory)
     wired = await add_product(session, "HS-120", name="Studio Wired Headset", price=8900, tags=["headset"], available=5)
@@ -93,6 +95,7 @@ async def test_the_customer_gets_the_ordinary_alternatives_screen_from_an_agent_
     mark = chat.last_bot_message().message_id
 
     sent = await desk.press(agent, card, f"Alternatives {shop.line_id}")
+    await deliver_outbox(chat.bot, session_factory, clock)
     [offer] = chat.fake.bot_messages(chat.chat_id, after_message_id=mark)
     picked = await chat.press(offer, "Studio Wired Headset")
     swapped = await chat.press(picked.message, t.gettext("Yes, swap it"))
@@ -188,19 +191,23 @@ async def test_the_queue_shows_every_open_ticket_its_age_assignee_and_those_wait
 
 async def test_an_agent_closes_the_ticket_and_topic_and_the_customer_rates_the_help_once(
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, session: AsyncSession, uow: UnitOfWork,
-    session_factory: Sessions, t: Translator,
+    session_factory: Sessions, t: Translator, clock: ManualClock,
 ) -> None:
     _, topic, _ = await _anna_asks(chat, session, uow, session_factory)
-    mark = chat.last_bot_message().message_id
+    opened = chat.last_bot_message()
 
     [closed_notice] = await desk.write(agent, "/close", thread_id=topic)
-    [rate] = chat.fake.bot_messages(chat.chat_id, after_message_id=mark)
+    await deliver_outbox(chat.bot, session_factory, clock)
+    [rate] = chat.fake.bot_messages(chat.chat_id, after_message_id=opened.message_id)
     rated = await chat.press(rate, "4 ⭐")
     again = await chat.press_data(rated.message, rate.callback_data("5 ⭐"))
 
     [ticket] = await tickets(session_factory)
     assert closed_notice.text == f"Ticket #{ticket.id} was closed by {AGENT_NAME}. The customer was asked to rate the help."
     assert desk.topics()[0]["closed"]
+    # The ✅ Resolved button under "I've asked our team to help you" is gone: there is nothing left to resolve.
+    assert opened.button_labels == [t.gettext("✅ Resolved")]
+    assert chat.fake.message(chat.chat_id, opened.message_id).button_labels == []
     assert rate.text == t.gettext("Your conversation with our team is closed. How would you rate the help you got?")
     assert rate.button_labels == ["1 ⭐", "2 ⭐", "3 ⭐", "4 ⭐", "5 ⭐"]
     assert rated.message.text == t.gettext("Thank you for your rating ({stars} of 5)!").format(stars=4)

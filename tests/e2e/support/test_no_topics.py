@@ -4,13 +4,14 @@ agent's reply to one of them relayed to that customer."""
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.sandbox import FakeBotApi, FakeUser
 from bot.services.unit_of_work import UnitOfWork
 from db.models import RelayDirection, RelayStatus, TicketStatus
 from tests.e2e.chat_driver import CustomerChat
 from tests.e2e.chat_shop import annas_linked_backorder
-from tests.e2e.support_driver import SupportGroup, relays, tickets
+from tests.e2e.support_driver import SupportGroup, deliver_outbox, relays, tickets
 
 Sessions = async_sessionmaker[AsyncSession]
 pytestmark = [pytest.mark.parametrize("forum", [False]), pytest.mark.parametrize("language", ["en"])]
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.parametrize("forum", [False]), pytest.mark.parametrize
 
 async def test_without_topics_each_ticket_is_one_message_and_replies_to_it_reach_the_customer(
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
-    session_factory: Sessions, t: Translator,
+    session_factory: Sessions, t: Translator, clock: ManualClock,
 ) -> None:
     await annas_linked_backorder(session, uow, chat)
     await chat.command("support")
@@ -31,6 +32,7 @@ async def test_without_topics_each_ticket_is_one_message_and_replies_to_it_reach
     await desk.write(agent, "Lunch at 12?")  # not a reply: stays in the group
     await desk.write(agent, "It is due on 4 Dec.", reply_to=card)
     await desk.do(lambda: fake.send_text(agent, "/close", chat=desk.chat, reply_to=card))
+    await deliver_outbox(chat.bot, session_factory, clock)
 
     assert desk.topics() == []
     assert (ticket.topic_thread_id, ticket.context_message_id) == (None, card.message_id)
