@@ -77,10 +77,10 @@ async def run(database_url: str, customers: int) -> None:
         await fill(uow, customers)
         for what, call in (
             ("preview", lambda: preview_broadcast(uow, audience)),
-            ("create", lambda: create_broadcast(uow, audience, TEXTS, Actor.merchant("bench"), default_language="en")),
+            ("create", lambda: create_broadcast(uow, audience, TEXTS, Actor.merchant("bench"))),
             (
                 "create + new ETA",
-                lambda: create_broadcast(uow, audience, TEXTS, Actor.merchant("bench"), date(2027, 1, 15), default_language="en"),
+                lambda: create_broadcast(uow, audience, TEXTS, Actor.merchant("bench"), date(2027, 1, 15)),
             ),
         ):
             started = time.perf_counter()

@@ -12,9 +12,10 @@ from telegram.ext import Application
 from bot.broadcast_progress import keep_broadcast_progress_updated
 from bot.composition import ChatDeps
 from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
-from bot.services.backorders.delay_notices import DelayNoticePolicy, process_delay_notices
+from bot.services.backorders.delay_notices import process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.conversations.chat_session import forget_old_updates
+from bot.wiring import delay_notice_policy
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ PROCESSED_UPDATES_KEPT = timedelta(days=7)  # Telegram gives up redelivering an 
 async def run_daily_jobs(deps: ChatDeps) -> None:
     """Once a day: estimated ETAs follow the calendar, delay notices go out, old update claims go."""
     moves = await recompute_all_etas(deps.uow())
-    notices = await process_delay_notices(deps.uow(), DelayNoticePolicy.from_settings(deps.settings))
+    notices = await process_delay_notices(deps.uow(), delay_notice_policy(deps.settings))
     forgotten = await forget_old_updates(deps.uow(), deps.clock.now() - PROCESSED_UPDATES_KEPT)
     log.info("daily jobs: %d ETAs moved, delay notices %s, %d old update claims forgotten", len(moves), notices, forgotten)
 
@@ -65,9 +66,7 @@ async def background_work(
         )
         chores = [
             asyncio.create_task(
-                keep_broadcast_progress_updated(
-                    application.bot, deps.uow, every_seconds=progress_every_seconds, default_language=settings.default_language
-                ),
+                keep_broadcast_progress_updated(application.bot, deps.uow, every_seconds=progress_every_seconds),
                 name="broadcast-progress",
             )
         ]

@@ -28,13 +28,7 @@ async def broadcast_progress_text(uow: UnitOfWork, broadcast_id: int, language: 
     return progress(await broadcast_progress(uow, broadcast_id), translator(language)).text
 
 
-async def update_broadcast_progress_messages(
-    bot: Bot,
-    uow: UnitOfWork,
-    *,
-    default_language: str | None = None,
-    shown: dict[int, str] | None = None,
-) -> int:
+async def update_broadcast_progress_messages(bot: Bot, uow: UnitOfWork, *, shown: dict[int, str] | None = None) -> int:
     """Edit the progress message of every broadcast still sending; returns how many messages were edited.
 
     `shown` (broadcast id → text last shown), kept between calls, saves edits that would change nothing.
@@ -43,7 +37,7 @@ async def update_broadcast_progress_messages(
     edited = 0
     for sending in await sending_broadcasts(uow, with_progress_message=True):
         view = await broadcast_progress(uow, sending.id)
-        language = await chat_language(uow, view.progress_chat_id or 0, default_language)
+        language = await chat_language(uow, view.progress_chat_id or 0)
         text = progress(view, translator(language)).text
         if shown.get(view.id) == text:
             continue
@@ -55,14 +49,12 @@ async def update_broadcast_progress_messages(
     return edited
 
 
-async def keep_broadcast_progress_updated(
-    bot: Bot, make_uow: Callable[[], UnitOfWork], *, every_seconds: float = 5.0, default_language: str | None = None
-) -> None:
+async def keep_broadcast_progress_updated(bot: Bot, make_uow: Callable[[], UnitOfWork], *, every_seconds: float = 5.0) -> None:
     """Update the progress messages every few seconds until cancelled."""
     shown: dict[int, str] = {}
     while True:
         try:
-            await update_broadcast_progress_messages(bot, make_uow(), default_language=default_language, shown=shown)
+            await update_broadcast_progress_messages(bot, make_uow(), shown=shown)
         except Exception:  # noqa: BLE001 - a failed round must not end the updates; the next one tries again
             log.exception("updating broadcast progress messages failed")
         await asyncio.sleep(every_seconds)

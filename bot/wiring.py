@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from bot.clock import SystemClock
 from bot.composition import ChatDeps
 from bot.config import Settings
+from bot.services.backorders.delay_notices import DelayNoticePolicy
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 
@@ -19,12 +20,18 @@ def log_to_console() -> None:
 
 
 def shop_policy(settings: Settings) -> ShopPolicy:
+    """The merchant's choices the services are given; services never read the settings themselves."""
     return ShopPolicy(
         default_language=settings.default_language,
         handling_days=settings.handling_days,
         alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
         recently_resolved_days=settings.recently_resolved_days,
     )
+
+
+def delay_notice_policy(settings: Settings) -> DelayNoticePolicy:
+    """DELAY_NOTICE_POLICY (`ftc` or `off`) and DELAY_NOTICE_DEFAULT_DAYS, for the daily delay-notice job."""
+    return DelayNoticePolicy(enabled=settings.delay_notice_policy == "ftc", default_days=settings.delay_notice_default_days)
 
 
 @asynccontextmanager

@@ -165,7 +165,7 @@ async def reply_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     desk = agent.desk
     try:
-        canned = await canned_reply_for(desk.uow(), key, ticket.language, desk.default_language)
+        canned = await canned_reply_for(desk.uow(), key, ticket.language)
     except CannedReplyNotFound:
         await _answer(message, render.canned_missing(key, [ticket.language or desk.default_language, desk.default_language], desk.t))
         return

@@ -30,7 +30,6 @@ async def take_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user.id,
         chat.id if chat and chat.type == ChatType.PRIVATE else None,
         user.language_code,
-        deps(context).settings.default_language,
         reachable=not blocks_bot(update),
     )
     if current is None:

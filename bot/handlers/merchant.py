@@ -64,7 +64,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if stage == drafts.AUDIENCE:
             step = await drafts.give_audience(uow, user_id, text)
         elif stage in (drafts.TEXT, drafts.TRANSLATION):
-            step = await drafts.give_text(uow, user_id, text, _default_language(context))
+            step = await drafts.give_text(uow, user_id, text)
         else:
             await _ask_again(update, context)
             return
@@ -90,9 +90,7 @@ async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
     """No text in the language asked for."""
     if not await _merchant_pressed(update, context):
         return
-    step = await drafts.skip_translation(
-        deps(context).uow(), update.effective_user.id, data.ids[0], _default_language(context)
-    )
+    step = await drafts.skip_translation(deps(context).uow(), update.effective_user.id, data.ids[0])
     await _answer_press(update, step, context)
 
 
@@ -106,7 +104,6 @@ async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         user_id,
         data.ids[0],
         Actor.merchant(f"telegram:{user_id}"),
-        _default_language(context),
         progress_chat_id=query.message.chat_id,
         progress_message_id=query.message.message_id,
     )

@@ -409,10 +409,7 @@ async def _send(request: web.Request, form: BroadcastForm) -> web.StreamResponse
             request, form, 409, error="This broadcast is already being sent, or the form was changed; check the list below."
         )
     try:
-        view = await create_broadcast(
-            deps.uow(), form.audience, form.texts, session.actor, _optional_date(form.new_eta),
-            default_language=deps.settings.default_language,
-        )
+        view = await create_broadcast(deps.uow(), form.audience, form.texts, session.actor, _optional_date(form.new_eta))
     except DomainError as refused:
         await release_claim(deps.uow(), claim.claim_id)
         return await _composer(request, form, 422, error=refused.message)

@@ -104,7 +104,7 @@ async def test_the_audience_is_every_reachable_customer_waiting_on_it_once(
     people = await shop(session)
 
     count = await preview_broadcast(uow, audience)
-    view = await create_broadcast(uow, audience, TEXTS, MERCHANT, default_language="en")
+    view = await create_broadcast(uow, audience, TEXTS, MERCHANT)
 
     reached = {message.customer_id for message in await outbox(session_factory)}
     assert reached == {people[name].id for name in expected}
@@ -127,7 +127,7 @@ async def test_each_customer_gets_the_text_in_their_language_or_the_default_one(
     )
     await session.commit()
 
-    view = await create_broadcast(uow, Audience(skus=["HS-200", "MX-500"]), TEXTS, MERCHANT, default_language="en")
+    view = await create_broadcast(uow, Audience(skus=["HS-200", "MX-500"]), TEXTS, MERCHANT)
 
     by_customer = {message.customer_id: message for message in await outbox(session_factory)}
     assert {people[name].id: by_customer[people[name].id].params["text"] for name in ("anna", "ben", "clara")} == {
@@ -145,7 +145,7 @@ async def test_each_customer_gets_the_text_in_their_language_or_the_default_one(
         True,
     )
 
-    english_only = await create_broadcast(uow, Audience(skus=["MX-500"]), {"en": "Mixers soon."}, MERCHANT, default_language="en")
+    english_only = await create_broadcast(uow, Audience(skus=["MX-500"]), {"en": "Mixers soon."}, MERCHANT)
     async with session_factory() as check:
         texts = (await check.scalars(select(OutboxMessage.params).where(OutboxMessage.broadcast_id == english_only.id))).all()
     assert [params["text"] for params in texts] == ["Mixers soon.", "Mixers soon."]
@@ -162,7 +162,7 @@ async def test_an_audience_must_name_things_the_shop_has(session: AsyncSession, 
         "garden",
     )
     with pytest.raises(AudienceInvalid):
-        await create_broadcast(uow, Audience(skus=[" ", ""]), TEXTS, MERCHANT, default_language="en")
+        await create_broadcast(uow, Audience(skus=[" ", ""]), TEXTS, MERCHANT)
 
 
 async def test_the_default_language_text_is_required_and_languages_must_be_spoken(
@@ -171,9 +171,9 @@ async def test_the_default_language_text_is_required_and_languages_must_be_spoke
     await shop(session)
 
     with pytest.raises(BroadcastTextMissing):
-        await create_broadcast(uow, Audience(skus=["HS-200"]), {"de": "Nur Deutsch", "en": "  "}, MERCHANT, default_language="en")
+        await create_broadcast(uow, Audience(skus=["HS-200"]), {"de": "Nur Deutsch", "en": "  "}, MERCHANT)
     with pytest.raises(UnsupportedLanguage):
-        await create_broadcast(uow, Audience(skus=["HS-200"]), {"en": "Hi", "fr": "Salut"}, MERCHANT, default_language="en")
+        await create_broadcast(uow, Audience(skus=["HS-200"]), {"en": "Hi", "fr": "Salut"}, MERCHANT)
     assert await outbox(session_factory) == []
 
 
@@ -181,7 +181,7 @@ async def test_progress_counts_what_the_workers_did_and_a_finished_broadcast_is_
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
     await shop(session)
-    view = await create_broadcast(uow, Audience(skus=["HS-200", "MX-500"]), TEXTS, MERCHANT, default_language="en")
+    view = await create_broadcast(uow, Audience(skus=["HS-200", "MX-500"]), TEXTS, MERCHANT)
     first, second, third = (message.id for message in await outbox(session_factory))
 
     await _deliver(session_factory, {first: OutboxStatus.SENT, second: OutboxStatus.BLOCKED})
@@ -213,7 +213,7 @@ async def test_cancelling_stops_what_has_not_been_sent(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
     await shop(session)
-    view = await create_broadcast(uow, Audience(skus=["HS-200", "MX-500"]), TEXTS, MERCHANT, default_language="en")
+    view = await create_broadcast(uow, Audience(skus=["HS-200", "MX-500"]), TEXTS, MERCHANT)
     first, second, _ = (message.id for message in await outbox(session_factory))
     await _deliver(session_factory, {first: OutboxStatus.SENT, second: OutboxStatus.SENDING})
 
@@ -237,7 +237,7 @@ async def test_a_new_eta_is_set_on_every_waiting_line_of_the_audience_with_its_h
     await recompute_all_etas(uow)
     new_eta = date(2027, 1, 15)
 
-    view = await create_broadcast(uow, Audience(skus=["HS-200"]), TEXTS, MERCHANT, new_eta, default_language="en")
+    view = await create_broadcast(uow, Audience(skus=["HS-200"]), TEXTS, MERCHANT, new_eta)
 
     async with session_factory() as check:
         lines = (
@@ -296,7 +296,7 @@ async def test_a_large_audience_gets_one_message_per_customer(
     )
     await session.commit()
 
-    view = await create_broadcast(uow, Audience(skus=["HS-200"]), {"en": "Soon!"}, MERCHANT, default_language="en")
+    view = await create_broadcast(uow, Audience(skus=["HS-200"]), {"en": "Soon!"}, MERCHANT)
 
     messages = await outbox(session_factory)
     assert view.recipient_count == len(messages) == len({m.customer_id for m in messages}) == customers

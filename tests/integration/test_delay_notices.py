@@ -32,7 +32,7 @@ from tests.shop import T0, add_customer, add_order, add_product
 
 Sessions = async_sessionmaker[AsyncSession]
 MERCHANT = Actor.merchant("shop")
-FTC = DelayNoticePolicy(default_language="en")
+FTC = DelayNoticePolicy()
 DEC_1, DEC_10, DEC_11, DEC_20, DEC_21 = (date(2026, 12, day) for day in (1, 10, 11, 20, 21))
 
 

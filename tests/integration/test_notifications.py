@@ -154,7 +154,7 @@ async def test_the_same_moves_notified_twice_are_queued_once(
     result = await add_purchase_order(uow, "PO-1", "HS-200", 1, DEC_4, MERCHANT)
 
     async with uow:
-        assert await notify_eta_moves(uow.session, uow.clock, result.eta_moves) == 0
+        assert await notify_eta_moves(uow, result.eta_moves) == 0
         await uow.commit()
 
     assert len(await outbox(session_factory, "eta_moved")) == 1

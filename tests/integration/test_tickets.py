@@ -513,11 +513,11 @@ async def test_canned_replies_are_kept_per_language_and_sent_in_the_customers_el
 
     assert (saved.reply.key, saved.replaced, replaced.replaced) == ("delay", False, True)
     assert [(r.key, r.language) for r in await list_canned_replies(uow)] == [("delay", "de"), ("delay", "en"), ("thanks", "en")]
-    assert (await canned_reply_for(uow, "delay", "de", "en")).text == "Entschuldige die Wartezeit!"
-    assert (await canned_reply_for(uow, "DELAY", "en", "en")).text == "Sorry for the long wait!"
-    assert (await canned_reply_for(uow, "thanks", "de", "en")).text == "Thanks for your patience."  # no German: the default
+    assert (await canned_reply_for(uow, "delay", "de")).text == "Entschuldige die Wartezeit!"
+    assert (await canned_reply_for(uow, "DELAY", "en")).text == "Sorry for the long wait!"
+    assert (await canned_reply_for(uow, "thanks", "de")).text == "Thanks for your patience."  # no German: the default
     with pytest.raises(CannedReplyNotFound):
-        await canned_reply_for(uow, "refund", "de", "en")
+        await canned_reply_for(uow, "refund", "de")
     entries = await readback.audit_entries(session_factory, "canned_reply.saved")
     assert [(e.actor_id, e.entity_id, e.details["replaced"]) for e in entries] == [
         (str(AGENT), "delay/en", False), (str(OTHER_AGENT), "delay/de", False), (str(AGENT), "delay/en", True),

@@ -135,8 +135,8 @@ async def pick_alternative(
             session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id, product_id]
         )
         result = _result(line, new_line, alternative, offer.waived_minor, offer.refund_minor, False, moves)
-        await notify_substituted(session, uow.clock, actor, result)
-        await notify_eta_moves(session, uow.clock, moves)
+        await notify_substituted(uow, actor, result)
+        await notify_eta_moves(uow, moves)
         await uow.commit()
         return result
 

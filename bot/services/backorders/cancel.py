@@ -90,8 +90,8 @@ async def cancel_line(uow: UnitOfWork, customer_id: int, line_id: int, actor: Ac
             return result
         await session.flush()
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id])
-        await notify_cancelled(session, uow.clock, actor, [result])
-        await notify_eta_moves(session, uow.clock, moves)
+        await notify_cancelled(uow, actor, [result])
+        await notify_eta_moves(uow, moves)
         await uow.commit()
     return replace(result, eta_moves=tuple(moves))
 
@@ -116,8 +116,8 @@ async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, act
         if changed_skus:
             await session.flush()
             moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, changed_skus)
-            await notify_cancelled(session, uow.clock, actor, cancelled)
-            await notify_eta_moves(session, uow.clock, moves)
+            await notify_cancelled(uow, actor, cancelled)
+            await notify_eta_moves(uow, moves)
             await uow.commit()
         return OrderCancelResult(
             order_number=order.number,

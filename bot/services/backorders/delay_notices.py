@@ -27,7 +27,6 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.config import Settings, get_settings
 from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import waiting
 from bot.services.backorders.cancel import cancel_waiting_line
@@ -60,15 +59,6 @@ class DelayNoticePolicy:
     enabled: bool = True
     default_days: int = 30  # the promised ship date when an order promised none: its date + this
     consent_window_days: int = CONSENT_WINDOW_DAYS
-    default_language: str | None = None  # for customers whose language nobody knows; None: the shop's
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "DelayNoticePolicy":
-        return cls(
-            enabled=settings.delay_notice_policy == "ftc",
-            default_days=settings.delay_notice_default_days,
-            default_language=settings.default_language,
-        )
 
 
 @dataclass(frozen=True)
@@ -137,9 +127,8 @@ class _LineState:
 # --- the job --------------------------------------------------------------------------------------------
 
 
-async def process_delay_notices(uow: UnitOfWork, policy: DelayNoticePolicy | None = None) -> DelayRunResult:
+async def process_delay_notices(uow: UnitOfWork, policy: DelayNoticePolicy) -> DelayRunResult:
     """The daily job: send the notices that are due and cancel lines whose consent deadline passed; one transaction."""
-    policy = policy or DelayNoticePolicy.from_settings(get_settings())
     if not policy.enabled:
         return DelayRunResult()
     async with uow:
@@ -236,7 +225,7 @@ async def _send_notices(
 ) -> tuple[int, int, int]:
     """Record and queue the notices due; returns (first, further, unreachable)."""
     session, now = uow.session, uow.clock.now()
-    recipients = await line_recipients(session, (state.line_id for state, _ in due), policy.default_language)
+    recipients = await line_recipients(session, (state.line_id for state, _ in due), uow.policy.default_language)
     reachable = await _reachable_customers(session, {line.recipient.customer_id for line in recipients.values()})
     facts = await _line_facts(session, [state.line_id for state, _ in due])
     first = further = unreachable = 0
@@ -300,7 +289,7 @@ async def _auto_cancel(uow: UnitOfWork, overdue: list[_LineState], policy: Delay
         return 0
     session, now = uow.session, uow.clock.now()
     actor = Actor.system()
-    recipients = await line_recipients(session, (state.line_id for state in overdue), policy.default_language)
+    recipients = await line_recipients(session, (state.line_id for state in overdue), uow.policy.default_language)
     product_ids: set[int] = set()
     messages = []
     for state in overdue:
@@ -342,7 +331,7 @@ async def _auto_cancel(uow: UnitOfWork, overdue: list[_LineState], policy: Delay
     await session.flush()
     moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, product_ids)
     await enqueue(session, uow.clock, messages)
-    await notify_eta_moves(session, uow.clock, moves, policy.default_language)
+    await notify_eta_moves(uow, moves)
     return len(overdue)
 
 
@@ -432,7 +421,7 @@ async def cancel_for_refund(uow: UnitOfWork, customer_id: int, notice_id: int) -
         )
         await session.flush()
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id])
-        await notify_eta_moves(session, uow.clock, moves)
+        await notify_eta_moves(uow, moves)
         await uow.commit()
         return _answer(notice, already_done=False, cancel=result)
 

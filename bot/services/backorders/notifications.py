@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.config import get_settings
 from bot.services.audit import Actor, record
 from bot.services.conversations.chat_session import resolve_language
 from bot.services.outbox import PRIORITY_NOTIFICATION, OutgoingMessage, enqueue
@@ -63,21 +61,12 @@ class LineRecipient:
     currency: str
 
 
-def shop_default_language() -> str:
-    """The shop's DEFAULT_LANGUAGE, for customers whose language nobody knows."""
-    return get_settings().default_language
-
-
-def customer_language(
-    chosen: str | None, customer: str | None, telegram_code: str | None, default_language: str | None = None
-) -> str:
+def customer_language(chosen: str | None, customer: str | None, telegram_code: str | None, default_language: str) -> str:
     """The language a customer is written to in: their choice in the chat, their own, their Telegram's, the shop's."""
-    return resolve_language(chosen, customer, telegram_code, default_language or shop_default_language())
+    return resolve_language(chosen, customer, telegram_code, default_language)
 
 
-async def line_recipients(
-    session: AsyncSession, line_ids: Iterable[int], default_language: str | None = None
-) -> dict[int, LineRecipient]:
+async def line_recipients(session: AsyncSession, line_ids: Iterable[int], default_language: str) -> dict[int, LineRecipient]:
     """For each line whose customer is linked to a chat: who to write to, in which language, about what."""
     ids = sorted(set(line_ids))
     found: dict[int, LineRecipient] = {}
@@ -166,15 +155,16 @@ def _joined(first: "EtaMove", second: "EtaMove") -> "EtaMove":
     return replace(second, old_eta=first.old_eta, old_basis=first.old_basis)
 
 
-async def notify_eta_moves(
-    session: AsyncSession, clock: Clock, moves: Sequence["EtaMove"], default_language: str | None = None
-) -> int:
-    """Queue "your ETA moved" for each line whose known ETA moved by a day or more; returns how many were queued."""
+async def notify_eta_moves(uow: UnitOfWork, moves: Sequence["EtaMove"]) -> int:
+    """Queue "your ETA moved" for each line whose known ETA moved by a day or more; returns how many were queued.
+
+    In the caller's transaction of `uow`, as are the other notify_ use cases.
+    """
     news = worth_telling(moves)
     if not news:
         return 0
-    recipients = await line_recipients(session, (move.line_id for move in news), default_language)
-    stamp = _stamp(clock.now())
+    recipients = await line_recipients(uow.session, (move.line_id for move in news), uow.policy.default_language)
+    stamp = _stamp(uow.clock.now())
     messages = [
         message_about(
             recipients[move.line_id],
@@ -191,17 +181,15 @@ async def notify_eta_moves(
         for move in news
         if move.line_id in recipients
     ]
-    return await enqueue(session, clock, messages)
+    return await enqueue(uow.session, uow.clock, messages)
 
 
-async def notify_ready_to_ship(
-    session: AsyncSession, clock: Clock, changes: Sequence["AllocationChange"], default_language: str | None = None
-) -> int:
+async def notify_ready_to_ship(uow: UnitOfWork, changes: Sequence["AllocationChange"]) -> int:
     """Queue "ready to ship" for each line that no longer waits for anything; a line is told once, ever."""
     ready = [change for change in changes if change.ready_to_ship]
     if not ready:
         return 0
-    recipients = await line_recipients(session, (change.line_id for change in ready), default_language)
+    recipients = await line_recipients(uow.session, (change.line_id for change in ready), uow.policy.default_language)
     messages = [
         message_about(
             recipients[change.line_id],
@@ -213,19 +201,15 @@ async def notify_ready_to_ship(
         for change in ready
         if change.line_id in recipients
     ]
-    return await enqueue(session, clock, messages)
+    return await enqueue(uow.session, uow.clock, messages)
 
 
 async def notify_stock_and_eta_changes(
-    session: AsyncSession,
-    clock: Clock,
-    allocations: Sequence["AllocationChange"] = (),
-    moves: Sequence["EtaMove"] = (),
-    default_language: str | None = None,
+    uow: UnitOfWork, allocations: Sequence["AllocationChange"] = (), moves: Sequence["EtaMove"] = ()
 ) -> int:
     """Both of the above, for a change that allocated stock and recomputed ETAs; returns how many were queued."""
-    ready = await notify_ready_to_ship(session, clock, allocations, default_language)
-    return ready + await notify_eta_moves(session, clock, moves, default_language)
+    ready = await notify_ready_to_ship(uow, allocations)
+    return ready + await notify_eta_moves(uow, moves)
 
 
 def told_by_chat(actor: Actor) -> bool:
@@ -233,18 +217,12 @@ def told_by_chat(actor: Actor) -> bool:
     return actor.type == ActorType.CUSTOMER
 
 
-async def notify_cancelled(
-    session: AsyncSession,
-    clock: Clock,
-    actor: Actor,
-    results: Sequence["CancelResult"],
-    default_language: str | None = None,
-) -> int:
+async def notify_cancelled(uow: UnitOfWork, actor: Actor, results: Sequence["CancelResult"]) -> int:
     """Queue "your item was cancelled" for cancels the customer did not make themselves (not optional)."""
     done = [result for result in results if not result.already_done]
     if told_by_chat(actor) or not done:
         return 0
-    recipients = await line_recipients(session, (result.line_id for result in done), default_language)
+    recipients = await line_recipients(uow.session, (result.line_id for result in done), uow.policy.default_language)
     messages = [
         message_about(
             recipients[result.line_id],
@@ -259,20 +237,14 @@ async def notify_cancelled(
         for result in done
         if result.line_id in recipients
     ]
-    return await enqueue(session, clock, messages)
+    return await enqueue(uow.session, uow.clock, messages)
 
 
-async def notify_substituted(
-    session: AsyncSession,
-    clock: Clock,
-    actor: Actor,
-    result: "SubstitutionResult",
-    default_language: str | None = None,
-) -> int:
+async def notify_substituted(uow: UnitOfWork, actor: Actor, result: "SubstitutionResult") -> int:
     """Queue "your item was swapped" for a swap the customer did not make themselves (not optional)."""
     if told_by_chat(actor) or result.already_done:
         return 0
-    recipients = await line_recipients(session, [result.old_line_id], default_language)
+    recipients = await line_recipients(uow.session, [result.old_line_id], uow.policy.default_language)
     line = recipients.get(result.old_line_id)
     if line is None:
         return 0
@@ -286,10 +258,10 @@ async def notify_substituted(
         refund_minor=result.refund_minor,
         currency=result.currency,
     )
-    return await enqueue(session, clock, [message])
+    return await enqueue(uow.session, uow.clock, [message])
 
 
-async def chat_language(uow: UnitOfWork, telegram_user_id: int, default_language: str | None = None) -> str:
+async def chat_language(uow: UnitOfWork, telegram_user_id: int) -> str:
     """The language to write to a Telegram user in, linked or not (a merchant, say)."""
     async with uow:
         row = (
@@ -300,8 +272,8 @@ async def chat_language(uow: UnitOfWork, telegram_user_id: int, default_language
             )
         ).one_or_none()
     if row is None:
-        return default_language or shop_default_language()
-    return customer_language(row.language, row.customer_language, row.telegram_language_code, default_language)
+        return uow.policy.default_language
+    return customer_language(row.language, row.customer_language, row.telegram_language_code, uow.policy.default_language)
 
 
 # --- the customer's switch -------------------------------------------------------------------------------

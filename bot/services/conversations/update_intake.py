@@ -41,7 +41,6 @@ async def begin_update(
     telegram_user_id: int,
     chat_id: int | None,
     telegram_language_code: str | None,
-    default_language: str,
     *,
     reachable: bool = True,
 ) -> Intake | None:
@@ -59,7 +58,7 @@ async def begin_update(
         known = (await connection.execute(_USER_AND_CUSTOMER, {"telegram_user_id": telegram_user_id})).one_or_none()
         if known is not None and not _changes(known, chat_id, telegram_language_code) and not _unblocks(known, reachable):
             claim = await uow.commit_with(statements.claim, claim_parameters)
-            return _intake(telegram_user_id, known, known, default_language) if _claimed(claim) else None
+            return _intake(telegram_user_id, known, known, uow.policy.default_language) if _claimed(claim) else None
         if not _claimed(await connection.execute(statements.claim, claim_parameters)):
             return None
         user, customer = known, known
@@ -84,7 +83,7 @@ async def begin_update(
         if _unblocks(customer, reachable):
             await connection.execute(_UNBLOCK, {"customer_id": customer.customer_id})
         await uow.commit()
-    return _intake(telegram_user_id, user, customer, default_language)
+    return _intake(telegram_user_id, user, customer, uow.policy.default_language)
 
 
 def _claimed(claim: Any) -> bool:

@@ -449,7 +449,7 @@ async def _import_product_rows(uow: UnitOfWork, rows: list[_Row], problems: list
         if problems:
             raise ImportRejected(problems)
         result = await _write_products(uow, parsed, existing, actor)
-        await notify_stock_and_eta_changes(session, uow.clock, result.allocations, result.eta_moves)
+        await notify_stock_and_eta_changes(uow, result.allocations, result.eta_moves)
         await uow.commit()
     return result
 
@@ -712,7 +712,7 @@ async def _import_order_rows(
         new_orders = {number: lines for number, lines in orders.items() if number not in existing}
         result = await _write_orders(uow, new_orders, products, actor)
         # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
-        await notify_stock_and_eta_changes(session, uow.clock, moves=result.eta_moves)
+        await notify_stock_and_eta_changes(uow, moves=result.eta_moves)
         await uow.commit()
     return ImportResult(
         kind="orders",
@@ -927,7 +927,7 @@ async def import_purchase_orders(uow: UnitOfWork, text: str, actor: Actor) -> Im
         if problems:
             raise ImportRejected(problems)
         result = await _write_purchase_orders(uow, parsed, products, existing, actor)
-        await notify_stock_and_eta_changes(session, uow.clock, moves=result.eta_moves)
+        await notify_stock_and_eta_changes(uow, moves=result.eta_moves)
         await uow.commit()
     return result
 

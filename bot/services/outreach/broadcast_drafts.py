@@ -109,7 +109,7 @@ async def give_audience(uow: UnitOfWork, telegram_user_id: int, text: str) -> Dr
     return DraftStep(TEXT, data["draft"], kind=data["kind"], audience=audience, recipients=recipients)
 
 
-async def give_text(uow: UnitOfWork, telegram_user_id: int, text: str, default_language: str) -> DraftStep:
+async def give_text(uow: UnitOfWork, telegram_user_id: int, text: str) -> DraftStep:
     """The text in the language asked for: the default one first, then each other one (or skip)."""
     text = text.strip()
     async with uow:
@@ -117,16 +117,16 @@ async def give_text(uow: UnitOfWork, telegram_user_id: int, text: str, default_l
         data = _draft(user, None, TEXT, TRANSLATION)
         if data is None:
             return DraftStep(GONE)
-        language = data.get("asking") or default_language
+        language = data.get("asking") or uow.policy.default_language
         if len(text) > MAX_TEXT_LENGTH:
             raise BroadcastTextTooLong(language, MAX_TEXT_LENGTH)
         data["texts"] = dict(data.get("texts") or {}) | {language: text}
-        step = await _next_question(uow, user, data, default_language)
+        step = await _next_question(uow, user, data)
         await uow.commit()
     return step
 
 
-async def skip_translation(uow: UnitOfWork, telegram_user_id: int, draft_id: int, default_language: str) -> DraftStep:
+async def skip_translation(uow: UnitOfWork, telegram_user_id: int, draft_id: int) -> DraftStep:
     """No text in the language asked for: its customers get the default language's."""
     async with uow:
         user = await _locked_user(uow, telegram_user_id)
@@ -134,7 +134,7 @@ async def skip_translation(uow: UnitOfWork, telegram_user_id: int, draft_id: int
         if data is None:
             return DraftStep(GONE)
         data["skipped"] = list(data.get("skipped") or []) + [data["asking"]]
-        step = await _next_question(uow, user, data, default_language)
+        step = await _next_question(uow, user, data)
         await uow.commit()
     return step
 
@@ -144,7 +144,6 @@ async def send_draft(
     telegram_user_id: int,
     draft_id: int,
     actor: Actor,
-    default_language: str,
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
@@ -163,7 +162,7 @@ async def send_draft(
             actor,
             progress_chat_id=progress_chat_id,
             progress_message_id=progress_message_id,
-            default_language=default_language,
+            default_language=uow.policy.default_language,
         )
         _save(user, uow, None, {})
         await uow.commit()
@@ -198,9 +197,10 @@ def parse_audience(kind: str, text: str) -> Audience:
     return Audience(skus=values) if kind == "skus" else Audience(order_numbers=values)
 
 
-async def _next_question(uow: UnitOfWork, user: TelegramUser, data: dict[str, Any], default_language: str) -> DraftStep:
+async def _next_question(uow: UnitOfWork, user: TelegramUser, data: dict[str, Any]) -> DraftStep:
     """Ask for the next language without a text yet, or show the preview with a fresh count."""
     answered = set(data.get("texts") or {}) | set(data.get("skipped") or [])
+    default_language = uow.policy.default_language
     missing = [language for language in SUPPORTED_LANGUAGES if language != default_language and language not in answered]
     if missing:
         data["asking"] = missing[0]

@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import waiting
-from bot.services.backorders.notifications import customer_language, shop_default_language
+from bot.services.backorders.notifications import customer_language
 from bot.services.errors import (
     AudienceInvalid,
     BroadcastNotFound,
@@ -200,11 +200,10 @@ async def create_broadcast(
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
-    default_language: str | None = None,
 ) -> BroadcastView:
     """Queue the broadcast to every recipient of the audience, in one transaction, and optionally set a new ETA.
 
-    `texts` maps a language to its text; the default language (DEFAULT_LANGUAGE unless given) is required.
+    `texts` maps a language to its text; the shop's default language's text is required.
     """
     async with uow:
         view = await create_broadcast_in(
@@ -216,7 +215,7 @@ async def create_broadcast(
             new_eta,
             progress_chat_id=progress_chat_id,
             progress_message_id=progress_message_id,
-            default_language=default_language,
+            default_language=uow.policy.default_language,
         )
         await uow.commit()
     return view
@@ -232,10 +231,10 @@ async def create_broadcast_in(
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
-    default_language: str | None = None,
+    default_language: str,
 ) -> BroadcastView:
     """create_broadcast in the caller's transaction; does not commit."""
-    default = default_language or shop_default_language()
+    default = default_language
     texts = checked_texts(texts, default)
     audience = await checked_audience(session, audience)
     now = clock.now()

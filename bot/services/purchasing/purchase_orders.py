@@ -130,7 +130,7 @@ async def add_purchase_order(
             expected_on=expected_on.isoformat(),
         )
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_ADDED, [product.id])
-        await notify_eta_moves(session, uow.clock, moves)
+        await notify_eta_moves(uow, moves)
         await uow.commit()
     return _result(purchase_order, product.sku, changed=True, moves=moves)
 
@@ -163,7 +163,7 @@ async def move_purchase_order(
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_MOVED, [purchase_order.product_id]
         )
-        await notify_eta_moves(session, uow.clock, moves)
+        await notify_eta_moves(uow, moves)
         await uow.commit()
     return _result(purchase_order, sku, changed=True, moves=moves)
 
@@ -192,7 +192,7 @@ async def cancel_purchase_order(uow: UnitOfWork, reference: str, actor: Actor) -
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_CANCELLED, [purchase_order.product_id]
         )
-        await notify_eta_moves(session, uow.clock, moves)
+        await notify_eta_moves(uow, moves)
         await uow.commit()
     return _result(purchase_order, sku, changed=True, moves=moves)
 
@@ -256,7 +256,7 @@ async def receive_purchase_order(
             lines_ready=sum(change.ready_to_ship for change in allocations),
             idempotency_key=idempotency_key,
         )
-        await notify_stock_and_eta_changes(session, uow.clock, allocations, moves)
+        await notify_stock_and_eta_changes(uow, allocations, moves)
         await uow.commit()
     return ReceiptResult(
         purchase_order=_result(purchase_order, sku, changed=True, moves=moves),

@@ -61,7 +61,7 @@ async def set_available_stock(uow: UnitOfWork, sku: str, available: int, actor: 
             )
         allocations = await allocate_available_stock(session, uow.clock, actor, product.id)
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_STOCK_CHANGED, [product.id])
-        await notify_stock_and_eta_changes(session, uow.clock, allocations, moves)
+        await notify_stock_and_eta_changes(uow, allocations, moves)
         await uow.commit()
     left = available - sum(change.allocated_now for change in allocations)
     return StockResult(sku, available, left, tuple(allocations), tuple(moves))

@@ -63,12 +63,12 @@ async def list_canned_replies(uow: UnitOfWork) -> list[CannedReplyView]:
         return [CannedReplyView(row.key, row.language, row.text) for row in rows]
 
 
-async def canned_reply_for(uow: UnitOfWork, key: str, language: str | None, default_language: str) -> CannedReplyView:
+async def canned_reply_for(uow: UnitOfWork, key: str, language: str | None) -> CannedReplyView:
     """The reply for KEY in the customer's language where it has one, else in the shop's default language."""
     async with uow:
         rows = await uow.session.scalars(select(CannedReply).where(CannedReply.key == key.strip().lower()))
         texts = {row.language: CannedReplyView(row.key, row.language, row.text) for row in rows}
-    for wanted in (language, default_language):
+    for wanted in (language, uow.policy.default_language):
         if wanted in texts:
             return texts[wanted]
     raise CannedReplyNotFound(key)
