@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.i18n import Translator
-from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser
+from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser, Fault
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, AuditEntry, LineStatus, OrderLine, Refund, TicketStatus
 from tests.e2e.chat_driver import CustomerChat, link_chat, read_all
@@ -61,6 +61,22 @@ async def test_an_agent_cancels_a_line_for_the_customer_with_the_same_refund_rec
     assert line.status is LineStatus.CANCELLED
     assert [tuple(r) for r in await read_all(session_factory, select(Refund.line_id, Refund.amount_minor))] == [(shop.line_id, 14900)]
     assert await _agent_actions(session_factory, "line.cancelled") == [(ActorType.AGENT, str(AGENT_ID))]
+
+
+@pytest.mark.parametrize("language", ["en"])
+async def test_an_agents_confirmed_cancel_holds_when_telegram_refuses_to_answer_the_press(
+    chat: CustomerChat, desk: SupportGroup, agent: FakeUser, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
+    session_factory: Sessions,
+) -> None:
+    shop, _, card = await _anna_asks(chat, session, uow, session_factory)
+    [confirm] = (await desk.press(agent, card, f"Cancel {shop.line_id}")).new
+    fake.inject_fault("answerCallbackQuery", Fault(400, "Bad Request: query is too old and response timeout expired or query ID is invalid"))
+
+    done = await desk.press(agent, confirm, "Yes, cancel it for the customer")
+
+    assert done.message.text.startswith(f"{AGENT_NAME} cancelled 1 × {HEADSET}")
+    [line] = await read_all(session_factory, select(OrderLine.status).where(OrderLine.id == shop.line_id))
+    assert line.status is LineStatus.CANCELLED
 
 
 @pytest.mark.parametrize("language", ["en"])
