@@ -8,26 +8,25 @@ group's topics, and the merchant. Its "+1 day" button moves the one clock everyt
 runs the daily jobs, so ETAs, delay notices and quiet hours can be watched as days pass.
 """
 
-import asyncio
 import logging
 import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 from telegram import Update
 
-from bot.background import background_work, run_daily_jobs
+from bot.background import background_work
 from bot.clock import SystemClock
 from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
+from bot.demo_stack import DemoCast, DemoStack, Persona
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
-from bot.sandbox import FakeBotApi, FakeChat, FakeUser
+from bot.sandbox import FakeBotApi
 from bot.services.audit import last_change_at
 from bot.services.conversations.chat_session import forget_old_updates
 from bot.services.errors import DomainError
@@ -48,86 +47,9 @@ SANDBOX_BOT_ID = 7_000_000_001
 CUSTOMER_IDS_FROM = 5_100_001
 AGENT_ID = 5_200_001
 MERCHANT_ID = 5_300_001
-# New users get random ids in this range, so one from an earlier run is never mistaken for a new one.
-NEW_USER_IDS = range(6_000_000_000, 7_000_000_000)
 # A new sandbox server numbers its updates from the start again, so what the last one delivered is forgotten.
 _ALL_OF_TIME = timedelta(days=365 * 100)
 PROGRESS_EVERY_SECONDS = 2.0  # broadcast progress messages: quicker than in production, to watch them
-
-
-@dataclass(frozen=True)
-class Persona:
-    """Someone the sandbox page acts as: a Telegram user with a role and what the page shows about them."""
-
-    key: str
-    role: str  # "customer", "agent" or "merchant"
-    user: FakeUser
-    phone: str | None = None  # the number Telegram shares when they press "share my phone number"
-    email: str | None = None
-    order_number: str | None = None
-    shows: str = ""
-
-    @property
-    def name(self) -> str:
-        return " ".join(part for part in (self.user.first_name, self.user.last_name) if part)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "key": self.key, "role": self.role, "user_id": self.user.id, "name": self.name,
-            "language": self.user.language_code, "phone": self.phone, "email": self.email,
-            "order_number": self.order_number, "shows": self.shows,
-        }
-
-
-@dataclass
-class DemoCast:
-    """The demo's people and the support group they meet in."""
-
-    support_group: FakeChat
-    agent: Persona
-    merchant: Persona
-    customers: list[Persona]
-
-    def persona(self, key: str) -> Persona:
-        for persona in (*self.customers, self.agent, self.merchant):
-            if persona.key == key:
-                return persona
-        raise LookupError(f"no one called {key!r} in the demo")
-
-
-@dataclass
-class DemoStack:
-    """The running demo: the sandbox server, the bot's dependencies, its people and the web address."""
-
-    fake: FakeBotApi
-    deps: ChatDeps
-    clock: SystemClock
-    cast: DemoCast
-    url: str = ""  # the web server's root, e.g. http://127.0.0.1:8080
-    _day_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def sandbox_url(self) -> str:
-        return f"{self.url}/sandbox"
-
-    def new_customer(self, first_name: str = "", language: str = "en") -> Persona:
-        """A Telegram user the shop does not know yet (a fresh id each time)."""
-        number = sum(1 for persona in self.cast.customers if persona.key.startswith("new-")) + 1
-        user = self.fake.add_user(
-            first_name.strip()[:64] or f"New customer {number}",
-            language_code=language,
-            user_id=NEW_USER_IDS.start + secrets.randbelow(len(NEW_USER_IDS)),
-        )
-        persona = Persona(f"new-{number}", "customer", user, phone=_sandbox_phone(user))
-        self.cast.customers.append(persona)
-        return persona
-
-    async def next_day(self) -> date:
-        """Move the demo's clock (the bot's, the workers' and the sandbox server's) a day on and run the daily jobs."""
-        async with self._day_lock:
-            self.clock.offset += timedelta(days=1)
-            await run_daily_jobs(self.deps)
-            return self.clock.today()
 
 
 async def run_demo(base: Settings, database: str, port: int) -> int:
@@ -217,11 +139,6 @@ def _cast(fake: FakeBotApi, base: Settings) -> DemoCast:
         Persona("merchant", "merchant", merchant_user, shows="the shop's owner: /backorders and /broadcast"),
         customers,
     )
-
-
-def _sandbox_phone(user: FakeUser) -> str:
-    """A made-up number for a new user, as the sandbox's Telegram would share it (matching no demo customer)."""
-    return f"+49151{user.id % 10**8:08d}"
 
 
 def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: DemoCast) -> Settings:

@@ -13,22 +13,20 @@
 """
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bot.sandbox.chat_objects import JSON, ChatMessage, FakeUser
 from bot.sandbox.faults import Fault
 from bot.sandbox.rate_limits import RateLimits
-
-if TYPE_CHECKING:
-    from bot.sandbox.fake_bot_api import FakeBotApi
+from bot.sandbox.simulated_users import SimulatedUsers
 
 MAX_WAIT_SECONDS = 30.0
-Action = Callable[["FakeBotApi", FakeUser, JSON], JSON | None]
+Action = Callable[[SimulatedUsers, FakeUser, JSON], JSON | None]
 
 
-def add_sandbox_routes(app: web.Application, fake: "FakeBotApi") -> None:
+def add_sandbox_routes(app: web.Application, fake: SimulatedUsers) -> None:
     handlers = _SandboxHandlers(fake)
     app.router.add_get("/sandbox-api/state", handlers.state)
     app.router.add_post("/sandbox-api/users", handlers.add_user)
@@ -41,14 +39,14 @@ def add_sandbox_routes(app: web.Application, fake: "FakeBotApi") -> None:
     app.router.add_delete("/sandbox-api/rate-limits", handlers.clear_rate_limits)
 
 
-def _message_in(fake: "FakeBotApi", body: JSON) -> ChatMessage:
+def _message_in(fake: SimulatedUsers, body: JSON) -> ChatMessage:
     message = fake.message(int(body["chat_id"]), int(body["message_id"]))
     if message is None:
         raise ValueError("no such message")
     return message
 
 
-def _chat_option(fake: "FakeBotApi", body: JSON) -> JSON:
+def _chat_option(fake: SimulatedUsers, body: JSON) -> JSON:
     options: JSON = {}
     if body.get("chat_id") is not None:
         options["chat"] = fake.chat(int(body["chat_id"]))
@@ -94,7 +92,7 @@ def _problems_as_400(handler: Callable[[Any, web.Request], Awaitable[web.Respons
 
 
 class _SandboxHandlers:
-    def __init__(self, fake: "FakeBotApi") -> None:
+    def __init__(self, fake: SimulatedUsers) -> None:
         self.fake = fake
 
     async def state(self, request: web.Request) -> web.Response:

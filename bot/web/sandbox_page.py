@@ -13,21 +13,19 @@ fetches over the Bot API like any other; the page never calls the bot's handlers
 of the bot's directly: the daily jobs, as a scheduler would.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from bot.demo_stack import DemoStack, Persona
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.sandbox.sandbox_http import add_sandbox_routes
 from bot.web.console_render import environment
 
-if TYPE_CHECKING:
-    from bot.demo import DemoStack, Persona
-
 DEMO = web.AppKey("demo", object)
 
 
-def add_sandbox_page(app: web.Application, demo: "DemoStack") -> None:
+def add_sandbox_page(app: web.Application, demo: DemoStack) -> None:
     """Mount the page, its endpoints and the sandbox server's API on the demo's web server."""
     app[DEMO] = demo
     app.router.add_get("/sandbox", sandbox_page)
@@ -37,7 +35,7 @@ def add_sandbox_page(app: web.Application, demo: "DemoStack") -> None:
     add_sandbox_routes(app, demo.fake)
 
 
-def _demo(request: web.Request) -> "DemoStack":
+def _demo(request: web.Request) -> DemoStack:
     return request.config_dict[DEMO]  # type: ignore[return-value]
 
 
@@ -87,9 +85,9 @@ async def next_day(request: web.Request) -> web.Response:
     return web.json_response({"clock": _clock(demo)})
 
 
-def _person(demo: "DemoStack", persona: "Persona") -> dict[str, Any]:
+def _person(demo: DemoStack, persona: Persona) -> dict[str, Any]:
     return {**persona.to_json(), "commands": demo.fake.visible_commands(persona.user)}
 
 
-def _clock(demo: "DemoStack") -> dict[str, Any]:
+def _clock(demo: DemoStack) -> dict[str, Any]:
     return {"now": demo.clock.now().isoformat(), "today": demo.clock.today().isoformat()}

@@ -21,7 +21,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.demo import DemoStack, demo_stack
+from bot.demo import demo_stack
+from bot.demo_stack import DemoStack
 from tests.conftest import SHOP_TZ
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Page, Response, expect
 from sqlalchemy import func, select
 
-from bot.demo import DemoStack, Persona
+from bot.demo_stack import DemoStack, Persona
 from bot.sandbox.faults import Fault
 from bot.services.conversations.linking import linked_customer
 from bot.services.intake.demo_store import CATALOG

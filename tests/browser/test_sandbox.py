@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.async_api import Locator, Page, expect
 from sqlalchemy import select
 
-from bot.demo import DemoStack, Persona
+from bot.demo_stack import DemoStack, Persona
 from bot.i18n import Translator, translator
 from bot.services.intake.demo_store import CATALOG, DemoProduct
 from db.models import Customer, LineStatus, Order, OrderLine, Product, Ticket
