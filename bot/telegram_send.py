@@ -6,6 +6,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 
 from bot.render.screen import Screen
+from bot.render.screen_limits import check_screen
 
 
 async def post_screen(bot: Bot, method: str, screen: Screen, **parameters: Any) -> Any:
@@ -16,7 +17,8 @@ async def post_screen(bot: Bot, method: str, screen: Screen, **parameters: Any) 
     handling and a fifth of a paid broadcast's send. `Bot._post` is private, hence PTB's pin below 23; the
     chat and outbox tests fail if it changes. It keeps the rest of PTB: an application's bot still goes
     through its rate limiter and retries, and Telegram's refusals still arrive as PTB's errors. Parameters
-    given as None are left out.
+    given as None are left out. A screen over Telegram's limits raises ScreenTooLarge before anything is sent.
     """
+    check_screen(screen)
     screen_parameters = {"text": screen.text, "parse_mode": ParseMode.HTML, "reply_markup": screen.keyboard}
     return await bot._post(method, parameters | screen_parameters)  # noqa: SLF001

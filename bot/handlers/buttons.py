@@ -18,6 +18,8 @@ _CHANGING = {Action.CANCEL_CONFIRM, Action.PICK_CONFIRM}
 
 _ACTIONS: dict[Action, ButtonAction] = {
     Action.ORDERS: orders.orders_button,
+    Action.ORDERS_PAGE: orders.orders_page_button,
+    Action.ORDERS_AT: orders.orders_at_button,
     Action.LINE: orders.line_button,
     Action.CANCEL_ASK: cancel.ask,
     Action.CANCEL_CONFIRM: cancel.confirm,
@@ -36,6 +38,7 @@ _ACTIONS: dict[Action, ButtonAction] = {
     Action.BROADCAST_SKIP: merchant.skip_button,
     Action.BROADCAST_SEND: merchant.send_button,
     Action.BROADCAST_ABORT: merchant.abort_button,
+    Action.BACKORDERS_PAGE: merchant.backorders_page_button,
 }
 # Actions for people who need no linked order: choosing a language, and the merchants' broadcast buttons.
 _NO_CUSTOMER_NEEDED = {
@@ -44,6 +47,7 @@ _NO_CUSTOMER_NEEDED = {
     Action.BROADCAST_SKIP,
     Action.BROADCAST_SEND,
     Action.BROADCAST_ABORT,
+    Action.BACKORDERS_PAGE,
 }
 
 

@@ -42,6 +42,15 @@ async def backorders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(update, render.backorder_summary(await backorder_summary(deps(context).uow()), tr(context)))
 
 
+async def backorders_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """‹ Previous / Next › under /backorders: another page, in place; nothing for anyone but the shop's people."""
+    if not is_merchant(update, context):
+        await free_text.help_command(update, context)
+        return
+    summary = render.backorder_summary(await backorder_summary(deps(context).uow()), tr(context), data.ids[0])
+    await show(update.callback_query, summary)
+
+
 async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/broadcast: start writing one (a draft in progress is dropped)."""
     if not is_merchant(update, context):

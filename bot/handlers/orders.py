@@ -28,6 +28,20 @@ async def orders_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     await show(update.callback_query, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
 
 
+async def orders_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """‹ Previous / Next ›: another page of the list, in place."""
+    status = await get_backorder_status(deps(context).uow(), customer_id(context))
+    screen = backorder_card.order_list(status.waiting, status.recently_resolved, tr(context), data.ids[0])
+    await show(update.callback_query, screen)
+
+
+async def orders_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """« Back from an item: the page of the list that holds it, in place."""
+    status = await get_backorder_status(deps(context).uow(), customer_id(context))
+    screen = backorder_card.order_list_at(status.waiting, status.recently_resolved, data.ids[0], tr(context))
+    await show(update.callback_query, screen)
+
+
 async def line_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
     """One item's card with its ETA explained and the actions."""
     t = tr(context)
@@ -51,4 +65,4 @@ async def show_order(update: Update, context: ContextTypes.DEFAULT_TYPE, order_n
         return
     waiting = [line for line in order.lines if line.status in OPEN_LINE_STATUSES]
     resolved = [line for line in order.lines if line.status not in OPEN_LINE_STATUSES]
-    await reply(update, backorder_card.order_list(waiting, resolved, t))
+    await reply(update, backorder_card.order_list(waiting, resolved, t, paged=False))

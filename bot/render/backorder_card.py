@@ -5,10 +5,9 @@ from typing import Any
 
 from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.pages import items_shown, page_buttons, page_ranges
 from bot.render.screen import Screen, inline
 from db.models import EtaBasis, LineStatus
-
-MAX_LIST_BUTTONS = 20
 
 
 def status_label(status: LineStatus, t: Translator) -> str:
@@ -71,34 +70,105 @@ def item_title(line: Any) -> str:
     return f"{line.product_name} × {line.quantity}"
 
 
-def order_list(waiting: list[Any], resolved: list[Any], t: Translator) -> Screen:
-    """All waiting items as buttons, plus what was resolved lately."""
+def coming_title(line: Any) -> str:
+    """A resolved item with the quantity its status is about: what ships, was cancelled or was swapped."""
+    if line.status == LineStatus.CANCELLED:
+        quantity = line.cancelled_quantity or line.quantity
+    elif line.status == LineStatus.SUBSTITUTED:
+        quantity = line.substituted_quantity or line.quantity
+    else:
+        quantity = line.quantity - line.cancelled_quantity - line.substituted_quantity
+    return f"{line.product_name} × {quantity}"
+
+
+def order_list(waiting: list[Any], resolved: list[Any], t: Translator, page: int = 1, *, paged: bool = True) -> Screen:
+    """One page of the waiting items (as buttons) and then the recently resolved ones, with page buttons.
+
+    `page` outside the list (a forged or outdated button) shows the nearest page. Unpaged (one order's
+    items, asked for by its number), the first page says how many more the full list holds.
+    """
     if not waiting and not resolved:
         return Screen(t.gettext("Good news: nothing on your orders is waiting for stock."))
+    entries = [*waiting, *resolved]
+    pages = _list_pages(entries, len(waiting), t, paged=paged)
+    number = min(max(page, 1), len(pages))
+    shown = pages[number - 1]
+    text = _list_text(entries, len(waiting), shown, t, paged=paged)
+    rows = [[(_short(item_title(entries[i])), button(Action.LINE, entries[i].line_id))] for i in shown if i < len(waiting)]
+    if paged:
+        rows.append(page_buttons(number, len(pages), Action.ORDERS_PAGE, t))
+    elif len(pages) > 1:
+        rows.append([(t.gettext("My orders"), button(Action.ORDERS))])
+    return Screen(text, inline(*rows) if any(rows) else None)
+
+
+def order_list_at(waiting: list[Any], resolved: list[Any], line_id: int, t: Translator) -> Screen:
+    """The page of the order list that holds the item `line_id` (the first page if it is not listed)."""
+    entries = [*waiting, *resolved]
+    index = next((i for i, line in enumerate(entries) if line.line_id == line_id), 0)
+    pages = _list_pages(entries, len(waiting), t, paged=True)
+    page = next((number for number, shown in enumerate(pages, start=1) if index in shown), 1)
+    return order_list(waiting, resolved, t, page)
+
+
+def _list_pages(entries: list[Any], waiting: int, t: Translator, *, paged: bool) -> list[range]:
+    return page_ranges(len(entries), lambda shown: _list_text(entries, waiting, shown, t, paged=paged))
+
+
+def _list_text(entries: list[Any], waiting: int, shown: range, t: Translator, *, paged: bool) -> str:
     parts: list[str] = []
     if waiting:
         parts.append(
-            t.ngettext("<b>{n} item is waiting for stock</b>", "<b>{n} items are waiting for stock</b>", len(waiting)).format(
-                n=len(waiting)
+            t.ngettext("<b>{n} item is waiting for stock</b>", "<b>{n} items are waiting for stock</b>", waiting).format(
+                n=waiting
             )
         )
-        for line in waiting:
-            eta = t.date(line.eta) if line.eta else "?"
-            # Stock on hand or a supplier shipment confirms a date; only the usual lead time is a guess.
-            estimated = "" if line.eta and line.eta_confirmed else t.gettext(" (estimated)")
-            parts.append(
-                t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
-                    item=_escape(item_title(line)), order=_escape(line.order_number), eta=eta, estimated=estimated
-                )
-            )
-    if resolved:
-        parts.append("\n" + t.gettext("<b>Recently resolved</b>"))
-        for line in resolved:
-            parts.append(f"• {_escape(item_title(line))} — {status_label(line.status, t)}")
-    if waiting:
+    if len(shown) < len(entries):
+        parts.append(items_shown(shown, len(entries), t))
+    waiting_here = [entries[i] for i in shown if i < waiting]
+    resolved_here = [entries[i] for i in shown if i >= waiting]
+    parts.extend(_waiting_lines(waiting_here, t))
+    if resolved_here:
+        # A blank line sets the section apart, but a message never starts with one.
+        parts.append(("\n" if parts else "") + t.gettext("<b>Recently resolved</b>"))
+        parts.extend(f"• {_escape(coming_title(line))} — {status_label(line.status, t)}" for line in resolved_here)
+    if not paged and shown.stop < len(entries):
+        parts.append(t.gettext("…and {n} more under My orders.").format(n=len(entries) - shown.stop))
+    if waiting_here:
         parts.append("\n" + t.gettext("Tap an item to see details, cancel it or pick an alternative."))
-    rows = [[(_short(item_title(line)), button(Action.LINE, line.line_id))] for line in waiting[:MAX_LIST_BUTTONS]]
-    return Screen("\n".join(parts), inline(*rows) if rows else None)
+    return "\n".join(parts)
+
+
+def _waiting_lines(lines: list[Any], t: Translator) -> list[str]:
+    """One bullet per item; grouped under order headings when the page holds several items of one order."""
+    orders = list(dict.fromkeys(line.order_number for line in lines))
+    if len(orders) == len(lines):
+        return [
+            t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
+                item=_escape(item_title(line)), order=_escape(line.order_number), eta=_eta(line, t), estimated=_estimated(line, t)
+            )
+            for line in lines
+        ]
+    parts = []
+    for order in orders:
+        parts.append("<b>" + t.gettext("Order {order}").format(order=_escape(order)) + "</b>")
+        parts.extend(
+            t.gettext("• {item} — expected {eta}{estimated}").format(
+                item=_escape(item_title(line)), eta=_eta(line, t), estimated=_estimated(line, t)
+            )
+            for line in lines
+            if line.order_number == order
+        )
+    return parts
+
+
+def _eta(line: Any, t: Translator) -> str:
+    return t.date(line.eta) if line.eta else "?"
+
+
+def _estimated(line: Any, t: Translator) -> str:
+    # Stock on hand or a supplier shipment confirms a date; only the usual lead time is a guess.
+    return "" if line.eta and line.eta_confirmed else t.gettext(" (estimated)")
 
 
 def backorder_card(line: Any, t: Translator) -> Screen:
@@ -126,7 +196,7 @@ def backorder_card(line: Any, t: Translator) -> Screen:
             (t.gettext("Alternatives"), button(Action.ALTERNATIVES, line.line_id)),
         ],
         [(t.gettext("Talk to a person"), button(Action.HUMAN, line.line_id))],
-        [(t.gettext("« Back"), button(Action.ORDERS))],
+        [(t.gettext("« Back"), button(Action.ORDERS_AT, line.line_id))],
     )
     return Screen("\n".join(lines), keyboard)
 
@@ -135,11 +205,11 @@ def resolved_card(line: Any, t: Translator) -> Screen:
     """A line that no longer waits: say what became of it."""
     text = "\n".join(
         [
-            f"<b>{_escape(item_title(line))}</b>",
+            f"<b>{_escape(coming_title(line))}</b>",
             t.gettext("Order {order} · {status}").format(order=_escape(line.order_number), status=status_label(line.status, t)),
         ]
     )
-    return Screen(text, inline([(t.gettext("« Back"), button(Action.ORDERS))]))
+    return Screen(text, inline([(t.gettext("« Back"), button(Action.ORDERS_AT, line.line_id))]))
 
 
 def _short(label: str, limit: int = 40) -> str:

@@ -16,6 +16,8 @@ MAX_ID = 2**31 - 1  # the largest value of a 32-bit id column; a larger id canno
 
 class Action(StrEnum):
     ORDERS = "o"  # back to the order list
+    ORDERS_PAGE = "op"  # page number (1 = first): one page of the order list
+    ORDERS_AT = "oa"  # line id: the page of the order list that holds this item
     LINE = "ln"  # line id: one item's card
     CANCEL_ASK = "cx"  # line id
     CANCEL_CONFIRM = "cy"  # line id
@@ -42,6 +44,7 @@ class Action(StrEnum):
     BROADCAST_SKIP = "bk"  # draft id: no text in the language asked for
     BROADCAST_SEND = "bs"  # draft id: send the previewed broadcast
     BROADCAST_ABORT = "bx"  # draft id: drop the draft
+    BACKORDERS_PAGE = "bp"  # page number (1 = first): one page of the merchant's /backorders
 
 
 LANGUAGE_CODES = {1: "en", 2: "de"}
@@ -61,6 +64,8 @@ AUDIENCE_KINDS = {1: "skus", 2: "category", 3: "orders"}
 
 ARITY = {
     Action.ORDERS: 0,
+    Action.ORDERS_PAGE: 1,
+    Action.ORDERS_AT: 1,
     Action.LINE: 1,
     Action.CANCEL_ASK: 1,
     Action.CANCEL_CONFIRM: 1,
@@ -86,6 +91,7 @@ ARITY = {
     Action.BROADCAST_SKIP: 1,
     Action.BROADCAST_SEND: 1,
     Action.BROADCAST_ABORT: 1,
+    Action.BACKORDERS_PAGE: 1,
 }
 # Ids are written without leading zeros, so each payload has exactly one spelling.
 _PATTERN = re.compile(r"c1:([a-z]{1,2})((?::(?:0|[1-9][0-9]{0,9})){0,2})")

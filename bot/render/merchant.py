@@ -5,10 +5,12 @@ from typing import Any
 
 from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.i18n import Translator
+from bot.render.pages import items_shown, most_that_fit, page_buttons, page_ranges
+from bot.render.screen_limits import text_fits
 from bot.render.screen import Screen, inline
 from db.models import BroadcastStatus
 
-MAX_SKUS_SHOWN = 25  # one Telegram message holds 4096 characters
+SKUS_PER_PAGE = 25  # no button per SKU, so a page holds as many as fit, up to this many to read at once
 _KIND_NUMBERS = {kind: number for number, kind in AUDIENCE_KINDS.items()}
 
 
@@ -19,16 +21,26 @@ def language_name(language: str, t: Translator) -> str:
     return _LANGUAGE_NAMES.get(language, language)
 
 
-def backorder_summary(backlog: list[Any], t: Translator) -> Screen:
-    """Per SKU: waiting lines and units, the longest wait, the next purchase order."""
+def backorder_summary(backlog: list[Any], t: Translator, page: int = 1) -> Screen:
+    """Per SKU: waiting lines and units, the longest wait, the next purchase order; a page at a time."""
     if not backlog:
         return Screen(t.gettext("Nothing is waiting for stock."))
+    pages = page_ranges(len(backlog), lambda shown: _summary_text(backlog, shown, t), SKUS_PER_PAGE)
+    number = min(max(page, 1), len(pages))
+    text = _summary_text(backlog, pages[number - 1], t)
+    row = page_buttons(number, len(pages), Action.BACKORDERS_PAGE, t)
+    return Screen(text, inline(row) if row else None)
+
+
+def _summary_text(backlog: list[Any], shown: range, t: Translator) -> str:
     parts = [
         t.ngettext("<b>{n} SKU has waiting orders</b>", "<b>{n} SKUs have waiting orders</b>", len(backlog)).format(
             n=len(backlog)
         )
     ]
-    for sku in backlog[:MAX_SKUS_SHOWN]:
+    if len(shown) < len(backlog):
+        parts.append(items_shown(shown, len(backlog), t))
+    for sku in (backlog[i] for i in shown):
         waiting = t.ngettext(
             "{lines} line, {units} pcs, oldest waiting {days} d",
             "{lines} lines, {units} pcs, oldest waiting {days} d",
@@ -43,9 +55,7 @@ def backorder_summary(backlog: list[Any], t: Translator) -> Screen:
         else:
             supply = t.gettext("no purchase order")
         parts.append(f"\n<b>{escape(sku.sku)}</b> {escape(sku.product_name)}\n{waiting}\n{supply}")
-    if len(backlog) > MAX_SKUS_SHOWN:
-        parts.append("\n" + t.gettext("…and {n} more SKUs.").format(n=len(backlog) - MAX_SKUS_SHOWN))
-    return Screen("\n".join(parts))
+    return "\n".join(parts)
 
 
 def ask_audience_kind(draft_id: int, t: Translator) -> Screen:
@@ -111,15 +121,19 @@ def ask_translation(step: Any, default_language: str, t: Translator) -> Screen:
 
 
 def preview(step: Any, t: Translator) -> Screen:
-    """Exactly what goes to whom, before it goes."""
-    parts = [
+    """Exactly what goes to whom, before it goes; texts too long to show together are shortened here only."""
+    head = [
         "<b>" + t.gettext("Preview") + "</b>",
         t.ngettext(
             "To {n} customer waiting on {audience}.", "To {n} customers waiting on {audience}.", step.recipients
         ).format(n=step.recipients, audience=describe_audience(step.audience, t)),
     ]
-    for language, text in step.texts.items():
-        parts.append(f"\n<i>{language_name(language, t)}</i>\n{escape(text)}")
+
+    def text(shown: int) -> str:
+        texts = [f"\n<i>{language_name(language, t)}</i>\n{escape(_cut(words, shown))}" for language, words in step.texts.items()]
+        shortened = [t.gettext("(Shortened here: customers get the whole text.)")] if shown < _longest(step.texts) else []
+        return "\n".join([*head, *texts, *shortened])
+
     keyboard = inline(
         [
             (
@@ -129,7 +143,15 @@ def preview(step: Any, t: Translator) -> Screen:
         ],
         [_abort(step.draft_id, t)],
     )
-    return Screen("\n".join(parts), keyboard)
+    return Screen(text(most_that_fit(_longest(step.texts), lambda shown: text_fits(text(shown)), least=0)), keyboard)
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length].rstrip() + "…"
+
+
+def _longest(texts: dict[str, str]) -> int:
+    return max((len(text) for text in texts.values()), default=0)
 
 
 def use_the_buttons(t: Translator) -> str:
@@ -176,12 +198,18 @@ def progress(view: Any, t: Translator) -> Screen:
 def describe_audience(audience: Any, t: Translator) -> str:
     parts = []
     if audience.skus:
-        parts.append(t.gettext("SKUs {skus}").format(skus=escape(", ".join(audience.skus))))
+        parts.append(t.gettext("SKUs {skus}").format(skus=escape(_some(audience.skus))))
     if audience.category:
         parts.append(t.gettext("category {category}").format(category=escape(audience.category)))
     if audience.order_numbers:
-        parts.append(t.gettext("orders {numbers}").format(numbers=escape(", ".join(audience.order_numbers))))
+        parts.append(t.gettext("orders {numbers}").format(numbers=escape(_some(audience.order_numbers))))
     return f" {t.gettext('or')} ".join(parts)
+
+
+def _some(values: list[str], most: int = 10) -> str:
+    """'A, B, C' — or the first `most` and how many more, for an audience of hundreds of SKUs."""
+    shown = ", ".join(values[:most])
+    return shown if len(values) <= most else f"{shown} … (+{len(values) - most})"
 
 
 def _abort(draft_id: int, t: Translator) -> tuple[str, str]:

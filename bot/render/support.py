@@ -15,6 +15,7 @@ from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.i18n import Translator
 from bot.render.backorder_card import eta_explanation, item_title, status_label
 from bot.render.errors import domain_error
+from bot.render.pages import cut_to_fit
 from bot.render.screen import Screen, inline
 from bot.services.errors import DomainError
 from db.models import EtaBasis
@@ -126,19 +127,19 @@ def context_card(context: Any, tz: Any, t: Translator) -> Screen:
         orders = ", ".join(f"{escape(o.number)} ({t.date(o.placed_at.astimezone(tz).date())})" for o in context.orders[:10])
         lines.append(t.gettext("Orders: {orders}").format(orders=orders))
     lines.append("")
+    waiting = []
     if context.waiting:
         lines.append("<b>" + t.gettext("Waiting for stock") + "</b>")
-        lines.extend(_line_row(line, t) for line in context.waiting)
+        waiting = [_line_row(line, t) for line in context.waiting]
     else:
         lines.append(t.gettext("Nothing on the customer's orders is waiting for stock."))
+    tail = []
     if context.recent_actions:
-        lines.append("")
-        lines.append("<b>" + t.gettext("Recently with the bot") + "</b>")
-        lines.extend(
-            f"• {_when(action.at, tz, t)} {escape(action_label(action, t))}" for action in context.recent_actions
-        )
-    lines.append("")
-    lines.append(
+        tail.append("")
+        tail.append("<b>" + t.gettext("Recently with the bot") + "</b>")
+        tail.extend(f"• {_when(action.at, tz, t)} {escape(action_label(action, t))}" for action in context.recent_actions)
+    tail.append("")
+    tail.append(
         t.gettext(
             "Write here to answer the customer. Messages starting with # stay in the group. "
             "Commands: /eta N, /alternatives N, /cancel N, /reply KEY, /assign, /close."
@@ -158,7 +159,7 @@ def context_card(context: Any, tz: Any, t: Translator) -> Screen:
             (t.gettext("Close ticket"), button(Action.AGENT_CLOSE, ticket.id)),
         ]
     )
-    return Screen("\n".join(lines), inline(*rows))
+    return Screen(cut_to_fit(lines, waiting, tail, lambda n: _more(n, t)), inline(*rows))
 
 
 def escalation_reason(escalation: Any, line: Any, t: Translator) -> str:
@@ -352,12 +353,13 @@ def canned_saved(saved: Any, t: Translator) -> Screen:
 def canned_list(replies: list[Any], t: Translator) -> Screen:
     if not replies:
         return Screen(t.gettext("No canned replies yet. Add one with /canned add KEY text."))
-    lines = ["<b>" + t.gettext("Canned replies") + "</b>"]
+    head = ["<b>" + t.gettext("Canned replies") + "</b>"]
+    items = []
     for reply in replies:
         preview = reply.text if len(reply.text) <= 60 else reply.text[:59] + "…"
-        lines.append(f"• <code>{escape(reply.key)}</code> ({reply.language}): {escape(preview)}")
-    lines.append(t.gettext("Send one with /reply KEY in a ticket's topic."))
-    return Screen("\n".join(lines))
+        items.append(f"• <code>{escape(reply.key)}</code> ({reply.language}): {escape(preview)}")
+    tail = [t.gettext("Send one with /reply KEY in a ticket's topic.")]
+    return Screen(cut_to_fit(head, items, tail, lambda n: _more(n, t)))
 
 
 def canned_missing(key: str, languages: list[str], t: Translator) -> Screen:
@@ -371,7 +373,8 @@ def canned_missing(key: str, languages: list[str], t: Translator) -> Screen:
 def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Translator) -> Screen:
     if not tickets:
         return Screen(t.gettext("No open tickets."))
-    lines = ["<b>" + t.ngettext("{n} open ticket", "{n} open tickets", len(tickets)).format(n=len(tickets)) + "</b>"]
+    head = ["<b>" + t.ngettext("{n} open ticket", "{n} open tickets", len(tickets)).format(n=len(tickets)) + "</b>"]
+    lines = []
     for ticket in tickets:
         assignee = (
             escape(names.get(ticket.assignee_telegram_id, str(ticket.assignee_telegram_id)))
@@ -389,7 +392,7 @@ def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Tra
             + t.gettext("open for {age}").format(age=age(ticket.waited_minutes, t))
             + f" · {assignee} · {state}"
         )
-    return Screen("\n".join(lines))
+    return Screen(cut_to_fit(head, lines, [], lambda n: _more(n, t)))
 
 
 def age(minutes: int, t: Translator) -> str:
@@ -421,6 +424,10 @@ def _line_row(line: Any, t: Translator) -> str:
     if line.queue_position:
         parts.append(t.gettext("{place} of {size} in line").format(place=t.ordinal(line.queue_position), size=line.queue_size))
     return " · ".join(parts)
+
+
+def _more(n: int, t: Translator) -> str:
+    return t.gettext("…and {n} more.").format(n=n)
 
 
 def _orders_named(context: Any) -> list[str]:

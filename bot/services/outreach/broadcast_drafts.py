@@ -23,6 +23,7 @@ from bot.services.outreach.broadcasts import (
     checked_audience,
     count_recipients,
     create_broadcast_in,
+    text_length,
 )
 from bot.services.unit_of_work import UnitOfWork
 from db.models import TelegramUser
@@ -118,7 +119,7 @@ async def give_text(uow: UnitOfWork, telegram_user_id: int, text: str) -> DraftS
         if data is None:
             return DraftStep(GONE)
         language = data.get("asking") or uow.policy.default_language
-        if len(text) > MAX_TEXT_LENGTH:
+        if text_length(text) > MAX_TEXT_LENGTH:
             raise BroadcastTextTooLong(language, MAX_TEXT_LENGTH)
         data["texts"] = dict(data.get("texts") or {}) | {language: text}
         step = await _next_question(uow, user, data)

@@ -48,7 +48,7 @@ from db.models import (
 
 TEMPLATE_BROADCAST = "broadcast"
 REASON_MERCHANT_UPDATE = "merchant_update"
-MAX_TEXT_LENGTH = 4096  # Telegram's limit for one message
+MAX_TEXT_LENGTH = 4096  # Telegram's limit for one message, in UTF-16 code units (see text_length)
 
 
 @dataclass(frozen=True)
@@ -290,13 +290,18 @@ async def create_broadcast_in(
     return _view(broadcast, {OutboxStatus.PENDING: broadcast.recipient_count}, eta_lines)
 
 
+def text_length(text: str) -> int:
+    """A text's length as Telegram counts it: UTF-16 code units, so an emoji counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def checked_texts(texts: dict[str, str], default_language: str) -> dict[str, str]:
     """The texts by language, trimmed and without blank ones; the default language's is required."""
     cleaned = {language.strip().lower(): text.strip() for language, text in texts.items() if text and text.strip()}
     for language, text in cleaned.items():
         if language not in SUPPORTED_LANGUAGES:
             raise UnsupportedLanguage(language)
-        if len(text) > MAX_TEXT_LENGTH:
+        if text_length(text) > MAX_TEXT_LENGTH:
             raise BroadcastTextTooLong(language, MAX_TEXT_LENGTH)
     if default_language not in cleaned:
         raise BroadcastTextMissing(default_language)
