@@ -38,6 +38,7 @@ _ACTIONS: dict[Action, ButtonAction] = {
     Action.BROADCAST_SKIP: merchant.skip_button,
     Action.BROADCAST_SEND: merchant.send_button,
     Action.BROADCAST_ABORT: merchant.abort_button,
+    Action.BROADCAST_CATEGORY: merchant.category_button,
     Action.BACKORDERS_PAGE: merchant.backorders_page_button,
 }
 # Actions for people who need no linked order: choosing a language, and the merchants' broadcast buttons.
@@ -47,6 +48,7 @@ _NO_CUSTOMER_NEEDED = {
     Action.BROADCAST_SKIP,
     Action.BROADCAST_SEND,
     Action.BROADCAST_ABORT,
+    Action.BROADCAST_CATEGORY,
     Action.BACKORDERS_PAGE,
 }
 

@@ -95,6 +95,15 @@ async def audience_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     await _answer_press(update, step, context)
 
 
+async def category_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
+    """A category picked from the list: on to the text."""
+    if not await _merchant_pressed(update, context):
+        return
+    draft_id, number = data.ids
+    step = await drafts.give_category(deps(context).uow(), update.effective_user.id, draft_id, number)
+    await _answer_press(update, step, context)
+
+
 async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
     """No text in the language asked for."""
     if not await _merchant_pressed(update, context):
@@ -141,8 +150,8 @@ def _screen_for(step: drafts.DraftStep, context: ContextTypes.DEFAULT_TYPE) -> S
     t, default = tr(context), _default_language(context)
     if step.stage == drafts.AUDIENCE:
         if step.audience is not None:  # an audience nobody can be reached in
-            return render.nobody_to_reach(step.draft_id, t)
-        return render.ask_audience(step.kind or "skus", step.draft_id, t)
+            return render.nobody_to_reach(step.draft_id, step.waiting_customers, t)
+        return render.ask_audience(step.kind or "skus", step.draft_id, t, step.categories)
     if step.stage == drafts.KIND:
         return render.ask_audience_kind(step.draft_id, t)
     if step.stage == drafts.TEXT:

@@ -23,7 +23,13 @@ def price_note(alternative: Any, t: Translator) -> str:
 def alternatives_list(result: Any, t: Translator) -> Screen:
     back = [(t.gettext("« Back"), button(Action.LINE, result.line_id))]
     if not result.alternatives:
-        return Screen(t.gettext("Sorry, there is no in-stock alternative for this item right now."), inline(back))
+        text = "\n".join(
+            [
+                t.gettext("Sorry, there is no in-stock alternative for this item right now."),
+                t.gettext("A person from our team can look for one with you."),
+            ]
+        )
+        return Screen(text, inline([(t.gettext("Talk to a person"), button(Action.HUMAN, result.line_id))], back))
     lines = [t.gettext("These can ship now instead:")]
     rows = []
     for alternative in result.alternatives:

@@ -1,5 +1,6 @@
 """What the shop's people see: the backlog by SKU, the broadcast being written, and its progress."""
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -10,6 +11,8 @@ from bot.render.screen_limits import text_fits
 from bot.render.screen import Screen, inline
 from db.models import BroadcastStatus
 
+MAX_CATEGORY_BUTTONS = 20  # more are sent by name
+MAX_ECHOED = 40  # characters of a typed value repeated in an answer
 SKUS_PER_PAGE = 25  # no button per SKU, so a page holds as many as fit, up to this many to read at once
 _KIND_NUMBERS = {kind: number for number, kind in AUDIENCE_KINDS.items()}
 
@@ -70,35 +73,53 @@ def ask_audience_kind(draft_id: int, t: Translator) -> Screen:
     return Screen(t.gettext("New broadcast. Who should get it? Customers waiting on…"), keyboard)
 
 
-def ask_audience(kind: str, draft_id: int, t: Translator) -> Screen:
+def ask_audience(kind: str, draft_id: int, t: Translator, categories: list[str] | None = None) -> Screen:
+    """The SKUs, category or order numbers to send; the categories with waiting lines as buttons."""
     questions = {
         "skus": t.gettext("Send the SKUs, separated by spaces (e.g. HS-200 HS-120)."),
         "category": t.gettext("Send the category (e.g. audio)."),
         "orders": t.gettext("Send the order numbers, separated by spaces."),
     }
+    if kind == "category" and categories:
+        shown = categories[:MAX_CATEGORY_BUTTONS]
+        buttons = [(_cut(name, 30), button(Action.BROADCAST_CATEGORY, draft_id, number)) for number, name in enumerate(shown)]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        return Screen(t.gettext("Which category? Tap one, or send its name."), inline(*rows, [_abort(draft_id, t)]))
     return Screen(questions[kind], inline([_abort(draft_id, t)]))
 
 
 def audience_invalid(error: Any, draft_id: int, t: Translator) -> Screen:
     """What the shop does not know, to be sent again."""
     problems = []
+    # Only the start of what was typed: a text sent at the wrong step must not come back whole.
     if error.unknown_skus:
-        problems.append(t.gettext("no product with SKU {skus}").format(skus=escape(", ".join(error.unknown_skus))))
+        problems.append(t.gettext("no product with SKU {skus}").format(skus=escape(_some(error.unknown_skus, 5))))
     if error.unknown_orders:
-        problems.append(t.gettext("no order {numbers}").format(numbers=escape(", ".join(error.unknown_orders))))
+        problems.append(t.gettext("no order {numbers}").format(numbers=escape(_some(error.unknown_orders, 5))))
     if error.unknown_category:
-        problems.append(t.gettext("no product in category {category}").format(category=escape(error.unknown_category)))
+        problems.append(
+            t.gettext("no product in category {category}").format(category=escape(_cut(error.unknown_category, MAX_ECHOED)))
+        )
     if not problems:
         return Screen(t.gettext("Please send at least one."), inline([_abort(draft_id, t)]))
     text = t.gettext("The shop has {problems}. Please send them again.").format(problems="; ".join(problems))
     return Screen(text, inline([_abort(draft_id, t)]))
 
 
-def nobody_to_reach(draft_id: int, t: Translator) -> Screen:
-    return Screen(
-        t.gettext("No customer the bot can write to is waiting on that. Send another audience, or discard the broadcast."),
-        inline([_abort(draft_id, t)]),
-    )
+def nobody_to_reach(draft_id: int, waiting: int, t: Translator) -> Screen:
+    """Nobody a broadcast can reach: nobody waits, or those who wait have not linked their chat."""
+    if waiting:
+        why = t.ngettext(
+            "{n} customer is waiting on that, but cannot get a broadcast: it reaches only customers who have"
+            " linked their chat with the bot and not turned updates off.",
+            "{n} customers are waiting on that, but none can get a broadcast: it reaches only customers who have"
+            " linked their chat with the bot and not turned updates off.",
+            waiting,
+        ).format(n=waiting)
+        text = why + "\n" + t.gettext("Send another audience, or discard the broadcast.")
+    else:
+        text = t.gettext("No customer the bot can write to is waiting on that. Send another audience, or discard the broadcast.")
+    return Screen(text, inline([_abort(draft_id, t)]))
 
 
 def ask_text(step: Any, language: str, t: Translator) -> Screen:
@@ -206,9 +227,9 @@ def describe_audience(audience: Any, t: Translator) -> str:
     return f" {t.gettext('or')} ".join(parts)
 
 
-def _some(values: list[str], most: int = 10) -> str:
+def _some(values: Sequence[str], most: int = 10) -> str:
     """'A, B, C' — or the first `most` and how many more, for an audience of hundreds of SKUs."""
-    shown = ", ".join(values[:most])
+    shown = ", ".join(_cut(value, MAX_ECHOED) for value in values[:most])
     return shown if len(values) <= most else f"{shown} … (+{len(values) - most})"
 
 

@@ -8,12 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.services.audit import Actor
+from bot.services.backorders.eta import recompute_all_etas
 from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import LineStatus, OrderLine, Product
 from tests.e2e.chat_driver import CustomerChat, Pressed, link_chat, read_all
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_backorder
-from tests.shop import add_product, add_substitute
+from tests.shop import add_customer, add_order, add_product, add_substitute
 
 ITEM = f"{HEADSET} × 1"
 LITE = "Studio Wireless Lite"
@@ -162,3 +163,51 @@ async def test_a_week_old_message_opened_again_today_can_still_swap(
         (offers.shop.headset.id, LineStatus.SUBSTITUTED, None),
         (offers.lite.id, LineStatus.ALLOCATED, offers.shop.line_id),
     ]
+
+
+async def test_with_no_alternative_of_the_same_kind_the_card_says_so_and_offers_a_person(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator
+) -> None:
+    shop = await annas_backorder(session, uow)
+    # In stock, in the same category and cheaper, but not a headset: no alternative for one.
+    await add_product(session, "SP-1", name="Desk Speaker", price=9900, tags=["speaker", "wireless"], available=2)
+    await add_product(session, "CB-1", name="Braided Cable", price=990, available=50)
+    await session.commit()
+    await link_chat(session, shop.anna, chat)
+
+    offers = (await open_alternatives(chat, t)).message
+    person = await chat.press(offers, t.gettext("Talk to a person"))
+
+    assert offers.text.split("\n") == [
+        t.gettext("Sorry, there is no in-stock alternative for this item right now."),
+        t.gettext("A person from our team can look for one with you."),
+    ]
+    assert offers.button_labels == [t.gettext("Talk to a person"), t.gettext("« Back")]
+    assert person.message.text.startswith(
+        t.gettext("A person will gladly help: please write to {contact} and mention your order number.").split("{")[0]
+    )
+
+
+async def test_after_swapping_one_of_two_the_list_shows_what_is_actually_coming(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, language: str
+) -> None:
+    anc = await add_product(session, "EB-300", name="AirBeat ANC Earbuds", price=12900, tags=["earbuds", "wireless"])
+    lite = await add_product(session, "EB-150", name="AirBeat Lite", price=7900, tags=["earbuds", "wireless"], available=5)
+    await add_substitute(session, anc, lite)
+    ben = await add_customer(session, "Ben Carter")
+    await add_order(session, ben, [(anc, 2)], allocated=[1], number="1043")
+    await session.commit()
+    await recompute_all_etas(uow)
+    await link_chat(session, ben, chat)
+    [order_list] = await chat.command("orders")
+    card = await chat.press(order_list, "AirBeat ANC Earbuds × 2")
+    offers = await chat.press(card.message, t.gettext("Alternatives"))
+    asked = await chat.press(offers.message, "AirBeat Lite")
+    await chat.press(asked.message, t.gettext("Yes, swap it"))
+
+    [after] = await chat.command("orders")
+
+    ready = {"en": "ready to ship", "de": "versandbereit"}[language]
+    lines = after.text.split("\n")
+    assert lines[0] == {"en": "Recently resolved", "de": "Kürzlich erledigt"}[language]  # no blank line first
+    assert sorted(lines[1:]) == [f"• AirBeat ANC Earbuds × 1 — {ready}", f"• AirBeat Lite × 1 — {ready}"]

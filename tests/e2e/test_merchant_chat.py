@@ -19,6 +19,7 @@ from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, Outbo
 from tests.e2e.chat_driver import CustomerChat, read_all, read_scalar
 from tests.e2e.chat_shop import HEADSET, PURCHASE_ORDER, annas_backorder
 from tests.e2e.harness import RunningBot
+from tests.shop import add_customer, add_order, add_product
 
 MERCHANT_ID = 424242
 EN = translator("en")
@@ -243,3 +244,50 @@ async def test_a_merchant_s_ordinary_message_is_answered_as_anyone_s(
     [to_stranger] = await stranger.send("hello")
 
     assert to_merchant.text == to_stranger.text
+
+
+async def test_a_category_is_picked_from_buttons(mia: CustomerChat, session: AsyncSession, uow: UnitOfWork) -> None:
+    await waiting_shop(session, uow)
+    [kind] = await mia.command("broadcast")
+
+    asked = (await mia.press(kind, EN.gettext("A category"))).message
+    chosen = (await mia.press(asked, "audio")).message
+
+    assert asked.text == EN.gettext("Which category? Tap one, or send its name.")
+    assert asked.button_labels == ["audio", EN.gettext("Discard")]
+    assert chosen.text.startswith("2 customers are waiting on category audio.")
+
+
+async def test_text_sent_at_the_wrong_step_is_not_echoed_back_whole(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    await waiting_shop(session, uow)
+    [kind] = await mia.command("broadcast")
+    await mia.press(kind, EN.gettext("SKUs"))
+    meant_as_text = " ".join([ENGLISH_TEXT] * 30)  # the broadcast's text, sent when the SKUs were asked for
+
+    [refused] = await mia.send(meant_as_text)
+
+    assert refused.text.startswith(EN.gettext("The shop has {problems}. Please send them again.").split("{")[0])
+    assert "Good news: the headsets ship next week." not in refused.text
+    assert len(refused.text) < 300 and "(+" in refused.text
+
+
+async def test_a_category_whose_waiting_customers_have_not_linked_their_chat_says_why(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    await waiting_shop(session, uow)
+    mixer = await add_product(session, "MX-500", name="ProMix Stand Mixer", category="kitchen", tags=["mixer"])
+    await add_order(session, await add_customer(session, "Clara Schmidt"), [(mixer, 1)])
+    await session.commit()
+    [kind] = await mia.command("broadcast")
+    asked = (await mia.press(kind, EN.gettext("A category"))).message
+
+    refused = (await mia.press(asked, "kitchen")).message
+
+    assert refused.text.split("\n") == [
+        "1 customer is waiting on that, but cannot get a broadcast: it reaches only customers who have linked"
+        " their chat with the bot and not turned updates off.",
+        "Send another audience, or discard the broadcast.",
+    ]
+    assert refused.button_labels == [EN.gettext("Discard")]

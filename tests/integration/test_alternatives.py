@@ -20,13 +20,14 @@ from tests.shop import T0, add_customer, add_order, add_product, add_substitute,
 
 Sessions = async_sessionmaker[AsyncSession]
 PRICE = 10_000
+KIND = "headphones"  # the first tag: what a product is; only products of the waiting one's kind stand in for it
 
 
 async def _waiting_line(
     session: AsyncSession, quantity: int = 2, allocated: int = 0, tags: list[str] | None = None
 ) -> tuple[Customer, Product, OrderLine]:
     """A customer waiting for `quantity` of a €100 pair of headphones."""
-    product = await add_product(session, "HP-WAIT", price=PRICE, category="audio", tags=tags or ["wireless", "black"])
+    product = await add_product(session, "HP-WAIT", price=PRICE, category="audio", tags=tags or [KIND, "wireless", "black"])
     customer = await add_customer(session)
     order = await add_order(session, customer, [(product, quantity)], allocated=[allocated])
     return customer, product, order.lines[0]
@@ -38,7 +39,7 @@ async def _offered(uow: UnitOfWork, customer: Customer, line: OrderLine) -> list
 
 async def test_the_merchants_substitutes_come_first_in_their_order(uow: UnitOfWork, session: AsyncSession) -> None:
     customer, product, line = await _waiting_line(session)
-    perfect_match = await add_product(session, "SAME-TAGS", price=PRICE, tags=["wireless", "black"], available=5)
+    perfect_match = await add_product(session, "SAME-TAGS", price=PRICE, tags=[KIND, "wireless", "black"], available=5)
     second_choice = await add_product(session, "MERCHANT-2", price=9000, category="other", available=5)
     first_choice = await add_product(session, "MERCHANT-1", price=11000, category="other", available=5)
     await add_substitute(session, product, second_choice, rank=2)
@@ -57,12 +58,14 @@ async def test_the_merchants_substitutes_come_first_in_their_order(uow: UnitOfWo
 async def test_same_category_ranks_by_shared_tags_then_closeness_of_price_then_sku(
     uow: UnitOfWork, session: AsyncSession
 ) -> None:
-    customer, _, line = await _waiting_line(session, tags=["wireless", "black", "over-ear"])
-    await add_product(session, "ONE-TAG", price=PRICE, tags=["black"], available=5)
-    await add_product(session, "TWO-TAGS", price=8000, tags=["wireless", "black", "kids"], available=5)
-    await add_product(session, "B-NO-TAG", price=PRICE + 500, tags=["white"], available=5)
-    await add_product(session, "A-NO-TAG", price=PRICE - 500, tags=[], available=5)
-    await add_product(session, "CLOSE-NO-TAG", price=PRICE - 100, available=5)
+    customer, _, line = await _waiting_line(session, tags=[KIND, "wireless", "black", "over-ear"])
+    await add_product(session, "ONE-TAG", price=PRICE, tags=[KIND, "black"], available=5)
+    await add_product(session, "TWO-TAGS", price=8000, tags=[KIND, "wireless", "black", "kids"], available=5)
+    await add_product(session, "B-NO-TAG", price=PRICE + 500, tags=[KIND, "white"], available=5)
+    await add_product(session, "A-NO-TAG", price=PRICE - 500, tags=[KIND], available=5)
+    await add_product(session, "CLOSE-NO-TAG", price=PRICE - 100, available=5, tags=[KIND])
+    # Sharing two tags does not make a speaker an alternative for headphones.
+    await add_product(session, "SPEAKER", price=PRICE, tags=["speaker", "wireless", "black"], available=5)
     await session.commit()
 
     assert await _offered(uow, customer, line) == ["TWO-TAGS", "ONE-TAG", "CLOSE-NO-TAG"]
@@ -85,11 +88,11 @@ async def test_only_products_in_stock_for_the_whole_wait_in_the_same_currency_an
 ) -> None:
     customer, product, line = await _waiting_line(session, quantity=2)
     cap_price = PRICE * (100 + policy.alternative_surcharge_cap_percent) // 100
-    await add_product(session, "AT-CAP", price=cap_price, available=2)
-    await add_product(session, "OVER-CAP", price=cap_price + 1, available=9)
-    await add_product(session, "TOO-FEW", price=PRICE, available=1)
-    await add_product(session, "DOLLARS", price=PRICE, currency="USD", available=9)
-    await add_product(session, "OTHER-AISLE", price=PRICE, category="kitchen", available=9)
+    await add_product(session, "AT-CAP", price=cap_price, available=2, tags=[KIND])
+    await add_product(session, "OVER-CAP", price=cap_price + 1, available=9, tags=[KIND])
+    await add_product(session, "TOO-FEW", price=PRICE, available=1, tags=[KIND])
+    await add_product(session, "DOLLARS", price=PRICE, currency="USD", available=9, tags=[KIND])
+    await add_product(session, "OTHER-AISLE", price=PRICE, category="kitchen", available=9, tags=[KIND])
     merchant_but_dear = await add_product(session, "MERCHANT-DEAR", price=cap_price + 1, category="x", available=9)
     await add_substitute(session, product, merchant_but_dear)
     await add_order(session, await add_customer(session, "Ben Roth"), [(product, 1)])  # the same product waits too
@@ -102,8 +105,8 @@ async def test_the_price_difference_is_for_the_whole_line_refunded_when_cheaper_
     uow: UnitOfWork, session: AsyncSession
 ) -> None:
     customer, _, line = await _waiting_line(session, quantity=3, allocated=1)
-    await add_product(session, "CHEAPER", price=PRICE - 1500, available=5)
-    await add_product(session, "DEARER", price=PRICE + 1000, available=5)
+    await add_product(session, "CHEAPER", price=PRICE - 1500, available=5, tags=[KIND])
+    await add_product(session, "DEARER", price=PRICE + 1000, available=5, tags=[KIND])
     await session.commit()
 
     result = await list_alternatives(uow, customer.id, line.id)
@@ -122,7 +125,7 @@ async def test_picking_a_cheaper_alternative_swaps_the_line_takes_the_stock_and_
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, clock: ManualClock
 ) -> None:
     customer, _, line = await _waiting_line(session, quantity=2)
-    cheaper = await add_product(session, "CHEAPER", price=PRICE - 1500, available=5)
+    cheaper = await add_product(session, "CHEAPER", price=PRICE - 1500, available=5, tags=[KIND])
     await session.commit()
 
     result = await pick_alternative(uow, customer.id, line.id, cheaper.id, Actor.customer(customer.id))
@@ -150,7 +153,7 @@ async def test_picking_a_dearer_alternative_keeps_the_agreed_price_and_owes_no_r
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
 ) -> None:
     customer, _, line = await _waiting_line(session, quantity=3, allocated=1)
-    dearer = await add_product(session, "DEARER", price=PRICE + 1000, available=5)
+    dearer = await add_product(session, "DEARER", price=PRICE + 1000, available=5, tags=[KIND])
     await session.commit()
 
     result = await pick_alternative(uow, customer.id, line.id, dearer.id, Actor.customer(customer.id))
@@ -167,8 +170,8 @@ async def test_picking_the_same_alternative_again_changes_nothing_and_another_is
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
 ) -> None:
     customer, _, line = await _waiting_line(session, quantity=1)
-    cheaper = await add_product(session, "CHEAPER", price=PRICE - 1000, available=5)
-    other = await add_product(session, "OTHER", price=PRICE, available=5)
+    cheaper = await add_product(session, "CHEAPER", price=PRICE - 1000, available=5, tags=[KIND])
+    other = await add_product(session, "OTHER", price=PRICE, available=5, tags=[KIND])
     await session.commit()
     actor = Actor.customer(customer.id)
 
@@ -193,7 +196,7 @@ async def test_an_alternative_sold_out_since_it_was_offered_is_refused_and_nothi
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
 ) -> None:
     customer, _, line = await _waiting_line(session, quantity=2)
-    alternative = await add_product(session, "LAST-TWO", price=PRICE, available=2)
+    alternative = await add_product(session, "LAST-TWO", price=PRICE, available=2, tags=[KIND])
     await session.commit()
     assert await _offered(uow, customer, line) == ["LAST-TWO"]
     await _set_stock(session, "LAST-TWO", 1)
@@ -211,8 +214,8 @@ async def test_a_product_that_is_not_an_alternative_cannot_be_picked(
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, policy: ShopPolicy
 ) -> None:
     customer, product, line = await _waiting_line(session, quantity=1)
-    elsewhere = await add_product(session, "KITCHEN", category="kitchen", price=PRICE, available=5)
-    too_dear = await add_product(session, "TOO-DEAR", price=PRICE * 2, available=5)
+    elsewhere = await add_product(session, "KITCHEN", category="kitchen", price=PRICE, available=5, tags=[KIND])
+    too_dear = await add_product(session, "TOO-DEAR", price=PRICE * 2, available=5, tags=[KIND])
     await session.commit()
 
     for refused in (elsewhere, too_dear, product):
@@ -226,8 +229,8 @@ async def test_a_product_that_is_not_an_alternative_cannot_be_picked(
 async def test_when_twelve_customers_race_for_three_units_exactly_three_get_them(
     session: AsyncSession, session_factory: Sessions, clock: ManualClock, policy: ShopPolicy
 ) -> None:
-    product = await add_product(session, "HP-WAIT", price=PRICE, available=0)
-    last_three = await add_product(session, "LAST-THREE", price=PRICE, available=3)
+    product = await add_product(session, "HP-WAIT", price=PRICE, available=0, tags=[KIND])
+    last_three = await add_product(session, "LAST-THREE", price=PRICE, available=3, tags=[KIND])
     lines = []
     for index in range(12):
         customer = await add_customer(session, f"Customer {index}")
@@ -256,8 +259,8 @@ async def test_when_twelve_customers_race_for_three_units_exactly_three_get_them
 async def test_after_a_swap_the_customers_behind_move_up(
     uow: UnitOfWork, session: AsyncSession, clock: ManualClock, policy: ShopPolicy
 ) -> None:
-    product = await add_product(session, "HP-WAIT", price=PRICE, lead_time_days=30, available=1)
-    alternative = await add_product(session, "ALT", price=PRICE, available=5)
+    product = await add_product(session, "HP-WAIT", price=PRICE, lead_time_days=30, available=1, tags=[KIND])
+    alternative = await add_product(session, "ALT", price=PRICE, available=5, tags=[KIND])
     first, behind = await add_customer(session), await add_customer(session, "Ben Roth")
     first_line = (await add_order(session, first, [(product, 1)], placed_at=T0)).lines[0]
     behind_line = (await add_order(session, behind, [(product, 1)], placed_at=minutes_after(T0, 1))).lines[0]
@@ -280,7 +283,7 @@ async def test_someone_elses_line_gets_no_alternatives_and_looks_missing(
     uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
 ) -> None:
     _, _, line = await _waiting_line(session, quantity=1)
-    alternative = await add_product(session, "ALT", price=PRICE, available=5)
+    alternative = await add_product(session, "ALT", price=PRICE, available=5, tags=[KIND])
     stranger = await add_customer(session, "Ben Roth")
     await session.commit()
     actor = Actor.customer(stranger.id)

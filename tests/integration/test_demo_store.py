@@ -153,8 +153,13 @@ async def test_clara_has_only_estimated_etas_and_in_stock_alternatives(
 
     assert {line.sku for line in status.waiting} == {"KIT-MX-500", "OUT-TN-200"}
     assert all(line.eta_basis == EtaBasis.LEAD_TIME and not line.eta_confirmed for line in status.waiting)
-    for line in status.waiting:
-        assert (await list_alternatives(uow, clara, line.line_id)).alternatives
+    offered = {line.sku: (await list_alternatives(uow, clara, line.line_id)).alternatives for line in status.waiting}
+    # Only products of the same kind: a smaller mixer for the mixer (never a knife or a kettle), a bigger tent
+    # for the tent (never a sleeping bag, though it is camping gear too).
+    assert {sku: [a.sku for a in alternatives] for sku, alternatives in offered.items()} == {
+        "KIT-MX-500": ["KIT-MX-300"],
+        "OUT-TN-200": ["OUT-TN-300"],
+    }
 
 
 async def test_david_has_a_shipped_order_and_emma_a_cancelled_item_and_one_due_soon(

@@ -55,7 +55,7 @@ async def outbox(sessions: Sessions, template: str | None = None) -> list[Outbox
 
 async def headset_queue(session: AsyncSession, customers: list[Customer], quantity: int = 1) -> list[int]:
     """One headset (HS-200, €149) ordered by each customer in turn; returns their line ids."""
-    headset = await add_product(session, "HS-200", price=14900, name="Studio Pro Wireless Headset")
+    headset = await add_product(session, "HS-200", price=14900, name="Studio Pro Wireless Headset", tags=["headset"])
     line_ids = []
     for index, customer in enumerate(customers):
         order = await add_order(
@@ -166,7 +166,7 @@ async def test_cancels_and_swaps_by_the_shop_are_told_but_the_customer_s_own_are
     anna = await linked_customer(session, "Anna Klein", 5001)
     ben = await linked_customer(session, "Ben Carter", 5002)
     clara = await linked_customer(session, "Clara Schmidt", 5003)
-    wired = await add_product(session, "HS-120", price=8900, name="Studio Wired Headset", available=5)
+    wired = await add_product(session, "HS-120", price=8900, name="Studio Wired Headset", tags=["headset"], available=5)
     anna_line, ben_line, clara_line = await headset_queue(session, [anna, ben, clara])
     await recompute_all_etas(uow)
 

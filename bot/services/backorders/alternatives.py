@@ -66,7 +66,8 @@ async def list_alternatives(uow: UnitOfWork, customer_id: int, line_id: int) -> 
     """Up to three in-stock alternatives for a waiting line, best first; LineNotWaiting if it no longer waits.
 
     Offered: another product in the same currency, in stock for the whole waiting quantity and at most the
-    shop's surcharge cap dearer, that the merchant named as a substitute or that shares the category.
+    shop's surcharge cap dearer, that the merchant named as a substitute or that is of the same kind: in the
+    same category, with the same first tag (a mixer for a mixer, never a knife for a mixer).
     Ranked: the merchant's substitutes by their rank, then by tags shared with the item, closeness of price, SKU.
     """
     async with uow.read_only():
@@ -164,7 +165,12 @@ async def _candidates(session: AsyncSession, line: OrderLine, policy: ShopPolicy
             or_(ProductSubstitute.substitute_id.is_not(None), Product.category == line.product.category),
         )
     )
-    candidates = [_Candidate(product, available or 0, rank) for product, available, rank in rows]
+    kind = product_kind(line.product)
+    candidates = [
+        _Candidate(product, available or 0, rank)
+        for product, available, rank in rows
+        if rank is not None or (kind is not None and product_kind(product) == kind)
+    ]
     tags = set(line.product.tags or [])
 
     def rank(candidate: _Candidate) -> tuple[int, int, int, int, str]:
@@ -179,6 +185,11 @@ async def _candidates(session: AsyncSession, line: OrderLine, policy: ShopPolicy
         )
 
     return sorted(candidates, key=rank)
+
+
+def product_kind(product: Product) -> str | None:
+    """What the product is (its first tag: "mixer", "tent"); the other tags say how it is (wireless, 5 L)."""
+    return product.tags[0].strip().lower() if product.tags else None
 
 
 def _offer(line: OrderLine, candidate: _Candidate) -> Alternative:

@@ -22,8 +22,10 @@ from bot.services.outreach.broadcasts import (
     BroadcastView,
     checked_audience,
     count_recipients,
+    count_waiting_customers,
     create_broadcast_in,
     text_length,
+    waiting_categories,
 )
 from bot.services.unit_of_work import UnitOfWork
 from db.models import TelegramUser
@@ -55,6 +57,8 @@ class DraftStep:
     texts: dict[str, str] = field(default_factory=dict)
     asking_language: str | None = None
     broadcast: BroadcastView | None = None
+    categories: list[str] = field(default_factory=list)  # to choose from, when the audience is a category
+    waiting_customers: int = 0  # an audience nobody can be reached in: how many wait on it all the same
 
 
 # A draft's id travels on its buttons, whose ids are 32-bit like every row id; random, so a stale button
@@ -87,8 +91,9 @@ async def choose_kind(uow: UnitOfWork, telegram_user_id: int, draft_id: int, kin
         if data is None:
             return DraftStep(GONE)
         _save(user, uow, AUDIENCE, {"draft": draft_id, "kind": kind})
+        categories = await waiting_categories(uow.session) if kind == "category" else []
         await uow.commit()
-    return DraftStep(AUDIENCE, draft_id, kind=kind)
+    return DraftStep(AUDIENCE, draft_id, kind=kind, categories=categories)
 
 
 async def give_audience(uow: UnitOfWork, telegram_user_id: int, text: str) -> DraftStep:
@@ -101,12 +106,34 @@ async def give_audience(uow: UnitOfWork, telegram_user_id: int, text: str) -> Dr
         data = _draft(user, None, AUDIENCE)
         if data is None:
             return DraftStep(GONE)
-        audience = await checked_audience(uow.session, parse_audience(data["kind"], text))
-        recipients = await count_recipients(uow.session, audience)
-        if recipients == 0:
-            return DraftStep(AUDIENCE, data["draft"], kind=data["kind"], audience=audience)
-        _save(user, uow, TEXT, data | {"audience": audience.to_json(), "recipients": recipients})
+        step = await _audience_given(uow, user, data, parse_audience(data["kind"], text))
         await uow.commit()
+    return step
+
+
+async def give_category(uow: UnitOfWork, telegram_user_id: int, draft_id: int, number: int) -> DraftStep:
+    """A category picked by its button: `number` counts from 0 in the alphabetical list the merchant was shown."""
+    async with uow:
+        user = await _locked_user(uow, telegram_user_id)
+        data = _draft(user, draft_id, AUDIENCE)
+        if data is None or data.get("kind") != "category":
+            return DraftStep(GONE)
+        categories = await waiting_categories(uow.session)
+        if not 0 <= number < len(categories):  # no longer waiting since the list was shown: ask again
+            return DraftStep(AUDIENCE, draft_id, kind="category", categories=categories)
+        step = await _audience_given(uow, user, data, Audience(category=categories[number]))
+        await uow.commit()
+    return step
+
+
+async def _audience_given(uow: UnitOfWork, user: TelegramUser, data: dict[str, Any], audience: Audience) -> DraftStep:
+    """On to the text if the audience reaches anyone; else the same step again, saying how many wait on it."""
+    audience = await checked_audience(uow.session, audience)
+    recipients = await count_recipients(uow.session, audience)
+    if recipients == 0:
+        waiting = await count_waiting_customers(uow.session, audience)
+        return DraftStep(AUDIENCE, data["draft"], kind=data["kind"], audience=audience, waiting_customers=waiting)
+    _save(user, uow, TEXT, data | {"audience": audience.to_json(), "recipients": recipients})
     return DraftStep(TEXT, data["draft"], kind=data["kind"], audience=audience, recipients=recipients)
 
 

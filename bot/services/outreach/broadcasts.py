@@ -111,6 +111,30 @@ async def preview_broadcast(uow: UnitOfWork, audience: Audience) -> int:
         return await count_recipients(uow.session, await checked_audience(uow.session, audience))
 
 
+async def count_waiting_customers(session: AsyncSession, audience: Audience) -> int:
+    """How many customers wait on this (checked) audience, whether or not a broadcast can reach them."""
+    statement = (
+        select(func.count(func.distinct(Order.customer_id)))
+        .select_from(Order)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(waiting(), _matches(audience))
+    )
+    return await session.scalar(statement) or 0
+
+
+async def waiting_categories(session: AsyncSession) -> list[str]:
+    """The categories with a waiting line, alphabetically: the audiences a merchant picks from."""
+    statement = (
+        select(Product.category)
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .where(waiting())
+        .distinct()
+        .order_by(Product.category)
+    )
+    return list(await session.scalars(statement))
+
+
 async def count_recipients(session: AsyncSession, audience: Audience) -> int:
     """How many customers a broadcast to this (checked) audience would reach now."""
     return await session.scalar(select(func.count()).select_from(_recipients(audience).subquery())) or 0
