@@ -291,3 +291,35 @@ async def test_a_category_whose_waiting_customers_have_not_linked_their_chat_say
         "Send another audience, or discard the broadcast.",
     ]
     assert refused.button_labels == [EN.gettext("Discard")]
+
+
+async def test_backorders_pages_a_long_backlog_in_place(mia: CustomerChat, session: AsyncSession, uow: UnitOfWork) -> None:
+    buyer = await add_customer(session, "Olga Office")
+    for index in range(30):
+        product = await add_product(session, f"SKU-{index:02d}", name=f"Lamp model {index:02d}")
+        await add_order(session, buyer, [(product, 1)])
+    await session.commit()
+
+    [first] = await mia.command("backorders")
+    pressed = await mia.press(first, EN.gettext("Next ›"))
+    back = await mia.press(pressed.message, EN.gettext("‹ Previous"))
+
+    assert first.text.split("\n")[:2] == ["30 SKUs have waiting orders", "Items 1–25 of 30"]
+    assert first.button_labels == [EN.gettext("Next ›")]
+    assert pressed.message.message_id == first.message_id and pressed.new == []
+    assert pressed.message.text.split("\n")[1] == "Items 26–30 of 30"
+    assert "SKU-29 Lamp model 29" in pressed.message.text.split("\n")
+    assert back.message.text == first.text
+
+
+async def test_someone_else_cannot_turn_the_backorders_pages(
+    mia: CustomerChat, stranger: CustomerChat, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    await waiting_shop(session, uow)
+
+    [help_message] = await stranger.command("help")
+
+    pressed = await stranger.press_data(help_message, "c1:bp:2")
+
+    shown = [pressed.message.text, *(message.text for message in pressed.new)]
+    assert not any("waiting orders" in text for text in shown)
