@@ -6,6 +6,7 @@ screen that breaks a limit raises `ScreenTooLarge` here rather than "Bad Request
 from Telegram, and the property tests render every screen with worst-case data through this one check.
 """
 
+import re
 from html.parser import HTMLParser
 from typing import NamedTuple
 
@@ -26,6 +27,9 @@ MAX_CALLBACK_BYTES = 64
 _ENTITY_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler", "tg-emoji", "blockquote"}
 )
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 class ScreenTooLarge(ValueError):
@@ -53,8 +57,7 @@ def text_size(html: str) -> TextSize:
 
 def text_fits(html: str) -> bool:
     """Within the length and entity limits; quick for the common case."""
-    # Parsing only takes characters away and every entity opens with "<": short texts fit unparsed.
-    if utf16_length(html) <= MAX_TEXT_LENGTH and html.count("<") <= MAX_ENTITIES:
+    if _fits_unparsed(html):
         return True
     length, entities = text_size(html)
     return length <= MAX_TEXT_LENGTH and entities <= MAX_ENTITIES
@@ -62,13 +65,9 @@ def text_fits(html: str) -> bool:
 
 def check_screen(screen: Screen) -> None:
     """Raise ScreenTooLarge if the screen's text or keyboard breaks one of the limits above."""
-    length, entities = text_size(screen.text)
-    if length == 0:
-        raise ScreenTooLarge("the text is empty")
-    if length > MAX_TEXT_LENGTH:
-        raise ScreenTooLarge(f"the text is {length} UTF-16 code units long, over {MAX_TEXT_LENGTH}")
-    if entities > MAX_ENTITIES:
-        raise ScreenTooLarge(f"the text has {entities} entities, over {MAX_ENTITIES}")
+    # Most screens are far below the limits, which shows without parsing them: only emptiness is left.
+    if not (_fits_unparsed(screen.text) and _TAG.sub("", screen.text).strip()):
+        _check_parsed_text(screen.text)
     keyboard = screen.keyboard
     if isinstance(keyboard, InlineKeyboardMarkup):
         _check_rows([[button.text for button in row] for row in keyboard.inline_keyboard])
@@ -79,6 +78,21 @@ def check_screen(screen: Screen) -> None:
                     raise ScreenTooLarge(f"button {button.text!r} carries over {MAX_CALLBACK_BYTES} bytes")
     elif isinstance(keyboard, ReplyKeyboardMarkup):
         _check_rows([[getattr(button, "text", button) for button in row] for row in keyboard.keyboard])
+
+
+def _check_parsed_text(html: str) -> None:
+    length, entities = text_size(html)
+    if length == 0:
+        raise ScreenTooLarge("the text is empty")
+    if length > MAX_TEXT_LENGTH:
+        raise ScreenTooLarge(f"the text is {length} UTF-16 code units long, over {MAX_TEXT_LENGTH}")
+    if entities > MAX_ENTITIES:
+        raise ScreenTooLarge(f"the text has {entities} entities, over {MAX_ENTITIES}")
+
+
+def _fits_unparsed(html: str) -> bool:
+    # Parsing only takes characters away (tags, character references), and every entity opens with "<".
+    return utf16_length(html) <= MAX_TEXT_LENGTH and html.count("<") <= MAX_ENTITIES
 
 
 def _check_rows(rows: list[list[str]]) -> None:
