@@ -82,7 +82,7 @@ async def test_asking_for_an_alternative_offers_them_for_the_only_waiting_item(
     chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, text: str
 ) -> None:
     shop = await annas_backorder(session, uow)
-    await add_product(session, "HS-120", name="Studio Wired Headset", price=8900, available=5)
+    await add_product(session, "HS-120", name="Studio Wired Headset", price=8900, tags=["headset"], available=5)
     await session.commit()
     await link_chat(session, shop.anna, chat)
 
