@@ -94,7 +94,7 @@ async def _after_link_attempt(update: Update, context: ContextTypes.DEFAULT_TYPE
         current = intake(context)
         if current is not None:
             customer = result.customer
-            current.link(customer.id, customer.name, customer.language, deps(context).settings.default_language)
+            current.link(customer.id, customer.name, customer.language, deps(context).policy.default_language)
         # Already in the customer's language, which from now on is the chat's unless they chose another.
         await reply(update, conversation.linked(result.customer.name, tr(context)))
         await orders(update, context)

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,7 +43,9 @@ async def our_bot(
     """The real Application from build_application, polling `fake`; a restart builds a fresh one."""
 
     def factory(server: FakeBotApi) -> Application:
-        deps = ChatDeps(chat_settings(server, **settings_overrides), session_factory, clock, policy)
+        settings = chat_settings(server, **settings_overrides)
+        # As wiring.shop_policy does: the services' default language is the one the settings name.
+        deps = ChatDeps(settings, session_factory, clock, replace(policy, default_language=settings.default_language))
         return build_application(deps)
 
     async with running_bot(fake, factory) as running:

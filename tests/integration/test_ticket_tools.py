@@ -11,7 +11,7 @@ from bot.services.audit import Actor
 from bot.services.errors import TicketClosed
 from bot.services.support.ticket_tools import cancel_for_customer, offer_alternatives, ticket_for_tools
 from bot.services.support.tickets import Escalation, EscalationKind, TicketPolicy, close_ticket, open_ticket
-from bot.services.unit_of_work import UnitOfWork
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import Customer, LineStatus, OrderLine
 from tests import readback
 from tests.outbox_queue import outbox_rows
@@ -53,6 +53,20 @@ async def test_an_agent_closing_queues_the_request_to_rate_once_in_the_customers
     screen = render_outgoing(row.template, row.params, row.language)
     assert screen.text == "Dein Gespräch mit unserem Team ist abgeschlossen. Wie bewertest du die Hilfe, die du bekommen hast?"
     assert [button.callback_data for button in screen.keyboard.inline_keyboard[0]] == [f"c1:rt:{ticket_id}:{n}" for n in range(1, 6)]
+
+
+async def test_a_customer_whose_language_nobody_knows_is_asked_in_the_shops_default_language(
+    session: AsyncSession, session_factory: Sessions, clock
+) -> None:
+    customer_id, _ = await _anna_waits(session)
+    await session.execute(update(Customer).where(Customer.id == customer_id).values(language=None))
+    await session.commit()
+    german_shop = UnitOfWork(session_factory, clock, ShopPolicy(default_language="de"))
+    ticket_id = await _open(german_shop, customer_id)
+
+    await close_ticket(german_shop, ticket_id, Actor.agent(AGENT))
+
+    assert [row.language for row in await outbox_rows(session_factory)] == ["de"]
 
 
 async def test_a_customer_who_closes_the_ticket_is_asked_in_the_chat_not_through_the_outbox(
