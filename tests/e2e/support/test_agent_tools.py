@@ -15,7 +15,7 @@ from db.models import ActorType, AuditEntry, LineStatus, OrderLine, Refund, Tick
 from tests.e2e.chat_driver import CustomerChat, link_chat, read_all
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, SHIPMENT_DUE, AnnasShop, annas_linked_backorder
 from tests.e2e.harness import RunningBot
-from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, deliver_outbox, tickets
+from tests.e2e.support_driver import AGENT_ID, SupportGroup, deliver_outbox, tickets
 from tests.shop import add_customer, add_order, add_product, add_substitute
 
 Sessions = async_sessionmaker[AsyncSession]
