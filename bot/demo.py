@@ -10,15 +10,18 @@ runs the daily jobs, so ETAs, delay notices and quiet hours can be watched as da
 
 import logging
 import secrets
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 from telegram import Update
 
 from bot.background import background_work
+from bot.cli_command import cli_command
 from bot.clock import SystemClock
 from bot.composition import ChatDeps
 from bot.config import Settings
@@ -55,24 +58,38 @@ PROGRESS_EVERY_SECONDS = 2.0  # broadcast progress messages: quicker than in pro
 async def run_demo(base: Settings, database: str, port: int) -> int:
     """The `demo` job: prepare the demo database, run everything, print the address; until Ctrl-C or SIGTERM."""
     log_to_console()
-    database_url = database if "://" in database else f"sqlite+aiosqlite:///{database}"
+    database_url = database if "://" in database else f"sqlite+aiosqlite:///{Path(database).absolute()}"
     try:
         async with demo_stack(base, database_url, host=base.web_host, port=port) as stack:
+            token_command = cli_command("token", "create", "--name", "me", environment={"DATABASE_URL": database_url})
             print(
                 f"\nBackorder Desk demo: open {stack.sandbox_url}  (Ctrl-C stops it)\n"
                 f"The merchant console is at {stack.url}/console; sign in with a token from\n"
-                f"  DATABASE_URL={database_url} backorder-bot token create --name me\n",
+                f"  {token_command}\n",
                 flush=True,
             )
             await until_stopped()
     except DomainError as refused:
         print(f"{refused.message} Use another file with --database.", file=sys.stderr)
         return 1
-    except OSError as unavailable:
-        print(f"Cannot listen on port {port}: {unavailable.strerror or unavailable}. Try --port 0 for any free port.", file=sys.stderr)
+    except PortUnavailable as unavailable:
+        print(f"{unavailable} Try --port 0 for any free port.", file=sys.stderr)
         return 1
     print("Demo stopped.")
     return 0
+
+
+class PortUnavailable(Exception):
+    """The demo's web server cannot listen where it was asked to."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The web server's socket, bound first, so a busy port is refused before the database is touched."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as refused:
+        raise PortUnavailable(f"Cannot listen on {host} port {port}: {refused.strerror or refused}.") from refused
 
 
 @asynccontextmanager
@@ -81,32 +98,35 @@ async def demo_stack(
 ) -> AsyncIterator[DemoStack]:
     """The demo running on `database_url` (migrated and seeded here), its web server on `port` (0: any free one).
 
+    The port is taken first: when it is busy, PortUnavailable is raised before the database is touched.
+
     `base` gives the shop's settings; the demo replaces the database, the Bot API server, the bot token,
     SECRET_KEY, the support group, its agents and the merchants with its own. `clock` is the demo's time
     (default: the real one, moved on so it never goes back behind what the database already holds).
     """
     clock = clock or SystemClock(base.timezone)
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    try:
-        session_factory = create_session_factory(engine)
-        policy = shop_policy(base)
+    with _listen(host, port) as listener:
+        await upgrade_async(database_url)
+        engine = create_engine(database_url)
+        try:
+            session_factory = create_session_factory(engine)
+            policy = shop_policy(base)
 
-        def uow() -> UnitOfWork:
-            return UnitOfWork(session_factory, clock, policy)
+            def uow() -> UnitOfWork:
+                return UnitOfWork(session_factory, clock, policy)
 
-        await _catch_up_with_the_database(uow(), clock)
-        summary = await seed_demo_store(uow())
-        log.info("%s", describe_demo(summary) if summary.created else "Using the demo store already in the database.")
-        await forget_old_updates(uow(), clock.now() + _ALL_OF_TIME)
-        async with FakeBotApi(f"{SANDBOX_BOT_ID}:{secrets.token_urlsafe(24)}", now=clock.now) as fake:
-            cast = _cast(fake, base)
-            deps = ChatDeps(_demo_settings(base, database_url, fake, cast), session_factory, clock, policy)
-            stack = DemoStack(fake, deps, clock, cast)
-            async with _running(stack, host, port):
-                yield stack
-    finally:
-        await engine.dispose()
+            await _catch_up_with_the_database(uow(), clock)
+            summary = await seed_demo_store(uow())
+            log.info("%s", describe_demo(summary) if summary.created else "Using the demo store already in the database.")
+            await forget_old_updates(uow(), clock.now() + _ALL_OF_TIME)
+            async with FakeBotApi(f"{SANDBOX_BOT_ID}:{secrets.token_urlsafe(24)}", now=clock.now) as fake:
+                cast = _cast(fake, base)
+                deps = ChatDeps(_demo_settings(base, database_url, fake, cast), session_factory, clock, policy)
+                stack = DemoStack(fake, deps, clock, cast)
+                async with _running(stack, listener):
+                    yield stack
+        finally:
+            await engine.dispose()
 
 
 async def _catch_up_with_the_database(uow: UnitOfWork, clock: SystemClock) -> None:
@@ -157,7 +177,7 @@ def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: De
 
 
 @asynccontextmanager
-async def _running(stack: DemoStack, host: str, port: int) -> AsyncIterator[None]:
+async def _running(stack: DemoStack, listener: socket.socket) -> AsyncIterator[None]:
     """The bot polling the sandbox, the background work beside it (bot/background.py) and the web server."""
     deps, settings = stack.deps, stack.deps.settings
     # Replies and outbox messages share one flood control, as in `serve`.
@@ -176,8 +196,9 @@ async def _running(stack: DemoStack, host: str, port: int) -> AsyncIterator[None
         await runner.setup()
         try:
             async with background_work(application, deps, flood, stats, progress_every_seconds=PROGRESS_EVERY_SECONDS):
-                await web.TCPSite(runner, host, port).start()
-                stack.url = f"http://{host}:{runner.addresses[0][1]}"
+                await web.SockSite(runner, listener).start()
+                host, port = listener.getsockname()[:2]
+                stack.url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
                 yield
         finally:
             await runner.cleanup()

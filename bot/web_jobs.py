@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.background import background_work
+from bot.cli_command import cli_command
 from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
@@ -156,7 +157,7 @@ async def list_api_tokens(settings: Settings) -> int:
     async with unit_of_work(settings) as uow:
         tokens = await list_tokens(uow)
     if not tokens:
-        print("No API tokens yet; `backorder-bot token create --name NAME` makes one.")
+        print(f"No API tokens yet; `{cli_command('token', 'create', '--name', 'shop-sync')}` makes one.")
         return 0
     print(describe_tokens(tokens))
     return 0

@@ -35,7 +35,7 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
     if scheme.lower() != "bearer" or not credentials.strip():
         return _unauthorized(
             "missing_token",
-            "Send an API token as `Authorization: Bearer <token>`; `backorder-bot token create` makes one.",
+            "Send an API token as `Authorization: Bearer <token>`; `backorder-bot token create --name NAME` makes one.",
             "Bearer",
         )
     token = await authenticate(request.config_dict[DEPS].uow(), credentials.strip())

@@ -11,6 +11,7 @@ from aiohttp import web
 from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from bot.cli_command import cli_command
 from bot.services.outreach.broadcasts import Audience
 from bot.web import charts
 
@@ -76,6 +77,11 @@ def static_url(name: str) -> str:
     return f"{STATIC_PREFIX}/{name}?v={digest}"
 
 
+def command_in_the_bots_folder(*arguments: str) -> str:
+    """A `backorder-bot` command line as typed in the folder the server runs in (no absolute paths on a page)."""
+    return cli_command(*arguments, folder=Path.cwd())
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -89,7 +95,7 @@ def environment() -> Environment:
         day=day, moment=moment, duration=duration, percent=percent, plural=plural, language_name=language_name,
         audience=audience,
     )
-    env.globals.update(static_url=static_url, charts=charts)
+    env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder)
     return env
 
 

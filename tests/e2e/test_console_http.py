@@ -5,8 +5,12 @@ Today is Friday 27 November 2026 in Berlin and handling takes a day: a shipment 
 ETA of 5 December.
 """
 
+import os
 import re
+import shlex
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from datetime import date, timedelta
 from html import unescape
 from typing import Any
@@ -17,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli import build_parser
 from bot.clock import ManualClock
 from bot.composition import ChatDeps
 from bot.services.backorders.eta import recompute_all_etas
@@ -162,6 +167,16 @@ async def test_a_valid_token_signs_in_with_a_cookie_that_does_not_hold_the_token
     home = await console.get("/console")
     assert home.status == 200
     assert "Backorders" in home.text and "shop owner" in home.text
+
+
+async def test_the_sign_in_page_names_a_token_command_that_runs_as_written_in_the_bots_folder(console: Console) -> None:
+    page = await console.get("/console/sign-in")
+    [command] = [unescape(code) for code in re.findall(r"<code>([^<]*)</code>", page.html) if "token create" in code]
+    program, *arguments = shlex.split(command)
+    runs = (Path.cwd() / program).is_file() and os.access(Path.cwd() / program, os.X_OK) if "/" in program else shutil.which(program) is not None
+    assert runs, f"{program!r} is not a command in {Path.cwd()}"
+    assert not Path(program).is_absolute()  # an open page shows no path of the server's machine
+    assert build_parser().parse_args(arguments).token_command == "create"  # the CLI accepts it
 
 
 @pytest.mark.parametrize("wrong", ["bd_not-a-real-token", "hello", ""])

@@ -4,6 +4,7 @@ everything, and run again on the same file it carries on where it stopped."""
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import translator
+from tests.unit.test_cli_command import without_the_venv_on_path
 
 BACKORDER_BOT = Path(sys.executable).with_name("backorder-bot")
 STARTS_WITHIN = 60.0
@@ -120,3 +122,25 @@ def test_the_demo_runs_in_one_command_stops_on_ctrl_c_and_carries_on_after_a_res
     assert cast["clock"]["today"] == a_day_later  # the demo's time does not go back behind its database
     assert "Studio Pro Wireless Headset" in orders  # still linked: her order list, not the request to link
     assert code == 0 and "Using the demo store already in the database." in "".join(again.output)
+
+
+def test_the_token_command_the_demo_prints_works_as_printed_from_another_folder(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    demo = RunningDemo(demo_folder)
+    demo.stop()
+    [command] = [line.strip() for line in demo.output if " token create " in line]
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    ran = subprocess.run(command, shell=True, cwd=elsewhere, env=without_the_venv_on_path(), capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("bd_")  # the token, for the console's sign-in page
+    assert not list(elsewhere.iterdir())  # it used the demo's database, not a new one where it ran
+
+
+def test_a_busy_port_is_refused_before_the_database_is_touched(demo_folder: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        ran = subprocess.run(
+            [str(BACKORDER_BOT), "demo", "--port", str(port)], cwd=demo_folder, capture_output=True, text=True, timeout=STARTS_WITHIN
+        )
+    assert ran.returncode == 1
+    assert f"Cannot listen on 127.0.0.1 port {port}" in ran.stderr and "Try --port 0" in ran.stderr
+    assert not (demo_folder / "backorder-demo.sqlite3").exists()
