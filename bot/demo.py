@@ -26,6 +26,7 @@ from bot.clock import SystemClock
 from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
+from bot.demo_clock import daytime, quiet_hours_of
 from bot.demo_stack import DemoCast, DemoStack, Persona
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
@@ -102,7 +103,8 @@ async def demo_stack(
 
     `base` gives the shop's settings; the demo replaces the database, the Bot API server, the bot token,
     SECRET_KEY, the support group, its agents and the merchants with its own. `clock` is the demo's time
-    (default: the real one, moved on so it never goes back behind what the database already holds).
+    (default: the real one, moved on so it never goes back behind what the database already holds); it starts
+    in the shop's daytime, outside quiet hours.
     """
     clock = clock or SystemClock(base.timezone)
     with _listen(host, port) as listener:
@@ -116,6 +118,7 @@ async def demo_stack(
                 return UnitOfWork(session_factory, clock, policy)
 
             await _catch_up_with_the_database(uow(), clock)
+            _start_in_daytime(clock, base)
             summary = await seed_demo_store(uow())
             log.info("%s", describe_demo(summary) if summary.created else "Using the demo store already in the database.")
             await forget_old_updates(uow(), clock.now() + _ALL_OF_TIME)
@@ -135,6 +138,14 @@ async def _catch_up_with_the_database(uow: UnitOfWork, clock: SystemClock) -> No
     if last is not None and last > clock.now():
         clock.offset += last - clock.now() + timedelta(seconds=1)
         log.info("The demo's clock goes on from %s, where the database left off.", clock.now().astimezone(clock.tz).date())
+
+
+def _start_in_daytime(clock: SystemClock, base: Settings) -> None:
+    """Start at night, and every optional message would wait for the morning: start when quiet hours end."""
+    now = clock.now()
+    clock.offset += daytime(now, clock.tz, quiet_hours_of(base)) - now
+    if clock.now() != now:
+        log.info("It is night in %s: the demo's clock starts at %s, when quiet hours end.", clock.tz, f"{clock.now().astimezone(clock.tz):%a %H:%M}")
 
 
 def _cast(fake: FakeBotApi, base: Settings) -> DemoCast:

@@ -6,11 +6,12 @@
 import asyncio
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from bot.background import run_daily_jobs
 from bot.clock import SystemClock
 from bot.composition import ChatDeps
+from bot.demo_clock import next_day, quiet_hours_of
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser
 
 # New users get random ids in this range, so one from an earlier run is never mistaken for a new one.
@@ -85,9 +86,13 @@ class DemoStack:
         return persona
 
     async def next_day(self) -> date:
-        """Move the demo's clock (the bot's, the workers' and the sandbox server's) a day on and run the daily jobs."""
+        """Move the demo's clock (the bot's, the workers' and the sandbox server's) a day on and run the daily jobs.
+
+        A day on is the same time tomorrow, or tomorrow morning if that time is in quiet hours (bot/demo_clock.py).
+        """
         async with self._day_lock:
-            self.clock.offset += timedelta(days=1)
+            now = self.clock.now()
+            self.clock.offset += next_day(now, self.clock.tz, quiet_hours_of(self.deps.settings)) - now
             await run_daily_jobs(self.deps)
             return self.clock.today()
 
