@@ -204,3 +204,28 @@ async def test_the_merchant_asks_for_the_backorders_in_the_merchants_chat(demo: 
     overview = bot_message(page, "merchant", f"{headset.sku} {headset.name}")
     due = EN.date(demo.clock.today() + timedelta(days=due_in_days))
     await expect(overview).to_contain_text(f"next: {reference} due {due} ({units} pcs)")
+
+
+async def test_a_new_tickets_topic_opens_by_itself_and_once_closed_shows_no_unread_badge_after_a_reload(
+    demo: DemoStack, page: Page
+) -> None:
+    ben = demo.cast.persona("ben")
+    await open_sandbox(page, demo)
+    await link_by_phone(page, ben, EN)
+    await say(page, "customer", "/support")
+    await expect(bot_message(page, "customer", "ticket #")).to_be_visible()
+    await say(page, "customer", "Can the earbuds come any sooner?")
+
+    [ticket] = await read_all(demo.deps.session_factory, select(Ticket.id, Ticket.topic_thread_id))
+    topic = page.locator(f"#topics .topic[data-thread='{ticket.topic_thread_id}']")
+    await expect(topic).to_have_attribute("aria-selected", "true")  # nobody clicked it
+    await expect(page.locator("#support-messages")).to_contain_text("Can the earbuds come any sooner?")
+    await say(page, "agent", "/close")
+    await expect(page.locator("#support-messages")).to_contain_text("Topic closed")
+
+    await page.reload()
+    await expect(page.locator("body[data-ready=true]")).to_be_visible()
+    await expect(topic).to_be_visible()
+    await expect(topic.locator(".badge")).to_have_count(0)
+
+

@@ -358,6 +358,13 @@ async def test_the_console_s_script_and_styles_are_served_from_the_package(conso
     assert (await console.get(styles.group(1))).status == 200
 
 
+async def test_browsers_asking_for_the_sites_icon_get_one(console: Console) -> None:
+    icon = await console.get("/favicon.ico")
+    assert icon.status == 200
+    assert icon.headers["Content-Type"] == "image/svg+xml"
+    assert icon.html.startswith("<svg")
+
+
 async def test_delay_notices_show_what_customers_answered(
     signed_in: Console, session: AsyncSession, uow: UnitOfWork, clock: ManualClock
 ) -> None:

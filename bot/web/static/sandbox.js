@@ -13,7 +13,8 @@
     chats: {}, // chat id -> the sandbox's last answer for it
     answersSeen: {}, // chat id -> callback answers already shown
     editsSeen: {}, // "chat:message" -> edit count already shown
-    topicCounts: {}, // thread id -> messages the agent has seen in it
+    topicCounts: null, // thread id -> messages the agent has seen in it; null until the group is first shown
+    knownTopics: null, // the topics' thread ids when the group was last shown; null until then
     clockSkew: 0,
     poll: null,
   };
@@ -114,6 +115,7 @@
     state.chats[data.chat.id] = data;
     const pane = document.getElementById("support-pane");
     const topics = data.topics;
+    openNewTopic(topics);
     if (state.topic !== null && !topics.some((topic) => topic.message_thread_id === state.topic)) state.topic = null;
     const inThread = (message) => (message.message.message_thread_id || null) === state.topic;
     renderTopics(topics, data.messages);
@@ -123,13 +125,32 @@
     if (changed) markUnread("support");
   }
 
+  // A ticket's topic appearing while the page is open is opened, as the agent would open it to answer.
+  function openNewTopic(topics) {
+    const ids = topics.map((topic) => topic.message_thread_id);
+    const fresh = state.knownTopics === null ? [] : ids.filter((id) => !state.knownTopics.has(id));
+    state.knownTopics = new Set(ids);
+    if (fresh.length) state.topic = fresh[fresh.length - 1];
+  }
+
+  // Unread: messages from others that arrived while the page was open and the agent has not looked at;
+  // what was there when the page opened counts as read, and a closed topic has nothing left to answer.
+  function unreadCounts(messages) {
+    const counts = {};
+    for (const entry of messages) {
+      const message = entry.message;
+      const thread = message.message_thread_id;
+      if (thread && !serviceText(message) && (message.from || {}).id !== state.cast.agent.user_id) {
+        counts[thread] = (counts[thread] || 0) + 1;
+      }
+    }
+    return counts;
+  }
+
   function renderTopics(topics, messages) {
     const box = document.getElementById("topics");
-    const counts = {};
-    for (const message of messages) {
-      const thread = message.message.message_thread_id;
-      if (thread) counts[thread] = (counts[thread] || 0) + 1;
-    }
+    const counts = unreadCounts(messages);
+    if (state.topicCounts === null) state.topicCounts = { ...counts };
     if (state.topic !== null) state.topicCounts[state.topic] = counts[state.topic] || 0;
     if (unchanged(box, topics, counts, state.topic, state.topicCounts)) return;
     const chips = [{ message_thread_id: null, name: "General" }, ...topics];
@@ -138,7 +159,7 @@
       const chip = element("button", { class: "topic", type: "button", role: "tab" }, topic.name);
       chip.dataset.thread = id === null ? "general" : String(id);
       chip.setAttribute("aria-selected", String(id === state.topic));
-      const unseen = id === null ? 0 : (counts[id] || 0) - (state.topicCounts[id] || 0);
+      const unseen = id === null || topic.closed ? 0 : (counts[id] || 0) - (state.topicCounts[id] || 0);
       if (unseen > 0) chip.append(element("span", { class: "badge" }, String(unseen)));
       chip.addEventListener("click", () => {
         state.topic = id;
