@@ -29,7 +29,11 @@ async def run_daily_jobs(deps: ChatDeps) -> None:
     moves = await recompute_all_etas(deps.uow())
     notices = await process_delay_notices(deps.uow(), delay_notice_policy(deps.settings))
     forgotten = await forget_old_updates(deps.uow(), deps.clock.now() - PROCESSED_UPDATES_KEPT)
-    log.info("daily jobs: %d ETAs moved, delay notices %s, %d old update claims forgotten", len(moves), notices, forgotten)
+    log.info(
+        "daily jobs: %d ETAs moved; delay notices: %d first, %d further, %d lines cancelled without an answer,"
+        " %d customers unreachable; %d old update claims forgotten",
+        len(moves), notices.first_notices, notices.further_notices, notices.auto_cancelled, notices.unreachable, forgotten,
+    )
 
 
 async def _every_day(deps: ChatDeps, job: Callable[[ChatDeps], Awaitable[None]]) -> None:

@@ -7,21 +7,29 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import Settings, get_settings
-from db.engine import create_engine
-from db.migrate import SchemaNotCurrent, ensure_schema_current, upgrade
+from db.engine import UNREACHABLE, create_engine, unreachable_message
+from db.migrate import SchemaNotCurrent, describe_upgrade, ensure_schema_current, head_revision, revision_of, upgrade
 
 Job = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 DEMO_DATABASE = "backorder-demo.sqlite3"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="backorder-bot", description="Backorder Desk: backorder customer service.")
+    parser = argparse.ArgumentParser(
+        prog="backorder-bot",
+        description="Backorder Desk: backorder customer service. Settings come from the environment or a .env file"
+        " in the current folder (see .env.example); `backorder-bot COMMAND --help` explains each command.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo",
-        help="try the bot without Telegram: the demo store, the bot, its workers and a browser chat sandbox in one"
+    demo = _command(
+        commands, "demo",
+        "try the bot without Telegram: the demo store, the bot, its workers and a browser chat sandbox in one"
         " process; prints the address to open",
+        "Creates and seeds a demo SQLite database (or uses the one there), starts a built-in sandbox Telegram"
+        " server, the bot, its delivery workers and the web server, and prints the address to open. No bot token is"
+        " needed and the demo makes its own SECRET_KEY. Ctrl-C stops everything.",
+        ["WEB_HOST", "SHOP_NAME", "SHOP_TIMEZONE", "DEFAULT_LANGUAGE"],
     )
     demo.add_argument(
         "--database", default=DEMO_DATABASE,
@@ -30,49 +38,121 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8080, help="web server port (default 8080; 0 picks a free one)")
 
-    db = commands.add_parser("db", help="database schema")
+    db = _command(
+        commands, "db", "database schema",
+        "Manages the database schema. Every other command refuses to run on an outdated schema.", ["DATABASE_URL"],
+    )
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_commands.add_parser("upgrade", help="create or migrate the schema to the newest version")
+    _command(
+        db_commands, "upgrade", "create or migrate the schema to the newest version",
+        "Creates the schema in a new database (for SQLite, the file too) or applies the migrations an older one"
+        " is missing, and says which it did. Safe to run again: an up-to-date database is left as it is.",
+        ["DATABASE_URL"],
+    )
 
-    seed = commands.add_parser("seed", help="load data")
+    seed = _command(
+        commands, "seed", "load data",
+        "Loads the demo store (products, customers, orders, purchase orders; see the README's \"Demo store\") into"
+        " an empty database. A second run says the demo is already there and changes nothing.",
+        ["DATABASE_URL", "SHOP_TIMEZONE"],
+    )
     seed.add_argument("--demo", action="store_true", required=True, help="load the demo store")
 
-    import_ = commands.add_parser("import", help="import a merchant CSV export")
-    import_.add_argument("kind", choices=["products", "orders", "purchase-orders"])
-    import_.add_argument("file", type=Path)
-
-    commands.add_parser("run", help="run the Telegram bot (long polling; needs BOT_TOKEN)")
-    commands.add_parser(
-        "deliver",
-        help="only send queued messages (the outbox), in a process beside run or serve; PostgreSQL only",
+    import_ = _command(
+        commands, "import", "import a merchant CSV export",
+        "Reads a merchant's CSV export of products, orders or purchase orders (columns: see the README's"
+        " \"Importing CSV files\"). All or nothing: if any row is bad nothing changes and every problem is listed"
+        " as `row N, column: reason` (exit code 1). Importing the same file again changes nothing.",
+        ["DATABASE_URL", "DEFAULT_PHONE_REGION", "SHOP_TIMEZONE", "HANDLING_DAYS"],
     )
-    commands.add_parser(
-        "serve",
-        help="run the bot and the web server: Telegram webhook (or long polling without WEBHOOK_URL),"
+    import_.add_argument("kind", choices=["products", "orders", "purchase-orders"], help="what the file holds")
+    import_.add_argument("file", type=Path, help="the CSV file (UTF-8; `,` or `;` between cells)")
+
+    bot_settings = ["BOT_TOKEN", "SECRET_KEY", "DATABASE_URL", "TELEGRAM_API_BASE_URL", "OUTBOX_WORKERS", "SUPPORT_CHAT_ID"]
+    _command(
+        commands, "run", "run the Telegram bot (long polling; needs BOT_TOKEN)",
+        "Runs the bot with long polling, its delivery workers and its daily jobs (ETAs, delay notices), without"
+        " the web server, until Ctrl-C or SIGTERM. Needs BOT_TOKEN and a SECRET_KEY of at least 32 bytes; every"
+        " other setting in .env.example shapes what the bot says and does.",
+        bot_settings,
+    )
+    _command(
+        commands, "deliver",
+        "only send queued messages (the outbox), in a process beside run or serve; PostgreSQL only",
+        "Only sends what the outbox holds (notifications, broadcasts, delay notices), with OUTBOX_WORKERS workers,"
+        " until Ctrl-C or SIGTERM: a process of its own beside `run` or `serve` (set OUTBOX_WORKERS=0 there), so a"
+        " paid broadcast does not slow the bot's answers. Needs PostgreSQL.",
+        ["BOT_TOKEN", "DATABASE_URL", "OUTBOX_WORKERS", "OUTBOX_RATE_PER_SECOND", "PAID_BROADCASTS",
+         "PAID_BROADCAST_RATE_PER_SECOND", "QUIET_HOURS_START", "QUIET_HOURS_END"],
+    )
+    _command(
+        commands, "serve",
+        "run the bot and the web server: Telegram webhook (or long polling without WEBHOOK_URL),"
         " merchant API, /healthz, /metrics",
+        "Runs the bot, its delivery workers and daily jobs, and one web server on WEB_HOST:WEB_PORT with the"
+        " Telegram webhook (long polling without WEBHOOK_URL), the merchant API at /api/v1, the merchant console at"
+        " /console, /healthz and /metrics, until Ctrl-C or SIGTERM. Needs BOT_TOKEN and a SECRET_KEY of at least"
+        " 32 bytes.",
+        bot_settings + ["WEB_HOST", "WEB_PORT", "WEBHOOK_URL", "WEBHOOK_SECRET"],
     )
 
-    token = commands.add_parser("token", help="merchant API tokens")
+    token = _command(
+        commands, "token", "merchant API tokens",
+        "Merchant API tokens, for the API (`Authorization: Bearer ...`) and the console's sign-in. Only a token's"
+        " SHA-256 is stored.",
+        ["DATABASE_URL"],
+    )
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    token_create = token_commands.add_parser("create", help="create a token and print it (shown only once)")
+    token_create = _command(
+        token_commands, "create", "create a token and print it (shown only once)",
+        "Creates a token and prints it on stdout; it is shown this once, so copy it now.", ["DATABASE_URL"],
+    )
     token_create.add_argument("--name", required=True, help="what uses it, e.g. the shop system")
-    token_commands.add_parser("list", help="list tokens (never the tokens themselves)")
-    token_revoke = token_commands.add_parser("revoke", help="stop a token working")
-    token_revoke.add_argument("token_id", metavar="ID", type=int)
+    _command(
+        token_commands, "list", "list tokens (never the tokens themselves)",
+        "Lists every token: id, name, its first characters, when it was created and last used, and whether it"
+        " is revoked. The tokens themselves are never shown again.",
+        ["DATABASE_URL"],
+    )
+    token_revoke = _command(
+        token_commands, "revoke", "stop a token working",
+        "Revokes a token at once: API requests and console sessions using it are refused from then on.",
+        ["DATABASE_URL"],
+    )
+    token_revoke.add_argument("token_id", metavar="ID", type=int, help="the token's id, from `token list`")
 
-    link = commands.add_parser("link", help="print the Telegram link for an order-confirmation e-mail")
-    link.add_argument("order_number")
-    link.add_argument("--bot-username", help="the bot's @username (default: asked from Telegram)")
+    link = _command(
+        commands, "link", "print the Telegram link for an order-confirmation e-mail",
+        "Prints the t.me link that opens the bot linked to an order, for the shop's order-confirmation e-mail."
+        " The link is signed with SECRET_KEY and expires after LINK_TOKEN_TTL_DAYS.",
+        ["SECRET_KEY", "DATABASE_URL", "LINK_TOKEN_TTL_DAYS", "BOT_TOKEN", "TELEGRAM_API_BASE_URL"],
+    )
+    link.add_argument("order_number", help="the order's number, as the customer knows it")
+    link.add_argument("--bot-username", help="the bot's @username (default: asked from Telegram with BOT_TOKEN)")
     return parser
+
+
+def _command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    summary: str,
+    description: str,
+    settings: list[str],
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and which settings it reads."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="settings it reads (environment or .env): " + ", ".join(settings),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     if args.command == "db":
-        upgrade(settings.database_url)
-        print("Database is up to date.")
-        return
+        sys.exit(_upgrade_database(settings.database_url))
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -83,13 +163,28 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(asyncio.run(_run_job(_JOBS[args.command], args, settings)))
 
 
+def _upgrade_database(database_url: str) -> int:
+    """`db upgrade`: migrate, and say whether the schema was created, migrated or already current."""
+    try:
+        before = asyncio.run(revision_of(database_url))
+        upgrade(database_url)
+    except UNREACHABLE as unreachable:
+        print(unreachable_message(database_url, unreachable), file=sys.stderr)
+        return 2
+    print(describe_upgrade(before, head_revision(database_url)))
+    return 0
+
+
 async def _run_job(job: Job, args: argparse.Namespace, settings: Settings) -> int:
-    """Run a job after checking the schema is current, so nothing runs against a stale database."""
+    """Run a job after checking the schema is current, so nothing runs against a stale or unreachable database."""
     engine = create_engine(settings.database_url)
     try:
         await ensure_schema_current(engine)
     except SchemaNotCurrent as problem:
         print(problem, file=sys.stderr)
+        return 2
+    except UNREACHABLE as unreachable:
+        print(unreachable_message(settings.database_url, unreachable), file=sys.stderr)
         return 2
     finally:
         await engine.dispose()

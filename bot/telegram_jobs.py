@@ -16,15 +16,16 @@ from bot.memory import settle_for_serving
 from bot.services.conversations.linking import build_link_for_order
 from bot.services.errors import DomainError
 from bot.telegram_app import build_application
-from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, unit_of_work
+from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, secret_key_problem, unit_of_work
 
 log = logging.getLogger(__name__)
 
 
 async def run_bot(settings: Settings) -> int:
     """Long-poll the Bot API until Ctrl-C or SIGTERM."""
-    if not settings.bot_token:
-        print(NO_BOT_TOKEN, file=sys.stderr)
+    problem = NO_BOT_TOKEN if not settings.bot_token else secret_key_problem(settings)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     log_to_console()
     async with chat_deps(settings) as deps:

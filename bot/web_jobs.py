@@ -26,7 +26,7 @@ from bot.services.merchant_access.idempotent_requests import forget_idempotent_r
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
-from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, unit_of_work
+from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, secret_key_problem, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ def configuration_problem(settings: Settings) -> str | None:
     """What keeps `serve` from starting, in words for the operator; None if nothing."""
     if not settings.bot_token:
         return NO_BOT_TOKEN
+    if problem := secret_key_problem(settings):
+        return problem
     if settings.webhook_url:
         if not settings.webhook_url.startswith("https://"):
             return "WEBHOOK_URL must be the public https:// address of POST /telegram/webhook."

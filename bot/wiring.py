@@ -12,6 +12,20 @@ from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 
 NO_BOT_TOKEN = "BOT_TOKEN is not set. Put your bot's token from @BotFather into .env."
+MIN_SECRET_KEY_BYTES = 32  # HMAC-SHA256 keys: shorter ones are weaker than the hash
+GENERATE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def secret_key_problem(settings: Settings) -> str | None:
+    """Why SECRET_KEY cannot sign order links and console sessions safely; None when it can."""
+    size = len(settings.secret_key.encode("utf-8"))
+    if size >= MIN_SECRET_KEY_BYTES:
+        return None
+    found = "is not set" if size == 0 else f"has {size} bytes"
+    return (
+        f"SECRET_KEY {found}; it signs order links and console sessions and needs at least {MIN_SECRET_KEY_BYTES}."
+        f" Generate one with `{GENERATE_SECRET_KEY}` and put it into .env as SECRET_KEY=..."
+    )
 
 
 def log_to_console() -> None:

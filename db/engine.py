@@ -3,7 +3,8 @@
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db.sqlite_connection import SQLiteConnection, WriteLock, connect
@@ -23,14 +24,46 @@ LAST_STATEMENT_OPTION = "backorder_last_statement"
 LAST_STATEMENT = {LAST_STATEMENT_OPTION: True}
 
 
+# What connecting raises when the database cannot be reached: refused, unknown host, wrong password, no such
+# database, a SQLite file in a folder that does not exist.
+UNREACHABLE = (OSError, DBAPIError)
+
+
+def unreachable_message(database_url: str, error: BaseException) -> str:
+    """One line for the operator: which database (password masked), and why it could not be reached."""
+    where = make_url(database_url).render_as_string(hide_password=True)
+    if isinstance(error, DBAPIError):
+        reason = str(error.orig.args[0] if error.orig is not None and error.orig.args else error).splitlines()[0]
+    elif isinstance(error, OSError):
+        reason = error.strerror or str(error)
+    else:
+        reason = str(error)
+    return f"Cannot reach the database at {where}: {reason}. Check DATABASE_URL and that the database is running."
+
+
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite, tuned so concurrent writers queue instead of failing."""
+    """An async engine; on SQLite, tuned so concurrent writers queue instead of failing.
+
+    Statement parameters are kept out of error messages and logs: they hold customers' e-mail addresses and
+    phone numbers.
+    """
     url = make_url(database_url)
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+        event.listen(engine.sync_engine, "handle_error", _drop_driver_error)
+        return engine
     engine = create_async_engine(url, async_creator=_sqlite_connector(url), **kwargs)
     _configure_sqlite(engine)
     return engine
+
+
+def _drop_driver_error(context: ExceptionContext) -> None:
+    """Keep asyncpg's own exception out of tracebacks: its DETAIL repeats the row's values
+    (`Key (email)=(anna@example.com) already exists`). The message and the SQLSTATE stay."""
+    error = context.original_exception
+    error.__cause__ = None
+    error.__suppress_context__ = True
 
 
 def _sqlite_connector(url: URL) -> Any:

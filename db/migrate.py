@@ -7,7 +7,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 UPGRADE_COMMAND = "backorder-bot db upgrade"
@@ -42,8 +45,40 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
+async def revision_of(database_url: str) -> str | None:
+    """The database's migration revision; None when it has no tables yet (or, for SQLite, no file)."""
+    if missing_sqlite_file(make_url(database_url)) is not None:
+        return None
+    engine = create_engine(database_url)
+    try:
+        return await current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+def describe_upgrade(before: str | None, after: str | None) -> str:
+    """What `db upgrade` did, from the revisions before and after it."""
+    if before is None:
+        return f"Created the database schema (revision {after})."
+    if before == after:
+        return f"The database is already up to date (revision {after}); nothing changed."
+    return f"Migrated the database from revision {before} to {after}."
+
+
+def missing_sqlite_file(url: URL) -> Path | None:
+    """The SQLite file `url` names when it does not exist: connecting would leave an empty one behind."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
 async def ensure_schema_current(engine: AsyncEngine) -> None:
     """Raise SchemaNotCurrent unless the database is at the newest migration."""
+    missing = missing_sqlite_file(engine.url)
+    if missing is not None:
+        raise SchemaNotCurrent(f"There is no database at {missing} yet. Run `{UPGRADE_COMMAND}` first to create it.")
     current = await current_revision(engine)
     head = head_revision(engine.url.render_as_string(hide_password=False))
     if current is None:

@@ -14,7 +14,6 @@ worth at once, so a reply to a customer finds room at once (or within one spacin
 import asyncio
 import math
 import time
-import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -24,7 +23,6 @@ from enum import StrEnum
 from typing import Any
 
 from telegram.error import RetryAfter
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
 from bot.telegram_errors import RetryingRateLimiter
@@ -262,10 +260,7 @@ def flood_control_for(settings: Settings) -> FloodControl:
 
 def retry_after_seconds(error: RetryAfter) -> float:
     """How long Telegram asked us to wait."""
-    with warnings.catch_warnings():
-        # An int today and a timedelta from PTB 23 on; both are handled, so the announcement is noise.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
+    value = error.retry_after  # a timedelta (bot/__init__.py opts in to PTB 23's type), else seconds
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -1,6 +1,9 @@
 """`serve` (and `run`) deliver the outbox and run the daily jobs beside the bot, with nothing else started."""
 
+import logging
 from datetime import date, timedelta
+
+import pytest
 
 from sqlalchemy import select
 
@@ -40,8 +43,9 @@ async def test_a_queued_message_is_delivered_while_serving(
 
 
 async def test_the_daily_jobs_send_a_delay_notice_for_a_missed_promise(
-    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy
+    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.background")
     user = fake_api.add_user("Ben")
     fake_api.send_text(user, "hi")
     headset = await add_product(session, "HS-1", lead_time_days=40)
@@ -57,3 +61,6 @@ async def test_the_daily_jobs_send_a_delay_notice_for_a_missed_promise(
     async with session_factory() as check:
         notices = (await check.scalars(select(DelayNotice))).all()
     assert [(n.sequence, n.promised_ship_by) for n in notices] == [(1, date(2026, 12, 2))]
+    # The log says what the jobs did in words, not as the services' result objects.
+    [summary] = [record.getMessage() for record in caplog.records if record.getMessage().startswith("daily jobs")]
+    assert "delay notices: 1 first, 0 further" in summary and "Result(" not in summary

@@ -46,9 +46,10 @@ async def test_deliver_refuses_sqlite_and_a_process_with_no_workers(
     on_sqlite = chat_settings(fake_api, database_url="sqlite+aiosqlite:///shop.sqlite3")
     no_workers = chat_settings(fake_api, database_url="postgresql+asyncpg://shop@127.0.0.1:1/shop", outbox_workers=0)
 
-    assert await deliver(on_sqlite, asyncio.sleep(0)) == 2
+    never = asyncio.get_running_loop().create_future()  # refused before waiting for it
+    assert await deliver(on_sqlite, never) == 2
     assert "needs PostgreSQL" in capsys.readouterr().err
-    assert await deliver(no_workers, asyncio.sleep(0)) == 2
+    assert await deliver(no_workers, never) == 2
     assert "OUTBOX_WORKERS is 0" in capsys.readouterr().err
     assert fake_api.requests() == []
 

@@ -34,7 +34,8 @@ class RunningDemo:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.url = self._wait_for_address()
 
     def _read(self) -> None:
@@ -55,15 +56,24 @@ class RunningDemo:
             if "Backorder Desk demo: open " in line:
                 return line.split("open ", 1)[1].split()[0].removesuffix("/sandbox")
         self.process.kill()
+        self._close()
         raise AssertionError("the demo printed no address:\n" + "".join(self.output))
 
     def stop(self, signum: int = signal.SIGINT) -> int:
         """Press Ctrl-C (or send `signum`); the exit code, once everything has stopped."""
         self.process.send_signal(signum)
         code = self.process.wait(timeout=30)
+        self._close()
         while not self.lines.empty():
             self.output.append(self.lines.get())
         return code
+
+    def _close(self) -> None:
+        """Read the output to its end and close the pipe, which the process left behind."""
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=ANSWERS_WITHIN + 5) as answer:

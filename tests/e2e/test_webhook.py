@@ -29,6 +29,7 @@ from db.models import ProcessedUpdate
 from tests.e2e.chat_bot import chat_settings
 
 SECRET = "webhook-secret_0123456789"
+KEY = "k" * 32  # SECRET_KEY: the shortest serve accepts
 HELP = conversation.help_menu(translator("en")).text
 
 
@@ -167,21 +168,24 @@ async def test_serving_without_a_webhook_url_long_polls(
     ("settings", "complaint"),
     [
         ({"bot_token": ""}, "BOT_TOKEN"),
+        ({"secret_key": ""}, "SECRET_KEY is not set"),
+        ({"secret_key": "x"}, "secrets.token_urlsafe(32)"),
+        ({"secret_key": "a" * 31}, "at least 32"),
         ({"webhook_url": "http://shop.example/telegram/webhook", "webhook_secret": SECRET}, "https://"),
         ({"webhook_url": "https://shop.example/telegram/webhook", "webhook_secret": ""}, "WEBHOOK_SECRET"),
         ({"webhook_url": "https://shop.example/telegram/webhook", "webhook_secret": "has spaces"}, "WEBHOOK_SECRET"),
     ],
 )
 def test_serve_refuses_a_configuration_it_cannot_run_safely(settings: dict[str, str], complaint: str) -> None:
-    problem = configuration_problem(Settings(_env_file=None, **({"bot_token": "1:token"} | settings)))
+    problem = configuration_problem(Settings(_env_file=None, **({"bot_token": "1:token", "secret_key": KEY} | settings)))
 
     assert problem is not None and complaint in problem
 
 
 def test_a_polling_or_webhook_configuration_is_accepted() -> None:
-    assert configuration_problem(Settings(_env_file=None, bot_token="1:token")) is None
+    assert configuration_problem(Settings(_env_file=None, bot_token="1:token", secret_key=KEY)) is None
     assert configuration_problem(
         Settings(
-            _env_file=None, bot_token="1:token", webhook_url="https://shop.example/telegram/webhook", webhook_secret=SECRET
+            _env_file=None, bot_token="1:token", secret_key=KEY, webhook_url="https://shop.example/telegram/webhook", webhook_secret=SECRET
         )
     ) is None
