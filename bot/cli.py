@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         " Telegram webhook (long polling without WEBHOOK_URL), the merchant API at /api/v1, the merchant console at"
         " /console, /healthz and /metrics, until Ctrl-C or SIGTERM. Needs BOT_TOKEN and a SECRET_KEY of at least"
         " 32 bytes.",
-        bot_settings + ["WEB_HOST", "WEB_PORT", "WEBHOOK_URL", "WEBHOOK_SECRET"],
+        bot_settings + [
+            "WEB_HOST", "WEB_PORT", "WEBHOOK_URL", "WEBHOOK_SECRET", "TRUSTED_PROXIES", "FAILED_TOKENS_PER_HOUR",
+            "METRICS_TOKEN",
+        ],
     )
 
     token = _command(

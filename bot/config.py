@@ -2,6 +2,7 @@
 
 from datetime import time
 from functools import lru_cache
+from ipaddress import ip_network
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     webhook_url: str = ""  # public https URL of POST /telegram/webhook; empty: long polling
     webhook_secret: str = ""
     merchant_user_ids: list[int] = Field(default_factory=list)
+    # Addresses (or networks) of the TLS-terminating proxies in front of the web server: only their
+    # X-Forwarded-For/-Proto and Forwarded headers are believed. Empty: none are.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    failed_tokens_per_hour: int = Field(default=20, ge=1, le=10_000)  # per client address, console and API
+    metrics_token: str = ""  # when set, GET /metrics wants `Authorization: Bearer <it>`
 
     outbox_workers: int = Field(default=1, ge=0, le=32)
     outbox_rate_per_second: float = Field(default=30, gt=0, le=1000)
@@ -62,6 +68,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _ip_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ip_network(network, strict=False)  # raises for a typo, so it stops start-up
+        return value
 
     @field_validator("business_hours")
     @classmethod

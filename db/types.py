@@ -6,6 +6,10 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+# The largest id an INTEGER primary key holds on PostgreSQL: a larger one names no row, and comparing a column
+# with it fails on both backends (asyncpg: out of int32 range; SQLite: beyond 2**63 - 1), so callers refuse it first.
+MAX_ROW_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend.

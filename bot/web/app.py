@@ -10,11 +10,14 @@ from bot.web.app_keys import DEPS, METRICS
 from bot.web.console import build_console
 from bot.web.console_auth import CONSOLE_PREFIX
 from bot.web.console_render import STATIC_DIR
+from bot.web.failed_tokens import FAILED_TOKENS, FailedTokens, limit_failed_tokens
 from bot.web.health import add_health_routes
 from bot.web.json_errors import json_errors
 from bot.web.merchant_api import build_merchant_api
 from bot.web.openapi import API_PREFIX
+from bot.web.proxies import behind_proxies, trusted_networks
 from bot.web.telegram_webhook import add_webhook_route
+from bot.web.url_text import refuse_nul_characters
 
 MAX_BODY_BYTES = 1024 * 1024  # larger bodies are refused with 413 before they are read in full
 MERCHANT_API = web.AppKey("merchant_api", web.Application)
@@ -28,8 +31,13 @@ def build_web_app(
 ) -> web.Application:
     """The server's routes on `deps`' database; with `telegram`, the webhook feeding it, and its metrics."""
     metrics = metrics or BotMetrics()
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_count_requests, json_errors])
+    proxies = behind_proxies(trusted_networks(deps.settings.trusted_proxies))
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[proxies, _count_requests, json_errors, refuse_nul_characters, limit_failed_tokens],
+    )
     app[DEPS] = deps
+    app[FAILED_TOKENS] = FailedTokens(deps.settings.failed_tokens_per_hour)
     app[METRICS] = metrics
     add_health_routes(app, deps, metrics)
     if telegram is not None:

@@ -1,6 +1,7 @@
 """GET /healthz for the load balancer or orchestrator, GET /metrics for Prometheus."""
 
 import asyncio
+import hmac
 import logging
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
 from bot.services.monitoring import check_database, outbox_counts
+from bot.web.json_errors import error_response
 from db.models import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -30,11 +32,23 @@ def add_health_routes(app: web.Application, deps: ChatDeps, metrics: BotMetrics)
 
     async def prometheus_metrics(request: web.Request) -> web.Response:
         """Every metric in Prometheus' text format; outbox counts are read from the database now."""
+        if not _may_scrape(request, deps.settings.metrics_token):
+            return error_response(
+                401, "unauthorized", "Send METRICS_TOKEN as `Authorization: Bearer <token>`.", **{"WWW-Authenticate": "Bearer"}
+            )
         metrics.set_outbox_counts(await _outbox_counts_or_none(deps))
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/healthz", healthz, allow_head=False)
     app.router.add_get("/metrics", prometheus_metrics, allow_head=False)
+
+
+def _may_scrape(request: web.Request, token: str) -> bool:
+    """Without METRICS_TOKEN anyone may; with it, only a request bearing it (compared in constant time)."""
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 async def _outbox_counts_or_none(deps: ChatDeps) -> dict[OutboxStatus, int] | None:

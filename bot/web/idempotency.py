@@ -42,7 +42,8 @@ _STORED_PATH_LENGTH = 300  # the column's size; the fingerprint covers the whole
 @web.middleware
 async def idempotency(request: web.Request, handler: Handler) -> web.StreamResponse:
     key = request.headers.get(HEADER)
-    if key is None or request.method not in METHODS:
+    # A request no route takes (unknown path, method not allowed) is refused as such, whatever its key.
+    if key is None or request.method not in METHODS or request.match_info.http_exception is not None:
         return await handler(request)
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         return invalid_request_response(
@@ -85,6 +86,6 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 of what makes two requests the same one."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode("utf-8")
-    except ValueError:
-        canonical = body  # not JSON (or empty): compared byte for byte
+    except (ValueError, RecursionError):
+        canonical = body  # not JSON (or empty, or nested too deeply to parse): compared byte for byte
     return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + canonical).hexdigest()

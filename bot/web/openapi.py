@@ -21,6 +21,7 @@ _ERRORS = {
     409: "Not allowed in the current state (the message says why), or the Idempotency-Key is in use.",
     413: "The body is larger than 1 MB (1,048,576 bytes).",
     422: "The input is not valid (every problem is listed), or the Idempotency-Key was used for another request.",
+    429: "Too many wrong tokens from this address within the hour; `Retry-After` says how many seconds to wait.",
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -106,8 +107,9 @@ def _describe(operation: Operation) -> dict[str, Any]:
             "name": "Idempotency-Key",
             "in": "header",
             "required": False,
-            "description": "Makes a retry safe: the first answer is kept and given again; nothing changes twice.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": "Makes a retry safe: the first answer is kept and given again; nothing changes twice."
+            " Printable ASCII; a key that is not, or one reused with another request, is answered 422.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
         })
     if parameters:
         described["parameters"] = parameters
@@ -119,8 +121,11 @@ def _describe(operation: Operation) -> dict[str, Any]:
         errors = (*operation.errors, 413)
     else:
         errors = operation.errors
+    if operation.method in ("POST", "PUT", "PATCH"):
+        errors = (*errors, 422)  # the Idempotency-Key's own refusals
     if not operation.needs_token:
         described["security"] = []
+    errors = (*errors, 429)  # any request bearing a token, from an address that sent too many wrong ones
     for status in sorted(set(errors) - ({401} if not operation.needs_token else set())):
         described["responses"][str(status)] = _response(_ERRORS[status], ErrorBody)
     return described

@@ -21,6 +21,7 @@ from bot.demo_stack import DemoStack, Persona
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.sandbox.sandbox_http import add_sandbox_routes
 from bot.web.console_render import environment
+from bot.web.json_errors import loads_json
 
 DEMO = web.AppKey("demo", object)
 
@@ -68,7 +69,10 @@ async def cast(request: web.Request) -> web.Response:
 
 
 async def new_customer(request: web.Request) -> web.Response:
-    body = await request.json() if request.can_read_body else {}
+    try:
+        body = loads_json(await request.read()) if request.can_read_body else {}
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     language = str(body.get("language") or "en")

@@ -5,14 +5,13 @@ with another, is refused before its body is read, so nobody else can feed the bo
 """
 
 import hmac
-import json
 import logging
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.web.json_errors import error_response
+from bot.web.json_errors import error_response, loads_json
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def add_webhook_route(app: web.Application, telegram: Application, secret: str) 
         if not expected or not hmac.compare_digest(given.encode("utf-8"), expected):
             return error_response(403, "wrong_secret", f"The {SECRET_HEADER} header is wrong.")
         try:
-            payload = json.loads(await request.read())
+            payload = loads_json(await request.read())
             update = Update.de_json(payload, telegram.bot) if _looks_like_update(payload) else None
         except (ValueError, TypeError, KeyError, AttributeError) as malformed:
             log.warning("refused a malformed webhook update: %s", malformed)

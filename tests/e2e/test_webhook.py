@@ -109,7 +109,14 @@ async def test_an_update_without_the_right_secret_is_refused_and_never_seen(
     assert webhook_bot.metrics.registry.get_sample_value("backorder_telegram_updates_handled_total") == 0
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}', b'{"update_id": 7, "message": "hi"}'])
+NESTED_100_000_DEEP = b'{"update_id": 7, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}', b'{"update_id": 7, "message": "hi"}', NESTED_100_000_DEEP],
+    ids=["not json", "a list", "no update_id", "a text update_id", "a text message", "nested 100,000 deep"],
+)
 async def test_a_malformed_update_is_a_400_and_not_queued(webhook_bot: WebhookBot, body: bytes) -> None:
     response = await webhook_bot.deliver(body)
 

@@ -45,6 +45,7 @@ from db.models import (
     Product,
     TelegramUser,
 )
+from db.types import MAX_ROW_ID
 
 TEMPLATE_BROADCAST = "broadcast"
 REASON_MERCHANT_UPDATE = "merchant_update"
@@ -430,6 +431,8 @@ async def attach_progress_message(uow: UnitOfWork, broadcast_id: int, chat_id: i
 
 
 async def _broadcast(session: AsyncSession, broadcast_id: int, *, lock: bool = False) -> Broadcast:
+    if not 1 <= broadcast_id <= MAX_ROW_ID:
+        raise BroadcastNotFound(broadcast_id)
     statement = select(Broadcast).where(Broadcast.id == broadcast_id)
     if lock:
         statement = statement.with_for_update()
