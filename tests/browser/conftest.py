@@ -92,3 +92,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call":  # type: ignore[attr-defined]
         item.call_report = report  # type: ignore[attr-defined]
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say at the end of the run, where nobody misses it, that the browser tests did not run and why."""
+    if not CHROMIUM.exists():
+        terminalreporter.write_line(
+            f"Browser tests skipped: Debian's chromium is not installed at {CHROMIUM} (sudo apt-get install chromium).",
+            yellow=True,
+            bold=True,
+        )
