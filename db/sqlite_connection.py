@@ -29,6 +29,8 @@ from typing import Any
 
 import aiosqlite
 
+from db.aiosqlite_internals import let_the_process_exit_while_open, on_thread, queue_on_thread, sqlite3_connection
+
 log = logging.getLogger(__name__)
 
 _BEGIN_WRITE = ("BEGIN IMMEDIATE",)
@@ -120,7 +122,9 @@ class SQLiteConnection(aiosqlite.Connection):
         guard = self._read_only and not _is_select(sql)
         outcome = self._run_on_loop(prelude, sql, parameters, many, postlude, guard) if self._may_run_on_loop() else None
         if outcome is None:
-            outcome = await self._execute(_run_statement, self._conn, prelude, sql, parameters, many, postlude, guard)
+            outcome = await on_thread(
+                self, _run_statement, sqlite3_connection(self), prelude, sql, parameters, many, postlude, guard
+            )
         if postlude:
             # Committed. Had the statement or the COMMIT failed, or the trip been cancelled, the transaction would
             # still count as open here, and SQLAlchemy's rollback would end it in a trip of its own, as any other.
@@ -153,7 +157,7 @@ class SQLiteConnection(aiosqlite.Connection):
             return
         if self._may_run_on_loop():
             try:
-                end(self._conn)
+                end(sqlite3_connection(self))
             finally:
                 self._forget_transaction()
             return
@@ -161,11 +165,11 @@ class SQLiteConnection(aiosqlite.Connection):
             # A transaction that only read has nothing to keep or lose, so nobody waits for its end; the
             # connection's thread still ends it before running whatever is queued for it next.
             self._ends_queued += 1
-            self._tx.put_nowait((None, partial(self._end_unwatched, end)))
+            queue_on_thread(self, partial(self._end_unwatched, end))
             self._forget_transaction()
             return
         try:
-            await self._execute(end, self._conn)
+            await on_thread(self, end, sqlite3_connection(self))
         finally:
             self._forget_transaction()
 
@@ -177,16 +181,16 @@ class SQLiteConnection(aiosqlite.Connection):
         self, prelude: Sequence[str], sql: str, parameters: Any, many: bool, postlude: Sequence[str], guard: bool
     ) -> _Outcome | None:
         """The statement, run here; None, with nothing done, if another process holds the write lock."""
-        if prelude is _BEGIN_WRITE and not _begin_at_once(self._conn, self.busy_timeout_ms):
+        if prelude is _BEGIN_WRITE and not _begin_at_once(sqlite3_connection(self), self.busy_timeout_ms):
             self._on_loop = False  # this transaction waits on the connection's thread instead
             return None
         prelude = () if prelude is _BEGIN_WRITE else prelude
-        return _run_statement(self._conn, prelude, sql, parameters, many, postlude, guard)
+        return _run_statement(sqlite3_connection(self), prelude, sql, parameters, many, postlude, guard)
 
     def _end_unwatched(self, end: Callable[[sqlite3.Connection], None]) -> None:
         """On the connection's thread, where no one awaits the outcome: so a failure is logged here."""
         try:
-            end(self._conn)
+            end(sqlite3_connection(self))
         except Exception:
             log.exception("could not end a read-only transaction")
         finally:
@@ -327,6 +331,5 @@ async def connect(database: str, write_lock: WriteLock, **kwargs: Any) -> SQLite
     """Open a connection (arguments as for sqlite3.connect) whose writing transactions queue on `write_lock`."""
     connection = SQLiteConnection(lambda: sqlite3.connect(database, **kwargs), write_lock)
     connection.busy_timeout_ms = round(1000 * kwargs.get("timeout", 5.0))
-    # As SQLAlchemy does for aiosqlite: a connection never closed must not keep the process alive.
-    connection._thread.daemon = True
+    let_the_process_exit_while_open(connection)
     return await connection
