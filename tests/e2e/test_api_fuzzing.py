@@ -13,6 +13,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.composition import ChatDeps
@@ -22,6 +23,10 @@ from bot.web.app import build_web_app
 from tests.shop import add_product
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+# A virtual environment set up before Schemathesis joined the dev extras lacks it: say how to get it.
+pytestmark = pytest.mark.skipif(
+    not SCHEMATHESIS.exists(), reason="Schemathesis is not installed: .venv/bin/pip install -q -e '.[dev]'"
+)
 CHECKS_LEFT_OUT = "positive_data_acceptance,negative_data_rejection"
 
 
