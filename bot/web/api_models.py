@@ -14,7 +14,7 @@ from bot.services.backorders.allocation import AllocationChange
 from bot.services.backorders.backorder_list import MAX_PAGE_SIZE, WaitingLine
 from bot.services.backorders.delay_notices import DelayNoticeView
 from bot.services.backorders.eta import EtaMove
-from bot.services.intake.csv_import import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
+from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
 from bot.services.outreach.broadcasts import BroadcastView
 from bot.services.purchasing.purchase_orders import PurchaseOrderResult
 from db.models import BroadcastStatus, DelayResponse, EtaBasis, LineStatus, PurchaseOrderStatus

@@ -13,12 +13,11 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ValidationError
 
 from bot.services.backorders.backorder_list import QueueCursor, list_backorders
@@ -30,9 +29,13 @@ from bot.services.errors import (
     DomainError,
     ImportRejected,
     NotFound,
+    RowProblem,
     UnsupportedLanguage,
 )
-from bot.services.intake.csv_import import ImportResult, import_order_records, import_product_records
+from bot.services.intake.cell_formats import instant
+from bot.services.intake.import_records import BadRow, Batch, ImportResult, OrderLineRecord, ProductRecord
+from bot.services.intake.order_import import import_order_records
+from bot.services.intake.product_import import import_product_records
 from bot.services.outreach.broadcasts import Audience, broadcast_progress, cancel_broadcast, create_broadcast
 from bot.services.purchasing.purchase_orders import (
     add_purchase_order,
@@ -91,7 +94,7 @@ async def put_product(request: web.Request) -> web.Response:
     """
     sku = request.match_info["sku"]
     body = await read_body(request, ProductFields)
-    result = await _import_products(request, [_product_record(sku, body)], lambda index: "")
+    result = await _import_products(request, [_product_record(0, sku, body)], lambda index: "")
     outcome = "created" if result.created else "updated" if result.updated else "unchanged"
     answer = ProductOut(sku=sku, outcome=outcome, **effects(result.allocations, result.eta_moves))
     return _json(answer, 201 if result.created else 200)
@@ -101,7 +104,7 @@ async def post_products(request: web.Request) -> web.Response:
     """Create or update many products at once: all of them, or (if any is invalid) none."""
     body = await read_body(request, ProductBatchIn)
     _refuse(_repeated([product.sku for product in body.products], "products", "sku", "SKU"))
-    records = [_product_record(product.sku, product) for product in body.products]
+    records = [_product_record(index, product.sku, product) for index, product in enumerate(body.products)]
     result = await _import_products(request, records, lambda index: f"products[{index}]")
     return _json(
         ProductBatchOut(
@@ -146,12 +149,11 @@ async def post_orders(request: web.Request) -> web.Response:
             for problem in _repeated([line.sku for line in order.lines], f"orders[{index}].lines", "sku", "SKU")
         ]
     )
-    records, places = _order_records(body.orders)
     deps = request.config_dict[DEPS]
+    uow = deps.uow()
+    batch, places = _order_batch(body.orders, uow.clock.tz)
     try:
-        result = await import_order_records(
-            deps.uow(), records, request_actor(request), deps.settings.default_phone_region
-        )
+        result = await import_order_records(uow, batch, request_actor(request), deps.settings.default_phone_region)
     except ImportRejected as rejected:
         raise InvalidRequest(_problems(rejected, lambda row, column: _order_field(*places[row], column))) from None
     return _json(
@@ -185,28 +187,44 @@ def _order_field(order_index: int, line_index: int, column: str) -> str:
     return f"{line}.{_LINE_FIELDS[column]}" if column in _LINE_FIELDS else line
 
 
-def _order_records(orders: Sequence[OrderIn]) -> tuple[list[dict[str, str]], dict[int, tuple[int, int]]]:
-    """One import record per order line, and where each record's row came from (order index, line index)."""
-    records: list[dict[str, str]] = []
-    places: dict[int, tuple[int, int]] = {}
+def _order_batch(orders: Sequence[OrderIn], tz: ZoneInfo) -> tuple[Batch[OrderLineRecord], list[tuple[int, int]]]:
+    """One record per order line, numbered in request order, and where each came from (order index, line index).
+
+    `placed_at` is text in the API (a date or a date and time); an order whose time cannot be read has its
+    lines passed on as bad rows, so the rest of the batch is still checked against the shop.
+    """
+    records: list[OrderLineRecord] = []
+    problems: list[RowProblem] = []
+    bad_rows: list[BadRow] = []
+    places: list[tuple[int, int]] = []
     for order_index, order in enumerate(orders):
-        customer = {"customer_email": order.customer.email, "customer_name": order.customer.name}
-        if order.customer.phone is not None:
-            customer["customer_phone"] = order.customer.phone
-        if order.customer.language is not None:
-            customer["customer_language"] = order.customer.language
+        try:
+            placed_at = instant(order.placed_at, tz)
+        except ValueError as bad:
+            problems.append(RowProblem(len(places), "placed_at", str(bad)))
+            placed_at = None
         for line_index, line in enumerate(order.lines):
-            places[len(records) + 2] = (order_index, line_index)
-            records.append({
-                "order_number": order.number,
-                "placed_at": order.placed_at,
-                "currency": order.currency,
-                **customer,
-                "sku": line.sku,
-                "quantity": str(line.quantity),
-                "unit_price": _amount(line.unit_price_minor, order.currency),
-            })
-    return records, places
+            row = len(places)
+            places.append((order_index, line_index))
+            if placed_at is None:
+                bad_rows.append(BadRow(row, line.sku, order_number=order.number))
+                continue
+            records.append(
+                OrderLineRecord(
+                    row=row,
+                    order_number=order.number,
+                    placed_at=placed_at,
+                    email=order.customer.email,
+                    customer_name=order.customer.name,
+                    phone=order.customer.phone,
+                    language=order.customer.language,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price_minor=line.unit_price_minor,
+                    currency=order.currency,
+                )
+            )
+    return Batch(records, problems, bad_rows), places
 
 
 # ---- purchase orders ---------------------------------------------------------------------------------
@@ -504,32 +522,29 @@ def _refuse(problems: list[Problem]) -> None:
 _PRODUCT_FIELDS = {"price": "price_minor"}
 
 
-def _product_record(sku: str, product: ProductFields) -> dict[str, str]:
-    record = {
-        "sku": sku,
-        "name": product.name,
-        "category": product.category,
-        "price": _amount(product.price_minor, product.currency),
-        "currency": product.currency,
-        "lead_time_days": str(product.lead_time_days),
-    }
-    if product.tags is not None:
-        record["tags"] = "|".join(product.tags)
-    if product.substitutes is not None:
-        record["substitutes"] = "|".join(product.substitutes)
-    if product.available is not None:
-        record["available"] = str(product.available)
-    return record
+def _product_record(row: int, sku: str, product: ProductFields) -> ProductRecord:
+    return ProductRecord(
+        row=row,
+        sku=sku,
+        name=product.name,
+        category=product.category,
+        price_minor=product.price_minor,
+        currency=product.currency,
+        lead_time_days=product.lead_time_days,
+        tags=None if product.tags is None else tuple(product.tags),
+        substitutes=None if product.substitutes is None else tuple(product.substitutes),
+        available=product.available,
+    )
 
 
 async def _import_products(
-    request: web.Request, records: list[dict[str, str]], place: Callable[[int], str]
+    request: web.Request, records: list[ProductRecord], place: Callable[[int], str]
 ) -> ImportResult:
     try:
-        return await import_product_records(_uow(request), records, request_actor(request))
+        return await import_product_records(_uow(request), Batch(records), request_actor(request))
     except ImportRejected as rejected:
         raise InvalidRequest(
-            _problems(rejected, lambda row, column: _joined(place(row - 2), _PRODUCT_FIELDS.get(column, column)))
+            _problems(rejected, lambda row, column: _joined(place(row), _PRODUCT_FIELDS.get(column, column)))
         ) from None
 
 
@@ -545,8 +560,3 @@ def _problems(rejected: ImportRejected, path_of: Callable[[int, str], str]) -> l
 
 def _joined(path: str, field: str) -> str:
     return ".".join(part for part in (path, field) if part)
-
-
-def _amount(minor: int, currency: str) -> str:
-    """Minor units as the import reads money ("149.00" for 14900 EUR)."""
-    return str(Decimal(minor).scaleb(-get_currency_precision(currency.upper())))

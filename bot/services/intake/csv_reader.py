@@ -1,0 +1,347 @@
+"""A merchant's CSV export read into typed records: the header checked, every cell parsed, every problem noted
+with its row number as a spreadsheet shows it (the header is row 1). The columns are documented in README.md,
+"Importing CSV files"."""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake import cell_formats, field_rules
+from bot.services.intake.import_records import (
+    MAX_LEAD_TIME_DAYS,
+    MAX_QUANTITY,
+    BadRow,
+    Batch,
+    OrderLineRecord,
+    ProductRecord,
+    PurchaseOrderRecord,
+    Record,
+)
+from db.models import PurchaseOrderStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Columns:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+PRODUCT_COLUMNS = Columns(
+    ("sku", "name", "category", "price", "currency", "lead_time_days"), ("tags", "substitutes", "available")
+)
+ORDER_COLUMNS = Columns(
+    ("order_number", "placed_at", "customer_email", "customer_name", "sku", "quantity", "unit_price", "currency"),
+    ("customer_phone", "customer_language"),
+)
+PURCHASE_ORDER_COLUMNS = Columns(("reference", "sku", "quantity", "expected_on"), ("status",))
+
+
+class _Row:
+    """One data row: its spreadsheet row number and cells by column; records what is wrong with it."""
+
+    def __init__(self, number: int, cells: dict[str, str], problems: list[RowProblem]) -> None:
+        self.number = number
+        self.cells = cells
+        self._problems = problems
+        self.ok = True
+
+    def has(self, column: str) -> bool:
+        """Whether the file has this column at all (an empty cell still counts)."""
+        return column in self.cells
+
+    def problem(self, column: str, reason: str) -> None:
+        self._problems.append(RowProblem(self.number, column, reason))
+        self.ok = False
+
+    def value(self, column: str, parse: Callable[[str], T], *, required: bool = True) -> T | None:
+        """The parsed cell; None (and a problem, if required) when it is empty or bad."""
+        raw = self.cells.get(column, "")
+        if not raw:
+            if required:
+                self.problem(column, "no value given")
+            return None
+        try:
+            return parse(field_rules.no_nul(raw))
+        except ValueError as bad:
+            self.problem(column, str(bad))
+            return None
+
+
+def _read_table(text: str, columns: Columns, problems: list[RowProblem]) -> list[_Row]:
+    """The file's data rows, keyed by normalised column name; a bad header rejects the file at once."""
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise ImportRejected([RowProblem(1, "", "the file is empty; the first row must name the columns")])
+    header_line = text.splitlines()[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[list[str]] = []
+    try:
+        for record_ in reader:
+            records.append(record_)
+    except csv.Error as bad:
+        raise ImportRejected([RowProblem(len(records) + 1, "", f"cannot be read as CSV ({bad})")]) from None
+
+    names = [_column_name(cell) for cell in records[0]]
+    _check_header(names, columns)
+    rows = []
+    for number, record_ in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record_):
+            continue  # spreadsheets leave blank rows; they mean nothing
+        row = _Row(number, {name: "" for name in names if name}, problems)
+        for index, cell in enumerate(record_):
+            name = names[index] if index < len(names) else ""
+            if name:
+                row.cells[name] = cell.strip()
+            elif cell.strip():
+                row.problem("", f"has a value in column {_column_letter(index)}, which has no heading")
+        rows.append(row)
+    return rows
+
+
+def _column_name(heading: str) -> str:
+    return re.sub(r"[\s\-]+", "_", heading.strip().lower())
+
+
+def _column_letter(index: int) -> str:
+    letters, number = "", index + 1
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _check_header(names: list[str], columns: Columns) -> None:
+    problems = []
+    seen: set[str] = set()
+    for name in names:
+        if not name:
+            continue
+        if name in seen:
+            problems.append(RowProblem(1, name, "this column appears twice"))
+        elif name not in columns.all:
+            problems.append(RowProblem(1, name, f"unknown column; the columns are {', '.join(columns.all)}"))
+        seen.add(name)
+    problems += [RowProblem(1, name, "required column is missing") for name in columns.required if name not in seen]
+    if problems:
+        raise ImportRejected(problems)
+
+
+def _check_unique(rows: Iterable[_Row], key: Callable[[_Row], Any], column: str, label: Callable[[Any], str]) -> None:
+    """Mark every row whose key an earlier row already had."""
+    first_row: dict[Any, int] = {}
+    for row in rows:
+        value = key(row)
+        if not value:
+            continue
+        if value in first_row:
+            row.problem(column, f"{label(value)} appears again (first in row {first_row[value]})")
+        else:
+            first_row[value] = row.number
+
+
+def _batch(
+    rows: list[_Row],
+    record_of: Callable[[_Row], Record | None],
+    problems: list[RowProblem],
+    bad_row: Callable[[_Row], BadRow],
+) -> Batch[Record]:
+    """The rows as records, those with a problem as bad rows."""
+    records: list[Record] = []
+    bad_rows: list[BadRow] = []
+    for row in rows:
+        record = record_of(row)
+        if record is None or not row.ok:
+            bad_rows.append(bad_row(row))
+        else:
+            records.append(record)
+    return Batch(records, problems, bad_rows)
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    return partial(field_rules.text, limit=limit)
+
+
+def _whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
+    return lambda raw: field_rules.whole_number(cell_formats.whole_number(raw), minimum, maximum)
+
+
+def _named_sku(row: _Row) -> str | None:
+    sku = row.cells.get("sku", "")
+    try:
+        return field_rules.sku(sku)
+    except ValueError:
+        return None  # reported when the row was read
+
+
+# --- products ----------------------------------------------------------------------------------------------
+
+
+def read_products(text: str) -> Batch[ProductRecord]:
+    """A products file as records: SKU, name, category, price, currency, lead time; tags, substitutes, stock."""
+    problems: list[RowProblem] = []
+    rows = _read_table(text, PRODUCT_COLUMNS, problems)
+    _check_unique(rows, lambda row: row.cells.get("sku"), "sku", lambda sku: f"SKU {sku}")
+    return _batch(
+        rows, _product_record, problems, lambda row: BadRow(row.number, _named_sku(row), _named_substitutes(row))
+    )
+
+
+def _product_record(row: _Row) -> ProductRecord | None:
+    sku = row.value("sku", field_rules.sku)
+    name = row.value("name", _text(200))
+    category = row.value("category", _text(100))
+    currency = row.value("currency", field_rules.currency)
+    price_minor = row.value("price", partial(cell_formats.amount, currency=currency))
+    lead_time_days = row.value("lead_time_days", _whole_number(0, MAX_LEAD_TIME_DAYS))
+    tags = row.value("tags", lambda raw: cell_formats.separated_list(raw, _text(50)), required=False)
+    substitutes = row.value(
+        "substitutes", lambda raw: cell_formats.separated_list(raw, field_rules.sku), required=False
+    )
+    available = row.value("available", _whole_number(0, MAX_QUANTITY), required=False)
+    if not row.ok:
+        return None
+    assert sku and name and category and currency and price_minor is not None and lead_time_days is not None
+    return ProductRecord(
+        row=row.number,
+        sku=sku,
+        name=name,
+        category=category,
+        price_minor=price_minor,
+        currency=currency,
+        lead_time_days=lead_time_days,
+        tags=(tags or ()) if row.has("tags") else None,
+        substitutes=(substitutes or ()) if row.has("substitutes") else None,
+        available=available,
+    )
+
+
+def _named_substitutes(row: _Row) -> tuple[str, ...]:
+    try:
+        return cell_formats.separated_list(row.cells.get("substitutes", ""), field_rules.sku)
+    except ValueError:
+        return ()  # a malformed cell, reported when the row was read
+
+
+# --- orders ------------------------------------------------------------------------------------------------
+
+
+def read_orders(text: str, now: datetime, tz: ZoneInfo, default_phone_region: str) -> Batch[OrderLineRecord]:
+    """An orders file as records, one row per order line; the rows of one order must agree on the order."""
+    problems: list[RowProblem] = []
+    rows = _read_table(text, ORDER_COLUMNS, problems)
+    _check_unique(
+        rows,
+        lambda row: (row.cells.get("order_number"), row.cells.get("sku")) if row.cells.get("sku") else None,
+        "sku",
+        lambda key: f"order {key[0]}, SKU {key[1]}",
+    )
+    phone = partial(field_rules.phone, default_region=default_phone_region)
+    lines = {row.number: _order_line_record(row, now, tz, phone) for row in rows}
+    _check_orders_agree(rows, lines)
+    return _batch(
+        rows,
+        lambda row: lines[row.number],
+        problems,
+        lambda row: BadRow(row.number, _named_sku(row), order_number=row.cells.get("order_number")),
+    )
+
+
+def _order_line_record(
+    row: _Row, now: datetime, tz: ZoneInfo, phone: Callable[[str], str]
+) -> OrderLineRecord | None:
+    order_number = row.value("order_number", _text(64))
+    placed_at = row.value("placed_at", lambda raw: field_rules.placed_at(cell_formats.instant(raw, tz), now, tz))
+    email = row.value("customer_email", field_rules.email)
+    customer_name = row.value("customer_name", _text(200))
+    phone_number = row.value("customer_phone", phone, required=False)
+    language = row.value("customer_language", field_rules.language, required=False)
+    sku = row.value("sku", field_rules.sku)
+    quantity = row.value("quantity", _whole_number(1, MAX_QUANTITY))
+    currency = row.value("currency", field_rules.currency)
+    unit_price_minor = row.value("unit_price", partial(cell_formats.amount, currency=currency))
+    if not row.ok:
+        return None
+    assert order_number and placed_at and email and customer_name and sku and quantity and currency
+    assert unit_price_minor is not None
+    return OrderLineRecord(
+        row=row.number,
+        order_number=order_number,
+        placed_at=placed_at,
+        email=email,
+        customer_name=customer_name,
+        phone=phone_number,
+        language=language,
+        sku=sku,
+        quantity=quantity,
+        unit_price_minor=unit_price_minor,
+        currency=currency,
+    )
+
+
+def _order_fields(line: OrderLineRecord) -> dict[str, Any]:
+    """What every row of one order must agree on."""
+    return {
+        "placed_at": line.placed_at,
+        "customer_email": line.email,
+        "customer_name": line.customer_name,
+        "customer_phone": line.phone,
+        "customer_language": line.language,
+        "currency": line.currency,
+    }
+
+
+def _check_orders_agree(rows: list[_Row], lines: dict[int, OrderLineRecord | None]) -> None:
+    """Mark rows that disagree with their order's first readable row."""
+    first: dict[str, OrderLineRecord] = {}
+    for row in rows:
+        line = lines[row.number]
+        if line is None:
+            continue
+        earlier = first.setdefault(line.order_number, line)
+        if earlier is line:
+            continue
+        wanted = _order_fields(earlier)
+        for column, value in _order_fields(line).items():
+            if value != wanted[column]:
+                row.problem(column, f"differs from row {earlier.row} of the same order")
+
+
+# --- purchase orders ---------------------------------------------------------------------------------------
+
+
+def read_purchase_orders(text: str, today: date) -> Batch[PurchaseOrderRecord]:
+    """A purchase-orders file as records: reference, SKU, quantity, expected date and (optionally) status."""
+    problems: list[RowProblem] = []
+    rows = _read_table(text, PURCHASE_ORDER_COLUMNS, problems)
+    _check_unique(rows, lambda row: row.cells.get("reference"), "reference", lambda ref: f"purchase order {ref}")
+    return _batch(
+        rows, partial(_purchase_order_record, today=today), problems, lambda row: BadRow(row.number, _named_sku(row))
+    )
+
+
+def _purchase_order_record(row: _Row, today: date) -> PurchaseOrderRecord | None:
+    reference = row.value("reference", _text(64))
+    sku = row.value("sku", field_rules.sku)
+    quantity = row.value("quantity", _whole_number(1, MAX_QUANTITY))
+    expected_on = row.value(
+        "expected_on", lambda raw: field_rules.expected_on(cell_formats.calendar_date(raw), today)
+    )
+    status = row.value("status", field_rules.purchase_order_status, required=False) or PurchaseOrderStatus.OPEN
+    if not row.ok:
+        return None
+    assert reference and sku and quantity and expected_on
+    return PurchaseOrderRecord(row.number, reference, sku, quantity, expected_on, status)
