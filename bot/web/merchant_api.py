@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from bot.services.errors import (
     UnsupportedLanguage,
 )
 from bot.services.intake.cell_formats import instant
+from bot.services.intake.field_rules import expected_on, no_nul
 from bot.services.intake.import_records import BadRow, Batch, ImportResult, OrderLineRecord, ProductRecord
 from bot.services.intake.order_import import import_order_records
 from bot.services.intake.product_import import import_product_records
@@ -74,7 +75,14 @@ from bot.web.api_models import (
 )
 from bot.web.app_keys import DEPS
 from bot.web.idempotency import idempotency
-from bot.web.json_errors import InvalidRequest, Problem, error_response, invalid_request_response, validation_problems
+from bot.web.json_errors import (
+    InvalidRequest,
+    Problem,
+    error_response,
+    invalid_request_response,
+    json_path,
+    validation_problems,
+)
 from bot.web.openapi import OPENAPI_PATH, Operation, build_openapi_document
 
 log = logging.getLogger(__name__)
@@ -236,8 +244,9 @@ async def post_purchase_order(request: web.Request) -> web.Response:
     Sending the same purchase order again changes nothing (200); the same reference with other details is 409.
     """
     body = await read_body(request, PurchaseOrderIn)
+    uow = _uow(request)
     result = await add_purchase_order(
-        _uow(request), body.reference, body.sku, body.quantity, body.expected_on, request_actor(request)
+        uow, body.reference, body.sku, body.quantity, _bounded(body.expected_on, uow), request_actor(request)
     )
     return _json(PurchaseOrderChangeOut.of(result), 201 if result.changed else 200)
 
@@ -245,8 +254,9 @@ async def post_purchase_order(request: web.Request) -> web.Response:
 async def patch_purchase_order(request: web.Request) -> web.Response:
     """Move an open purchase order to another date; the ETAs resting on it move with it and are recorded."""
     body = await read_body(request, PurchaseOrderMoveIn)
+    uow = _uow(request)
     result = await move_purchase_order(
-        _uow(request), request.match_info["reference"], body.expected_on, request_actor(request)
+        uow, request.match_info["reference"], _bounded(body.expected_on, uow), request_actor(request)
     )
     return _json(PurchaseOrderChangeOut.of(result))
 
@@ -279,6 +289,14 @@ async def receive_purchase_order_route(request: web.Request) -> web.Response:
             **effects(result.allocations, result.eta_moves),
         )
     )
+
+
+def _bounded(day: date, uow: UnitOfWork) -> date:
+    """`expected_on` within the window the imports allow too; a date years away would make endless ETAs."""
+    try:
+        return expected_on(day, uow.clock.today())
+    except ValueError as bad:
+        raise InvalidRequest([Problem(field="expected_on", reason=str(bad))]) from None
 
 
 def _receipt_key(request: web.Request, key: str) -> str:
@@ -478,9 +496,33 @@ async def read_body(request: web.Request, model: type[M], *, optional: bool = Fa
     if optional and not raw.strip():
         raw = b"{}"
     try:
-        return model.model_validate_json(raw)
+        body = model.model_validate_json(raw)
     except ValidationError as invalid:
         raise InvalidRequest(validation_problems(invalid)) from None
+    if b"\\u0000" in raw:  # JSON can only spell a NUL character escaped
+        _refuse(_nul_problems(json.loads(raw)))
+    return body
+
+
+def _nul_problems(value: object, path: str = "") -> list[Problem]:
+    """A problem for every text of a JSON value (keys included) holding a NUL character, which no column can."""
+    if isinstance(value, str):
+        try:
+            no_nul(value)
+        except ValueError as bad:
+            return [Problem(field=path, reason=str(bad))]
+        return []
+    if isinstance(value, list):
+        return [
+            problem for index, item in enumerate(value) for problem in _nul_problems(item, json_path(path, [index]))
+        ]
+    if isinstance(value, dict):
+        return [
+            problem
+            for key, item in value.items()
+            for problem in _nul_problems(key, json_path(path, [key])) + _nul_problems(item, json_path(path, [key]))
+        ]
+    return []
 
 
 def _read_query(request: web.Request, model: type[M]) -> M:

@@ -34,6 +34,7 @@ from db.models import (
 )
 from tests import readback
 from tests.e2e.web_client import MerchantClient
+from tests.import_cases import ORDER_TIMES_OUTSIDE_REASON
 from tests.row_counts import row_counts
 from tests.shop import T0, add_customer, add_order, add_product, minutes_after
 
@@ -761,3 +762,58 @@ async def test_delay_notices_are_listed_with_their_answers_and_can_be_narrowed_b
     assert (first["order_number"], first["customer_name"], first["sku"], first["new_ship_by"]) == ("B-Anna", "Anna Klein", "HS-200", "2026-12-10")
     assert [notice["line_id"] for notice in recent.body["delay_notices"]] == [lines["ben"]]
     assert naive.status == 422 and set(naive.problems) == {"since"}
+
+
+# ---- input no column can hold ----------------------------------------------------------------------------
+
+
+async def test_a_nul_character_anywhere_in_a_body_is_a_422_naming_the_field(api: MerchantClient, session_factory) -> None:
+    before = await row_counts(session_factory)
+
+    product = await api.post("/products", {"products": [HEADSET | {"sku": "HS-200", "name": "Head\x00set"}]})
+    orders = await api.post("/orders", {"orders": [order("5001", ("HS-200", 1), email="anna\x00@example.com")]})
+    broadcast = await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": {"en": "Soon\x00"}})
+
+    assert (product.status, orders.status, broadcast.status) == (422, 422, 422)
+    assert product.problems == {"products[0].name": "contains a NUL character (\\x00), which text cannot hold"}
+    assert set(orders.problems) == {"orders[0].customer.email"}
+    assert set(broadcast.problems) == {"texts.en"}
+    assert await row_counts(session_factory) == before
+
+
+@pytest.mark.parametrize(("placed_at", "reason"), ORDER_TIMES_OUTSIDE_REASON)
+async def test_an_order_placed_outside_reason_is_a_422_naming_the_window(
+    api: MerchantClient, session: AsyncSession, session_factory, placed_at: str, reason: str
+) -> None:
+    await add_product(session, "HS-200")
+    await session.commit()
+    before = await row_counts(session_factory)
+
+    answer = await api.post(
+        "/orders", {"orders": [order("5001", ("HS-200", 1)), order("5002", ("NOPE-1", 1), placed_at=placed_at)]}
+    )
+
+    assert answer.status == 422
+    assert answer.problems == {
+        "orders[1].placed_at": reason,
+        "orders[1].lines[0].sku": "NOPE-1 is not a product of the shop; import it first",
+    }
+    assert await row_counts(session_factory) == before
+
+
+async def test_a_purchase_order_due_years_away_is_a_422_naming_the_window(
+    api: MerchantClient, session: AsyncSession, uow: UnitOfWork, session_factory
+) -> None:
+    await waiting_lines(session, uow, [1])
+    body = {"reference": "PO-7001", "sku": "HS-200", "quantity": 5, "expected_on": "9999-12-31"}
+
+    added = await api.post("/purchase-orders", body)
+    await api.post("/purchase-orders", body | {"expected_on": "2026-12-04"})
+    moved = await api.patch("/purchase-orders/PO-7001", {"expected_on": "0001-01-01"})
+
+    window = "is outside the dates a purchase order may be due (2025-11-27 to 2029-11-26)"
+    assert (added.status, added.problems) == (422, {"expected_on": f"9999-12-31 {window}"})
+    assert (moved.status, moved.problems) == (422, {"expected_on": f"0001-01-01 {window}"})
+    async with session_factory() as check:
+        stored = (await check.execute(select(PurchaseOrder))).scalar_one()
+    assert stored.expected_on == DEC_4

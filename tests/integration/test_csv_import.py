@@ -34,6 +34,7 @@ from db.models import (
     StockLevel,
 )
 from tests.cli_runner import run_cli
+from tests.import_cases import ORDER_TIMES_OUTSIDE_REASON
 from tests.row_counts import row_counts
 from tests.shop import add_customer, add_order, add_product
 
@@ -572,3 +573,55 @@ def test_a_command_on_an_unmigrated_database_exits_2_naming_the_upgrade(
     assert code == 2
     assert "backorder-bot db upgrade" in capsys.readouterr().err
 
+
+
+# --- input no column can hold --------------------------------------------------------------------------------
+
+
+async def test_a_nul_character_in_any_cell_is_a_row_error_and_writes_nothing(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    before = await row_counts(session_factory)
+    text = (
+        "sku,name,category,price,currency,lead_time_days,tags\n"
+        "A-1,Good thing,audio,19.99,EUR,14,\n"
+        "A-2,Bad\x00thing,audio,19.99,EUR,14,x\x00y\n"
+    )
+
+    with pytest.raises(ImportRejected) as refusal:
+        await import_products(uow, text, MERCHANT)
+
+    assert {(p.row, p.field) for p in refusal.value.problems} == {(3, "name"), (3, "tags")}
+    assert all("NUL character" in problem.reason for problem in refusal.value.problems)
+    assert await row_counts(session_factory) == before
+
+
+@pytest.mark.parametrize(("placed_at", "reason"), ORDER_TIMES_OUTSIDE_REASON)
+async def test_an_order_placed_outside_reason_is_a_row_error_naming_the_window(
+    uow: UnitOfWork, session_factory: Sessions, placed_at: str, reason: str
+) -> None:
+    await import_products(uow, fixture("products.csv"), MERCHANT)
+    before = await row_counts(session_factory)
+    text = (
+        "order_number,placed_at,customer_email,customer_name,sku,quantity,unit_price,currency\n"
+        f"7001,{placed_at},a@example.com,A,HS-120,1,89.00,EUR\n"
+    )
+
+    with pytest.raises(ImportRejected) as refusal:
+        await import_orders(uow, text, MERCHANT, "DE")
+
+    assert refusal.value.problems == (RowProblem(2, "placed_at", reason),)
+    assert await row_counts(session_factory) == before
+
+
+async def test_a_purchase_order_due_years_away_is_a_row_error_naming_the_window(uow: UnitOfWork) -> None:
+    await shop_with_orders(uow)
+    text = "reference,sku,quantity,expected_on\nPO-1,HS-200,5,9999-12-31\nPO-2,HS-200,5,2024-01-01\n"
+
+    with pytest.raises(ImportRejected) as refusal:
+        await import_purchase_orders(uow, text, MERCHANT)
+
+    assert refusal.value.problems == (
+        RowProblem(2, "expected_on", "9999-12-31 is outside the dates a purchase order may be due (2025-11-27 to 2029-11-26)"),
+        RowProblem(3, "expected_on", "2024-01-01 is outside the dates a purchase order may be due (2025-11-27 to 2029-11-26)"),
+    )

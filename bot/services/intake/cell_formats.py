@@ -67,7 +67,7 @@ def instant(raw: str, tz: ZoneInfo) -> datetime:
             value = value.replace(tzinfo=tz)
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{raw!r} is beyond the end of the calendar") from None
+        raise ValueError(f"{raw!r} lies outside the calendar (years 1 to 9999)") from None
 
 
 def separated_list(raw: str, item: Callable[[str], str]) -> tuple[str, ...]:
