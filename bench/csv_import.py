@@ -1,83 +1,149 @@
-"""How long a large orders CSV takes to import, and to import again (when nothing changes).
+"""How long a large CSV import takes, and its peak memory, at several sizes: orders, products or purchase orders.
 
-Builds a fresh database (a temporary SQLite file unless --database-url names an empty one), imports 200
-products with some stock, then an orders file of --orders orders with two lines each, through the same
-service the `backorder-bot import orders` command uses: checking every row, creating customers, allocating
-stock in queue order and computing every ETA, in one transaction.
+Each size runs in a process of its own on a fresh database (a temporary SQLite file, or with --database-url
+a PostgreSQL database created next to the one named and dropped afterwards), through the same service the
+`backorder-bot import` command uses: every row checked, customers created, stock allocated in queue order and
+every ETA computed, all or nothing. The shop has 1,000 products with some stock; an orders file has two lines
+per order and 0.3 customers per order (100,000 lines: 50,000 orders, 15,000 customers). The same file is then
+imported again, which changes nothing. Peak RSS is the process's whole peak (file, shop set-up and import).
 
-    .venv/bin/python bench/csv_import.py
-    .venv/bin/python bench/csv_import.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_csv
+    .venv/bin/python bench/csv_import.py --lines 10000 50000 100000
+    .venv/bin/python bench/csv_import.py --kind products --lines 10000 50000 100000
+    .venv/bin/python bench/csv_import.py --lines 100000 --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_csv
 """
 
 import argparse
 import asyncio
+import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
 from bot.clock import ManualClock  # noqa: E402
 from bot.services.audit import Actor  # noqa: E402
-from bot.services.intake.csv_import import import_orders, import_products  # noqa: E402
+from bot.services.intake.csv_import import import_orders, import_products, import_purchase_orders  # noqa: E402
 from bot.services.unit_of_work import UnitOfWork  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade_async  # noqa: E402
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 MERCHANT = Actor.merchant("bench")
-PRODUCTS = 200
+SKUS = 1000
 
 
-def products_file() -> str:
-    rows = [f"P-{n},Product {n},bench,{10 + n}.50,EUR,21,{n * 3}" for n in range(PRODUCTS)]
-    return "sku,name,category,price,currency,lead_time_days,available\n" + "\n".join(rows) + "\n"
+def products_file(count: int = SKUS) -> str:
+    rows = [f"P-{n},Product {n},bench,{10 + n % 500}.50,EUR,21,tag{n % 7}|bench,,{n % 5 * 3}" for n in range(count)]
+    return "sku,name,category,price,currency,lead_time_days,tags,substitutes,available\n" + "\n".join(rows) + "\n"
 
 
-def orders_file(orders: int) -> str:
-    """Two lines per order, a third as many customers as orders, each with a phone number."""
-    customers = orders // 3 + 1
+def orders_file(lines: int) -> str:
+    """Two lines per order, 0.3 customers per order, each customer with a phone number."""
+    orders = lines // 2
+    customers = max(1, orders * 3 // 10)
     rows = ["order_number,placed_at,customer_email,customer_name,customer_phone,sku,quantity,unit_price,currency"]
     for n in range(orders):
         customer = n % customers
         for k in range(2):
             rows.append(
                 f"{100000 + n},2026-10-{1 + n % 28:02d}T10:{n % 60:02d}:00+01:00,c{customer}@example.com,"
-                f"Customer {customer},0151 2345{customer % 10000:04d},P-{(n * 7 + k * 13) % PRODUCTS},{1 + k},10.50,EUR"
+                f"Customer {customer},0151 2{customer:07d},P-{(n * 7 + k * 13) % SKUS},{1 + k},10.50,EUR"
             )
     return "\n".join(rows) + "\n"
 
 
-async def run(database_url: str, orders: int) -> None:
+def purchase_orders_file(count: int) -> str:
+    rows = [f"PO-{n},P-{n % SKUS},{5 + n % 20},2026-12-{1 + n % 28:02d}" for n in range(count)]
+    return "reference,sku,quantity,expected_on\n" + "\n".join(rows) + "\n"
+
+
+async def measure(database_url: str, kind: str, lines: int) -> dict[str, float | int]:
+    """Set up the shop, then import the file twice; seconds for each import and the process's peak RSS in MB."""
     await upgrade_async(database_url)
     engine = create_engine(database_url)
     uow = UnitOfWork(create_session_factory(engine), ManualClock(NOW))
     try:
-        await import_products(uow, products_file(), MERCHANT)
-        text = orders_file(orders)
-        for attempt in ("first import", "same file again"):
+        if kind == "products":
+            file_text = products_file(lines)
+            run = lambda: import_products(uow, file_text, MERCHANT)  # noqa: E731
+        else:
+            await import_products(uow, products_file(), MERCHANT)
+            if kind == "orders":
+                file_text = orders_file(lines)
+                run = lambda: import_orders(uow, file_text, MERCHANT, "DE")  # noqa: E731
+            else:
+                file_text = purchase_orders_file(lines)
+                run = lambda: import_purchase_orders(uow, file_text, MERCHANT)  # noqa: E731
+        timings = []
+        for _ in ("first", "again"):
             started = time.perf_counter()
-            result = await import_orders(uow, text, MERCHANT, "DE")
-            elapsed = time.perf_counter() - started
-            print(
-                f"{attempt:16} {elapsed:6.2f} s  created {len(result.created)}, unchanged {len(result.unchanged)},"
-                f" {sum(a.allocated_now for a in result.allocations)} units allocated, {len(result.eta_moves)} ETAs set"
-            )
+            result = await run()
+            timings.append(time.perf_counter() - started)
+        assert not result.changed, "importing the same file again changed something"
+    finally:
+        await engine.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"lines": lines, "first_s": timings[0], "again_s": timings[1], "peak_rss_mb": peak_mb}
+
+
+def fresh_database(base_url: str | None, folder: str) -> tuple[str, str | None]:
+    """A URL of an empty database, and the PostgreSQL database's name to drop afterwards (None for SQLite)."""
+    if base_url is None:
+        return f"sqlite+aiosqlite:///{folder}/bench-{uuid.uuid4().hex}.sqlite3", None
+    name = f"bench_csv_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(base_url, f'CREATE DATABASE "{name}"'))
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False), name
+
+
+async def _admin(base_url: str, statement: str) -> None:
+    engine = create_engine(make_url(base_url).set(database="postgres").render_as_string(hide_password=False))
+    try:
+        async with engine.connect() as connection:
+            await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text(statement))
     finally:
         await engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="an empty database (default: a temporary SQLite file)")
-    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--database-url", help="a PostgreSQL database to create the bench's databases next to")
+    parser.add_argument("--kind", choices=("orders", "products", "purchase-orders"), default="orders")
+    parser.add_argument("--lines", type=int, nargs="+", default=[10000, 50000, 100000], help="rows per file")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: measure one size on this URL
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-        print(f"{args.orders} orders, {2 * args.orders} lines, on {url.split(':')[0]}")
-        asyncio.run(run(url, args.orders))
+    if args.one:
+        print(json.dumps(asyncio.run(measure(args.one, args.kind, args.lines[0]))))
+        return
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{args.kind} import on {backend}: rows, first import, same file again, peak RSS")
+    with tempfile.TemporaryDirectory() as folder:
+        for lines in args.lines:
+            url, created = fresh_database(args.database_url, folder)
+            try:
+                child = subprocess.run(
+                    [sys.executable, __file__, "--kind", args.kind, "--lines", str(lines), "--one", url],
+                    capture_output=True,
+                    text=True,
+                )
+            finally:
+                if created:
+                    asyncio.run(_admin(args.database_url, f'DROP DATABASE "{created}" WITH (FORCE)'))
+            if child.returncode:
+                sys.exit(f"{lines} rows failed:\n{child.stderr}")
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            print(
+                f"{figures['lines']:>8,} rows  {figures['first_s']:6.2f} s  {figures['again_s']:6.2f} s"
+                f"  {figures['peak_rss_mb']:6.0f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -62,11 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "import", "import a merchant CSV export",
         "Reads a merchant's CSV export of products, orders or purchase orders (columns: see the README's"
         " \"Importing CSV files\"). All or nothing: if any row is bad nothing changes and every problem is listed"
-        " as `row N, column: reason` (exit code 1). Importing the same file again changes nothing.",
+        " as `row N, column: reason` (exit code 1). Importing the same file again changes nothing; --dry-run"
+        " checks a file and says what it would change without writing.",
         ["DATABASE_URL", "DEFAULT_PHONE_REGION", "SHOP_TIMEZONE", "HANDLING_DAYS"],
     )
     import_.add_argument("kind", choices=["products", "orders", "purchase-orders"], help="what the file holds")
     import_.add_argument("file", type=Path, help="the CSV file (UTF-8; `,` or `;` between cells)")
+    import_.add_argument(
+        "--dry-run", action="store_true", help="check the file and say what it would change, without writing"
+    )
 
     bot_settings = ["BOT_TOKEN", "SECRET_KEY", "DATABASE_URL", "TELEGRAM_API_BASE_URL", "OUTBOX_WORKERS", "SUPPORT_CHAT_ID"]
     _command(
@@ -203,7 +207,7 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> int:
 async def _import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.jobs import import_csv
 
-    return await import_csv(settings, args.kind, args.file)
+    return await import_csv(settings, args.kind, args.file, dry_run=args.dry_run)
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

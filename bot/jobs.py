@@ -15,6 +15,7 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.wiring import unit_of_work
 
 IMPORT_ACTOR = Actor.merchant("csv-import")
+LISTED_PROBLEMS = 100  # a file wrong in every row would otherwise print thousands of lines
 _NOUNS = {"products": "products", "orders": "orders", "purchase-orders": "purchase orders"}
 
 
@@ -30,8 +31,11 @@ async def seed_demo(settings: Settings) -> int:
     return 0
 
 
-async def import_csv(settings: Settings, kind: str, path: Path) -> int:
-    """Import one CSV export of `kind` (products, orders, purchase-orders); all of it or, if any row is bad, none."""
+async def import_csv(settings: Settings, kind: str, path: Path, *, dry_run: bool = False) -> int:
+    """Import one CSV export of `kind` (products, orders, purchase-orders); all of it or, if any row is bad, none.
+
+    With `dry_run`, the file is checked and what it would change is reported; nothing is written.
+    """
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as unreadable:
@@ -46,21 +50,21 @@ async def import_csv(settings: Settings, kind: str, path: Path) -> int:
         return 1
     async with unit_of_work(settings) as uow:
         try:
-            result = await _import(uow, kind, text, settings)
+            result = await _import(uow, kind, text, settings, dry_run)
         except ImportRejected as rejected:
             print(describe_rejection(path, rejected), file=sys.stderr)
             return 1
-    print(describe_import(path, result))
+    print(("Dry run, nothing was written. " if dry_run else "") + describe_import(path, result))
     return 0
 
 
-async def _import(uow: UnitOfWork, kind: str, text: str, settings: Settings) -> ImportResult:
+async def _import(uow: UnitOfWork, kind: str, text: str, settings: Settings, dry_run: bool) -> ImportResult:
     if kind == "products":
-        return await import_products(uow, text, IMPORT_ACTOR)
+        return await import_products(uow, text, IMPORT_ACTOR, dry_run=dry_run)
     if kind == "orders":
-        return await import_orders(uow, text, IMPORT_ACTOR, settings.default_phone_region)
+        return await import_orders(uow, text, IMPORT_ACTOR, settings.default_phone_region, dry_run=dry_run)
     if kind == "purchase-orders":
-        return await import_purchase_orders(uow, text, IMPORT_ACTOR)
+        return await import_purchase_orders(uow, text, IMPORT_ACTOR, dry_run=dry_run)
     raise ValueError(f"unknown import kind {kind!r}")
 
 
@@ -101,9 +105,11 @@ def describe_rejection(path: Path, rejected: ImportRejected) -> str:
         f"{path.name} was not imported and nothing was changed: {len(rejected.problems)} problem(s) in"
         f" {len(rows)} row(s). Row 1 is the header."
     ]
-    for problem in rejected.problems:
+    for problem in rejected.problems[:LISTED_PROBLEMS]:
         where = f"row {problem.row}, {problem.field}" if problem.field else f"row {problem.row}"
         lines.append(f"  {where}: {problem.reason}")
+    if len(rejected.problems) > LISTED_PROBLEMS:
+        lines.append(f"  … and {len(rejected.problems) - LISTED_PROBLEMS} more problem(s); fix these and import again.")
     return "\n".join(lines)
 
 

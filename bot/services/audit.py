@@ -1,10 +1,11 @@
 """Who did what: the actor of a change and the audit entry written with it, and when the shop last changed."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.unit_of_work import UnitOfWork
@@ -54,6 +55,34 @@ def record(
             details=details,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFact:
+    """One change for record_all: what was done to which entity, with its details."""
+
+    action: str
+    entity_type: str
+    entity_id: object
+    details: dict[str, Any]
+
+
+async def record_all(session: AsyncSession, actor: Actor, at: datetime, facts: Iterable[AuditFact]) -> None:
+    """Audit entries for many changes at once, written as one set (an import's thousands of rows), uncommitted."""
+    rows = [
+        {
+            "at": at,
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+            "action": fact.action,
+            "entity_type": fact.entity_type,
+            "entity_id": str(fact.entity_id),
+            "details": fact.details,
+        }
+        for fact in facts
+    ]
+    if rows:
+        await session.execute(insert(AuditEntry.__table__), rows)
 
 
 async def last_change_at(uow: UnitOfWork) -> datetime | None:

@@ -2,7 +2,8 @@
 
 A file is checked in full before anything is written. If any row is bad, ImportRejected lists every problem
 with its row number as a spreadsheet shows it (the header is row 1) and nothing changes. Importing the same
-file again changes nothing. The columns are documented in README.md, "Importing CSV files".
+file again changes nothing; a dry run checks and reports what would change without writing. The columns are
+documented in README.md, "Importing CSV files".
 """
 
 from bot.services.audit import Actor
@@ -16,17 +17,20 @@ from bot.services.unit_of_work import UnitOfWork
 __all__ = ["ImportResult", "import_orders", "import_products", "import_purchase_orders"]
 
 
-async def import_products(uow: UnitOfWork, text: str, actor: Actor) -> ImportResult:
+async def import_products(uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False) -> ImportResult:
     """Create or update products by SKU, with their tags, substitutes and (optionally) unallocated stock."""
-    return await import_product_records(uow, read_products(text), actor)
+    return await import_product_records(uow, read_products(text), actor, dry_run=dry_run)
 
 
-async def import_orders(uow: UnitOfWork, text: str, actor: Actor, default_phone_region: str) -> ImportResult:
+async def import_orders(
+    uow: UnitOfWork, text: str, actor: Actor, default_phone_region: str, *, dry_run: bool = False
+) -> ImportResult:
     """Create orders once, one row per line; new lines get stock in queue order, the rest wait with an ETA."""
     batch = read_orders(text, uow.clock.now(), uow.clock.tz, default_phone_region)
-    return await import_order_records(uow, batch, actor, default_phone_region)
+    return await import_order_records(uow, batch, actor, default_phone_region, dry_run=dry_run)
 
 
-async def import_purchase_orders(uow: UnitOfWork, text: str, actor: Actor) -> ImportResult:
+async def import_purchase_orders(uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False) -> ImportResult:
     """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed."""
-    return await import_purchase_order_records(uow, read_purchase_orders(text, uow.clock.today()), actor)
+    batch = read_purchase_orders(text, uow.clock.today())
+    return await import_purchase_order_records(uow, batch, actor, dry_run=dry_run)

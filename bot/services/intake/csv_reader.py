@@ -5,7 +5,7 @@ with its row number as a spreadsheet shows it (the header is row 1). The columns
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -80,36 +80,34 @@ class _Row:
             return None
 
 
-def _read_table(text: str, columns: Columns, problems: list[RowProblem]) -> list[_Row]:
-    """The file's data rows, keyed by normalised column name; a bad header rejects the file at once."""
+def _table_rows(text: str, columns: Columns, problems: list[RowProblem]) -> Iterator[_Row]:
+    """The file's data rows one at a time, keyed by normalised column name; a bad header rejects the file at once.
+
+    Rows are read as they are checked, so a large file is never held as a table of cells.
+    """
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise ImportRejected([RowProblem(1, "", "the file is empty; the first row must name the columns")])
-    header_line = text.splitlines()[0]
+    header_line = text[: text.find("\n")] if "\n" in text else text
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[list[str]] = []
+    number = 1
     try:
-        for record_ in reader:
-            records.append(record_)
+        names = [_column_name(cell) for cell in next(reader)]
+        _check_header(names, columns)
+        for number, record_ in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in record_):
+                continue  # spreadsheets leave blank rows; they mean nothing
+            row = _Row(number, {name: "" for name in names if name}, problems)
+            for index, cell in enumerate(record_):
+                name = names[index] if index < len(names) else ""
+                if name:
+                    row.cells[name] = cell.strip()
+                elif cell.strip():
+                    row.problem("", f"has a value in column {_column_letter(index)}, which has no heading")
+            yield row
     except csv.Error as bad:
-        raise ImportRejected([RowProblem(len(records) + 1, "", f"cannot be read as CSV ({bad})")]) from None
-
-    names = [_column_name(cell) for cell in records[0]]
-    _check_header(names, columns)
-    rows = []
-    for number, record_ in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record_):
-            continue  # spreadsheets leave blank rows; they mean nothing
-        row = _Row(number, {name: "" for name in names if name}, problems)
-        for index, cell in enumerate(record_):
-            name = names[index] if index < len(names) else ""
-            if name:
-                row.cells[name] = cell.strip()
-            elif cell.strip():
-                row.problem("", f"has a value in column {_column_letter(index)}, which has no heading")
-        rows.append(row)
-    return rows
+        raise ImportRejected([RowProblem(number + 1, "", f"cannot be read as CSV ({bad})")]) from None
 
 
 def _column_name(heading: str) -> str:
@@ -140,21 +138,23 @@ def _check_header(names: list[str], columns: Columns) -> None:
         raise ImportRejected(problems)
 
 
-def _check_unique(rows: Iterable[_Row], key: Callable[[_Row], Any], column: str, label: Callable[[Any], str]) -> None:
-    """Mark every row whose key an earlier row already had."""
+def _unique(
+    rows: Iterable[_Row], key: Callable[[_Row], Any], column: str, label: Callable[[Any], str]
+) -> Iterator[_Row]:
+    """The rows, each whose key an earlier row already had marked."""
     first_row: dict[Any, int] = {}
     for row in rows:
         value = key(row)
-        if not value:
-            continue
-        if value in first_row:
-            row.problem(column, f"{label(value)} appears again (first in row {first_row[value]})")
-        else:
-            first_row[value] = row.number
+        if value:
+            if value in first_row:
+                row.problem(column, f"{label(value)} appears again (first in row {first_row[value]})")
+            else:
+                first_row[value] = row.number
+        yield row
 
 
 def _batch(
-    rows: list[_Row],
+    rows: Iterable[_Row],
     record_of: Callable[[_Row], Record | None],
     problems: list[RowProblem],
     bad_row: Callable[[_Row], BadRow],
@@ -168,7 +168,7 @@ def _batch(
             bad_rows.append(bad_row(row))
         else:
             records.append(record)
-    return Batch(records, problems, bad_rows)
+    return Batch(records, problems, bad_rows, checked=True)
 
 
 def _text(limit: int) -> Callable[[str], str]:
@@ -193,8 +193,9 @@ def _named_sku(row: _Row) -> str | None:
 def read_products(text: str) -> Batch[ProductRecord]:
     """A products file as records: SKU, name, category, price, currency, lead time; tags, substitutes, stock."""
     problems: list[RowProblem] = []
-    rows = _read_table(text, PRODUCT_COLUMNS, problems)
-    _check_unique(rows, lambda row: row.cells.get("sku"), "sku", lambda sku: f"SKU {sku}")
+    rows = _unique(
+        _table_rows(text, PRODUCT_COLUMNS, problems), lambda row: row.cells.get("sku"), "sku", lambda sku: f"SKU {sku}"
+    )
     return _batch(
         rows, _product_record, problems, lambda row: BadRow(row.number, _named_sku(row), _named_substitutes(row))
     )
@@ -242,19 +243,24 @@ def _named_substitutes(row: _Row) -> tuple[str, ...]:
 def read_orders(text: str, now: datetime, tz: ZoneInfo, default_phone_region: str) -> Batch[OrderLineRecord]:
     """An orders file as records, one row per order line; the rows of one order must agree on the order."""
     problems: list[RowProblem] = []
-    rows = _read_table(text, ORDER_COLUMNS, problems)
-    _check_unique(
-        rows,
+    rows = _unique(
+        _table_rows(text, ORDER_COLUMNS, problems),
         lambda row: (row.cells.get("order_number"), row.cells.get("sku")) if row.cells.get("sku") else None,
         "sku",
         lambda key: f"order {key[0]}, SKU {key[1]}",
     )
     phone = partial(field_rules.phone, default_region=default_phone_region)
-    lines = {row.number: _order_line_record(row, now, tz, phone) for row in rows}
-    _check_orders_agree(rows, lines)
+    first_lines: dict[str, OrderLineRecord] = {}
+
+    def record_of(row: _Row) -> OrderLineRecord | None:
+        line = _order_line_record(row, now, tz, phone)
+        if line is not None:
+            _check_agrees(row, line, first_lines.setdefault(line.order_number, line))
+        return line
+
     return _batch(
         rows,
-        lambda row: lines[row.number],
+        record_of,
         problems,
         lambda row: BadRow(row.number, _named_sku(row), order_number=row.cells.get("order_number")),
     )
@@ -304,20 +310,14 @@ def _order_fields(line: OrderLineRecord) -> dict[str, Any]:
     }
 
 
-def _check_orders_agree(rows: list[_Row], lines: dict[int, OrderLineRecord | None]) -> None:
-    """Mark rows that disagree with their order's first readable row."""
-    first: dict[str, OrderLineRecord] = {}
-    for row in rows:
-        line = lines[row.number]
-        if line is None:
-            continue
-        earlier = first.setdefault(line.order_number, line)
-        if earlier is line:
-            continue
-        wanted = _order_fields(earlier)
-        for column, value in _order_fields(line).items():
-            if value != wanted[column]:
-                row.problem(column, f"differs from row {earlier.row} of the same order")
+def _check_agrees(row: _Row, line: OrderLineRecord, first: OrderLineRecord) -> None:
+    """Mark the row where it disagrees with its order's first readable row."""
+    if first is line:
+        return
+    wanted = _order_fields(first)
+    for column, value in _order_fields(line).items():
+        if value != wanted[column]:
+            row.problem(column, f"differs from row {first.row} of the same order")
 
 
 # --- purchase orders ---------------------------------------------------------------------------------------
@@ -326,8 +326,12 @@ def _check_orders_agree(rows: list[_Row], lines: dict[int, OrderLineRecord | Non
 def read_purchase_orders(text: str, today: date) -> Batch[PurchaseOrderRecord]:
     """A purchase-orders file as records: reference, SKU, quantity, expected date and (optionally) status."""
     problems: list[RowProblem] = []
-    rows = _read_table(text, PURCHASE_ORDER_COLUMNS, problems)
-    _check_unique(rows, lambda row: row.cells.get("reference"), "reference", lambda ref: f"purchase order {ref}")
+    rows = _unique(
+        _table_rows(text, PURCHASE_ORDER_COLUMNS, problems),
+        lambda row: row.cells.get("reference"),
+        "reference",
+        lambda ref: f"purchase order {ref}",
+    )
     return _batch(
         rows, partial(_purchase_order_record, today=today), problems, lambda row: BadRow(row.number, _named_sku(row))
     )

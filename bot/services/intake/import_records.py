@@ -80,6 +80,9 @@ class Batch(Generic[Record]):
     records: Sequence[Record]
     problems: Sequence[RowProblem] = ()
     bad_rows: Sequence[BadRow] = field(default_factory=tuple)
+    # The CSV reader puts every cell through the field rules as it reads it; other front ends leave that to the
+    # use case.
+    checked: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ problem, since an imported order is never rewritten."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from bot.services.audit import Actor, record
-from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
+from bot.services.audit import Actor, AuditFact, record_all
+from bot.services.backorders.allocation import AllocationChange, allocate_stock_of
 from bot.services.backorders.eta import EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
@@ -21,11 +21,16 @@ from bot.services.intake.shop_lookup import REASON_ORDERS_IMPORTED, products_by_
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, LineStatus, Order, OrderLine, Product
 
+_WRITE_CHUNK = 2000  # orders per set of INSERTs: bounded memory for the statement's parameters
+
 
 async def import_order_records(
-    uow: UnitOfWork, batch: Batch[OrderLineRecord], actor: Actor, default_phone_region: str
+    uow: UnitOfWork, batch: Batch[OrderLineRecord], actor: Actor, default_phone_region: str, *, dry_run: bool = False
 ) -> ImportResult:
-    """Create the batch's orders (one record per order line) that the shop does not have yet."""
+    """Create the batch's orders (one record per order line) that the shop does not have yet.
+
+    With `dry_run`, everything is checked and done but rolled back: the result says what would change.
+    """
     now, tz = uow.clock.now(), uow.clock.tz
     checked = check_batch(
         batch, lambda given, problems: check_order_line(given, problems, now, tz, default_phone_region)
@@ -52,7 +57,8 @@ async def import_order_records(
         written = await _write_orders(uow, new_orders, products, actor)
         # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
         await notify_stock_and_eta_changes(uow, moves=written.eta_moves)
-        await uow.commit()
+        if not dry_run:  # leaving the unit of work uncommitted rolls it all back
+            await uow.commit()
     return ImportResult(
         kind="orders",
         created=written.created,
@@ -63,33 +69,51 @@ async def import_order_records(
     )
 
 
-async def _orders_by_number(session: AsyncSession, numbers: Iterable[str]) -> dict[str, Order]:
-    rows = await rows_in(
+@dataclass(frozen=True, slots=True)
+class _StoredOrder:
+    """An order already in the shop, as far as an import compares it."""
+
+    number: str
+    email: str
+    placed_at: datetime
+    currency: str
+    lines: dict[str, tuple[int, int]]  # SKU: (quantity, unit price); lines a customer swapped in left out
+
+
+async def _orders_by_number(session: AsyncSession, numbers: Iterable[str]) -> dict[str, _StoredOrder]:
+    heads = await rows_in(
         session,
         numbers,
-        lambda chunk: select(Order)
-        .where(Order.number.in_(chunk))
-        .options(selectinload(Order.customer), selectinload(Order.lines).selectinload(OrderLine.product)),
+        lambda chunk: select(Order.number, Customer.email, Order.placed_at, Order.currency)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Order.number.in_(chunk)),
     )
-    return {order.number: order for (order,) in rows}
+    orders = {number: _StoredOrder(number, email, at, currency, {}) for number, email, at, currency in heads}
+    # Lines a customer swapped in through the chat are the shop's doing, not the export's.
+    lines = await rows_in(
+        session,
+        orders,
+        lambda chunk: select(Order.number, Product.sku, OrderLine.quantity, OrderLine.unit_price_minor)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(Order.number.in_(chunk), OrderLine.substitute_for_line_id.is_(None)),
+    )
+    for number, sku, quantity, unit_price_minor in lines:
+        orders[number].lines[sku] = (quantity, unit_price_minor)
+    return orders
 
 
-def _difference(order: Order, lines: list[OrderLineRecord]) -> str | None:
+def _difference(order: _StoredOrder, lines: list[OrderLineRecord]) -> str | None:
     """Why the batch's order is not the one already in the shop, or None if it is the same."""
     first = lines[0]
     prefix = f"order {order.number} is already in the shop"
-    if order.customer.email != first.email:
+    if order.email != first.email:
         return f"{prefix} for another customer"
     if order.placed_at != first.placed_at:
         return f"{prefix}, placed at {order.placed_at.isoformat()}"
     if order.currency != first.currency:
         return f"{prefix} in {order.currency}"
-    # Lines a customer swapped in through the chat are the shop's doing, not the export's.
-    stored = {
-        line.product.sku: (line.quantity, line.unit_price_minor)
-        for line in order.lines
-        if line.substitute_for_line_id is None
-    }
+    stored = order.lines
     given = {line.sku: (line.quantity, line.unit_price_minor) for line in lines}
     differing = sorted(sku for sku in stored.keys() | given.keys() if stored.get(sku) != given.get(sku))
     if differing:
@@ -108,72 +132,85 @@ class _OrdersWritten:
 async def _write_orders(
     uow: UnitOfWork, orders: dict[str, list[OrderLineRecord]], products: dict[str, Product], actor: Actor
 ) -> _OrdersWritten:
+    """Insert the orders, their lines and audit entries as sets; allocate and recompute ETAs once per SKU."""
     session, now = uow.session, uow.clock.now()
-    customers, customers_created = await _customers_for(uow, [lines[0] for lines in orders.values()], actor)
-    affected: set[int] = set()
-    for number, lines in orders.items():
-        first = lines[0]
-        # Linked through the relationships, so one flush inserts all orders and then all lines in batches.
-        order = Order(
-            number=number,
-            customer=customers[first.email],
-            placed_at=first.placed_at,
-            currency=first.currency,
-            created_at=now,
-            lines=[
-                OrderLine(
-                    product_id=products[line.sku].id,
-                    quantity=line.quantity,
-                    unit_price_minor=line.unit_price_minor,
-                    status=LineStatus.BACKORDERED,
-                    allocated_quantity=0,
-                    cancelled_quantity=0,
-                    substituted_quantity=0,
-                    queued_at=first.placed_at,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for line in lines
+    customer_ids, customers_created = await _customers_for(uow, [lines[0] for lines in orders.values()], actor)
+    order_ids: dict[str, int] = {}
+    numbers = list(orders)
+    for start in range(0, len(numbers), _WRITE_CHUNK):
+        chunk = numbers[start : start + _WRITE_CHUNK]
+        inserted = await session.execute(
+            insert(Order.__table__).returning(Order.id, Order.number),
+            [
+                {
+                    "number": number,
+                    "customer_id": customer_ids[orders[number][0].email],
+                    "placed_at": orders[number][0].placed_at,
+                    "currency": orders[number][0].currency,
+                    "created_at": now,
+                }
+                for number in chunk
             ],
         )
-        session.add(order)
-        affected.update(products[line.sku].id for line in lines)
-        record(
+        order_ids.update((number, order_id) for order_id, number in inserted)
+        await session.execute(
+            insert(OrderLine.__table__),
+            [
+                {
+                    "order_id": order_ids[number],
+                    "product_id": products[line.sku].id,
+                    "quantity": line.quantity,
+                    "unit_price_minor": line.unit_price_minor,
+                    "status": LineStatus.BACKORDERED,
+                    "allocated_quantity": 0,
+                    "cancelled_quantity": 0,
+                    "substituted_quantity": 0,
+                    "queued_at": line.placed_at,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for number in chunk
+                for line in orders[number]
+            ],
+        )
+        await record_all(
             session,
             actor,
-            "order.imported",
-            "order",
-            number,
-            at=now,
-            lines=[[line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)] for line in lines],
+            now,
+            (
+                AuditFact(
+                    "order.imported",
+                    "order",
+                    number,
+                    {
+                        "lines": [
+                            [line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)]
+                            for line in orders[number]
+                        ]
+                    },
+                )
+                for number in chunk
+            ),
         )
-    await session.flush()
-    allocations: list[AllocationChange] = []
-    for product_id in sorted(affected):
-        allocations += await allocate_available_stock(session, uow.clock, actor, product_id)
-    moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, sorted(affected))
+    affected = sorted({products[line.sku].id for lines in orders.values() for line in lines})
+    allocations = await allocate_stock_of(session, uow.clock, actor, affected)
+    moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, affected)
     return _OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
 
 
-async def _customers_for(
-    uow: UnitOfWork, firsts: list[OrderLineRecord], actor: Actor
-) -> tuple[dict[str, Customer], int]:
-    """The customers of these orders by e-mail: new ones created; known ones only get missing details filled in."""
+async def _customers_for(uow: UnitOfWork, firsts: list[OrderLineRecord], actor: Actor) -> tuple[dict[str, int], int]:
+    """The customer ids of these orders by e-mail: new ones created; known ones only get missing details filled in."""
     session, now = uow.session, uow.clock.now()
     rows = await rows_in(
         session, {line.email for line in firsts}, lambda chunk: select(Customer).where(Customer.email.in_(chunk))
     )
-    customers: dict[str, Customer] = {customer.email: customer for (customer,) in rows}
-    created: list[Customer] = []
+    known: dict[str, Customer] = {customer.email: customer for (customer,) in rows}
+    new: dict[str, OrderLineRecord] = {}
+    facts = []
     for line in firsts:
-        customer = customers.get(line.email)
+        customer = known.get(line.email)
         if customer is None:
-            customer = Customer(
-                name=line.customer_name, email=line.email, phone=line.phone, language=line.language, created_at=now
-            )
-            session.add(customer)
-            customers[line.email] = customer
-            created.append(customer)
+            new.setdefault(line.email, line)
             continue
         filled = []
         if customer.phone is None and line.phone:
@@ -183,8 +220,26 @@ async def _customers_for(
             customer.language = line.language
             filled.append("language")
         if filled:
-            record(session, actor, "customer.updated", "customer", customer.id, at=now, filled=filled)
+            facts.append(AuditFact("customer.updated", "customer", customer.id, {"filled": filled}))
+    ids = {email: customer.id for email, customer in known.items()}
+    emails = list(new)
+    for start in range(0, len(emails), _WRITE_CHUNK):
+        inserted = await session.execute(
+            insert(Customer.__table__).returning(Customer.id, Customer.email),
+            [
+                {
+                    "name": new[email].customer_name,
+                    "email": email,
+                    "phone": new[email].phone,
+                    "language": new[email].language,
+                    "created_at": now,
+                }
+                for email in emails[start : start + _WRITE_CHUNK]
+            ],
+        )
+        for customer_id, email in inserted:
+            ids[email] = customer_id
+            facts.append(AuditFact("customer.created", "customer", customer_id, {"source": "orders import"}))
     await session.flush()
-    for customer in created:
-        record(session, actor, "customer.created", "customer", customer.id, at=now, source="orders import")
-    return customers, len(created)
+    await record_all(session, actor, now, facts)
+    return ids, len(new)

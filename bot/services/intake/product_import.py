@@ -1,13 +1,15 @@
 """Products in by SKU, with their tags, substitutes and (optionally) unallocated stock: all or nothing."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Executable, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.audit import Actor, record
-from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
+from bot.services.audit import Actor, AuditFact, record_all
+from bot.services.backorders.allocation import allocate_stock_of
 from bot.services.backorders.eta import REASON_STOCK_CHANGED
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
@@ -16,7 +18,6 @@ from bot.services.intake.record_checks import check_batch, check_product
 from bot.services.intake.shop_lookup import (
     REASON_LEAD_TIME_CHANGED,
     note_reason,
-    products_by_sku,
     recompute_for_reasons,
     rows_in,
 )
@@ -24,8 +25,13 @@ from bot.services.unit_of_work import UnitOfWork
 from db.models import Product, ProductSubstitute, StockLevel
 
 
-async def import_product_records(uow: UnitOfWork, batch: Batch[ProductRecord], actor: Actor) -> ImportResult:
-    """Create or update products by SKU; a record without tags, substitutes or stock leaves those as they are."""
+async def import_product_records(
+    uow: UnitOfWork, batch: Batch[ProductRecord], actor: Actor, *, dry_run: bool = False
+) -> ImportResult:
+    """Create or update products by SKU; a record without tags, substitutes or stock leaves those as they are.
+
+    With `dry_run`, everything is checked and done but rolled back: the result says what would change.
+    """
     checked = check_batch(batch, check_product)
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
     async with uow:
@@ -34,13 +40,14 @@ async def import_product_records(uow: UnitOfWork, batch: Batch[ProductRecord], a
             (r.row, r.sku, r.substitutes) for r in bad_rows
         ]
         in_batch = {sku for _, sku, _ in named if sku}
-        existing = await products_by_sku(session, in_batch | {sku for _, _, subs in named for sku in subs})
+        existing = await _stored_products(session, in_batch | {sku for _, _, subs in named for sku in subs})
         problems += _substitute_problems(named, set(existing) | in_batch)
         if problems:
             raise ImportRejected(problems)
         result = await _write_products(uow, records, existing, actor)
         await notify_stock_and_eta_changes(uow, result.allocations, result.eta_moves)
-        await uow.commit()
+        if not dry_run:  # leaving the unit of work uncommitted rolls it all back
+            await uow.commit()
     return result
 
 
@@ -56,94 +63,36 @@ def _substitute_problems(named: list[tuple[int, str | None, tuple[str, ...]]], k
     return problems
 
 
-async def _write_products(
-    uow: UnitOfWork, records: list[ProductRecord], existing: dict[str, Product], actor: Actor
-) -> ImportResult:
-    session, now = uow.session, uow.clock.now()
-    created: dict[str, Product] = {}
-    changes: dict[str, dict[str, list[Any]]] = {}
-    for given in records:
-        product = existing.get(given.sku)
-        if product is None:
-            product = Product(
-                sku=given.sku,
-                name=given.name,
-                category=given.category,
-                price_minor=given.price_minor,
-                currency=given.currency,
-                lead_time_days=given.lead_time_days,
-                tags=list(given.tags or ()),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(product)
-            created[given.sku] = product
-        else:
-            changes[given.sku] = _apply_product_fields(product, given)
-    await session.flush()
+@dataclass(frozen=True, slots=True)
+class _StoredProduct:
+    """A product already in the shop, as far as an import compares it."""
 
-    by_sku = existing | created
-    current_substitutes = await _substitute_skus(session, [product.id for product in existing.values()])
-    for given in records:
-        product = by_sku[given.sku]
-        before = current_substitutes.get(product.id, [])
-        if given.substitutes is not None and list(given.substitutes) != before:
-            await session.execute(delete(ProductSubstitute).where(ProductSubstitute.product_id == product.id))
-            session.add_all(
-                ProductSubstitute(product_id=product.id, substitute_id=by_sku[sku].id, rank=rank)
-                for rank, sku in enumerate(given.substitutes)
-            )
-            if given.sku in changes:
-                changes[given.sku]["substitutes"] = [before, list(given.substitutes)]
-        if given.sku in created:
-            session.add(StockLevel(product_id=product.id, available=given.available or 0, updated_at=now))
-        elif given.available is not None:
-            _apply_stock(session, product, given.available, changes[given.sku], now)
+    id: int
+    fields: dict[str, Any]  # name, category, price_minor, currency, lead_time_days, tags
+    available: int | None  # None: no stock row yet
 
-    reasons: dict[int, str] = {}
-    for given in records:
-        product = by_sku[given.sku]
-        if given.sku in created:
-            record(
-                session,
-                actor,
-                "product.created",
-                "product",
-                given.sku,
-                at=now,
-                name=given.name,
-                price_minor=given.price_minor,
-                currency=given.currency,
-                lead_time_days=given.lead_time_days,
-                substitutes=list(given.substitutes or ()),
-                available=given.available or 0,
-            )
-        elif changes[given.sku]:
-            product.updated_at = now
-            record(session, actor, "product.updated", "product", given.sku, at=now, changes=changes[given.sku])
-            if "available" in changes[given.sku]:
-                note_reason(reasons, product.id, REASON_STOCK_CHANGED)
-            if "lead_time_days" in changes[given.sku]:
-                note_reason(reasons, product.id, REASON_LEAD_TIME_CHANGED)
-    await session.flush()
 
-    allocations: list[AllocationChange] = []
-    for given in records:
-        if "available" in changes.get(given.sku, {}):
-            allocations += await allocate_available_stock(session, uow.clock, actor, by_sku[given.sku].id)
-    moves = await recompute_for_reasons(session, uow.clock, uow.policy, reasons)
-    return ImportResult(
-        kind="products",
-        created=tuple(created),
-        updated=tuple(sku for sku, changed in changes.items() if changed),
-        unchanged=tuple(sku for sku, changed in changes.items() if not changed),
-        allocations=tuple(allocations),
-        eta_moves=moves,
+_FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
+_WRITE_CHUNK = 2000  # products per set of statements: bounded memory for the parameters
+
+
+async def _stored_products(session: AsyncSession, skus: Iterable[str]) -> dict[str, _StoredProduct]:
+    rows = await rows_in(
+        session,
+        skus,
+        lambda chunk: select(
+            Product.sku, Product.id, *(getattr(Product, field) for field in _FIELDS), StockLevel.available
+        )
+        .outerjoin(StockLevel, StockLevel.product_id == Product.id)
+        .where(Product.sku.in_(chunk)),
     )
+    return {
+        sku: _StoredProduct(product_id, dict(zip(_FIELDS, values, strict=True)), available)
+        for sku, product_id, *values, available in rows
+    }
 
 
-def _apply_product_fields(product: Product, given: ProductRecord) -> dict[str, list[Any]]:
-    """Set the product's fields from the record; return {field: [old, new]} for those that changed."""
+def _wanted(given: ProductRecord) -> dict[str, Any]:
     wanted: dict[str, Any] = {
         "name": given.name,
         "category": given.category,
@@ -153,26 +102,152 @@ def _apply_product_fields(product: Product, given: ProductRecord) -> dict[str, l
     }
     if given.tags is not None:
         wanted["tags"] = list(given.tags)
-    changes: dict[str, list[Any]] = {}
-    for field, new in wanted.items():
-        old = getattr(product, field)
-        if old != new:
-            changes[field] = [old, new]
-            setattr(product, field, new)
-    return changes
+    return wanted
 
 
-def _apply_stock(
-    session: AsyncSession, product: Product, available: int, changes: dict[str, list[Any]], now: datetime
-) -> None:
-    stock = product.stock
-    if stock is None:
-        session.add(StockLevel(product_id=product.id, available=available, updated_at=now))
-        changes["available"] = [None, available]
-    elif stock.available != available:
-        changes["available"] = [stock.available, available]
-        stock.available = available
-        stock.updated_at = now
+async def _write_products(
+    uow: UnitOfWork, records: list[ProductRecord], existing: dict[str, _StoredProduct], actor: Actor
+) -> ImportResult:
+    """Insert new products and update changed ones as sets; allocate and recompute ETAs once per SKU that moved."""
+    session, now = uow.session, uow.clock.now()
+    changes: dict[str, dict[str, list[Any]]] = {}
+    for given in records:
+        stored = existing.get(given.sku)
+        if stored is not None:
+            changes[given.sku] = {
+                field: [stored.fields[field], new]
+                for field, new in _wanted(given).items()
+                if stored.fields[field] != new
+            }
+    new = [given for given in records if given.sku not in existing]
+    ids = {sku: stored.id for sku, stored in existing.items()}
+    for start in range(0, len(new), _WRITE_CHUNK):
+        inserted = await session.execute(
+            insert(Product).returning(Product.id, Product.sku),
+            [
+                _wanted(given)
+                | {"sku": given.sku, "tags": list(given.tags or ()), "created_at": now, "updated_at": now}
+                for given in new[start : start + _WRITE_CHUNK]
+            ],
+        )
+        ids.update((sku, product_id) for product_id, sku in inserted)
+    changed = [given for given in records if changes.get(given.sku)]
+    await _execute_many(
+        session,
+        update(Product.__table__).where(Product.__table__.c.id == bindparam("product_id")),
+        [
+            {"product_id": ids[given.sku], "updated_at": now}
+            | {field: new for field, (_, new) in changes[given.sku].items()}
+            for given in changed
+        ],
+    )
+    plan = _Plan(records, existing, ids, changes, now)
+    await _write_substitutes(session, plan)
+    await _write_stock(session, plan)
+
+    facts = []
+    reasons: dict[int, str] = {}
+    for given in records:
+        product_id = ids[given.sku]
+        if given.sku not in existing:
+            facts.append(
+                AuditFact(
+                    "product.created",
+                    "product",
+                    given.sku,
+                    {
+                        "name": given.name,
+                        "price_minor": given.price_minor,
+                        "currency": given.currency,
+                        "lead_time_days": given.lead_time_days,
+                        "substitutes": list(given.substitutes or ()),
+                        "available": given.available or 0,
+                    },
+                )
+            )
+        elif changes[given.sku]:
+            facts.append(AuditFact("product.updated", "product", given.sku, {"changes": changes[given.sku]}))
+            if "available" in changes[given.sku]:
+                note_reason(reasons, product_id, REASON_STOCK_CHANGED)
+            if "lead_time_days" in changes[given.sku]:
+                note_reason(reasons, product_id, REASON_LEAD_TIME_CHANGED)
+    await record_all(session, actor, now, facts)
+
+    allocations = await allocate_stock_of(
+        session, uow.clock, actor, [ids[given.sku] for given in records if "available" in changes.get(given.sku, {})]
+    )
+    moves = await recompute_for_reasons(session, uow.clock, uow.policy, reasons)
+    return ImportResult(
+        kind="products",
+        created=tuple(given.sku for given in new),
+        updated=tuple(sku for sku, changed in changes.items() if changed),
+        unchanged=tuple(sku for sku, changed in changes.items() if not changed),
+        allocations=tuple(allocations),
+        eta_moves=moves,
+    )
+
+
+async def _execute_many(session: AsyncSession, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """One statement for many rows, a chunk at a time, grouped by the columns each row sets."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for group in by_columns.values():
+        for start in range(0, len(group), _WRITE_CHUNK):
+            await session.execute(statement, group[start : start + _WRITE_CHUNK])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one product import writes: its records, the products in the shop and the changes found so far."""
+
+    records: list[ProductRecord]
+    existing: dict[str, _StoredProduct]
+    ids: dict[str, int]  # every product's id by SKU, new ones included
+    changes: dict[str, dict[str, list[Any]]]  # {field: [old, new]} of each known product
+    now: datetime
+
+
+async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
+    """New products get a stock row; a known product's count changes only when the record gives one."""
+    existing, ids, changes, now = plan.existing, plan.ids, plan.changes, plan.now
+    added, counted = [], []
+    for given in plan.records:
+        stored = existing.get(given.sku)
+        if stored is None or (given.available is not None and stored.available is None):
+            added.append({"product_id": ids[given.sku], "available": given.available or 0, "updated_at": now})
+            if stored is not None:
+                changes[given.sku]["available"] = [None, given.available]
+        elif given.available is not None and given.available != stored.available:
+            changes[given.sku]["available"] = [stored.available, given.available]
+            counted.append({"stocked": ids[given.sku], "available": given.available, "updated_at": now})
+    await _execute_many(session, insert(StockLevel), added)
+    stock = StockLevel.__table__
+    await _execute_many(session, update(stock).where(stock.c.product_id == bindparam("stocked")), counted)
+
+
+async def _write_substitutes(session: AsyncSession, plan: _Plan) -> None:
+    """Replace the substitutes of every product whose list the records change, best first."""
+    existing, ids, changes, records = plan.existing, plan.ids, plan.changes, plan.records
+    current = await _substitute_skus(session, [stored.id for stored in existing.values()])
+    replaced: list[int] = []
+    rows: list[dict[str, Any]] = []
+    for given in records:
+        product_id = ids[given.sku]
+        before = current.get(product_id, [])
+        if given.substitutes is None or list(given.substitutes) == before:
+            continue
+        replaced.append(product_id)
+        rows += [
+            {"product_id": product_id, "substitute_id": ids[sku], "rank": rank}
+            for rank, sku in enumerate(given.substitutes)
+        ]
+        if given.sku in changes:
+            changes[given.sku]["substitutes"] = [before, list(given.substitutes)]
+    for start in range(0, len(replaced), _WRITE_CHUNK):
+        chunk = replaced[start : start + _WRITE_CHUNK]
+        await session.execute(delete(ProductSubstitute).where(ProductSubstitute.product_id.in_(chunk)))
+    await _execute_many(session, insert(ProductSubstitute), rows)
 
 
 async def _substitute_skus(session: AsyncSession, product_ids: list[int]) -> dict[int, list[str]]:

@@ -31,9 +31,12 @@ from db.models import Product, PurchaseOrder, PurchaseOrderStatus
 
 
 async def import_purchase_order_records(
-    uow: UnitOfWork, batch: Batch[PurchaseOrderRecord], actor: Actor
+    uow: UnitOfWork, batch: Batch[PurchaseOrderRecord], actor: Actor, *, dry_run: bool = False
 ) -> ImportResult:
-    """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed."""
+    """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed.
+
+    With `dry_run`, everything is checked and done but rolled back: the result says what would change.
+    """
     today = uow.clock.today()
     checked = check_batch(batch, lambda given, problems: check_purchase_order(given, problems, today))
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
@@ -53,7 +56,8 @@ async def import_purchase_order_records(
             raise ImportRejected(problems)
         result = await _write_purchase_orders(uow, records, products, existing, actor)
         await notify_stock_and_eta_changes(uow, moves=result.eta_moves)
-        await uow.commit()
+        if not dry_run:  # leaving the unit of work uncommitted rolls it all back
+            await uow.commit()
     return result
 
 

@@ -104,7 +104,10 @@ class Checked(Generic[Record]):
 def check_batch(
     batch: Batch[Record], check: Callable[[Record, list[RowProblem]], Record | None]
 ) -> Checked[Record]:
-    """Each record through `check`; the ones that break a rule become bad rows."""
+    """Each record through `check` (unless its front end did that already); the ones that break a rule become
+    bad rows."""
+    if batch.checked:
+        return Checked(list(batch.records), list(batch.problems), list(batch.bad_rows))
     problems = list(batch.problems)
     bad_rows = list(batch.bad_rows)
     records = []

@@ -1,0 +1,175 @@
+"""A whole store's file at once: thousands of rows checked, written as sets, allocated in queue order, all or
+nothing — and a dry run that writes nothing at all."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.audit import Actor
+from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake.csv_import import import_orders, import_products
+from bot.services.unit_of_work import UnitOfWork
+from db.migrate import upgrade
+from db.models import AuditEntry, LineStatus, OrderLine
+from tests.cli_runner import run_cli
+from tests.row_counts import row_counts
+
+Sessions = async_sessionmaker[AsyncSession]
+MERCHANT = Actor.merchant("test")
+SKUS = 40
+
+
+def products_file() -> str:
+    rows = [f"P-{n},Product {n},bench,{10 + n}.50,EUR,21,{n % 4 * 5}" for n in range(SKUS)]
+    return "sku,name,category,price,currency,lead_time_days,available\n" + "\n".join(rows) + "\n"
+
+
+def orders_file(orders: int) -> str:
+    """Two lines per order, a customer for every three orders, placed over October in a shuffled order."""
+    rows = ["order_number,placed_at,customer_email,customer_name,customer_phone,sku,quantity,unit_price,currency"]
+    for n in range(orders):
+        customer = n % (orders // 3 + 1)
+        for k in range(2):
+            rows.append(
+                f"{100000 + n},2026-10-{1 + (n * 7) % 28:02d}T10:{n % 60:02d}:00+01:00,c{customer}@example.com,"
+                f"Customer {customer},0151 2{customer:07d},P-{(n * 7 + k * 13) % SKUS},{1 + k},10.50,EUR"
+            )
+    return "\n".join(rows) + "\n"
+
+
+async def test_a_bad_row_at_the_end_of_a_large_file_writes_nothing(uow: UnitOfWork, session_factory: Sessions) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+    text = orders_file(2500) + "999999,2026-10-01,z@example.com,Z,,P-1,lots,10.50,EUR\n"
+
+    with pytest.raises(ImportRejected) as refusal:
+        await import_orders(uow, text, MERCHANT, "DE")
+
+    assert refusal.value.problems == (RowProblem(5002, "quantity", "'lots' is not a whole number"),)
+    assert await row_counts(session_factory) == before
+
+
+async def test_every_line_of_a_large_file_is_served_in_queue_order_or_waits_with_an_eta(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+
+    result = await import_orders(uow, orders_file(2500), MERCHANT, "DE")
+
+    assert (len(result.created), result.customers_created) == (2500, 834)
+    async with session_factory() as session:
+        queue = (
+            await session.execute(
+                select(OrderLine.product_id, OrderLine.status, OrderLine.eta).order_by(
+                    OrderLine.product_id, OrderLine.queued_at, OrderLine.id
+                )
+            )
+        ).all()
+        audited = len((await session.execute(select(AuditEntry).where(AuditEntry.action == "order.imported"))).all())
+    assert (len(queue), audited) == (5000, 2500)
+    served_after_waiting: list[int] = []
+    waiting_seen: set[int] = set()
+    for product_id, status, eta in queue:
+        if status == LineStatus.BACKORDERED:
+            assert eta is not None
+            waiting_seen.add(product_id)
+        elif product_id in waiting_seen and status == LineStatus.ALLOCATED:
+            served_after_waiting.append(product_id)
+    assert served_after_waiting == []  # stock went to the front of each SKU's queue
+    allocated = sum(change.allocated_now for change in result.allocations)
+    assert allocated == sum(n % 4 * 5 for n in range(SKUS))  # every SKU's stock was handed out
+
+
+async def test_a_large_file_imported_again_changes_nothing(uow: UnitOfWork, session_factory: Sessions) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    text = orders_file(2500)
+    await import_orders(uow, text, MERCHANT, "DE")
+    before = await row_counts(session_factory)
+
+    again = await import_orders(uow, text, MERCHANT, "DE")
+
+    assert not again.changed and len(again.unchanged) == 2500
+    assert await row_counts(session_factory) == before
+
+
+async def test_a_dry_run_reports_what_would_change_and_writes_nothing(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+
+    result = await import_orders(uow, orders_file(300), MERCHANT, "DE", dry_run=True)
+
+    assert (len(result.created), result.customers_created) == (300, 101)
+    assert result.allocations and result.eta_moves
+    assert await row_counts(session_factory) == before
+
+
+def test_the_import_command_checks_a_file_without_writing_with_dry_run(
+    cli_database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    upgrade(cli_database)
+    (tmp_path / "products.csv").write_text(products_file())
+
+    code = run_cli("import", "products", str(tmp_path / "products.csv"), "--dry-run")
+    repeated = run_cli("import", "products", str(tmp_path / "products.csv"), "--dry-run")
+
+    out = capsys.readouterr().out
+    assert (code, repeated) == (0, 0)
+    assert out.count(f"Dry run, nothing was written. products.csv: products {SKUS} created.") == 2
+
+
+def test_the_import_command_lists_the_first_hundred_problems_and_the_total(
+    cli_database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    upgrade(cli_database)
+    rows = [f"P-{n},Product {n},bench,free,EUR,21" for n in range(250)]
+    (tmp_path / "products.csv").write_text("sku,name,category,price,currency,lead_time_days\n" + "\n".join(rows))
+
+    assert run_cli("import", "products", str(tmp_path / "products.csv")) == 1
+
+    err = capsys.readouterr().err
+    assert "250 problem(s) in 250 row(s)" in err
+    assert "row 101, price" in err and "row 102, price" not in err
+    assert "… and 150 more problem(s)" in err
+
+
+def test_a_killed_import_leaves_nothing_half_written(cli_database: str, tmp_path: Path) -> None:
+    upgrade(cli_database)
+    assert run_cli("import", "products", _write(tmp_path / "products.csv", products_file())) == 0
+    orders = _write(tmp_path / "orders.csv", orders_file(10000))
+    environment = os.environ | {"DATABASE_URL": cli_database}
+    command = [sys.executable, "-c", "import sys; from bot.cli import main; main(sys.argv[1:])"]
+    command += ["import", "orders", orders]
+
+    importing = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    time.sleep(3)  # well into checking and writing 20,000 lines, and far from done, on any machine
+    importing.send_signal(signal.SIGKILL)
+    importing.wait()
+
+    assert importing.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+    assert _counts(cli_database) == (0, 0, 0)
+    assert run_cli("import", "orders", orders) == 0
+    assert _counts(cli_database) == (10000, 20000, 3334)
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def _counts(url: str) -> tuple[int, int, int]:
+    """Orders, order lines and customers in the command's SQLite file."""
+    with sqlite3.connect(url.removeprefix("sqlite+aiosqlite:///")) as connection:
+        return tuple(
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (our own table names)
+            for table in ("orders", "order_lines", "customers")
+        )
