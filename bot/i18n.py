@@ -1,7 +1,8 @@
 """Translations (gettext catalogs compiled with Babel at load time) and locale-aware formatting."""
 
 import gettext
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -17,6 +18,38 @@ from babel.numbers import format_currency, get_currency_precision
 LOCALES_DIR = Path(__file__).parent / "locales"
 SUPPORTED_LANGUAGES = ("en", "de")
 DOMAIN = "messages"
+
+
+def N_(text: str) -> str:  # gettext's name for this marker: the catalog extractor looks for it
+    """Mark an English text for the catalogs where it is written; it is translated where it is shown."""
+    return text
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words to show someone: an English text of the catalogs and the values of its placeholders.
+
+    A value may itself be a phrase (translated too) or a tuple of phrases (joined with "; ").
+    """
+
+    text: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return _filled(self.text, self.params, str)
+
+
+def _filled(text: str, params: Mapping[str, object], word: Callable[[Phrase], str]) -> str:
+    values = {name: _value(value, word) for name, value in params.items()}
+    return text.format(**values) if values else text
+
+
+def _value(value: object, word: Callable[[Phrase], str]) -> object:
+    if isinstance(value, Phrase):
+        return word(value)
+    if isinstance(value, tuple) and value and all(isinstance(part, Phrase) for part in value):
+        return "; ".join(word(part) for part in value)
+    return value
 
 
 @lru_cache
@@ -45,6 +78,10 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return _catalog(self.language).ngettext(singular, plural, n)
+
+    def phrase(self, phrase: Phrase) -> str:
+        """The phrase in this language, as plain text."""
+        return _filled(self.gettext(phrase.text), phrase.params, self.phrase)
 
     def date(self, value: date) -> str:
         """A short date a customer reads at a glance: '4 Dec' / '4. Dez.'."""

@@ -2,8 +2,7 @@
 
 PTB lets an application bring its own networking (`telegram.request.BaseRequest`). We use aiohttp, which
 the web server already depends on, because its client costs well under half the CPU of PTB's default
-(httpx) per call: measured with bench/chat_throughput.py and bench/broadcast_delivery.py, that is the
-difference between a reply or a paid broadcast message costing about 1.9 ms and 0.8 ms of our CPU.
+(httpx) per call (the README's benchmarks give the figures).
 Everything above the HTTP exchange (parameters, Telegram's errors, retries) stays PTB's; only the body is
 ours: JSON rather than PTB's url-encoded form (see _body).
 """

@@ -14,8 +14,8 @@ connection has prepared, and preparing the order list's query again costs four t
 
 A transaction begun "on the loop" runs its statements on the event loop's own thread instead: for the few
 short, indexed statements every Telegram update runs, a trip to the connection's thread costs far more than
-the statement, above all while the loop is busy and the thread waits for Python's interpreter lock (about
-2 ms a trip under load, against some 50 us for the statement). Such a transaction never waits inside SQLite:
+the statement, above all while the loop is busy and the thread waits for Python's interpreter lock (the
+README's benchmarks give the figures). Such a transaction never waits inside SQLite:
 if another process holds the write lock, its BEGIN goes to the connection's thread after all, and waits there.
 """
 

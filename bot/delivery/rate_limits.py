@@ -28,15 +28,11 @@ from bot.config import Settings
 from bot.telegram_errors import RetryingRateLimiter
 
 # The outbox paces itself this share of the limit, so a reply to a customer finds room in the window within
-# milliseconds instead of waiting for the next free turn; the windows still hold everything to the limit.
-# Measured at 30/s with a customer asking every 2 s (bench/broadcast_delivery.py, 2,000 recipients): 0.98 gave
-# the broadcast 98.0% of the limit and replies 1.2x their idle latency; 0.982 gave 98.1% but 2.4x, 0.985
-# 98.1% and 2.9x, as the window is then nearly always full when a reply comes.
+# milliseconds instead of waiting for the next free turn; the windows still hold everything to the limit. Any
+# closer to 1 and the window is nearly always full when a reply comes (the README's benchmarks give the figures).
 OUTBOX_SHARE = 0.98
 # At the paid rate a reply is one of a thousand places a second and never waits long for one, so the outbox paces
-# closer to the limit, still below the 990 a second the window leaves it (PAID_KEPT_FREE). Measured at 1,000/s
-# (10,000 recipients, 16 workers beside the bot on SQLite): 0.98 gave 98.0% of the limit, 0.985 98.3-98.5% with
-# replies still 1.5-1.95x their idle latency.
+# closer to the limit, still below the 990 a second the window leaves it (PAID_KEPT_FREE); figures in the README.
 PAID_OUTBOX_SHARE = 0.985
 # Of the paid rate's window (1,000 a second) the outbox leaves this many places to replies, even after it fell
 # behind and catches up: with the outbox in a process of its own (`backorder-bot deliver`), the bot's replies

@@ -20,6 +20,7 @@ from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.render import conversation
 from bot.render import support as render
 from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
+from bot.render.errors import domain_error
 from bot.render.screen import Screen
 from bot.services.audit import Actor
 from bot.services.backorders.cancel import preview_cancel
@@ -193,7 +194,7 @@ async def canned_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         saved = await save_canned_reply(desk.uow(), key, language, text, agent.id)
     except DomainError as refused:
-        await _answer(message, Screen(refused.message))
+        await _answer(message, domain_error(refused, desk.t))
         return
     await _answer(message, render.canned_saved(saved, desk.t))
 
@@ -229,12 +230,12 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     desk = support_desk(context)
     data = parse_callback_data(query.data)
     if desk is None or query.message is None or query.message.chat.id != desk.chat_id:
-        await answer_press(query, conversation.invalid_button(desk.t if desk else translator(None)), alert=True)
+        await answer_press(query, conversation.invalid_button(desk.t if desk else translator(None)).text, alert=True)
         return
     if not await claim_update(desk.uow(), update.update_id):
         return
     if not await desk.agents.is_agent(context.bot, query.from_user.id):
-        await answer_press(query, render.not_an_agent(desk.t), alert=True)
+        await answer_press(query, render.not_an_agent(desk.t).text, alert=True)
         return
     try:  # act first, answer after, as for the customer's buttons (handlers/buttons.py)
         await _use_tool(context, Agent(desk, query.from_user), data, query.message)
@@ -366,7 +367,7 @@ async def _agent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Agent | 
     if desk is None or user is None or message is None or not await claim_update(desk.uow(), update.update_id):
         return None
     if not await desk.agents.is_agent(context.bot, user.id):
-        await _answer(message, Screen(render.not_an_agent(desk.t)))
+        await _answer(message, render.not_an_agent(desk.t))
         return None
     return Agent(desk, user)
 

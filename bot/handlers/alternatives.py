@@ -14,7 +14,7 @@ from bot.services.errors import AlternativeNotOffered, DomainError
 
 
 async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Alternatives pressed: up to three that ship now, with the price difference."""
+    """List up to three in-stock alternatives for a waiting item, each with its price difference."""
     try:
         result = await list_alternatives(deps(context).uow(), customer_id(context), data.ids[0])
     except DomainError as refused:
@@ -24,7 +24,7 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callba
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """An alternative picked: ask to confirm, with what it costs or refunds."""
+    """Ask the customer to confirm a swap, saying what it costs or refunds, before anything changes."""
     line_id, product_id = data.ids
     try:
         result = await list_alternatives(deps(context).uow(), customer_id(context), line_id)
@@ -38,7 +38,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callback
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Yes, swap it: one transaction; a sold-out alternative is said plainly."""
+    """Swap the item for the confirmed alternative in one transaction; if it just sold out, say so plainly."""
     customer = customer_id(context)
     line_id, product_id = data.ids
     try:

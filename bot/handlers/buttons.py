@@ -60,10 +60,10 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         data = parse_callback_data(query.data)
     except InvalidCallbackData:
-        await answer_press(query, conversation.invalid_button(t), alert=True)
+        await answer_press(query, conversation.invalid_button(t).text, alert=True)
         return
     if data.action in AGENT_ACTIONS:  # the agent tools work in the support group only (handlers/agent_tools.py)
-        await answer_press(query, conversation.invalid_button(t), alert=True)
+        await answer_press(query, conversation.invalid_button(t).text, alert=True)
         return
     # Act first, answer after: the answer only stops the button's spinner, and Telegram refuses it for a press
     # that waited in a backlog, which must not cost the customer what they confirmed.
@@ -79,7 +79,7 @@ async def _act(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callbac
         await reply(update, conversation.not_linked(tr(context)))
         return
     if data.action in _CHANGING and _is_stale(update.callback_query.message, context):
-        await reply(update, conversation.Screen(conversation.stale_button(tr(context))))
+        await reply(update, conversation.stale_button(tr(context)))
         await orders.line_button(update, context, CallbackData(Action.LINE, data.ids[:1]))
         return
     await _ACTIONS[data.action](update, context, data)

@@ -14,7 +14,7 @@ from bot.services.errors import DomainError
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Cancel pressed: show exactly what will happen."""
+    """Ask the customer to confirm a cancel, showing exactly what will be cancelled and refunded."""
     try:
         preview = await preview_cancel(deps(context).uow(), customer_id(context), data.ids[0])
     except DomainError as refused:
@@ -24,7 +24,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callback
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Yes, cancel: cancel the line (a repeated press changes nothing)."""
+    """Cancel the confirmed item; a repeated press changes nothing, as the service is idempotent."""
     customer = customer_id(context)
     try:
         result = await cancel_line(deps(context).uow(), customer, data.ids[0], Actor.customer(customer))

@@ -12,12 +12,12 @@ from bot.render.cancel import cancelled
 from bot.render.errors import domain_error
 from bot.render.screen import Screen
 from bot.services.backorders.delay_notices import agree_to_wait, cancel_for_refund, delay_notice_line
-from bot.services.errors import DelayNoticeNotFound, DelayNoticeSuperseded, DomainError
+from bot.services.errors import DelayNoticeNotFound, DomainError
 from db.models import DelayResponse
 
 
 async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Agree to wait: recorded; the notice keeps its text and loses its buttons."""
+    """Record that the customer waits for the new date; the notice keeps its text and loses its buttons."""
     customer, notice_id = customer_id(context), data.ids[0]
     try:
         answer = await agree_to_wait(deps(context).uow(), customer, notice_id)
@@ -35,7 +35,7 @@ async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE, data: Callba
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Cancel for a full refund, as the customer's own cancel (a repeated press changes nothing)."""
+    """Cancel the delayed item and owe its refund, as the customer's own cancel (a repeated press changes nothing)."""
     customer, notice_id = customer_id(context), data.ids[0]
     try:
         answer = await cancel_for_refund(deps(context).uow(), customer, notice_id)
@@ -50,15 +50,14 @@ async def _refused(update: Update, context: ContextTypes.DEFAULT_TYPE, notice_id
     """A newer notice, or an item that can no longer be cancelled: say so and show the item as it is now."""
     t = tr(context)
     if isinstance(refused, DelayNoticeNotFound):
-        await reply(update, Screen(render.not_found(t)))
+        await reply(update, domain_error(refused, t))
         return
     line_id = await delay_notice_line(deps(context).uow(), customer_id(context), notice_id)
-    why = render.superseded(t) if isinstance(refused, DelayNoticeSuperseded) else domain_error(refused, t)
-    await _current_state(update, context, line_id, why)
+    await _current_state(update, context, line_id, domain_error(refused, t))
 
 
-async def _current_state(update: Update, context: ContextTypes.DEFAULT_TYPE, line_id: int, why: str) -> None:
-    await reply(update, Screen(why))
+async def _current_state(update: Update, context: ContextTypes.DEFAULT_TYPE, line_id: int, why: Screen) -> None:
+    await reply(update, why)
     await line_button(update, context, CallbackData(Action.LINE, (line_id,)))
 
 

@@ -16,7 +16,7 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """A language picked: store it and answer in it."""
+    """Store the language the customer picked and answer in it from now on."""
     code = LANGUAGE_CODES[data.ids[0]]
     await choose_language(deps(context).uow(), update.effective_user.id, code)
     current = intake(context)

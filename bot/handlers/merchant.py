@@ -87,7 +87,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def audience_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """SKUs, a category or order numbers chosen: ask for them."""
+    """Ask the merchant for the SKUs, category or order numbers of the kind of audience they chose."""
     if not await _merchant_pressed(update, context):
         return
     draft_id, kind = data.ids
@@ -113,7 +113,7 @@ async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
 
 
 async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Send: the preview becomes the broadcast's progress message, kept up to date as it goes out."""
+    """Start sending the broadcast; its preview becomes the progress message, kept up to date as it goes out."""
     if not await _merchant_pressed(update, context):
         return
     query, user_id = update.callback_query, update.effective_user.id
@@ -129,7 +129,7 @@ async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
 
 
 async def abort_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Cancel: drop the draft, nothing is sent."""
+    """Discard the draft broadcast; nothing is sent."""
     if not await _merchant_pressed(update, context):
         return
     step = await drafts.abort_draft(deps(context).uow(), update.effective_user.id, data.ids[0])
@@ -174,7 +174,7 @@ async def _ask_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if step is None:
         await free_text.text_message(update, context)
         return
-    await reply(update, Screen(render.use_the_buttons(tr(context))))
+    await reply(update, render.use_the_buttons(tr(context)))
     await reply(update, _screen_for(step, context))
 
 

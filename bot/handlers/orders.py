@@ -23,7 +23,7 @@ async def orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def orders_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """« Back / My orders: the list, in place."""
+    """Show the customer's waiting and recently resolved items in place of the pressed message, so the chat stays tidy."""
     status = await get_backorder_status(deps(context).uow(), customer_id(context))
     await show(update.callback_query, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
 
@@ -43,13 +43,13 @@ async def orders_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE, d
 
 
 async def line_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """One item's card with its ETA explained and the actions."""
+    """Show one item's card: its ETA and why, and what the customer can do about it."""
     t = tr(context)
     try:
         line = await get_line_view(deps(context).uow(), customer_id(context), data.ids[0])
     except DomainError as refused:
         # The press was answered already (button_pressed answers first), so say it in the chat.
-        await update.effective_message.reply_text(domain_error(refused, t))
+        await reply(update, domain_error(refused, t))
         return
     screen = backorder_card.backorder_card(line, t) if line.status in OPEN_LINE_STATUSES else backorder_card.resolved_card(line, t)
     await present(update, screen)

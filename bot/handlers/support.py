@@ -12,7 +12,6 @@ from bot.render import conversation
 from bot.render import support as render
 from bot.render.callback_data import REFUSAL_CODES, CallbackData
 from bot.render.errors import domain_error
-from bot.render.screen import Screen
 from bot.services.audit import Actor
 from bot.services.conversations.chat_session import HelpAfterMisunderstanding, misunderstood_message, reset_misunderstood
 from bot.services.errors import DomainError
@@ -45,7 +44,7 @@ async def escalate(update: Update, context: ContextTypes.DEFAULT_TYPE, escalatio
     try:
         opened = await open_ticket(desk.uow(), customer, update.effective_chat.id, escalation, desk.policy)
     except DomainError as refused:  # a forged button naming someone else's item
-        await present(update, Screen(domain_error(refused, t)))
+        await present(update, domain_error(refused, t))
         return True
     try:
         await ensure_posted(desk, context.bot, opened.ticket.id)
@@ -94,7 +93,7 @@ async def say_refused(update: Update, context: ContextTypes.DEFAULT_TYPE, refuse
     if support_desk(context) is not None and refused.code in REFUSAL_CODES.values():
         await reply(update, render.refused_with_help(refused, line_id, t))
     else:
-        await update.effective_message.reply_text(domain_error(refused, t))
+        await reply(update, domain_error(refused, t))
 
 
 async def escalate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
@@ -105,13 +104,13 @@ async def escalate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
 
 
 async def resolved_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """✅ Resolved: close the ticket and its topic, then ask for a rating."""
+    """Close the ticket the customer marked resolved, and its topic, then ask them to rate the help."""
     customer = customer_id(context)
     t = tr(context)
     try:
         closed = await close_ticket(deps(context).uow(), data.ids[0], Actor.customer(customer), customer_id=customer)
-    except DomainError:
-        await show(update.callback_query, render.ticket_not_found(t))
+    except DomainError as refused:
+        await show(update.callback_query, domain_error(refused, t))
         return
     desk = support_desk(context)
     if desk is not None:
@@ -126,7 +125,7 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
     try:
         rating = await rate_ticket(deps(context).uow(), customer_id(context), ticket_id, stars)
     except DomainError as refused:
-        await show(update.callback_query, render.ticket_not_found(t) if refused.code == "ticket_not_found" else Screen(domain_error(refused, t)))
+        await show(update.callback_query, domain_error(refused, t))
         return
     await show(update.callback_query, render.rated(rating, t))
     desk = support_desk(context)

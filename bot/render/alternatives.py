@@ -8,7 +8,7 @@ from bot.i18n import Translator
 from bot.render.screen import Screen, inline
 
 
-def price_note(alternative: Any, t: Translator) -> str:
+def _price_note(alternative: Any, t: Translator) -> str:
     if alternative.refund_minor:
         return t.gettext("{amount} cheaper — we refund the difference").format(
             amount=t.money(alternative.refund_minor, alternative.currency)
@@ -37,7 +37,7 @@ def alternatives_list(result: Any, t: Translator) -> Screen:
             "• <b>{name}</b> — {price} ({note})".format(
                 name=escape(alternative.name),
                 price=t.money(alternative.unit_price_minor, alternative.currency),
-                note=price_note(alternative, t),
+                note=_price_note(alternative, t),
             )
         )
         rows.append([(alternative.name[:40], button(Action.PICK_ASK, result.line_id, alternative.product_id))])
@@ -48,7 +48,7 @@ def confirm_pick(line_id: int, alternative: Any, t: Translator) -> Screen:
     text = "\n".join(
         [
             t.gettext("Swap your item for <b>{name}</b>?").format(name=escape(alternative.name)),
-            _sentence(price_note(alternative, t)),
+            _sentence(_price_note(alternative, t)),
             t.gettext("It is in stock and ships right away."),
         ]
     )

@@ -6,55 +6,12 @@ from typing import Any
 from bot.render.callback_data import Action, button
 from bot.i18n import Translator
 from bot.render.pages import items_shown, page_buttons, page_ranges
+from bot.render.phrases import eta_explanation, eta_reason_label, item_title, status_label
 from bot.render.screen import Screen, inline
-from db.models import EtaBasis, LineStatus
+from db.models import LineStatus
 
 
-def status_label(status: LineStatus, t: Translator) -> str:
-    labels = {
-        LineStatus.BACKORDERED: t.gettext("waiting for stock"),
-        LineStatus.PARTIALLY_ALLOCATED: t.gettext("partly in stock"),
-        LineStatus.ALLOCATED: t.gettext("ready to ship"),
-        LineStatus.SHIPPED: t.gettext("shipped"),
-        LineStatus.CANCELLED: t.gettext("cancelled"),
-        LineStatus.SUBSTITUTED: t.gettext("swapped for an alternative"),
-    }
-    return labels[status]
-
-
-def eta_reason_label(reason: str, t: Translator) -> str:
-    labels = {
-        "purchase_order_added": t.gettext("a supplier shipment was booked"),
-        "purchase_order_moved": t.gettext("the supplier moved its shipment"),
-        "purchase_order_cancelled": t.gettext("the supplier cancelled a shipment"),
-        "purchase_order_received": t.gettext("a supplier shipment arrived"),
-        "stock_changed": t.gettext("our stock changed"),
-        "queue_changed": t.gettext("orders ahead of yours changed"),
-        "orders_imported": t.gettext("new orders came in"),
-        "recalculated": t.gettext("we recalculated delivery dates"),
-    }
-    return labels.get(reason, t.gettext("we recalculated delivery dates"))
-
-
-def eta_explanation(line: Any, t: Translator) -> str:
-    """'Supplier shipment due 4 Dec — you are 3rd of 12 in line. Expected to ship 5 Dec (confirmed).'"""
-    if line.eta is None:
-        return t.gettext("We don't know the delivery date yet.")
-    place = t.gettext("you are {place} of {size} in line").format(
-        place=t.ordinal(line.queue_position), size=line.queue_size
-    )
-    if line.eta_basis == EtaBasis.PURCHASE_ORDER and line.purchase_order_expected_on:
-        return t.gettext("Supplier shipment due {arrival} — {place}. Expected to ship {eta} (confirmed).").format(
-            arrival=t.date(line.purchase_order_expected_on), place=place, eta=t.date(line.eta)
-        )
-    if line.eta_basis == EtaBasis.IN_STOCK:
-        return t.gettext("Back in stock — expected to ship {eta}.").format(eta=t.date(line.eta))
-    return t.gettext(
-        "No supplier shipment is booked yet — {place}. Estimated from the supplier's usual delivery time: around {eta}."
-    ).format(place=place, eta=t.date(line.eta))
-
-
-def last_change(line: Any, t: Translator) -> str | None:
+def _last_change(line: Any, t: Translator) -> str | None:
     # The first ETA a line gets is no change worth explaining; a move from one date to another is.
     change = next((c for c in line.eta_history if c.old is not None), None)
     if change is None:
@@ -64,10 +21,6 @@ def last_change(line: Any, t: Translator) -> str | None:
     return t.gettext("Last change: {old} → {new}, because {reason}.").format(
         old=old, new=new, reason=eta_reason_label(change.reason, t)
     )
-
-
-def item_title(line: Any) -> str:
-    return f"{line.product_name} × {line.quantity}"
 
 
 def coming_title(line: Any) -> str:
@@ -187,7 +140,7 @@ def backorder_card(line: Any, t: Translator) -> Screen:
         t.ngettext("Waiting for {n} day.", "Waiting for {n} days.", line.days_waiting).format(n=line.days_waiting)
     )
     lines.append(eta_explanation(line, t))
-    change = last_change(line, t)
+    change = _last_change(line, t)
     if change:
         lines.append(change)
     keyboard = inline(

@@ -9,7 +9,7 @@ from bot.i18n import Translator
 from bot.render.screen import Screen, inline
 
 
-def share_phone_keyboard(t: Translator) -> ReplyKeyboardMarkup:
+def _share_phone_keyboard(t: Translator) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(t.gettext("📱 Share my phone number"), request_contact=True)]],
         resize_keyboard=True,
@@ -22,13 +22,13 @@ def welcome_unlinked(shop_name: str, t: Translator) -> Screen:
         "Hi! I'm the assistant of {shop}. I can tell you when your items arrive, cancel them or find an alternative.\n\n"
         "First, let's find your order: tap “Share my phone number”, or send me your order number."
     ).format(shop=escape(shop_name))
-    return Screen(text, share_phone_keyboard(t))
+    return Screen(text, _share_phone_keyboard(t))
 
 
 def link_ways(t: Translator) -> Screen:
     """The two ways to connect an order, for a chat that was welcomed already."""
     text = t.gettext("To find your order, tap “Share my phone number” or send me your order number.")
-    return Screen(text, share_phone_keyboard(t))
+    return Screen(text, _share_phone_keyboard(t))
 
 
 def ask_email(order_number: str, t: Translator) -> Screen:
@@ -133,12 +133,13 @@ def language_set(t: Translator) -> Screen:
     return Screen(t.gettext("Done — I'll write in English from now on."))
 
 
-def stale_button(t: Translator) -> str:
-    return t.gettext("That button has expired — here is the current state.")
+def stale_button(t: Translator) -> Screen:
+    return Screen(t.gettext("That button has expired — here is the current state."))
 
 
-def invalid_button(t: Translator) -> str:
-    return t.gettext("Sorry, that button doesn't work any more.")
+def invalid_button(t: Translator) -> Screen:
+    """A button that no longer works; its text is shown as the pressed button's alert."""
+    return Screen(t.gettext("Sorry, that button doesn't work any more."))
 
 
 def move_to_private(bot_username: str | None, t: Translator) -> Screen:

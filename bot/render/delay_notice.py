@@ -14,17 +14,9 @@ def agreed(answer: Any, t: Translator) -> Screen:
     )
 
 
-def already_answered(t: Translator) -> str:
-    return t.gettext("You have already answered this notice — here is where the item stands.")
+def already_answered(t: Translator) -> Screen:
+    return Screen(t.gettext("You have already answered this notice — here is where the item stands."))
 
 
-def superseded(t: Translator) -> str:
-    return t.gettext("This notice has been replaced by a newer one — here is where the item stands.")
-
-
-def no_longer_waiting(t: Translator) -> str:
-    return t.gettext("This item is no longer waiting for stock — here is where it stands.")
-
-
-def not_found(t: Translator) -> str:
-    return t.gettext("I couldn't find that notice on your orders.")
+def no_longer_waiting(t: Translator) -> Screen:
+    return Screen(t.gettext("This item is no longer waiting for stock — here is where it stands."))

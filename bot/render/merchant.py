@@ -6,9 +6,11 @@ from typing import Any
 
 from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.i18n import Translator
+from bot.render.errors import domain_error
 from bot.render.pages import items_shown, most_that_fit, page_buttons, page_ranges
 from bot.render.screen_limits import text_fits
 from bot.render.screen import Screen, inline
+from bot.services.errors import AudienceInvalid
 from db.models import BroadcastStatus
 
 MAX_CATEGORY_BUTTONS = 20  # more are sent by name
@@ -20,7 +22,7 @@ _KIND_NUMBERS = {kind: number for number, kind in AUDIENCE_KINDS.items()}
 _LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}  # each in its own words, as in the /language menu
 
 
-def language_name(language: str, t: Translator) -> str:
+def _language_name(language: str, t: Translator) -> str:
     return _LANGUAGE_NAMES.get(language, language)
 
 
@@ -88,21 +90,17 @@ def ask_audience(kind: str, draft_id: int, t: Translator, categories: list[str] 
     return Screen(questions[kind], inline([_abort(draft_id, t)]))
 
 
-def audience_invalid(error: Any, draft_id: int, t: Translator) -> Screen:
+def audience_invalid(error: AudienceInvalid, draft_id: int, t: Translator) -> Screen:
     """What the shop does not know, to be sent again."""
-    problems = []
-    # Only the start of what was typed: a text sent at the wrong step must not come back whole.
-    if error.unknown_skus:
-        problems.append(t.gettext("no product with SKU {skus}").format(skus=escape(_some(error.unknown_skus, 5))))
-    if error.unknown_orders:
-        problems.append(t.gettext("no order {numbers}").format(numbers=escape(_some(error.unknown_orders, 5))))
-    if error.unknown_category:
-        problems.append(
-            t.gettext("no product in category {category}").format(category=escape(_cut(error.unknown_category, MAX_ECHOED)))
-        )
-    if not problems:
+    if not (error.unknown_skus or error.unknown_orders or error.unknown_category):
         return Screen(t.gettext("Please send at least one."), inline([_abort(draft_id, t)]))
-    text = t.gettext("The shop has {problems}. Please send them again.").format(problems="; ".join(problems))
+    # Only the start of what was typed: a text sent at the wrong step must not come back whole.
+    shown = AudienceInvalid(
+        [_some(error.unknown_skus, 5)] if error.unknown_skus else [],
+        [_some(error.unknown_orders, 5)] if error.unknown_orders else [],
+        _cut(error.unknown_category, MAX_ECHOED) if error.unknown_category else None,
+    )
+    text = domain_error(shown, t).text + " " + t.gettext("Please send them again.")
     return Screen(text, inline([_abort(draft_id, t)]))
 
 
@@ -125,15 +123,15 @@ def nobody_to_reach(draft_id: int, waiting: int, t: Translator) -> Screen:
 def ask_text(step: Any, language: str, t: Translator) -> Screen:
     reach = t.ngettext(
         "{n} customer is waiting on {audience}.", "{n} customers are waiting on {audience}.", step.recipients
-    ).format(n=step.recipients, audience=describe_audience(step.audience, t))
-    ask = t.gettext("Now send the text of the broadcast in {language}.").format(language=language_name(language, t))
+    ).format(n=step.recipients, audience=_audience(step.audience, t))
+    ask = t.gettext("Now send the text of the broadcast in {language}.").format(language=_language_name(language, t))
     return Screen(f"{reach}\n{ask}", inline([_abort(step.draft_id, t)]))
 
 
 def ask_translation(step: Any, default_language: str, t: Translator) -> Screen:
     text = t.gettext(
         "Send a {language} version of the text, or skip: customers who read {language} then get the {default} text."
-    ).format(language=language_name(step.asking_language, t), default=language_name(default_language, t))
+    ).format(language=_language_name(step.asking_language, t), default=_language_name(default_language, t))
     keyboard = inline(
         [(t.gettext("Skip"), button(Action.BROADCAST_SKIP, step.draft_id))],
         [_abort(step.draft_id, t)],
@@ -147,11 +145,11 @@ def preview(step: Any, t: Translator) -> Screen:
         "<b>" + t.gettext("Preview") + "</b>",
         t.ngettext(
             "To {n} customer waiting on {audience}.", "To {n} customers waiting on {audience}.", step.recipients
-        ).format(n=step.recipients, audience=describe_audience(step.audience, t)),
+        ).format(n=step.recipients, audience=_audience(step.audience, t)),
     ]
 
     def text(shown: int) -> str:
-        texts = [f"\n<i>{language_name(language, t)}</i>\n{escape(_cut(words, shown))}" for language, words in step.texts.items()]
+        texts = [f"\n<i>{_language_name(language, t)}</i>\n{escape(_cut(words, shown))}" for language, words in step.texts.items()]
         shortened = [t.gettext("(Shortened here: customers get the whole text.)")] if shown < _longest(step.texts) else []
         return "\n".join([*head, *texts, *shortened])
 
@@ -175,8 +173,8 @@ def _longest(texts: dict[str, str]) -> int:
     return max((len(text) for text in texts.values()), default=0)
 
 
-def use_the_buttons(t: Translator) -> str:
-    return t.gettext("Please use the buttons below.")
+def use_the_buttons(t: Translator) -> Screen:
+    return Screen(t.gettext("Please use the buttons below."))
 
 
 def aborted(t: Translator) -> Screen:
@@ -216,7 +214,7 @@ def progress(view: Any, t: Translator) -> Screen:
     return Screen(text.format(**values))
 
 
-def describe_audience(audience: Any, t: Translator) -> str:
+def _audience(audience: Any, t: Translator) -> str:
     parts = []
     if audience.skus:
         parts.append(t.gettext("SKUs {skus}").format(skus=escape(_some(audience.skus))))
@@ -224,7 +222,7 @@ def describe_audience(audience: Any, t: Translator) -> str:
         parts.append(t.gettext("category {category}").format(category=escape(audience.category)))
     if audience.order_numbers:
         parts.append(t.gettext("orders {numbers}").format(numbers=escape(_some(audience.order_numbers))))
-    return f" {t.gettext('or')} ".join(parts)
+    return (" " + t.gettext("or") + " ").join(parts)
 
 
 def _some(values: Sequence[str], most: int = 10) -> str:

@@ -13,8 +13,8 @@ from telegram import InlineKeyboardMarkup
 
 from bot.i18n import Translator, translator
 from bot.render import alternatives, support
-from bot.render.backorder_card import eta_reason_label
 from bot.render.callback_data import Action, button
+from bot.render.phrases import eta_reason_label
 from bot.render.screen import Screen, inline
 from bot.services.backorders.alternatives import Alternative, AlternativesResult
 

@@ -13,14 +13,13 @@ from telegram import BotCommand
 
 from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.i18n import Translator
-from bot.render.backorder_card import eta_explanation, item_title, status_label
 from bot.render.errors import domain_error
 from bot.render.pages import cut_to_fit
+from bot.render.phrases import age, duration, eta_explanation, item_title, short_name, status_label
 from bot.render.screen import Screen, inline
 from bot.services.errors import DomainError
 from db.models import EtaBasis
 
-MAX_TOPIC_NAME = 128  # Telegram's limit
 MAX_CARD_LINE_BUTTONS = 6  # lines with their own row of agent buttons on the context card
 STARS = "⭐"
 
@@ -34,11 +33,11 @@ def ticket_opened(ticket: Any, answer: Any, created: bool, t: Translator) -> Scr
         first = t.gettext("I've asked our team to help you (ticket #{ticket}).").format(ticket=ticket.id)
     else:
         first = t.gettext("Your conversation with our team is still open (ticket #{ticket}).").format(ticket=ticket.id)
-    lines = [first, when_answered(answer, t), t.gettext("Just write here: everything you send goes straight to them.")]
+    lines = [first, _when_answered(answer, t), t.gettext("Just write here: everything you send goes straight to them.")]
     return Screen("\n".join(lines), inline([(t.gettext("✅ Resolved"), button(Action.RESOLVED, ticket.id))]))
 
 
-def when_answered(answer: Any, t: Translator) -> str:
+def _when_answered(answer: Any, t: Translator) -> str:
     if answer.back_at is None:
         return t.gettext("A person will answer here, usually within {duration}.").format(
             duration=duration(answer.within_minutes, t)
@@ -52,18 +51,11 @@ def when_answered(answer: Any, t: Translator) -> str:
     return t.gettext("Our team is back on {weekday} at {time} and will answer you here then.").format(weekday=weekday, time=at)
 
 
-def duration(minutes: int, t: Translator) -> str:
-    if minutes < 60:
-        return t.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
-    hours = -(-minutes // 60)  # rounded up: a promise should not be early
-    return t.ngettext("{n} hour", "{n} hours", hours).format(n=hours)
-
-
 def refused_with_help(refused: DomainError, line_id: int, t: Translator) -> Screen:
     """Why the action is not allowed, with the offer of a person who can look into it."""
     code = next(number for number, name in REFUSAL_CODES.items() if name == refused.code)
     return Screen(
-        domain_error(refused, t) + "\n" + t.gettext("A person from our team can look into it with you."),
+        domain_error(refused, t).text + "\n" + t.gettext("A person from our team can look into it with you."),
         inline([(t.gettext("Talk to a person"), button(Action.ESCALATE, line_id, code))]),
     )
 
@@ -79,8 +71,6 @@ def rated(rating: Any, t: Translator) -> Screen:
     return Screen(t.gettext("Thank you for your rating ({stars} of 5)!").format(stars=rating.stars))
 
 
-def ticket_not_found(t: Translator) -> Screen:
-    return Screen(t.gettext("That conversation with our team is no longer open."))
 
 
 def eta_for_customer(line: Any, t: Translator) -> Screen:
@@ -94,26 +84,6 @@ def eta_for_customer(line: Any, t: Translator) -> Screen:
 # ---- the support group's side ---------------------------------------------------------------------
 
 
-def topic_name(context: Any, t: Translator) -> str:
-    """'#42 · Anna K. · order 1042', within Telegram's 128 characters."""
-    orders = _orders_named(context)
-    parts = [f"#{context.ticket.id}", short_name(context.ticket.customer_name)]
-    if len(orders) == 1:
-        parts.append(t.gettext("order {order}").format(order=orders[0]))
-    elif orders:
-        parts.append(t.gettext("orders {orders}").format(orders=", ".join(orders)))
-    name = " · ".join(parts)
-    return name if len(name) <= MAX_TOPIC_NAME else name[: MAX_TOPIC_NAME - 1] + "…"
-
-
-def short_name(full_name: str) -> str:
-    """'Anna Klein' → 'Anna K.'"""
-    words = full_name.split()
-    if len(words) < 2:
-        return full_name.strip() or "?"
-    return f"{words[0]} {words[-1][0]}."
-
-
 def context_card(context: Any, tz: Any, t: Translator) -> Screen:
     """The first post of a ticket: customer, orders, waiting lines, recent actions, reason; and the agent tools."""
     ticket = context.ticket
@@ -122,7 +92,7 @@ def context_card(context: Any, tz: Any, t: Translator) -> Screen:
     lines.append(
         t.gettext("Language: {language} · {contact}").format(language=_language_name(ticket.language, t), contact=" · ".join(contact))
     )
-    lines.append(t.gettext("Why: {reason}").format(reason=escalation_reason(ticket.escalation, context.reason_line, t)))
+    lines.append(t.gettext("Why: {reason}").format(reason=_escalation_reason(ticket.escalation, context.reason_line, t)))
     if context.orders:
         orders = ", ".join(f"{escape(o.number)} ({t.date(o.placed_at.astimezone(tz).date())})" for o in context.orders[:10])
         lines.append(t.gettext("Orders: {orders}").format(orders=orders))
@@ -137,7 +107,7 @@ def context_card(context: Any, tz: Any, t: Translator) -> Screen:
     if context.recent_actions:
         tail.append("")
         tail.append("<b>" + t.gettext("Recently with the bot") + "</b>")
-        tail.extend(f"• {_when(action.at, tz, t)} {escape(action_label(action, t))}" for action in context.recent_actions)
+        tail.extend(f"• {_when(action.at, tz, t)} {escape(_action_label(action, t))}" for action in context.recent_actions)
     tail.append("")
     tail.append(
         t.gettext(
@@ -162,7 +132,7 @@ def context_card(context: Any, tz: Any, t: Translator) -> Screen:
     return Screen(cut_to_fit(lines, waiting, tail, lambda n: _more(n, t)), inline(*rows))
 
 
-def escalation_reason(escalation: Any, line: Any, t: Translator) -> str:
+def _escalation_reason(escalation: Any, line: Any, t: Translator) -> str:
     about = ""
     if line is not None:
         about = " — " + t.gettext("{item} (order {order})").format(item=escape(item_title(line)), order=escape(line.order_number))
@@ -180,7 +150,7 @@ def escalation_reason(escalation: Any, line: Any, t: Translator) -> str:
     return t.gettext("asked for a person") + about
 
 
-def action_label(action: Any, t: Translator) -> str:
+def _action_label(action: Any, t: Translator) -> str:
     details = action.details
     labels = {
         "line.cancelled": lambda: t.gettext("cancelled {sku} on order {order}").format(
@@ -226,8 +196,8 @@ def relay_failed(to_customer: bool, problem: str, gave_up: bool, t: Translator) 
     return Screen(t.gettext("{what} yet ({error}); I'll keep trying.").format(what=where, error=escape(problem)))
 
 
-def not_an_agent(t: Translator) -> str:
-    return t.gettext("Only the shop's support agents can do that.")
+def not_an_agent(t: Translator) -> Screen:
+    return Screen(t.gettext("Only the shop's support agents can do that."))
 
 
 def not_relayed_not_agent(t: Translator) -> Screen:
@@ -260,7 +230,7 @@ def agent_error(refused: DomainError, line_id: int | None, t: Translator) -> Scr
         return ticket_is_closed(getattr(refused, "ticket_id", 0), t)
     if refused.code == "ticket_not_found":
         return no_ticket_here(t)
-    return Screen(domain_error(refused, t))
+    return domain_error(refused, t)
 
 
 def assigned(assignment: Any, agent_name: str, t: Translator) -> Screen:
@@ -395,17 +365,6 @@ def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Tra
     return Screen(cut_to_fit(head, lines, [], lambda n: _more(n, t)))
 
 
-def age(minutes: int, t: Translator) -> str:
-    """'45 min', '3 h 05 min', '2 d 4 h'."""
-    if minutes < 60:
-        return t.gettext("{minutes} min").format(minutes=minutes)
-    hours, rest = divmod(minutes, 60)
-    if hours < 24:
-        return t.gettext("{hours} h {minutes} min").format(hours=hours, minutes=f"{rest:02d}")
-    days, hours = divmod(hours, 24)
-    return t.gettext("{days} d {hours} h").format(days=days, hours=hours)
-
-
 def _line_row(line: Any, t: Translator) -> str:
     parts = [f"• <b>[{line.line_id}]</b> {escape(item_title(line))}", t.gettext("order {order}").format(order=escape(line.order_number))]
     status = status_label(line.status, t)
@@ -428,14 +387,6 @@ def _line_row(line: Any, t: Translator) -> str:
 
 def _more(n: int, t: Translator) -> str:
     return t.gettext("…and {n} more.").format(n=n)
-
-
-def _orders_named(context: Any) -> list[str]:
-    """The orders a topic is named after: the one the escalation is about, else those with waiting items."""
-    if context.reason_line is not None:
-        return [context.reason_line.order_number]
-    waiting = list(dict.fromkeys(line.order_number for line in context.waiting))
-    return waiting or [order.number for order in context.orders[:1]]
 
 
 def _language_name(language: str | None, t: Translator) -> str:

@@ -1,18 +1,27 @@
 """Domain errors: why an action is not allowed, in words a customer, agent or merchant can be shown.
 
-Each carries a stable `code` that the chat and API layers map to a localised message or an HTTP status.
+Each carries a stable `code` that the API maps to an HTTP status, and one wording (`phrase`): an English text
+of the catalogs with its values, which the chat and the console show translated and the API in English.
 """
 
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from bot.i18n import N_, Phrase
+
 
 class DomainError(Exception):
     code = "not_allowed"
+    text = N_("Sorry, that isn't possible.")
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: str | None = None, **params: object) -> None:
+        self.phrase = Phrase(text or self.text, params)
+        super().__init__(str(self.phrase))
+
+    @property
+    def message(self) -> str:
+        """The English wording, for the API, logs and the command line."""
+        return str(self.phrase)
 
 
 class NotFound(DomainError):
@@ -23,37 +32,48 @@ class NotFound(DomainError):
 
 class LineNotFound(NotFound):
     code = "line_not_found"
+    text = N_("I couldn't find that item on your orders.")
 
     def __init__(self) -> None:
-        super().__init__("We could not find that item on your orders.")
+        super().__init__()
 
 
 class OrderNotFound(NotFound):
     code = "order_not_found"
+    text = N_("I couldn't find that order on your account.")
 
     def __init__(self) -> None:
-        super().__init__("We could not find that order.")
+        super().__init__()
 
 
 class PurchaseOrderNotFound(NotFound):
     code = "purchase_order_not_found"
+    text = N_("There is no purchase order {reference}.")
 
     def __init__(self, reference: str) -> None:
-        super().__init__(f"There is no purchase order {reference}.")
+        super().__init__(reference=reference)
 
 
 class ProductNotFound(NotFound):
     code = "product_not_found"
+    text = N_("There is no product with SKU {sku}.")
 
     def __init__(self, sku: str) -> None:
-        super().__init__(f"There is no product with SKU {sku}.")
+        super().__init__(sku=sku)
 
 
 class LineNotCancellable(DomainError):
     code = "line_not_cancellable"
+    text = N_("This item can't be cancelled here.")
+    _BECAUSE = {
+        "shipped": N_("This item has already shipped, so it can't be cancelled here."),
+        "allocated": N_("This item is reserved for you and ready to ship, so it can't be cancelled here."),
+        "cancelled": N_("This item is already cancelled."),
+        "substituted": N_("This item was swapped for an alternative, so it can't be cancelled."),
+    }
 
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: str) -> None:
+        super().__init__(self._BECAUSE.get(status))
         self.status = status
 
 
@@ -61,57 +81,77 @@ class LineNotWaiting(DomainError):
     """The line is no longer waiting for stock, so it cannot be swapped."""
 
     code = "line_not_waiting"
+    text = N_("This item is no longer waiting for stock, so there is nothing to swap.")
 
     def __init__(self, status: str) -> None:
-        super().__init__(f"This item is no longer waiting for stock (it is {status.replace('_', ' ')}).")
+        super().__init__()
         self.status = status
 
 
 class AlternativeNotOffered(DomainError):
     code = "alternative_not_offered"
+    text = N_("That alternative isn't available for this item any more.")
 
     def __init__(self) -> None:
-        super().__init__("That product is not an alternative we can offer for this item.")
+        super().__init__()
 
 
 class AlternativeSoldOut(DomainError):
     code = "alternative_sold_out"
+    text = N_("Sorry, that alternative has just sold out.")
 
     def __init__(self) -> None:
-        super().__init__("Sorry, that alternative has just sold out.")
+        super().__init__()
 
 
 class PurchaseOrderClosed(DomainError):
     code = "purchase_order_closed"
+    _BECAUSE = {
+        "received": N_("Purchase order {reference} is already received."),
+        "cancelled": N_("Purchase order {reference} is already cancelled."),
+    }
+    text = N_("Purchase order {reference} is already closed.")
 
     def __init__(self, reference: str, status: str) -> None:
-        super().__init__(f"Purchase order {reference} is already {status}.")
+        super().__init__(self._BECAUSE.get(status), reference=reference)
         self.status = status
 
 
 class InvalidQuantity(DomainError):
     code = "invalid_quantity"
 
+    @classmethod
+    def beyond_outstanding(cls, reference: str, outstanding: int, received: int) -> "InvalidQuantity":
+        """More received than the purchase order still has outstanding (or nothing at all)."""
+        return cls(
+            N_("Purchase order {reference} has {outstanding} units outstanding; {received} cannot be received."),
+            reference=reference,
+            outstanding=outstanding,
+            received=received,
+        )
+
 
 class PurchaseOrderConflict(DomainError):
     """The reference is already taken by a purchase order with other details."""
 
     code = "purchase_order_conflict"
+    text = N_(
+        "Purchase order {reference} already exists with a different SKU, quantity or date;"
+        " move or cancel it instead, or use a new reference."
+    )
 
     def __init__(self, reference: str) -> None:
-        super().__init__(
-            f"Purchase order {reference} already exists with a different SKU, quantity or date;"
-            " move or cancel it instead, or use a new reference."
-        )
+        super().__init__(reference=reference)
 
 
 class ReceiptKeyConflict(DomainError):
     """A receipt's idempotency key was already used for a delivery against another purchase order."""
 
     code = "receipt_key_conflict"
+    text = N_("The delivery key {key} was already used for another purchase order.")
 
     def __init__(self, idempotency_key: str) -> None:
-        super().__init__(f"The delivery key {idempotency_key} was already used for another purchase order.")
+        super().__init__(key=idempotency_key)
 
 
 class InvalidLinkToken(DomainError):
@@ -121,17 +161,19 @@ class InvalidLinkToken(DomainError):
     """
 
     code = "invalid_link_token"
+    text = N_("This link is not valid any more. Please link your order with its number and e-mail.")
 
     def __init__(self, reason: str) -> None:
-        super().__init__("This link is not valid any more. Please link your order with its number and e-mail.")
+        super().__init__()
         self.reason = reason
 
 
 class UnsupportedLanguage(DomainError):
     code = "unsupported_language"
+    text = N_("Sorry, I only speak English and German.")
 
     def __init__(self, language: str) -> None:
-        super().__init__(f"Sorry, {language!r} is not a language this chat speaks.")
+        super().__init__()
         self.language = language
 
 
@@ -147,57 +189,61 @@ class ImportRejected(DomainError):
     """An imported file had bad rows; none of it was written."""
 
     code = "import_rejected"
+    text = N_("The file was not imported, nothing was changed. Rows with problems: {rows}.")
 
     def __init__(self, problems: Sequence[RowProblem]) -> None:
         self.problems = tuple(sorted(problems, key=lambda problem: problem.row))
         rows = sorted({problem.row for problem in self.problems})
-        super().__init__(
-            f"The file was not imported, nothing was changed: {len(self.problems)} problem(s) in"
-            f" row(s) {', '.join(map(str, rows))}."
-        )
+        super().__init__(rows=", ".join(map(str, rows)))
 
 
 class DemoNeedsEmptyShop(DomainError):
     code = "demo_needs_empty_shop"
+    text = N_("This database already holds a shop's data; the demo store is only loaded into an empty one.")
 
     def __init__(self) -> None:
-        super().__init__("This database already holds a shop's data; the demo store is only loaded into an empty one.")
+        super().__init__()
 
 
 class ApiTokenNotFound(NotFound):
     code = "api_token_not_found"
+    text = N_("There is no API token {token}.")
 
     def __init__(self, token_id: int) -> None:
-        super().__init__(f"There is no API token {token_id}.")
+        super().__init__(token=token_id)
 
 
 class InvalidApiTokenName(DomainError):
     code = "invalid_api_token_name"
+    text = N_("An API token needs a name of 1 to 100 characters, e.g. the shop system that uses it.")
 
     def __init__(self) -> None:
-        super().__init__("An API token needs a name of 1 to 100 characters, e.g. the shop system that uses it.")
+        super().__init__()
 
 
 class DelayNoticeNotFound(NotFound):
     code = "delay_notice_not_found"
+    text = N_("I couldn't find that notice on your orders.")
 
     def __init__(self) -> None:
-        super().__init__("We could not find that delay notice.")
+        super().__init__()
 
 
 class DelayNoticeSuperseded(DomainError):
     """A newer delay notice replaced this one: answer that one instead."""
 
     code = "delay_notice_superseded"
+    text = N_("This notice has been replaced by a newer one.")
 
     def __init__(self) -> None:
-        super().__init__("This delay notice has been replaced by a newer one.")
+        super().__init__()
 
 
 class AudienceInvalid(DomainError):
     """A broadcast audience that names nothing, or SKUs, a category or orders the shop does not have."""
 
     code = "audience_invalid"
+    text = N_("Not found: {problems}.")
 
     def __init__(
         self, unknown_skus: Sequence[str] = (), unknown_orders: Sequence[str] = (), unknown_category: str | None = None
@@ -207,54 +253,58 @@ class AudienceInvalid(DomainError):
         self.unknown_category = unknown_category
         problems = []
         if self.unknown_skus:
-            problems.append(f"no product with SKU {', '.join(self.unknown_skus)}")
+            problems.append(Phrase(N_("no product with SKU {skus}"), {"skus": ", ".join(self.unknown_skus)}))
         if self.unknown_orders:
-            problems.append(f"no order {', '.join(self.unknown_orders)}")
+            problems.append(Phrase(N_("no order {numbers}"), {"numbers": ", ".join(self.unknown_orders)}))
         if unknown_category is not None:
-            problems.append(f"no product in category {unknown_category}")
-        super().__init__(
-            "The audience has " + "; ".join(problems) + "."
-            if problems
-            else "Name the audience: SKUs, a category or order numbers."
-        )
+            problems.append(Phrase(N_("no product in category {category}"), {"category": unknown_category}))
+        if problems:
+            super().__init__(problems=tuple(problems))
+        else:
+            super().__init__(N_("Name the audience: SKUs, a category or order numbers."))
 
 
 class BroadcastTextMissing(DomainError):
     code = "broadcast_text_missing"
+    text = N_("A broadcast needs a text in the shop's default language ({language}).")
 
     def __init__(self, language: str) -> None:
-        super().__init__(f"A broadcast needs a text in the shop's default language ({language}).")
+        super().__init__(language=language)
         self.language = language
 
 
 class BroadcastNotFound(NotFound):
     code = "broadcast_not_found"
+    text = N_("There is no broadcast {broadcast}.")
 
     def __init__(self, broadcast_id: int) -> None:
-        super().__init__(f"There is no broadcast {broadcast_id}.")
+        super().__init__(broadcast=broadcast_id)
 
 
 class BroadcastTextTooLong(DomainError):
     code = "broadcast_text_too_long"
+    text = N_("The {language} text is longer than one Telegram message ({limit} characters).")
 
     def __init__(self, language: str, limit: int) -> None:
-        super().__init__(f"The {language} text is longer than one Telegram message ({limit} characters).")
+        super().__init__(language=language, limit=limit)
         self.language = language
         self.limit = limit
 
 
 class TicketNotFound(NotFound):
     code = "ticket_not_found"
+    text = N_("That conversation with our team is no longer open.")
 
     def __init__(self) -> None:
-        super().__init__("We could not find that conversation with our team.")
+        super().__init__()
 
 
 class TicketClosed(DomainError):
     code = "ticket_closed"
+    text = N_("Ticket #{ticket} is closed.")
 
     def __init__(self, ticket_id: int) -> None:
-        super().__init__(f"Ticket #{ticket_id} is closed.")
+        super().__init__(ticket=ticket_id)
         self.ticket_id = ticket_id
 
 
@@ -262,29 +312,29 @@ class TicketStillOpen(DomainError):
     """Rating is for a conversation that has ended."""
 
     code = "ticket_still_open"
+    text = N_("Ticket #{ticket} is still open; it can be rated once it is closed.")
 
     def __init__(self, ticket_id: int) -> None:
-        super().__init__(f"Ticket #{ticket_id} is still open; it can be rated once it is closed.")
+        super().__init__(ticket=ticket_id)
         self.ticket_id = ticket_id
 
 
 class InvalidRating(DomainError):
     code = "invalid_rating"
+    text = N_("A rating is 1 to 5 stars.")
 
     def __init__(self) -> None:
-        super().__init__("A rating is 1 to 5 stars.")
+        super().__init__()
 
 
 class CannedReplyNotFound(NotFound):
     code = "canned_reply_not_found"
+    text = N_("There is no canned reply {key}.")
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"There is no canned reply {key}.")
+        super().__init__(key=key)
         self.key = key
 
 
 class InvalidCannedReply(DomainError):
     code = "invalid_canned_reply"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)

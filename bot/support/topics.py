@@ -8,6 +8,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.render import support as render
+from bot.render.phrases import topic_name
 from bot.render.screen import Screen
 from bot.services.support.tickets import ClosedTicket, TicketView, attach_topic, get_ticket, ticket_context
 from bot.support.group import SupportGroup
@@ -27,7 +28,7 @@ async def post_ticket(desk: SupportGroup, bot: Bot, ticket_id: int, *, replacing
     thread_id = None
     if await desk.uses_topics(bot):
         try:
-            topic = await bot.create_forum_topic(desk.chat_id, render.topic_name(context, desk.t))
+            topic = await bot.create_forum_topic(desk.chat_id, topic_name(context, desk.t))
             thread_id = topic.message_thread_id
         except BadRequest as refused:
             log.warning("could not open a topic for ticket %s (%s); posting it in the General topic", ticket_id, refused)

@@ -22,7 +22,7 @@ from aiohttp.typedefs import Handler
 from multidict import MultiDictProxy
 
 from bot.composition import ChatDeps
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import N_, SUPPORTED_LANGUAGES
 from bot.services.backorders.backlog_health import backlog_health
 from bot.services.backorders.delay_notices import list_delay_notices
 from bot.services.backorders.merchant_overview import backorder_summary
@@ -601,7 +601,7 @@ def _optional_date(text: str) -> date | None:
         return None
     day = _date(text)
     if day is None:
-        raise DomainError("The new ETA must be a date (YYYY-MM-DD), or empty.")
+        raise DomainError(N_("The new ETA must be a date (YYYY-MM-DD), or empty."))
     return day
 
 

@@ -166,7 +166,7 @@ async def test_an_item_that_became_ready_or_shipped_meanwhile_is_not_cancelled_a
     refused = await chat.press(asked.message, t.gettext("Yes, cancel"))
 
     reasons = {
-        "allocated": t.gettext("This item is packed and ready to ship, so it can't be cancelled here."),
+        "allocated": t.gettext("This item is reserved for you and ready to ship, so it can't be cancelled here."),
         "shipped": t.gettext("This item has already shipped, so it can't be cancelled here."),
     }
     status = {"allocated": t.gettext("ready to ship"), "shipped": t.gettext("shipped")}

@@ -509,7 +509,7 @@ async def test_the_recipient_count_follows_the_audience(signed_in: Console, sess
     assert by_order == (200, {"recipients": 2, "error": None})
     assert by_category == (200, {"recipients": 0, "error": None})
     assert nothing == (200, {"recipients": None, "error": None})
-    assert unknown == (422, {"recipients": None, "error": "The audience has no product with SKU NOPE."})
+    assert unknown == (422, {"recipients": None, "error": "Not found: no product with SKU NOPE."})
 
 
 def preview_form(preview: Page, action: str) -> list[tuple[str, str]]:

@@ -109,7 +109,7 @@ async def test_a_button_of_a_replaced_notice_shows_the_item_as_it_is_now(
         "{date}"
     )[0] in renewed.text
     assert [message.text for message in pressed.new] == [
-        t.gettext("This notice has been replaced by a newer one — here is where the item stands.")
+        t.gettext("This notice has been replaced by a newer one.")
     ]
     assert pressed.message.text.startswith(f"{HEADSET} × 1")  # the old notice became the item's card
     assert [notice.response for notice in await list_delay_notices(uow)] == [None, None]

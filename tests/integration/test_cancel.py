@@ -77,9 +77,9 @@ async def test_a_partly_allocated_line_cancels_only_what_still_waits_and_the_res
 @pytest.mark.parametrize(
     ("status", "reason"),
     [
-        (LineStatus.SHIPPED, "it has already shipped"),
-        (LineStatus.ALLOCATED, "it is packed and ready to ship"),
-        (LineStatus.SUBSTITUTED, "it was swapped for an alternative"),
+        (LineStatus.SHIPPED, "has already shipped"),
+        (LineStatus.ALLOCATED, "is reserved for you and ready to ship"),
+        (LineStatus.SUBSTITUTED, "was swapped for an alternative"),
     ],
 )
 async def test_a_line_that_no_longer_waits_cannot_be_cancelled_and_says_why(
@@ -119,7 +119,7 @@ async def test_cancelling_again_returns_the_same_result_and_owes_nothing_more(
     )  # fmt: skip
     assert len(await readback.refunds(session_factory, line_id)) == 1
     assert len(await readback.audit_entries(session_factory, "line.cancelled")) == 1
-    with pytest.raises(LineNotCancellable, match="already been cancelled"):
+    with pytest.raises(LineNotCancellable, match="already cancelled"):
         await preview_cancel(uow, customer, line_id)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.i18n import translator
-from bot.render.support import age, duration, short_name, topic_name
+from bot.render.phrases import age, duration, short_name, topic_name
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def _why_not(line: OrderLine) -> str:
 
 def _check_cancellable(line: OrderLine) -> None:
     if _was_cancelled(line) or line.status not in OPEN_LINE_STATUSES:
-        raise LineNotCancellable(line.status.value, f"This item can no longer be cancelled: {_why_not(line)}.")
+        raise LineNotCancellable(LineStatus.CANCELLED.value if _was_cancelled(line) else line.status.value)
 
 
 def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:

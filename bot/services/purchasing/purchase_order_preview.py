@@ -108,9 +108,7 @@ async def preview_receive_purchase_order(
         current, outstanding = purchase_order.expected_on, purchase_order.outstanding
         received = outstanding if quantity is None else quantity
         if not 0 < received <= outstanding:
-            raise InvalidQuantity(
-                f"Purchase order {reference} has {outstanding} units outstanding; {received} cannot be received."
-            )
+            raise InvalidQuantity.beyond_outstanding(reference=reference, outstanding=outstanding, received=received)
         purchase_order.received_quantity += received
         if purchase_order.outstanding == 0:
             purchase_order.status = PurchaseOrderStatus.RECEIVED

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
 from bot.services.backorders.eta import (
@@ -91,7 +92,7 @@ async def add_purchase_order(
 ) -> PurchaseOrderResult:
     """Record a supplier's promised shipment; adding the same one again returns it unchanged."""
     if quantity <= 0:
-        raise InvalidQuantity("A purchase order needs a quantity of at least 1.")
+        raise InvalidQuantity(N_("A purchase order needs a quantity of at least 1."))
     async with uow:
         session = uow.session
         product = await product_by_sku(session, sku)
@@ -221,10 +222,7 @@ async def receive_purchase_order(
         require_open(purchase_order)
         received_now = purchase_order.outstanding if quantity is None else quantity
         if received_now <= 0 or received_now > purchase_order.outstanding:
-            raise InvalidQuantity(
-                f"Purchase order {reference} has {purchase_order.outstanding} units outstanding;"
-                f" {received_now} cannot be received."
-            )
+            raise InvalidQuantity.beyond_outstanding(reference=reference, outstanding=purchase_order.outstanding, received=received_now)
         now = uow.clock.now()
         purchase_order.received_quantity += received_now
         if purchase_order.outstanding == 0:

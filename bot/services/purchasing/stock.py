@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
 from bot.services.backorders.eta import REASON_STOCK_CHANGED, EtaMove, recompute_etas
@@ -33,7 +34,7 @@ class StockResult:
 async def set_available_stock(uow: UnitOfWork, sku: str, available: int, actor: Actor) -> StockResult:
     """Record that `available` units of a SKU are on hand and unallocated, then serve its waiting lines."""
     if available < 0:
-        raise InvalidQuantity("Stock on hand cannot be negative.")
+        raise InvalidQuantity(N_("Stock on hand cannot be negative."))
     async with uow:
         session = uow.session
         product = await product_by_sku(session, sku)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import N_, SUPPORTED_LANGUAGES
 from bot.services.audit import Actor, record
 from bot.services.errors import CannedReplyNotFound, InvalidCannedReply
 from bot.services.unit_of_work import UnitOfWork
@@ -32,11 +32,11 @@ async def save_canned_reply(uow: UnitOfWork, key: str, language: str, text: str,
     """Save the reply for KEY in a language, replacing an earlier text for the same key and language."""
     key, language, text = key.strip().lower(), language.strip().lower(), text.strip()
     if not KEY_PATTERN.fullmatch(key):
-        raise InvalidCannedReply("A key is 1 to 40 letters, digits, - or _, e.g. delay-apology.")
+        raise InvalidCannedReply(N_("A key is 1 to 40 letters, digits, - or _, e.g. delay-apology."))
     if language not in SUPPORTED_LANGUAGES:
-        raise InvalidCannedReply(f"The language is one of {', '.join(SUPPORTED_LANGUAGES)}.")
+        raise InvalidCannedReply(N_("The language is one of {languages}."), languages=", ".join(SUPPORTED_LANGUAGES))
     if not text or len(text) > MAX_TEXT_LENGTH:
-        raise InvalidCannedReply(f"The text is 1 to {MAX_TEXT_LENGTH} characters.")
+        raise InvalidCannedReply(N_("The text is 1 to {limit} characters."), limit=MAX_TEXT_LENGTH)
     async with uow:
         now = uow.clock.now()
         existing = await uow.session.scalar(

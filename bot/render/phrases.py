@@ -1,0 +1,103 @@
+"""The words screens share: an item's title and status, its ETA explained, why a date moved, a ticket's topic,
+how long something takes. Each returns a phrase for a screen to use, never a whole message."""
+
+from typing import Any
+
+from bot.i18n import Translator
+from db.models import EtaBasis, LineStatus
+
+MAX_TOPIC_NAME = 128  # Telegram's limit
+
+
+def item_title(line: Any) -> str:
+    return f"{line.product_name} × {line.quantity}"
+
+
+def status_label(status: LineStatus, t: Translator) -> str:
+    labels = {
+        LineStatus.BACKORDERED: t.gettext("waiting for stock"),
+        LineStatus.PARTIALLY_ALLOCATED: t.gettext("partly in stock"),
+        LineStatus.ALLOCATED: t.gettext("ready to ship"),
+        LineStatus.SHIPPED: t.gettext("shipped"),
+        LineStatus.CANCELLED: t.gettext("cancelled"),
+        LineStatus.SUBSTITUTED: t.gettext("swapped for an alternative"),
+    }
+    return labels[status]
+
+
+def eta_reason_label(reason: str, t: Translator) -> str:
+    labels = {
+        "purchase_order_added": t.gettext("a supplier shipment was booked"),
+        "purchase_order_moved": t.gettext("the supplier moved its shipment"),
+        "purchase_order_cancelled": t.gettext("the supplier cancelled a shipment"),
+        "purchase_order_received": t.gettext("a supplier shipment arrived"),
+        "stock_changed": t.gettext("our stock changed"),
+        "queue_changed": t.gettext("orders ahead of yours changed"),
+        "orders_imported": t.gettext("new orders came in"),
+        "recalculated": t.gettext("we recalculated delivery dates"),
+    }
+    return labels.get(reason, t.gettext("we recalculated delivery dates"))
+
+
+def eta_explanation(line: Any, t: Translator) -> str:
+    """'Supplier shipment due 4 Dec — you are 3rd of 12 in line. Expected to ship 5 Dec (confirmed).'"""
+    if line.eta is None:
+        return t.gettext("We don't know the delivery date yet.")
+    place = t.gettext("you are {place} of {size} in line").format(
+        place=t.ordinal(line.queue_position), size=line.queue_size
+    )
+    if line.eta_basis == EtaBasis.PURCHASE_ORDER and line.purchase_order_expected_on:
+        return t.gettext("Supplier shipment due {arrival} — {place}. Expected to ship {eta} (confirmed).").format(
+            arrival=t.date(line.purchase_order_expected_on), place=place, eta=t.date(line.eta)
+        )
+    if line.eta_basis == EtaBasis.IN_STOCK:
+        return t.gettext("Back in stock — expected to ship {eta}.").format(eta=t.date(line.eta))
+    return t.gettext(
+        "No supplier shipment is booked yet — {place}. Estimated from the supplier's usual delivery time: around {eta}."
+    ).format(place=place, eta=t.date(line.eta))
+
+
+def topic_name(context: Any, t: Translator) -> str:
+    """'#42 · Anna K. · order 1042', within Telegram's 128 characters."""
+    orders = _orders_named(context)
+    parts = [f"#{context.ticket.id}", short_name(context.ticket.customer_name)]
+    if len(orders) == 1:
+        parts.append(t.gettext("order {order}").format(order=orders[0]))
+    elif orders:
+        parts.append(t.gettext("orders {orders}").format(orders=", ".join(orders)))
+    name = " · ".join(parts)
+    return name if len(name) <= MAX_TOPIC_NAME else name[: MAX_TOPIC_NAME - 1] + "…"
+
+
+def short_name(full_name: str) -> str:
+    """'Anna Klein' → 'Anna K.'"""
+    words = full_name.split()
+    if len(words) < 2:
+        return full_name.strip() or "?"
+    return f"{words[0]} {words[-1][0]}."
+
+
+def _orders_named(context: Any) -> list[str]:
+    """The orders a topic is named after: the one the escalation is about, else those with waiting items."""
+    if context.reason_line is not None:
+        return [context.reason_line.order_number]
+    waiting = list(dict.fromkeys(line.order_number for line in context.waiting))
+    return waiting or [order.number for order in context.orders[:1]]
+
+
+def duration(minutes: int, t: Translator) -> str:
+    if minutes < 60:
+        return t.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+    hours = -(-minutes // 60)  # rounded up: a promise should not be early
+    return t.ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+
+
+def age(minutes: int, t: Translator) -> str:
+    """'45 min', '3 h 05 min', '2 d 4 h'."""
+    if minutes < 60:
+        return t.gettext("{minutes} min").format(minutes=minutes)
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return t.gettext("{hours} h {minutes} min").format(hours=hours, minutes=f"{rest:02d}")
+    days, hours = divmod(hours, 24)
+    return t.gettext("{days} d {hours} h").format(days=days, hours=hours)
