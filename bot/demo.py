@@ -39,6 +39,7 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
+from bot.web.demo_sign_in import LINK_LIFETIME, SignInLinks
 from bot.web.sandbox_page import add_sandbox_page
 from bot.wiring import log_to_console, shop_policy
 from db.engine import create_engine, create_session_factory
@@ -63,9 +64,12 @@ async def run_demo(base: Settings, database: str, port: int) -> int:
     try:
         async with demo_stack(base, database_url, host=base.web_host, port=port) as stack:
             token_command = cli_command("token", "create", "--name", "me", environment={"DATABASE_URL": database_url})
+            minutes = int(LINK_LIFETIME.total_seconds() // 60)
             print(
                 f"\nBackorder Desk demo: open {stack.sandbox_url}  (Ctrl-C stops it)\n"
-                f"The merchant console is at {stack.url}/console; sign in with a token from\n"
+                f"The merchant console: {stack.console_sign_in_url()}\n"
+                f"  (signs you in once, within {minutes} minutes; the sandbox page's Console button makes a new link)\n"
+                f"An API token for the merchant API or the console's sign-in form:\n"
                 f"  {token_command}\n",
                 flush=True,
             )
@@ -125,7 +129,7 @@ async def demo_stack(
             async with FakeBotApi(f"{SANDBOX_BOT_ID}:{secrets.token_urlsafe(24)}", now=clock.now) as fake:
                 cast = _cast(fake, base)
                 deps = ChatDeps(_demo_settings(base, database_url, fake, cast), session_factory, clock, policy)
-                stack = DemoStack(fake, deps, clock, cast)
+                stack = DemoStack(fake, deps, clock, cast, SignInLinks(clock))
                 async with _running(stack, listener):
                     yield stack
         finally:

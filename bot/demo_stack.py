@@ -13,6 +13,7 @@ from bot.clock import SystemClock
 from bot.composition import ChatDeps
 from bot.demo_clock import next_day, quiet_hours_of
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser
+from bot.web.demo_sign_in import SignInLinks, link_path
 
 # New users get random ids in this range, so one from an earlier run is never mistaken for a new one.
 NEW_USER_IDS = range(6_000_000_000, 7_000_000_000)
@@ -66,12 +67,17 @@ class DemoStack:
     deps: ChatDeps
     clock: SystemClock
     cast: DemoCast
+    sign_in_links: SignInLinks
     url: str = ""  # the web server's root, e.g. http://127.0.0.1:8080
     _day_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def sandbox_url(self) -> str:
         return f"{self.url}/sandbox"
+
+    def console_sign_in_url(self) -> str:
+        """A fresh one-time link that signs a browser in to the merchant console (bot/web/demo_sign_in.py)."""
+        return f"{self.url}{link_path(self.sign_in_links.issue())}"
 
     def new_customer(self, first_name: str = "", language: str = "en") -> Persona:
         """A Telegram user the shop does not know yet (a fresh id each time)."""

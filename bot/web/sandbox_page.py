@@ -5,6 +5,8 @@
     GET  /sandbox/api/cast           the demo's people, the support group, the bot, the shop and the demo's time
     POST /sandbox/api/customers      {first_name?, language?}: a new Telegram user the shop does not know
     POST /sandbox/api/next-day       move the demo's clock a day on and run the daily jobs
+    POST /sandbox/api/console-link   a fresh one-time console sign-in link (bot/web/demo_sign_in.py)
+    GET|POST /sandbox/console-sign-in?code=…   the link's page, and signing in with it
     /sandbox-api/...                 the sandbox server's own API (bot/sandbox/sandbox_http.py): act as a
                                      user, read a chat (long-polling for changes)
 
@@ -21,6 +23,7 @@ from bot.demo_stack import DemoStack, Persona
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.sandbox.sandbox_http import add_sandbox_routes
 from bot.web.console_render import environment
+from bot.web.demo_sign_in import add_sign_in_links
 from bot.web.json_errors import loads_json
 
 DEMO = web.AppKey("demo", object)
@@ -34,6 +37,7 @@ def add_sandbox_page(app: web.Application, demo: DemoStack) -> None:
     app.router.add_post("/sandbox/api/customers", new_customer)
     app.router.add_post("/sandbox/api/next-day", next_day)
     add_sandbox_routes(app, demo.fake)
+    add_sign_in_links(app, demo.sign_in_links)
 
 
 def _demo(request: web.Request) -> DemoStack:

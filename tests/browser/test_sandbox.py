@@ -229,3 +229,16 @@ async def test_a_new_tickets_topic_opens_by_itself_and_once_closed_shows_no_unre
     await expect(topic.locator(".badge")).to_have_count(0)
 
 
+
+
+async def test_the_console_button_opens_the_merchant_console_signed_in_with_one_click(demo: DemoStack, page: Page) -> None:
+    await open_sandbox(page, demo)
+    async with page.context.expect_page() as opened:
+        await page.get_by_role("button", name="Console ↗").click()
+    console = await opened.value
+    await console.get_by_role("button", name="Sign in to the console").click()
+    await expect(console.get_by_role("heading", name="Backorders", exact=True)).to_be_visible()
+
+    await console.go_back()  # the same link again
+    await console.reload()
+    await expect(console.get_by_role("heading", name="This sign-in link no longer works")).to_be_visible()

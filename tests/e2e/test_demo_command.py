@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,6 +61,19 @@ class RunningDemo:
         self._close()
         raise AssertionError("the demo printed no address:\n" + "".join(self.output))
 
+    def wait_for_line(self, text: str) -> str:
+        """The first line printed from here on that contains `text`."""
+        deadline = time.monotonic() + STARTS_WITHIN
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            self.output.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"the demo printed no line with {text!r}:\n" + "".join(self.output))
+
     def stop(self, signum: int = signal.SIGINT) -> int:
         """Press Ctrl-C (or send `signum`); the exit code, once everything has stopped."""
         self.process.send_signal(signum)
@@ -99,6 +114,11 @@ class RunningDemo:
         raise AssertionError(f"the bot never wrote that in chat {chat_id}")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
 @pytest.fixture
 def demo_folder(tmp_path: Path) -> Iterator[Path]:
     """An empty folder to run the command in, as after a fresh clone (no .env)."""
@@ -134,9 +154,22 @@ def test_the_demo_runs_in_one_command_stops_on_ctrl_c_and_carries_on_after_a_res
     assert code == 0 and "Using the demo store already in the database." in "".join(again.output)
 
 
-def test_the_token_command_the_demo_prints_works_as_printed_from_another_folder(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_the_console_sign_in_link_and_token_command_the_demo_prints_work_as_printed(
+    demo_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     demo = RunningDemo(demo_folder)
-    demo.stop()
+    try:
+        link = demo.wait_for_line("The merchant console: ").split("The merchant console: ", 1)[1].strip()
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["code"][0]
+        with urllib.request.urlopen(link, timeout=ANSWERS_WITHIN) as page:
+            assert page.status == 200 and 'name="code"' in page.read().decode()
+        sign_in = urllib.request.Request(link.split("?")[0], data=urllib.parse.urlencode({"code": code}).encode())
+        with pytest.raises(urllib.error.HTTPError) as signed_in:
+            urllib.request.build_opener(_NoRedirects).open(sign_in, timeout=ANSWERS_WITHIN)
+        assert signed_in.value.code == 303 and signed_in.value.headers["Location"] == "/console"
+        assert "bd_console=" in signed_in.value.headers["Set-Cookie"]
+    finally:
+        demo.stop()
     [command] = [line.strip() for line in demo.output if " token create " in line]
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     ran = subprocess.run(command, shell=True, cwd=elsewhere, env=without_the_venv_on_path(), capture_output=True, text=True, timeout=60)

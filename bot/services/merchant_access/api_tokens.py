@@ -47,15 +47,34 @@ async def create_token(uow: UnitOfWork, name: str, actor: Actor | None = None) -
         raise InvalidApiTokenName()
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with uow:
-        now = uow.clock.now()
-        token = ApiToken(
-            name=name, token_hash=hash_token(plaintext), prefix=plaintext[:PREFIX_LENGTH], created_at=now
-        )
-        uow.session.add(token)
-        await uow.session.flush()
-        record(uow.session, actor or Actor.merchant(), "api_token.created", "api_token", token.id, at=now, name=name)
+        token = await _add_token(uow, name, plaintext, actor)
         await uow.commit()
     return plaintext, token_info(token)
+
+
+async def named_token(uow: UnitOfWork, name: str, actor: Actor | None = None) -> TokenInfo:
+    """The oldest active token called `name`, created if there is none; its secret is never shown.
+
+    For console sessions the server opens by itself (the demo's one-click sign-in), which need a token to
+    stand for but no secret anyone types.
+    """
+    async with uow:
+        token = await uow.session.scalar(
+            select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id).limit(1)
+        )
+        if token is None:
+            token = await _add_token(uow, name, TOKEN_PREFIX + secrets.token_urlsafe(32), actor)
+            await uow.commit()
+        return token_info(token)
+
+
+async def _add_token(uow: UnitOfWork, name: str, plaintext: str, actor: Actor | None) -> ApiToken:
+    now = uow.clock.now()
+    token = ApiToken(name=name, token_hash=hash_token(plaintext), prefix=plaintext[:PREFIX_LENGTH], created_at=now)
+    uow.session.add(token)
+    await uow.session.flush()
+    record(uow.session, actor or Actor.merchant(), "api_token.created", "api_token", token.id, at=now, name=name)
+    return token
 
 
 async def list_tokens(uow: UnitOfWork) -> list[TokenInfo]:

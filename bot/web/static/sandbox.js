@@ -452,6 +452,20 @@
     }
   }
 
+  // The console in a new tab, signed in through a fresh one-time link. The tab is opened before asking for
+  // the link, while the click still counts as the person's, so no pop-up blocker stops it.
+  async function openConsole() {
+    const tab = window.open("about:blank", "_blank");
+    try {
+      const answer = await request("POST", "/sandbox/api/console-link", {});
+      if (tab) tab.location.href = answer.url;
+      else window.location.href = answer.url;
+    } catch (problem) {
+      if (tab) tab.close();
+      showError(problem);
+    }
+  }
+
   function toggleMenu(pane, name) {
     const menu = pane.querySelector(".command-menu");
     if (!menu.hidden) {
@@ -524,6 +538,7 @@
     const hint = document.getElementById("persona-hint");
     hint.addEventListener("click", () => hint.classList.toggle("open"));
     document.getElementById("next-day").addEventListener("click", (event) => nextDay(event.currentTarget));
+    document.getElementById("open-console").addEventListener("click", openConsole);
     for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showPane(tab.dataset.pane));
     for (const [name, pane] of Object.entries(panes)) {
       const section = document.getElementById(`${name}-pane`);
