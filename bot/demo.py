@@ -31,7 +31,6 @@ from bot.demo_stack import DemoCast, DemoStack, Persona
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
 from bot.sandbox import FakeBotApi
-from bot.services.audit import last_change_at
 from bot.services.conversations.chat_session import forget_old_updates
 from bot.services.errors import DomainError
 from bot.services.intake.demo_store import DEMO_CUSTOMERS, seed_demo_store
@@ -41,7 +40,7 @@ from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
 from bot.web.demo_sign_in import LINK_LIFETIME, SignInLinks
 from bot.web.sandbox_page import add_sandbox_page
-from bot.wiring import log_to_console, shop_policy
+from bot.wiring import catch_up_with_the_database, log_to_console, shop_policy
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 
@@ -121,7 +120,8 @@ async def demo_stack(
             def uow() -> UnitOfWork:
                 return UnitOfWork(session_factory, clock, policy)
 
-            await _catch_up_with_the_database(uow(), clock)
+            if await catch_up_with_the_database(uow(), clock):
+                log.info("The demo's clock goes on from %s, where the database left off.", clock.now().astimezone(clock.tz).date())
             _start_in_daytime(clock, base)
             summary = await seed_demo_store(uow())
             log.info("%s", describe_demo(summary) if summary.created else "Using the demo store already in the database.")
@@ -134,14 +134,6 @@ async def demo_stack(
                     yield stack
         finally:
             await engine.dispose()
-
-
-async def _catch_up_with_the_database(uow: UnitOfWork, clock: SystemClock) -> None:
-    """Keep the demo's time from going back: a database moved on with "+1 day" earlier goes on from there."""
-    last = await last_change_at(uow)
-    if last is not None and last > clock.now():
-        clock.offset += last - clock.now() + timedelta(seconds=1)
-        log.info("The demo's clock goes on from %s, where the database left off.", clock.now().astimezone(clock.tz).date())
 
 
 def _start_in_daytime(clock: SystemClock, base: Settings) -> None:

@@ -2,14 +2,15 @@
 
 import asyncio
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock, SystemClock
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.services.audit import Actor, record
 from bot.services.errors import ApiTokenNotFound, InvalidApiTokenName
 from bot.services.merchant_access.api_tokens import TokenInfo, authenticate, create_token, list_tokens, revoke_token
 from bot.services.unit_of_work import UnitOfWork
@@ -144,10 +145,37 @@ def test_token_commands_create_list_and_revoke(cli_database: str, capsys: pytest
     assert "There is no API token 999." in capsys.readouterr().err
 
 
-async def authenticate_in(database_url: str, plaintext: str) -> TokenInfo | None:
-    """What the server would make of `plaintext`, on the command's own database."""
+async def authenticate_in(database_url: str, plaintext: str, clock: Clock | None = None) -> TokenInfo | None:
+    """What the server would make of `plaintext`, on the command's own database (on the real clock by default)."""
     engine = create_engine(database_url)
     try:
-        return await authenticate(UnitOfWork(create_session_factory(engine), SystemClock(ZoneInfo("UTC"))), plaintext)
+        return await authenticate(UnitOfWork(create_session_factory(engine), clock or SystemClock(ZoneInfo("UTC"))), plaintext)
+    finally:
+        await engine.dispose()
+
+
+def test_a_token_created_on_a_demo_database_moved_days_on_is_created_on_its_timeline(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("db", "upgrade") == 0
+    three_days_on = datetime.now(timezone.utc) + timedelta(days=3)  # the demo's "+1 day", pressed three times
+    asyncio.run(record_a_change_at(cli_database, three_days_on))
+    capsys.readouterr()
+
+    assert run_cli("token", "create", "--name", "me") == 0
+    plaintext = capsys.readouterr().out.strip()
+    demo_clock = ManualClock(three_days_on + timedelta(minutes=5))
+    token = asyncio.run(authenticate_in(cli_database, plaintext, demo_clock))  # the demo's console, on its clock
+
+    assert token is not None and token.last_used_at is not None
+    assert three_days_on <= token.created_at <= token.last_used_at  # not "created" days before its first use
+
+
+async def record_a_change_at(database_url: str, at: datetime) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            record(session, Actor.system(), "demo.next_day", "shop", 0, at=at)
+            await session.commit()
     finally:
         await engine.dispose()
