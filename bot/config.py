@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.business_hours import parse_business_hours
+from bot.i18n import ShopVoice
 
 
 class Settings(BaseSettings):
@@ -50,8 +51,11 @@ class Settings(BaseSettings):
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
 
-    delay_notice_policy: str = Field(default="ftc", pattern="^(ftc|off)$")
+    # None: `eu` for a shop in a European time zone, else `ftc`; `delay_rule` says which applies.
+    delay_notice_policy: str | None = Field(default=None, pattern="^(ftc|eu|off)$")
     delay_notice_default_days: int = Field(default=30, ge=1, le=365)
+    refund_days: int | None = Field(default=None, ge=1, le=90)  # None: what the delay rule expects (7 or 14)
+    english: str | None = Field(default=None, pattern="^en_(GB|US)$")  # None: en_US if DEFAULT_PHONE_REGION is US
 
     support_chat_id: int | None = None  # the support supergroup; None: customers get SUPPORT_CONTACT instead
     agent_user_ids: list[int] = Field(default_factory=list)  # empty: every member of the support group
@@ -64,7 +68,7 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises for an unknown zone, so a typo stops start-up
         return value
 
-    @field_validator("support_chat_id", mode="before")
+    @field_validator("support_chat_id", "delay_notice_policy", "refund_days", "english", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -85,6 +89,21 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.shop_timezone)
+
+    @property
+    def delay_rule(self) -> str:
+        """The delay-notice preset in force: the one set, else the law of where the shop is (by its time zone)."""
+        if self.delay_notice_policy is not None:
+            return self.delay_notice_policy
+        return "eu" if self.shop_timezone.startswith("Europe/") else "ftc"
+
+    @property
+    def voice(self) -> ShopVoice:
+        """How the shop's texts speak: American English for a US shop, and the refund time of its delay rule."""
+        english = self.english or ("en_US" if self.default_phone_region.upper() == "US" else "en_GB")
+        # The FTC rule expects refunds within 7 working days; EU law within 14 days at the latest.
+        refund_days = self.refund_days or (7 if self.delay_rule == "ftc" else 14)
+        return ShopVoice(english, refund_days)
 
 
 @lru_cache

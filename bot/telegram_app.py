@@ -147,7 +147,8 @@ def register_handlers(application: Application) -> None:
 def command_menu(language: str) -> list[BotCommand]:
     t = translator(language)
     return [
-        BotCommand("orders", t.gettext("My backorders and delivery dates")),
+        BotCommand("orders", t.gettext("My waiting items and their ship dates")),
+        BotCommand("notifications", t.gettext("Choose which updates I send")),
         BotCommand("support", t.gettext("Talk to a person")),
         BotCommand("language", t.gettext("Change language")),
         BotCommand("help", t.gettext("What I can do")),

@@ -46,8 +46,11 @@ def shop_policy(settings: Settings) -> ShopPolicy:
 
 
 def delay_notice_policy(settings: Settings) -> DelayNoticePolicy:
-    """DELAY_NOTICE_POLICY (`ftc` or `off`) and DELAY_NOTICE_DEFAULT_DAYS, for the daily delay-notice job."""
-    return DelayNoticePolicy(enabled=settings.delay_notice_policy == "ftc", default_days=settings.delay_notice_default_days)
+    """DELAY_NOTICE_POLICY (`eu`, `ftc` or `off`; by default the rule of where the shop is) and
+    DELAY_NOTICE_DEFAULT_DAYS, for the daily delay-notice job."""
+    return DelayNoticePolicy(
+        enabled=settings.delay_rule != "off", rule=settings.delay_rule, default_days=settings.delay_notice_default_days
+    )
 
 
 @asynccontextmanager

@@ -27,6 +27,7 @@ from bot.delivery import claims
 from bot.delivery.claims import ClaimedMessage, Sent
 from bot.delivery.quiet_hours import QuietHours
 from bot.delivery.rate_limits import FloodControl, Lane, flood_control_for, retry_after_seconds
+from bot.i18n import ShopVoice
 from bot.render.proactive import render_outgoing
 from bot.render.screen import Screen
 from bot.services.outbox import doubling_pause, new_worker_id
@@ -109,7 +110,7 @@ class DeliveryStats:
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """How workers claim, wait and retry."""
+    """How workers claim, wait and retry, and in whose voice they word the messages."""
 
     quiet_hours: QuietHours
     paid_broadcasts: bool = False
@@ -121,13 +122,14 @@ class DeliveryPolicy:
     chat_wait_limit: float = 2.0  # seconds a claimed message may wait for its chat before going back to the queue
     idle_poll: float = 1.0  # seconds between looks at an empty queue
     error_pause: float = 5.0  # seconds to wait after an unexpected error (the database is down...)
+    voice: ShopVoice = ShopVoice()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DeliveryPolicy":
         quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
         if settings.paid_broadcasts:  # at up to 1,000/s, fewer and bigger claims
-            return cls(quiet_hours, paid_broadcasts=True, batch_size=PAID_BATCH_SIZE)
-        return cls(quiet_hours)
+            return cls(quiet_hours, paid_broadcasts=True, batch_size=PAID_BATCH_SIZE, voice=settings.voice)
+        return cls(quiet_hours, voice=settings.voice)
 
     def retry_delay(self, failed_tries: int) -> timedelta:
         """15 s, 30 s, 1 min, ... doubling up to 30 min: 8 tries span about half an hour of Telegram trouble."""
@@ -229,7 +231,7 @@ class OutboxWorker:
     async def _deliver(self, message: ClaimedMessage) -> Outcome:
         uow, worker = self._uow, self.worker_id
         try:
-            screen = render_outgoing(message.template, message.params, message.language)
+            screen = render_outgoing(message.template, message.params, self.policy.voice.translator(message.language, self.clock.today()))
         except Exception as problem:  # an unknown template, or one these params break: it can never be sent
             await claims.mark_failed(uow, message.id, worker, f"cannot render: {problem!r}", attempted=False)
             log.error("outbox message %s cannot be rendered: %r", message.id, problem)

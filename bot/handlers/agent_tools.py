@@ -143,7 +143,7 @@ async def alternatives_command(update: Update, context: ContextTypes.DEFAULT_TYP
 
 @in_support_group
 async def eta_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/eta N: post item N's current delivery date to the customer."""
+    """/eta N: post item N's current ship date to the customer."""
     found = await _agent_and_ticket(update, context, needs_line="eta")
     if found:
         await _post_eta(context, found[0], found[1].id, found[2], update.effective_message)

@@ -8,7 +8,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.composition import ChatDeps
-from bot.i18n import Translator, translator
+from bot.i18n import Translator
 from bot.render.screen import Screen
 from bot.telegram_send import post_screen
 
@@ -27,7 +27,8 @@ def intake(context: ContextTypes.DEFAULT_TYPE) -> Any:
 
 def tr(context: ContextTypes.DEFAULT_TYPE) -> Translator:
     current = intake(context)
-    return translator(current.language if current else deps(context).settings.default_language)
+    settings = deps(context).settings
+    return settings.voice.translator(current.language if current else settings.default_language, deps(context).clock.today())
 
 
 def customer_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:

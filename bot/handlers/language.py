@@ -5,7 +5,6 @@ from telegram.ext import ContextTypes
 
 from bot.render.callback_data import LANGUAGE_CODES, CallbackData
 from bot.handlers.chat import deps, intake, reply, show, tr
-from bot.i18n import translator
 from bot.render import conversation
 from bot.services.conversations.chat_session import choose_language
 
@@ -22,4 +21,4 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     current = intake(context)
     if current is not None:
         current.language = code
-    await show(update.callback_query, conversation.language_set(translator(code)))
+    await show(update.callback_query, conversation.language_set(deps(context).settings.voice.translator(code)))

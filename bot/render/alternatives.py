@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.phrases import refund_promise
 from bot.render.screen import Screen, inline
 
 
@@ -14,7 +15,7 @@ def _price_note(alternative: Any, t: Translator) -> str:
             amount=t.money(alternative.refund_minor, alternative.currency)
         )
     if alternative.price_difference_minor > 0:
-        return t.gettext("{amount} dearer — on us").format(
+        return t.gettext("{amount} more — we cover the difference").format(
             amount=t.money(alternative.price_difference_minor, alternative.currency)
         )
     return t.gettext("same price")
@@ -71,5 +72,5 @@ def swapped(result: Any, t: Translator) -> Screen:
         )
     ]
     if result.refund_minor:
-        lines.append(t.gettext("We will refund {amount}.").format(amount=t.money(result.refund_minor, result.currency)))
+        lines.append(refund_promise(result.refund_minor, result.currency, t))
     return Screen("\n".join(lines), inline([(t.gettext("« My orders"), button(Action.ORDERS))]))

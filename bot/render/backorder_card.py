@@ -6,7 +6,7 @@ from typing import Any
 from bot.render.callback_data import Action, button
 from bot.i18n import Translator
 from bot.render.pages import items_shown, page_buttons, page_ranges
-from bot.render.phrases import eta_explanation, eta_reason_label, item_title, status_label
+from bot.render.phrases import days_waiting, eta_explanation, eta_reason_label, item_title, ship_date, status_label
 from bot.render.screen import Screen, inline
 from db.models import LineStatus
 
@@ -97,8 +97,8 @@ def _waiting_lines(lines: list[Any], t: Translator) -> list[str]:
     orders = list(dict.fromkeys(line.order_number for line in lines))
     if len(orders) == len(lines):
         return [
-            t.gettext("• {item} — order {order} — expected {eta}{estimated}").format(
-                item=_escape(item_title(line)), order=_escape(line.order_number), eta=_eta(line, t), estimated=_estimated(line, t)
+            t.gettext("• {item} — order {order} — ships {date}").format(
+                item=_escape(item_title(line)), order=_escape(line.order_number), date=_ships(line, t)
             )
             for line in lines
         ]
@@ -106,22 +106,16 @@ def _waiting_lines(lines: list[Any], t: Translator) -> list[str]:
     for order in orders:
         parts.append("<b>" + t.gettext("Order {order}").format(order=_escape(order)) + "</b>")
         parts.extend(
-            t.gettext("• {item} — expected {eta}{estimated}").format(
-                item=_escape(item_title(line)), eta=_eta(line, t), estimated=_estimated(line, t)
-            )
+            t.gettext("• {item} — ships {date}").format(item=_escape(item_title(line)), date=_ships(line, t))
             for line in lines
             if line.order_number == order
         )
     return parts
 
 
-def _eta(line: Any, t: Translator) -> str:
-    return t.date(line.eta) if line.eta else "?"
-
-
-def _estimated(line: Any, t: Translator) -> str:
-    # Stock on hand or a supplier shipment confirms a date; only the usual lead time is a guess.
-    return "" if line.eta and line.eta_confirmed else t.gettext(" (estimated)")
+def _ships(line: Any, t: Translator) -> str:
+    # Stock on hand or a supplier delivery confirms a date; only the usual lead time is a guess.
+    return ship_date(line.eta, line.eta_confirmed, t)
 
 
 def backorder_card(line: Any, t: Translator) -> Screen:
@@ -132,13 +126,11 @@ def backorder_card(line: Any, t: Translator) -> Screen:
     ]
     if line.status == LineStatus.PARTIALLY_ALLOCATED:
         lines.append(
-            t.gettext("{ready} ready to ship, {waiting} still waiting.").format(
+            t.gettext("Reserved for you: {ready}. Still waiting: {waiting}.").format(
                 ready=line.allocated_quantity, waiting=line.open_quantity
             )
         )
-    lines.append(
-        t.ngettext("Waiting for {n} day.", "Waiting for {n} days.", line.days_waiting).format(n=line.days_waiting)
-    )
+    lines.append(days_waiting(line.days_waiting, t))
     lines.append(eta_explanation(line, t))
     change = _last_change(line, t)
     if change:

@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.phrases import quantity_cancelled, refund_promise, still_ships
 from bot.render.screen import Screen, inline
 
 
@@ -13,12 +14,9 @@ def confirm_cancel(preview: Any, t: Translator) -> Screen:
     what = t.gettext("Cancel {quantity} × {product} from order {order}?").format(
         quantity=preview.quantity, product=escape(preview.product_name), order=escape(preview.order_number)
     )
-    refund = t.gettext("We will refund {amount}.").format(amount=t.money(preview.refund_minor, preview.currency))
-    lines = [what, refund]
+    lines = [what, refund_promise(preview.refund_minor, preview.currency, t)]
     if preview.keeps_allocated_quantity:
-        lines.append(
-            t.gettext("The {n} already in stock for you will still ship.").format(n=preview.keeps_allocated_quantity)
-        )
+        lines.append(still_ships(preview.keeps_allocated_quantity, t))
     keyboard = inline(
         [(t.gettext("Yes, cancel"), button(Action.CANCEL_CONFIRM, preview.line_id))],
         [(t.gettext("No, keep waiting"), button(Action.LINE, preview.line_id))],
@@ -27,10 +25,12 @@ def confirm_cancel(preview: Any, t: Translator) -> Screen:
 
 
 def cancelled(result: Any, t: Translator) -> Screen:
-    text = t.gettext("Done: {quantity} × {product} is cancelled. {amount} will be refunded to you.").format(
-        quantity=result.cancelled_quantity,
-        product=escape(result.product_name),
-        amount=t.money(result.refund_minor, result.currency),
+    text = (
+        t.gettext("Done:")
+        + " "
+        + quantity_cancelled(result.cancelled_quantity, escape(result.product_name), t)
+        + " "
+        + refund_promise(result.refund_minor, result.currency, t)
     )
     if getattr(result, "already_done", False):
         text = t.gettext("This was already cancelled.") + "\n" + text

@@ -19,7 +19,7 @@ def _share_phone_keyboard(t: Translator) -> ReplyKeyboardMarkup:
 
 def welcome_unlinked(shop_name: str, t: Translator) -> Screen:
     text = t.gettext(
-        "Hi! I'm the assistant of {shop}. I can tell you when your items arrive, cancel them or find an alternative.\n\n"
+        "Hi! I'm {shop}'s assistant. I can tell you when your items ship, cancel them or find an alternative.\n\n"
         "First, let's find your order: tap “Share my phone number”, or send me your order number."
     ).format(shop=escape(shop_name))
     return Screen(text, _share_phone_keyboard(t))
@@ -42,7 +42,9 @@ def ask_order_number(t: Translator) -> Screen:
 
 
 def linked(name: str, t: Translator) -> Screen:
-    first_name = escape(name.split()[0]) if name.strip() else ""
+    if not name.strip():
+        return Screen(t.gettext("Thanks — you're connected. Here are your orders:"), ReplyKeyboardRemove())
+    first_name = escape(name.split()[0])
     return Screen(t.gettext("Thanks, {name} — you're connected. Here are your orders:").format(name=first_name), ReplyKeyboardRemove())
 
 
@@ -78,7 +80,8 @@ def not_linked(t: Translator) -> Screen:
 def help_menu(t: Translator) -> Screen:
     text = t.gettext(
         "I can help with items that are waiting for stock:\n"
-        "/orders — see them with their delivery dates\n"
+        "/orders — see them with their ship dates\n"
+        "/notifications — choose which updates I send\n"
         "/support — talk to a person\n"
         "/language — Sprache ändern / change language\n"
         "/logout — disconnect this chat\n"

@@ -8,6 +8,7 @@ from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.i18n import Translator
 from bot.render.errors import domain_error
 from bot.render.pages import items_shown, most_that_fit, page_buttons, page_ranges
+from bot.render.phrases import language_name
 from bot.render.screen_limits import text_fits
 from bot.render.screen import Screen, inline
 from bot.services.errors import AudienceInvalid
@@ -17,13 +18,6 @@ MAX_CATEGORY_BUTTONS = 20  # more are sent by name
 MAX_ECHOED = 40  # characters of a typed value repeated in an answer
 SKUS_PER_PAGE = 25  # no button per SKU, so a page holds as many as fit, up to this many to read at once
 _KIND_NUMBERS = {kind: number for number, kind in AUDIENCE_KINDS.items()}
-
-
-_LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}  # each in its own words, as in the /language menu
-
-
-def _language_name(language: str, t: Translator) -> str:
-    return _LANGUAGE_NAMES.get(language, language)
 
 
 def backorder_summary(backlog: list[Any], t: Translator, page: int = 1) -> Screen:
@@ -124,14 +118,14 @@ def ask_text(step: Any, language: str, t: Translator) -> Screen:
     reach = t.ngettext(
         "{n} customer is waiting on {audience}.", "{n} customers are waiting on {audience}.", step.recipients
     ).format(n=step.recipients, audience=_audience(step.audience, t))
-    ask = t.gettext("Now send the text of the broadcast in {language}.").format(language=_language_name(language, t))
+    ask = t.gettext("Now send the text of the broadcast in {language}.").format(language=language_name(language, t))
     return Screen(f"{reach}\n{ask}", inline([_abort(step.draft_id, t)]))
 
 
 def ask_translation(step: Any, default_language: str, t: Translator) -> Screen:
     text = t.gettext(
         "Send a {language} version of the text, or skip: customers who read {language} then get the {default} text."
-    ).format(language=_language_name(step.asking_language, t), default=_language_name(default_language, t))
+    ).format(language=language_name(step.asking_language, t), default=language_name(default_language, t))
     keyboard = inline(
         [(t.gettext("Skip"), button(Action.BROADCAST_SKIP, step.draft_id))],
         [_abort(step.draft_id, t)],
@@ -149,7 +143,7 @@ def preview(step: Any, t: Translator) -> Screen:
     ]
 
     def text(shown: int) -> str:
-        texts = [f"\n<i>{_language_name(language, t)}</i>\n{escape(_cut(words, shown))}" for language, words in step.texts.items()]
+        texts = [f"\n<i>{language_name(language, t)}</i>\n{escape(_cut(words, shown))}" for language, words in step.texts.items()]
         shortened = [t.gettext("(Shortened here: customers get the whole text.)")] if shown < _longest(step.texts) else []
         return "\n".join([*head, *texts, *shortened])
 

@@ -1,6 +1,7 @@
 """The words screens share: an item's title and status, its ETA explained, why a date moved, a ticket's topic,
 how long something takes. Each returns a phrase for a screen to use, never a whole message."""
 
+from datetime import date
 from typing import Any
 
 from bot.i18n import Translator
@@ -32,29 +33,40 @@ def eta_reason_label(reason: str, t: Translator) -> str:
         "purchase_order_cancelled": t.gettext("the supplier cancelled a shipment"),
         "purchase_order_received": t.gettext("a supplier shipment arrived"),
         "stock_changed": t.gettext("our stock changed"),
-        "queue_changed": t.gettext("orders ahead of yours changed"),
-        "orders_imported": t.gettext("new orders came in"),
-        "recalculated": t.gettext("we recalculated delivery dates"),
+        "queue_changed": t.gettext("orders ahead of yours were cancelled or changed"),
+        "orders_imported": t.gettext("earlier orders were added"),
+        "recalculated": t.gettext("we recalculated ship dates"),
     }
-    return labels.get(reason, t.gettext("we recalculated delivery dates"))
+    return labels.get(reason, t.gettext("we recalculated ship dates"))
+
+
+def ship_date(eta: date | None, confirmed: bool, t: Translator) -> str:
+    """The ship date with how sure it is, to stand mid-sentence: '4 Dec', 'around 14 Jan (estimated)'."""
+    if eta is None:
+        return t.gettext("date not known yet")
+    if confirmed:
+        return t.date(eta)
+    return t.gettext("around {date} (estimated)").format(date=t.date(eta))
+
+
+def queue_place(line: Any, t: Translator) -> str:
+    return t.gettext("you are number {n} of {size} in the queue").format(n=line.queue_position, size=line.queue_size)
 
 
 def eta_explanation(line: Any, t: Translator) -> str:
-    """'Supplier shipment due 4 Dec — you are 3rd of 12 in line. Expected to ship 5 Dec (confirmed).'"""
+    """'Supplier delivery due 4 Dec – you are number 3 of 12 in the queue. Expected to ship on 5 Dec (supplier date confirmed).'"""
     if line.eta is None:
-        return t.gettext("We don't know the delivery date yet.")
-    place = t.gettext("you are {place} of {size} in line").format(
-        place=t.ordinal(line.queue_position), size=line.queue_size
-    )
+        return t.gettext("We don't know the ship date yet.")
     if line.eta_basis == EtaBasis.PURCHASE_ORDER and line.purchase_order_expected_on:
-        return t.gettext("Supplier shipment due {arrival} — {place}. Expected to ship {eta} (confirmed).").format(
-            arrival=t.date(line.purchase_order_expected_on), place=place, eta=t.date(line.eta)
-        )
+        return t.gettext(
+            "Supplier delivery due {arrival} — {place}. Expected to ship on {eta} (supplier date confirmed)."
+        ).format(arrival=t.date(line.purchase_order_expected_on), place=queue_place(line, t), eta=t.date(line.eta))
     if line.eta_basis == EtaBasis.IN_STOCK:
-        return t.gettext("Back in stock — expected to ship {eta}.").format(eta=t.date(line.eta))
+        return t.gettext("Back in stock — expected to ship on {eta}.").format(eta=t.date(line.eta))
     return t.gettext(
-        "No supplier shipment is booked yet — {place}. Estimated from the supplier's usual delivery time: around {eta}."
-    ).format(place=place, eta=t.date(line.eta))
+        "No supplier delivery is booked yet — {place}. Judging by the supplier's usual delivery time, it should be"
+        " ready to ship around {eta} (estimated)."
+    ).format(place=queue_place(line, t), eta=t.date(line.eta))
 
 
 def topic_name(context: Any, t: Translator) -> str:
@@ -90,6 +102,44 @@ def duration(minutes: int, t: Translator) -> str:
         return t.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
     hours = -(-minutes // 60)  # rounded up: a promise should not be early
     return t.ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+
+
+def language_name(language: str | None, t: Translator) -> str:
+    """A language named in the reader's language: 'German' in English, „Englisch“ in German."""
+    names = {"en": t.gettext("English"), "de": t.gettext("German")}
+    return names.get(language or "", t.gettext("unknown"))
+
+
+def refund_promise(amount_minor: int, currency: str, t: Translator) -> str:
+    """What happens to the money, and by when: the shop's refund time, to the way the customer paid."""
+    days = t.voice.refund_days
+    return t.ngettext(
+        "We'll refund {amount} to your original payment method within {days} day.",
+        "We'll refund {amount} to your original payment method within {days} days.",
+        days,
+    ).format(amount=t.money(amount_minor, currency), days=days)
+
+
+def quantity_cancelled(quantity: int, product: str, t: Translator) -> str:
+    """'2 × Headphones are cancelled.' – the verb agrees with the count."""
+    return t.ngettext("{quantity} × {product} is cancelled.", "{quantity} × {product} are cancelled.", quantity).format(
+        quantity=quantity, product=product
+    )
+
+
+def still_ships(quantity: int, t: Translator) -> str:
+    return t.ngettext(
+        "The {n} unit already reserved for you will still ship.",
+        "The {n} units already reserved for you will still ship.",
+        quantity,
+    ).format(n=quantity)
+
+
+def days_waiting(days: int, t: Translator) -> str:
+    """'Waiting for 3 days.', or 'Ordered today.' while there is nothing to count."""
+    if days <= 0:
+        return t.gettext("Ordered today.")
+    return t.ngettext("Waiting for {n} day.", "Waiting for {n} days.", days).format(n=days)
 
 
 def age(minutes: int, t: Translator) -> str:

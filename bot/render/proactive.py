@@ -11,10 +11,10 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import Translator, translator
+from bot.i18n import Translator
 from bot.render import alternatives, support
 from bot.render.callback_data import Action, button
-from bot.render.phrases import eta_reason_label
+from bot.render.phrases import eta_reason_label, refund_promise, ship_date, still_ships
 from bot.render.screen import Screen, inline
 from bot.services.backorders.alternatives import Alternative, AlternativesResult
 
@@ -33,7 +33,8 @@ def eta_moved(params: dict[str, Any], t: Translator) -> Screen:
         "order": escape(params["order_number"]),
         "product": escape(params["product_name"]),
         "old": t.date(old),
-        "new": t.date(new),
+        # Only the supplier's usual lead time is a guess; the estimate belongs to the date, not the apology.
+        "new": ship_date(new, params.get("basis") != "lead_time", t),
         "reason": eta_reason_label(params["reason"], t),
     }
     if new < old:
@@ -46,8 +47,6 @@ def eta_moved(params: dict[str, Any], t: Translator) -> Screen:
             "Order {order}: {product} is now expected to ship on {new} instead of {old}, because {reason}."
             " Sorry for the longer wait."
         ).format(**values)
-    if params.get("basis") == "lead_time":
-        text += t.gettext(" (estimated)")
     return Screen(text, _item_buttons(params, t))
 
 
@@ -62,15 +61,17 @@ def ready_to_ship(params: dict[str, Any], t: Translator) -> Screen:
 def line_cancelled(params: dict[str, Any], t: Translator) -> Screen:
     """The shop cancelled an item (not the customer themselves): what and the refund."""
     lines = [
-        t.gettext("Order {order}: {quantity} × {product} has been cancelled by our team. {amount} will be refunded to you.").format(
-            order=escape(params["order_number"]),
-            quantity=params["quantity"],
-            product=escape(params["product_name"]),
-            amount=t.money(params["refund_minor"], params["currency"]),
-        )
+        t.ngettext(
+            "We're sorry: our team had to cancel {quantity} × {product} from order {order}, as we cannot supply it"
+            " as planned.",
+            "We're sorry: our team had to cancel {quantity} × {product} from order {order}, as we cannot supply them"
+            " as planned.",
+            params["quantity"],
+        ).format(order=escape(params["order_number"]), quantity=params["quantity"], product=escape(params["product_name"])),
+        refund_promise(params["refund_minor"], params["currency"], t),
     ]
     if params.get("kept_quantity"):
-        lines.append(t.gettext("The {n} already in stock for you will still ship.").format(n=params["kept_quantity"]))
+        lines.append(still_ships(params["kept_quantity"], t))
     lines.append(t.gettext("Questions? Send /support."))
     return Screen("\n".join(lines), _orders_button(t))
 
@@ -78,7 +79,10 @@ def line_cancelled(params: dict[str, Any], t: Translator) -> Screen:
 def line_substituted(params: dict[str, Any], t: Translator) -> Screen:
     """The shop swapped an item for an in-stock alternative: for what, and any money back."""
     lines = [
-        t.gettext("Order {order}: our team swapped {product} for {new_product} (× {quantity}), which is in stock and ships soon.").format(
+        t.gettext(
+            "Sorry for the change: so that you need not wait any longer, our team swapped {product} on order {order}"
+            " for {new_product} (× {quantity}), which is in stock and ships soon."
+        ).format(
             order=escape(params["order_number"]),
             product=escape(params["product_name"]),
             new_product=escape(params["new_product_name"]),
@@ -87,21 +91,22 @@ def line_substituted(params: dict[str, Any], t: Translator) -> Screen:
     ]
     if params.get("refund_minor"):
         lines.append(
-            t.gettext("It is cheaper: {amount} will be refunded to you.").format(
-                amount=t.money(params["refund_minor"], params["currency"])
-            )
+            t.gettext("The replacement is cheaper.") + " " + refund_promise(params["refund_minor"], params["currency"], t)
         )
     lines.append(t.gettext("Questions? Send /support."))
     return Screen("\n".join(lines), _orders_button(t))
 
 
 def delay_notice(params: dict[str, Any], t: Translator) -> Screen:
-    """The legal delay notice: the date missed, the new date, the choice to wait or cancel, and what silence means."""
+    """The legal delay notice: the date missed, the new date, the choice to wait or cancel, and what silence means.
+
+    Under the `eu` rule silence never cancels (`respond_by` is then always empty).
+    """
     new = _maybe_day(params.get("new_ship_by"))
     respond_by = _maybe_day(params.get("respond_by"))
     amount = t.money(params["refund_minor"], params["currency"])
     lines = [
-        "<b>" + t.gettext("Delivery delay — order {order}").format(order=escape(params["order_number"])) + "</b>",
+        "<b>" + t.gettext("Shipping delay — order {order}").format(order=escape(params["order_number"])) + "</b>",
         t.gettext("We're sorry: we cannot ship {quantity} × {product} by {promised} as promised.").format(
             quantity=params["quantity"],
             product=escape(params["product_name"]),
@@ -112,47 +117,45 @@ def delay_notice(params: dict[str, Any], t: Translator) -> Screen:
         lines.append(t.gettext("The new expected ship date is {date}.").format(date=t.long_date(new)))
     else:
         lines.append(t.gettext("We cannot give you a new ship date yet: our supplier has not confirmed a delivery."))
-    lines.append(t.gettext("You can agree to wait, or cancel it now for a full refund of {amount}.").format(amount=amount))
-    if respond_by is None:
+    lines.append(t.gettext("You can keep waiting, or cancel the item now and get {amount} back.").format(amount=amount))
+    if respond_by is not None:
         lines.append(
-            t.gettext("If we don't hear from you, we will take it that you agree to wait until {date}.").format(
-                date=t.long_date(new)
+            t.gettext("Unless you tell us by {date} that you will wait, we will cancel the item and refund {amount}.").format(
+                date=t.long_date(respond_by), amount=amount
             )
-            if new is not None
-            else t.gettext("If we don't hear from you, we will take it that you agree to wait.")
         )
+    elif params.get("rule") == "eu":
+        lines.append(t.gettext("If you don't answer, nothing changes: the item keeps waiting for you."))
+    elif new is not None:
+        lines.append(t.gettext("If we don't hear from you, we'll assume you agree to wait until {date}.").format(date=t.long_date(new)))
     else:
-        lines.append(
-            t.gettext(
-                "Unless you tell us by {date} that you agree to wait, we will cancel it and refund {amount} in full."
-            ).format(date=t.long_date(respond_by), amount=amount)
-        )
-    if new is None:
-        lines.append(t.gettext("If you agree to wait, you can still cancel at any time until it ships."))
+        lines.append(t.gettext("If we don't hear from you, we'll assume you agree to wait."))
+    if new is None or params.get("rule") == "eu":
+        lines.append(t.gettext("If you wait, you can still cancel at any time until the item ships."))
     notice = params["notice_id"]
     keyboard = inline(
-        [(t.gettext("Agree to wait"), button(Action.DELAY_AGREE, notice))],
-        [(t.gettext("Cancel for a full refund"), button(Action.DELAY_CANCEL, notice))],
+        [(t.gettext("Yes, I'll wait"), button(Action.DELAY_AGREE, notice))],
+        [(t.gettext("Cancel and get my money back"), button(Action.DELAY_CANCEL, notice))],
     )
     return Screen("\n".join(lines), keyboard)
 
 
 def delay_auto_cancelled(params: dict[str, Any], t: Translator) -> Screen:
-    """No consent to a further delay by its deadline: the item was cancelled and is refunded in full."""
+    """No consent to a further delay by its deadline (`ftc` rule only): the item was cancelled and is refunded."""
     lines = [
         t.gettext(
             "Order {order}: as we did not hear by {date} that you would wait longer, we have cancelled"
-            " {quantity} × {product}. {amount} will be refunded to you in full."
+            " {quantity} × {product}."
         ).format(
             order=escape(params["order_number"]),
             date=t.long_date(_day(params["respond_by"])),
             quantity=params["quantity"],
             product=escape(params["product_name"]),
-            amount=t.money(params["refund_minor"], params["currency"]),
-        )
+        ),
+        refund_promise(params["refund_minor"], params["currency"], t),
     ]
     if params.get("kept_quantity"):
-        lines.append(t.gettext("The {n} already in stock for you will still ship.").format(n=params["kept_quantity"]))
+        lines.append(still_ships(params["kept_quantity"], t))
     return Screen("\n".join(lines), _orders_button(t))
 
 
@@ -184,13 +187,13 @@ class UnknownTemplate(KeyError):
     """An outbox row names a template this version cannot render."""
 
 
-def render_outgoing(template: str, params: dict[str, Any], language: str) -> Screen:
+def render_outgoing(template: str, params: dict[str, Any], t: Translator) -> Screen:
     """The screen for an outbox message, in its language."""
     try:
         render = TEMPLATES[template]
     except KeyError as missing:
         raise UnknownTemplate(template) from missing
-    return render(params, translator(language))
+    return render(params, t)
 
 
 def _day(value: str) -> date:

@@ -8,14 +8,22 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date
 from telegram import BotCommand
 
 from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.i18n import Translator
 from bot.render.errors import domain_error
 from bot.render.pages import cut_to_fit
-from bot.render.phrases import age, duration, eta_explanation, item_title, short_name, status_label
+from bot.render.phrases import (
+    age,
+    duration,
+    eta_explanation,
+    item_title,
+    language_name,
+    short_name,
+    status_label,
+)
 from bot.render.screen import Screen, inline
 from bot.services.errors import DomainError
 from db.models import EtaBasis
@@ -42,7 +50,7 @@ def _when_answered(answer: Any, t: Translator) -> str:
         return t.gettext("A person will answer here, usually within {duration}.").format(
             duration=duration(answer.within_minutes, t)
         )
-    at = format_time(answer.back_at, "HH:mm", locale=t.locale)
+    at = t.time_of_day(answer.back_at)
     if answer.days_until_back == 0:
         return t.gettext("Our team is back today at {time} and will answer you here then.").format(time=at)
     if answer.days_until_back == 1:
@@ -74,7 +82,7 @@ def rated(rating: Any, t: Translator) -> Screen:
 
 
 def eta_for_customer(line: Any, t: Translator) -> Screen:
-    """An item's delivery date as the team posts it to the customer."""
+    """An item's ship date as the team posts it to the customer."""
     title = f"<b>{escape(item_title(line))}</b> — " + t.gettext("order {order}").format(order=escape(line.order_number))
     if line.is_waiting:
         return Screen(title + "\n" + eta_explanation(line, t))
@@ -90,7 +98,7 @@ def context_card(context: Any, tz: Any, t: Translator) -> Screen:
     lines = [f"<b>#{ticket.id} · {escape(ticket.customer_name)}</b>"]
     contact = [escape(context.email)] + ([escape(context.phone)] if context.phone else [])
     lines.append(
-        t.gettext("Language: {language} · {contact}").format(language=_language_name(ticket.language, t), contact=" · ".join(contact))
+        t.gettext("Language: {language} · {contact}").format(language=language_name(ticket.language, t), contact=" · ".join(contact))
     )
     lines.append(t.gettext("Why: {reason}").format(reason=_escalation_reason(ticket.escalation, context.reason_line, t)))
     if context.orders:
@@ -267,7 +275,11 @@ def confirm_agent_cancel(ticket_id: int, preview: Any, t: Translator) -> Screen:
         amount=t.money(preview.refund_minor, preview.currency),
     )
     if preview.keeps_allocated_quantity:
-        text += "\n" + t.gettext("The {n} already in stock for the customer will still ship.").format(n=preview.keeps_allocated_quantity)
+        text += "\n" + t.ngettext(
+            "The {n} unit already reserved for the customer will still ship.",
+            "The {n} units already reserved for the customer will still ship.",
+            preview.keeps_allocated_quantity,
+        ).format(n=preview.keeps_allocated_quantity)
     return Screen(
         text,
         inline(
@@ -389,13 +401,9 @@ def _more(n: int, t: Translator) -> str:
     return t.gettext("…and {n} more.").format(n=n)
 
 
-def _language_name(language: str | None, t: Translator) -> str:
-    names = {"en": t.gettext("English"), "de": t.gettext("German")}
-    return names.get(language or "", t.gettext("unknown"))
-
-
 def _when(at: datetime, tz: Any, t: Translator) -> str:
-    return format_datetime(at.astimezone(tz), "d MMM HH:mm", locale=t.locale)
+    local = at.astimezone(tz)
+    return t.date(local.date()) + " " + t.time_of_day(local)
 
 
 def agent_command_menu(t: Translator) -> list[BotCommand]:
@@ -403,7 +411,7 @@ def agent_command_menu(t: Translator) -> list[BotCommand]:
     return [
         BotCommand("queue", t.gettext("Open tickets and how long they have waited")),
         BotCommand("assign", t.gettext("Take this ticket")),
-        BotCommand("eta", t.gettext("Send the customer item N's delivery date")),
+        BotCommand("eta", t.gettext("Send the customer item N's ship date")),
         BotCommand("alternatives", t.gettext("Offer the customer alternatives for item N")),
         BotCommand("cancel", t.gettext("Cancel the customer's item N")),
         BotCommand("reply", t.gettext("Send a canned reply")),

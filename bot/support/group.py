@@ -12,7 +12,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot.composition import ChatDeps
-from bot.i18n import Translator, translator
+from bot.i18n import Translator
 from bot.services.support.tickets import TicketView
 from bot.services.unit_of_work import UnitOfWork
 
@@ -44,7 +44,7 @@ class SupportGroup:
         self.deps = deps
         self.chat_id: int = settings.support_chat_id
         self.default_language = settings.default_language
-        self.t: Translator = translator(settings.default_language)  # the support group's language
+        self.voice = settings.voice
         self._check: GroupCheck | None = None
         self._checked_at = 0.0
         self._topic_locks: dict[int, asyncio.Lock] = {}
@@ -56,8 +56,13 @@ class SupportGroup:
     def uow(self) -> UnitOfWork:
         return self.deps.uow()
 
+    @property
+    def t(self) -> Translator:
+        """The support group's language."""
+        return self.voice.translator(self.default_language, self.deps.clock.today())
+
     def customer_translator(self, ticket: TicketView) -> Translator:
-        return translator(ticket.language or self.default_language)
+        return self.voice.translator(ticket.language or self.default_language, self.deps.clock.today())
 
     def topic_lock(self, ticket_id: int) -> asyncio.Lock:
         """Held while a ticket's topic is opened or replaced, so it happens once."""

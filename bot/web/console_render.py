@@ -12,6 +12,7 @@ from babel import Locale
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.cli_command import cli_command
+from bot.i18n import translator
 from bot.services.outreach.broadcasts import Audience
 from bot.web import charts
 
@@ -65,6 +66,11 @@ def audience(chosen: Audience) -> str:
     return ", or ".join(parts)
 
 
+def ordinal(n: int) -> str:
+    """`2nd`, `3rd`, `11th`."""
+    return translator("en").ordinal(n)
+
+
 def plural(count: int, one: str, many: str | None = None) -> str:
     """`1 line`, `3 lines`."""
     return f"{count} {one if count == 1 else (many or one + 's')}"
@@ -92,8 +98,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        day=day, moment=moment, duration=duration, percent=percent, plural=plural, language_name=language_name,
-        audience=audience,
+        day=day, moment=moment, duration=duration, percent=percent, plural=plural, ordinal=ordinal,
+        language_name=language_name, audience=audience,
     )
     env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder)
     return env

@@ -80,8 +80,8 @@ async def test_a_new_user_links_a_demo_order_by_number_and_email_and_swaps_a_wai
 
     card = bot_message(page, "customer", EN.gettext("Alternatives"))
     arrival, shipping = today + timedelta(days=due_in_days), today + timedelta(days=due_in_days + demo.deps.policy.handling_days)
-    await expect(card).to_contain_text(f"Supplier shipment due {EN.date(arrival)}")
-    await expect(card).to_contain_text(f"Expected to ship {EN.date(shipping)} (confirmed)")
+    await expect(card).to_contain_text(f"Supplier delivery due {EN.date(arrival)}")
+    await expect(card).to_contain_text(f"Expected to ship on {EN.date(shipping)} (supplier date confirmed)")
     card_id = await card.get_attribute("data-message-id")
     await card.get_by_role("button", name=EN.gettext("Alternatives")).click()
 
@@ -177,10 +177,10 @@ async def test_a_day_later_the_daily_jobs_run_and_a_linked_customer_gets_a_delay
     await expect(page.locator("#toast")).to_contain_text("A day later: the daily jobs ran")
     await expect(page.locator("#demo-now")).to_contain_text(day_label(started + timedelta(days=1)))
     assert demo.clock.today() == started + timedelta(days=1)
-    notice = bot_message(page, "customer", german.gettext("Delivery delay — order {order}").format(order=clara.order_number))
+    notice = bot_message(page, "customer", german.gettext("Shipping delay — order {order}").format(order=clara.order_number))
     await expect(notice.get_by_role("button")).to_have_count(2)
     await page.screenshot(path=str(artifacts_dir / "sandbox-phone.png"))
-    await notice.get_by_role("button", name=german.gettext("Agree to wait")).click()
+    await notice.get_by_role("button", name=german.gettext("Yes, I'll wait")).click()
     thanks = german.gettext("Thank you for waiting. We now expect to ship it on {date}.").split(".")[0]
     await expect(bot_message(page, "customer", thanks)).to_be_visible()
 

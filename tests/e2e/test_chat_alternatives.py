@@ -70,7 +70,7 @@ async def test_up_to_three_in_stock_alternatives_with_price_and_difference(
         "• Studio Wired Headset — {} ({})".format(
             money(8900, t), t.gettext("{amount} cheaper — we refund the difference").format(amount=money(6000, t))
         ),
-        f"• {LITE} — {money(15900, t)} ({t.gettext('{amount} dearer — on us').format(amount=money(1000, t))})",
+        f"• {LITE} — {money(15900, t)} ({t.gettext('{amount} more — we cover the difference').format(amount=money(1000, t))})",
         f"• Studio Pro Headset (boxed) — {money(14900, t)} ({t.gettext('same price')})",
     ]
     assert {"en": "€10.00", "de": "10,00\xa0€"}[language] in offers.text
@@ -88,7 +88,7 @@ async def test_picking_and_confirming_swaps_the_item_for_one_ready_to_ship(
 
     assert asked.message.text.split("\n") == [
         t.gettext("Swap your item for <b>{name}</b>?").format(name=LITE).replace("<b>", "").replace("</b>", ""),
-        t.gettext("{amount} dearer — on us").format(amount=money(1000, t)) + ".",
+        t.gettext("{amount} more — we cover the difference").format(amount=money(1000, t)) + ".",
         t.gettext("It is in stock and ships right away."),
     ]
     assert done.message.text == t.gettext(
@@ -112,7 +112,11 @@ async def test_a_cheaper_alternative_names_the_refund_with_german_nouns_intact(
 
     refund_note = t.gettext("{amount} cheaper — we refund the difference").format(amount=money(6000, t))
     assert asked.message.text.split("\n")[1] == refund_note[0].upper() + refund_note[1:] + "."
-    assert done.message.text.split("\n")[-1] == t.gettext("We will refund {amount}.").format(amount=money(6000, t))
+    assert done.message.text.split("\n")[-1] == t.ngettext(
+        "We'll refund {amount} to your original payment method within {days} day.",
+        "We'll refund {amount} to your original payment method within {days} days.",
+        14,
+    ).format(amount=money(6000, t), days=14)
 
 
 async def test_an_alternative_that_sold_out_before_the_confirmation_is_said_plainly(

@@ -16,14 +16,18 @@ from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_backorder,
 ITEM = f"{HEADSET} × 1"
 REFUND = {"en": "€149.00", "de": "149,00\xa0€"}  # Babel's German keeps the amount and sign together
 # Written out, not built with the bot's own gettext calls, so a wrong or missing translation shows here.
+PROMISE = {
+    "en": "We'll refund €149.00 to your original payment method within 14 days.",
+    "de": "Wir erstatten dir 149,00\xa0€ auf dem ursprünglichen Zahlungsweg, in der Regel innerhalb von 14 Tagen.",
+}
 CONFIRMATION = {
-    "en": [f"Cancel 1 × {HEADSET} from order {ANNA_ORDER}?", "We will refund €149.00."],
-    "de": [f"1 × {HEADSET} aus Bestellung {ANNA_ORDER} stornieren?", "Wir erstatten dir 149,00\xa0€."],
+    "en": [f"Cancel 1 × {HEADSET} from order {ANNA_ORDER}?", PROMISE["en"]],
+    "de": [f"1 × {HEADSET} aus Bestellung {ANNA_ORDER} stornieren?", PROMISE["de"]],
 }
 CONFIRMATION_BUTTONS = {"en": ["Yes, cancel", "No, keep waiting"], "de": ["Ja, stornieren", "Nein, ich warte"]}
 DONE = {
-    "en": f"Done: 1 × {HEADSET} is cancelled. €149.00 will be refunded to you.",
-    "de": f"Erledigt: 1 × {HEADSET} ist storniert. Wir erstatten dir 149,00\xa0€.",
+    "en": f"Done: 1 × {HEADSET} is cancelled. " + PROMISE["en"],
+    "de": f"Erledigt: 1 × {HEADSET} ist storniert. " + PROMISE["de"],
 }
 
 

@@ -72,9 +72,11 @@ async def test_asking_to_cancel_the_only_waiting_item_asks_to_confirm_its_cancel
         t.gettext("Cancel {quantity} × {product} from order {order}?").format(quantity=1, product=HEADSET, order=ANNA_ORDER)
     )
     done = await chat.press(reply, t.gettext("Yes, cancel"))
-    assert done.message.text == t.gettext(
-        "Done: {quantity} × {product} is cancelled. {amount} will be refunded to you."
-    ).format(quantity=1, product=HEADSET, amount=t.money(14900, "EUR"))
+    assert done.message.text.startswith(
+        t.gettext("Done:") + " " + t.ngettext("{quantity} × {product} is cancelled.", "{quantity} × {product} are cancelled.", 1).format(
+            quantity=1, product=HEADSET
+        )
+    )
 
 
 @pytest.mark.parametrize("text", ["alternative", "something else instead?", "Gibt es Ersatz?"])
@@ -160,7 +162,8 @@ async def test_the_command_menu_is_set_in_english_by_default_and_in_german(fake:
 
     assert fake.commands() == english
     assert fake.commands(language_code="de") == german
-    assert {c["command"] for c in german} == {"orders", "support", "language", "help", "logout"}
-    assert german[0]["description"] == "Meine Rückstände und Liefertermine" != english[0]["description"]
+    assert {c["command"] for c in german} == {"orders", "notifications", "support", "language", "help", "logout"}
+    assert german[0]["description"] == "Meine wartenden Artikel und ihre Versandtermine"
+    assert english[0]["description"] == "My waiting items and their ship dates"
     assert fake.visible_commands(fake.add_user("Jonas", language_code="de")) == german
     assert fake.visible_commands(fake.add_user("Mia", language_code="fr")) == english

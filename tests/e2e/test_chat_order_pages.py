@@ -85,7 +85,7 @@ async def test_a_customer_with_100_waiting_items_goes_to_page_3_opens_an_item_an
     # Four items of one order on a page read better under the order's number.
     assert t.gettext("Order {order}").format(order="2005") in page_3.text.split("\n")
     assert card.text.split("\n")[0] == f"{product_name(20)} × 2"
-    assert t.gettext("Done: {quantity} × {product} is cancelled. {amount} will be refunded to you.").split("{")[0] in done.text
+    assert done.text.startswith(t.gettext("Done:") + " ")
     assert await read_scalar(session_factory, select(OrderLine.status).where(OrderLine.id == lines[20].id)) == LineStatus.CANCELLED
     assert await read_scalar(session_factory, select(OrderLine.status).where(OrderLine.id == lines[21].id)) == LineStatus.BACKORDERED
 

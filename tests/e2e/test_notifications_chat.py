@@ -20,9 +20,9 @@ NOT_LINKED = {
 
 def setting_text(enabled: bool, t: Translator) -> str:
     state = (
-        t.gettext("Updates are <b>on</b>: I tell you when a delivery date moves and when an item is ready to ship, and pass on news from the shop.")
+        t.gettext("Updates are <b>on</b>: I tell you when a ship date moves and when an item is ready to ship, and pass on news from the shop.")
         if enabled
-        else t.gettext("Updates are <b>off</b>: I don't write about new delivery dates, items ready to ship or news from the shop.")
+        else t.gettext("Updates are <b>off</b>: I don't write about new ship dates, items ready to ship or news from the shop.")
     )
     always = t.gettext("Important notices — a delay you need to decide on, or a change the shop made to your order — always reach you.")
     return f"{state}\n{always}".replace("<b>", "").replace("</b>", "")

@@ -185,7 +185,7 @@ async def test_cancelling_an_order_cancels_what_waits_and_keeps_what_ships(
         ("SPK-1", 1, 3000),
     ]
     assert [(line.sku, line.reason) for line in result.kept] == [
-        ("CAB-1", "it is packed and ready to ship"),
+        ("CAB-1", "it is reserved for the customer and ready to ship"),
         ("BAG-1", "it has already shipped"),
     ]
     assert (result.refund_minor, result.currency, result.already_done) == (5000, "EUR", False)

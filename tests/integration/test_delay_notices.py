@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
+from bot.i18n import translator
 from bot.render.proactive import render_outgoing
 from bot.services.audit import Actor
 from bot.services.backorders.delay_notices import (
@@ -94,11 +95,11 @@ async def test_a_first_delay_within_30_days_is_noticed_once_and_silence_counts_a
         False,
         notice.notice_id,
     )
-    screen = render_outgoing(message.template, message.params, message.language)
-    assert "Tue, 1 Dec 2026" in screen.text and "Fri, 11 Dec 2026" in screen.text and "€149.00" in screen.text
+    screen = render_outgoing(message.template, message.params, translator(message.language))
+    assert "Tuesday,\xa01\xa0December\xa02026" in screen.text and "Friday,\xa011\xa0December\xa02026" in screen.text and "€149.00" in screen.text
     assert [button.text for row in screen.keyboard.inline_keyboard for button in row] == [
-        "Agree to wait",
-        "Cancel for a full refund",
+        "Yes, I'll wait",
+        "Cancel and get my money back",
     ]
     assert (await readback.line(session_factory, anna.line_id)).status == LineStatus.BACKORDERED
 
@@ -144,9 +145,9 @@ async def test_a_further_delay_needs_consent_and_silence_cancels_the_line_with_a
     assert (cancelled.actor_type.value, cancelled.details["respond_by"]) == ("system", "2026-12-11")
     messages = await notices_sent(session_factory)
     assert [m.template for m in messages] == ["delay_notice", "delay_notice", "delay_auto_cancelled"]
-    renewed_text = render_outgoing("delay_notice", messages[1].params, "en").text
-    assert "Unless you tell us by Fri, 11 Dec 2026 that you agree to wait" in renewed_text
-    told = render_outgoing("delay_auto_cancelled", messages[2].params, "en").text
+    renewed_text = render_outgoing("delay_notice", messages[1].params, translator("en")).text
+    assert "Unless you tell us by Friday,\xa011\xa0December\xa02026 that you will wait" in renewed_text
+    told = render_outgoing("delay_auto_cancelled", messages[2].params, translator("en")).text
     assert "cancelled 1 × Studio Pro Wireless Headset" in told and "€149.00" in told
 
 
@@ -258,8 +259,8 @@ async def test_an_unknown_new_date_needs_consent_within_30_days_of_the_promised_
 
     assert (notice.new_ship_by, notice.respond_by, result.auto_cancelled) == (None, date(2026, 12, 31), 1)
     assert (await readback.line(session_factory, order.lines[0].id)).status == LineStatus.CANCELLED
-    text = render_outgoing("delay_notice", (await notices_sent(session_factory))[0].params, "en").text
-    assert "cannot give you a new ship date yet" in text and "cancel at any time until it ships" in text
+    text = render_outgoing("delay_notice", (await notices_sent(session_factory))[0].params, translator("en")).text
+    assert "cannot give you a new ship date yet" in text and "cancel at any time until the item ships" in text
 
 
 async def test_a_delay_of_more_than_30_days_needs_consent_by_the_new_date(

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import translator
 from bot.render.proactive import render_outgoing
 from bot.services.audit import Actor
 from bot.services.backorders.alternatives import pick_alternative
@@ -92,9 +93,9 @@ async def test_a_line_s_first_eta_is_no_news_but_a_purchase_order_moved_by_days_
         "2026-12-09",
         "purchase_order_moved",
     )
-    text = render_outgoing(later.template, later.params, later.language).text
-    assert text.startswith("Bestellung 1042: Studio Pro Wireless Headset wird jetzt voraussichtlich am 9. Dez. statt am 5. Dez.")
-    assert "weil der Lieferant seine Lieferung verschoben hat" in text
+    text = render_outgoing(later.template, later.params, translator(later.language)).text
+    assert text.startswith("Bestellung 1042: Studio Pro Wireless Headset wird jetzt voraussichtlich am 9.\xa0Dez. statt am 5.\xa0Dez.")
+    assert "weil der Lieferant den Wareneingang verschoben hat" in text
 
 
 async def test_no_message_when_only_the_basis_changes_on_the_same_day(
@@ -129,7 +130,7 @@ async def test_stock_arriving_tells_the_lines_it_makes_ready_once_even_when_the_
         (anna.id, anna_line, True)
     ]
     assert len(await outbox(session_factory)) == before + 1  # Ben's estimate did not move: no news for him
-    assert "ready to ship" in render_outgoing("ready_to_ship", ready[0].params, "en").text
+    assert "ready to ship" in render_outgoing("ready_to_ship", ready[0].params, translator("en")).text
     assert ben_line not in [message.params.get("line_id") for message in ready]
 
 
@@ -178,10 +179,10 @@ async def test_cancels_and_swaps_by_the_shop_are_told_but_the_customer_s_own_are
     assert set(told) == {("line_cancelled", ben.id), ("line_substituted", clara.id)}
     cancelled = told["line_cancelled", ben.id]
     assert (cancelled.optional, cancelled.params["refund_minor"], cancelled.params["quantity"]) == (False, 14900, 1)
-    assert "€149.00" in render_outgoing(cancelled.template, cancelled.params, "en").text
+    assert "€149.00" in render_outgoing(cancelled.template, cancelled.params, translator("en")).text
     swapped = told["line_substituted", clara.id]
     assert swapped.params["new_product_name"] == "Studio Wired Headset" and swapped.params["refund_minor"] == 6000
-    assert "Studio Wired Headset" in render_outgoing(swapped.template, swapped.params, "en").text
+    assert "Studio Wired Headset" in render_outgoing(swapped.template, swapped.params, translator("en")).text
 
 
 async def test_an_order_cancelled_by_an_agent_tells_each_waiting_line_once(

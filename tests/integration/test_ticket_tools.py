@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.business_hours import parse_business_hours
+from bot.i18n import translator
 from bot.render.proactive import render_outgoing
 from bot.services.audit import Actor
 from bot.services.errors import TicketClosed
@@ -50,7 +51,7 @@ async def test_an_agent_closing_queues_the_request_to_rate_once_in_the_customers
 
     [row] = await outbox_rows(session_factory)
     assert (row.chat_id, row.template, row.language, row.params, row.optional) == (5001, "rate_request", "de", {"ticket_id": ticket_id}, False)
-    screen = render_outgoing(row.template, row.params, row.language)
+    screen = render_outgoing(row.template, row.params, translator(row.language))
     assert screen.text == "Dein Gespräch mit unserem Team ist abgeschlossen. Wie bewertest du die Hilfe, die du bekommen hast?"
     assert [button.callback_data for button in screen.keyboard.inline_keyboard[0]] == [f"c1:rt:{ticket_id}:{n}" for n in range(1, 6)]
 
@@ -112,7 +113,7 @@ async def test_offered_alternatives_are_queued_with_the_customers_own_buttons_an
     assert offered.queued and offered.ticket.first_response_at is not None
     [row] = await outbox_rows(session_factory)
     assert (row.chat_id, row.template, row.language, row.optional) == (5001, "alternatives_offered", "de", False)
-    screen = render_outgoing(row.template, row.params, row.language)
+    screen = render_outgoing(row.template, row.params, translator(row.language))
     assert screen.text.split("\n")[0] == "Diese können stattdessen sofort versendet werden:"
     [pick], [back] = screen.keyboard.inline_keyboard
     assert (pick.text, back.callback_data) == ("Studio Wired Headset", f"c1:ln:{line_id}")

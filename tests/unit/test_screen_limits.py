@@ -203,7 +203,7 @@ def test_the_broadcast_preview_fits(english: str, german: str, skus: list[str], 
 @given(text=printable(MAX_BROADCAST_LENGTH), language=LANGUAGES)
 def test_a_broadcast_as_sent_fits(text: str, language: str) -> None:
     if len(text.encode("utf-16-le")) // 2 <= MAX_BROADCAST_LENGTH:  # the service refuses longer ones
-        assert_fits(proactive.render_outgoing("broadcast", {"text": text}, language))
+        assert_fits(proactive.render_outgoing("broadcast", {"text": text}, translator(language)))
 
 
 def ticket_view(name: str) -> TicketView:
@@ -264,7 +264,7 @@ def test_the_messages_the_bot_sends_first_fit(product: str, order: str, language
         "delay_auto_cancelled": {**common, "respond_by": "2026-12-08", "refund_minor": 10**9, "kept_quantity": 1},
     }
     for template, values in params.items():
-        assert_fits(proactive.render_outgoing(template, values, language))
+        assert_fits(proactive.render_outgoing(template, values, translator(language)))
 
 
 def _t(language: str) -> Translator:

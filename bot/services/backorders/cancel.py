@@ -16,7 +16,7 @@ from db.models import OPEN_LINE_STATUSES, LineStatus, OrderLine, Refund, RefundR
 
 _WHY_NOT_CANCELLABLE = {
     LineStatus.SHIPPED: "it has already shipped",
-    LineStatus.ALLOCATED: "it is packed and ready to ship",
+    LineStatus.ALLOCATED: "it is reserved for the customer and ready to ship",
     LineStatus.SUBSTITUTED: "it was swapped for an alternative",
     LineStatus.CANCELLED: "it has already been cancelled",
 }
@@ -97,7 +97,7 @@ async def cancel_line(uow: UnitOfWork, customer_id: int, line_id: int, actor: Ac
 
 
 async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, actor: Actor) -> OrderCancelResult:
-    """Cancel every waiting line of the order; lines that already shipped or are packed are kept, with why."""
+    """Cancel every waiting line of the order; lines that already shipped or are reserved are kept, with why."""
     async with uow:
         session = uow.session
         order = await customer_order(session, customer_id, order_number)

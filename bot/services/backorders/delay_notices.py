@@ -13,13 +13,19 @@ The `ftc` policy follows the US FTC Mail, Internet or Telephone Order Merchandis
   passed), the line is cancelled automatically with a full refund, and the customer is told.
 - A customer who agreed to an unknown date (an indefinite delay) gets no further notices.
 
+The `eu` policy follows EU consumer law (Consumer Rights Directive 2011/83/EU, Art. 18: a consumer whose order
+is late may set the trader a further period and then terminate; the refund is due without undue delay). The
+notices go out on the same dates with the new date, and the customer may wait or cancel at any time until the
+item ships, but silence never cancels: there is no deadline (`respond_by` stays empty) and no automatic
+cancellation.
+
 Only customers the bot can write to (linked, not blocked) get notices; the others are counted in the run's
 result as `unreachable`, for the shop to reach another way. A notice goes out even to customers who
 turned optional updates off: it is a legal notice. Every notice, answer and automatic cancellation is a
 DelayNotice row plus an audit entry. Running the job again the same day sends nothing new.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,9 +60,10 @@ CONSENT_WINDOW_DAYS = 30  # FTC: silence consents to a definite delay of up to 3
 
 @dataclass(frozen=True)
 class DelayNoticePolicy:
-    """The merchant's delay-notice choices: the `ftc` preset, or off."""
+    """The merchant's delay-notice choices: the `ftc` or the `eu` preset, or off."""
 
     enabled: bool = True
+    rule: str = "ftc"  # "ftc": silence after a renewed delay cancels the line; "eu": silence never cancels
     default_days: int = 30  # the promised ship date when an order promised none: its date + this
     consent_window_days: int = CONSENT_WINDOW_DAYS
 
@@ -176,7 +183,14 @@ class _DueNotice:
 
 
 def _notice_due(state: _LineState, today: date, policy: DelayNoticePolicy) -> _DueNotice | None:
-    """The notice the line needs now, if any."""
+    """The notice the line needs now, if any; under the `eu` rule it never asks for an answer by a date."""
+    due = _ftc_notice_due(state, today, policy)
+    if due is not None and policy.rule == "eu":
+        return replace(due, respond_by=None)
+    return due
+
+
+def _ftc_notice_due(state: _LineState, today: date, policy: DelayNoticePolicy) -> _DueNotice | None:
     latest = state.notice
     if latest is None:
         if not _misses(state.eta, state.promised):
@@ -273,6 +287,7 @@ async def _send_notices(
                 quantity=quantity,
                 refund_minor=quantity * unit_price,
                 currency=line.currency,
+                rule=policy.rule,
             )
         )
         if notice.sequence == 1:
@@ -396,7 +411,7 @@ async def agree_to_wait(uow: UnitOfWork, customer_id: int, notice_id: int) -> De
 async def cancel_for_refund(uow: UnitOfWork, customer_id: int, notice_id: int) -> DelayAnswer:
     """The customer cancels the delayed item for a full refund, as with their own cancel; a repeat changes nothing.
 
-    LineNotCancellable when it is no longer waiting (packed or shipped meanwhile).
+    LineNotCancellable when it is no longer waiting (reserved or shipped meanwhile).
     """
     async with uow:
         session = uow.session

@@ -55,7 +55,9 @@ async def test_an_agent_cancels_a_line_for_the_customer_with_the_same_refund_rec
     assert await deliver_outbox(chat.bot, session_factory, clock) == 1
     [told] = chat.fake.bot_messages(chat.chat_id, after_message_id=mark)
     assert told.text == (
-        f"Bestellung {ANNA_ORDER}: Unser Team hat 1 × {HEADSET} storniert. Wir erstatten dir 149,00\xa0€.\nFragen? Schick /support."
+        f"Es tut uns leid: Unser Team musste 1 × {HEADSET} aus Bestellung {ANNA_ORDER} stornieren, weil wir den Artikel"
+        " nicht wie geplant liefern können.\nWir erstatten dir 149,00\xa0€ auf dem ursprünglichen Zahlungsweg, in der"
+        " Regel innerhalb von 14 Tagen.\nFragen? Schick /support."
     )
     [line] = await read_all(session_factory, select(OrderLine.status).where(OrderLine.id == shop.line_id))
     assert line.status is LineStatus.CANCELLED
@@ -136,9 +138,11 @@ async def test_the_agent_posts_the_current_eta_and_the_customer_reads_it_in_thei
     expected = "\n".join(
         [
             f"{ITEM} — " + t.gettext("order {order}").format(order=ANNA_ORDER),
-            t.gettext("Supplier shipment due {arrival} — {place}. Expected to ship {eta} (confirmed).").format(
+            t.gettext(
+                "Supplier delivery due {arrival} — {place}. Expected to ship on {eta} (supplier date confirmed)."
+            ).format(
                 arrival=t.date(SHIPMENT_DUE),
-                place=t.gettext("you are {place} of {size} in line").format(place=t.ordinal(1), size=1),
+                place=t.gettext("you are number {n} of {size} in the queue").format(n=1, size=1),
                 eta=t.date(date(2026, 12, 4)),
             ),
         ]

@@ -41,9 +41,9 @@ async def test_support_opens_a_ticket_in_a_topic_of_its_own_whose_first_post_is_
         f"#{ticket.id} · Anna Klein",
         GROUP.gettext("Language: {language} · {contact}").format(language=GROUP.gettext(LANGUAGE_NAMES[language]), contact="anna@example.com"),
         GROUP.gettext("Why: {reason}").format(reason=GROUP.gettext("asked for a person")),
-        GROUP.gettext("Orders: {orders}").format(orders=f"{ANNA_ORDER} (1 Nov)"),
+        GROUP.gettext("Orders: {orders}").format(orders=f"{ANNA_ORDER} (1\xa0Nov)"),
     ]
-    assert f"• [{shop.line_id}] {ITEM} · order {ANNA_ORDER} · waiting for stock · ETA 4 Dec (PO-2026-118) · 3rd of 3 in line" in card.text
+    assert f"• [{shop.line_id}] {ITEM} · order {ANNA_ORDER} · waiting for stock · ETA 4\xa0Dec (PO-2026-118) · 3rd of 3 in line" in card.text
     assert card.button_labels == [
         f"Cancel {shop.line_id}", f"Alternatives {shop.line_id}", f"ETA {shop.line_id}", "Assign to me", "Close ticket",
     ]
@@ -139,7 +139,7 @@ async def test_outside_business_hours_the_customer_is_told_when_the_team_is_back
     monday = {"en": "Monday", "de": "Montag"}[language]
     assert answer.text.split("\n")[1] == t.gettext(
         "Our team is back on {weekday} at {time} and will answer you here then."
-    ).format(weekday=monday, time="09:00")
+    ).format(weekday=monday, time={"en": "09:00", "de": "9:00"}[language])
     assert len(desk.topics()) == 1  # the ticket is there for Monday
 
 
