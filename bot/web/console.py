@@ -70,7 +70,7 @@ from bot.web.console_auth import (
     signer_of,
     start_session,
 )
-from bot.web.console_render import STATIC_DIR, render
+from bot.web.console_render import STATIC_DIR, console_language, render, words
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ _SECTIONS = {  # the navigation entry each page belongs to
     "tickets": "tickets",
 }
 SIGN_IN_REASONS = {
-    "expired": "Your session has ended, or the token it was opened with has been revoked. Sign in again.",
-    "signed_out": "You have signed out.",
+    "expired": N_("Your session has ended, or the token it was opened with has been revoked. Sign in again."),
+    "signed_out": N_("You have signed out."),
 }
 
 
@@ -125,12 +125,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return _sign_in_form(request, 503, next_path=next_path)
     if not sign_in_form_is_ours(request, signer, _text(form, "csrf")):
         return _sign_in_form(
-            request, 403, error="The sign-in form had expired. Paste the token again.", next_path=next_path
+            request, 403, error=N_("The sign-in form had expired. Paste the token again."), next_path=next_path
         )
     token = await authenticate(_deps(request).uow(), _text(form, "token").strip())
     if token is None:
         return _sign_in_form(
-            request, 401, error="This API token is not valid: it is unknown or has been revoked.", next_path=next_path
+            request, 401, error=N_("This API token is not valid: it is unknown or has been revoked."), next_path=next_path
         )
     response = see_other(safe_next(next_path))
     start_session(response, request, signer, token)
@@ -150,7 +150,7 @@ def _sign_in_form(
     signer = signer_of(request)
     if signer is None:
         return render(
-            "sign_in", 503, session=None, error="The console needs SECRET_KEY to be set on the server.",
+            "sign_in", 503, session=None, error=N_("The console needs SECRET_KEY to be set on the server."),
             message=None, csrf="", next_path=CONSOLE_PREFIX,
         )
     nonce = sign_in_nonce(request)
@@ -216,11 +216,11 @@ async def preview_move(request: web.Request) -> web.StreamResponse:
     reference = request.query.get("reference", "")
     expected_on = _date(request.query.get("expected_on", ""))
     if expected_on is None:
-        return await _purchase_orders(request, 422, error="Choose the new expected date.")
+        return await _purchase_orders(request, 422, error=N_("Choose the new expected date."))
     try:
         preview = await preview_move_purchase_order(_deps(request).uow(), reference, expected_on)
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.message)
+        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
     return _page(request, "purchase_order_preview", action="move", preview=preview, expected_on=expected_on, quantity=None)
 
 
@@ -228,11 +228,11 @@ async def move(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     reference, expected_on = _text(form, "reference"), _date(_text(form, "expected_on"))
     if expected_on is None:
-        return await _purchase_orders(request, 422, error="Choose the new expected date.")
+        return await _purchase_orders(request, 422, error=N_("Choose the new expected date."))
     try:
         result = await move_purchase_order(_deps(request).uow(), reference, expected_on, console_session(request).actor)
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.message)
+        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
     told = worth_telling(result.eta_moves)
     return _see_purchase_orders(
         done="moved",
@@ -249,11 +249,11 @@ async def preview_receive(request: web.Request) -> web.StreamResponse:
     try:
         quantity = _whole_number(request.query.get("quantity", ""))
     except ValueError:
-        return await _purchase_orders(request, 422, error="The quantity received must be a whole number of at least 1.")
+        return await _purchase_orders(request, 422, error=N_("The quantity received must be a whole number of at least 1."))
     try:
         preview = await preview_receive_purchase_order(_deps(request).uow(), reference, quantity)
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.message)
+        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
     return _page(
         request,
         "purchase_order_preview",
@@ -274,7 +274,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
     except ValueError:
         quantity = None
     if quantity is None or not _FORM_KEY.fullmatch(key):
-        return await _purchase_orders(request, 422, error="The receipt form was incomplete; preview the delivery again.")
+        return await _purchase_orders(request, 422, error=N_("The receipt form was incomplete; preview the delivery again."))
     session = console_session(request)
     try:
         result = await receive_purchase_order(
@@ -282,7 +282,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
             idempotency_key=f"console:{session.token.id}:{key}",
         )
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.message)
+        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
     ready = result.ready_to_ship
     told = worth_telling(result.eta_moves)
     return _see_purchase_orders(
@@ -363,7 +363,7 @@ async def recipients(request: web.Request) -> web.StreamResponse:
     try:
         count = await preview_broadcast(_deps(request).uow(), form.audience)
     except DomainError as refused:
-        return web.json_response({"recipients": None, "error": refused.message}, status=422)
+        return web.json_response({"recipients": None, "error": words(refused.phrase)}, status=422)
     return web.json_response({"recipients": count, "error": None})
 
 
@@ -381,7 +381,7 @@ async def compose(request: web.Request) -> web.StreamResponse:
         new_eta = _optional_date(form.new_eta)
         count = await preview_broadcast(deps.uow(), form.audience)
     except DomainError as refused:
-        return await _composer(request, form, 422, error=refused.message)
+        return await _composer(request, form, 422, error=refused.phrase)
     return _page(
         request,
         "broadcast_preview",
@@ -396,7 +396,7 @@ async def compose(request: web.Request) -> web.StreamResponse:
 async def _send(request: web.Request, form: BroadcastForm) -> web.StreamResponse:
     """Create the broadcast once per previewed form: sending the same form again shows the first one."""
     if not _FORM_KEY.fullmatch(form.form_key):
-        return await _composer(request, form, 422, error="Preview the broadcast before sending it.")
+        return await _composer(request, form, 422, error=N_("Preview the broadcast before sending it."))
     deps, session = _deps(request), console_session(request)
     claim = await claim_request(
         deps.uow(), session.token.id, f"console-broadcast:{form.form_key}", "POST",
@@ -406,13 +406,13 @@ async def _send(request: web.Request, form: BroadcastForm) -> web.StreamResponse
         return see_other(f"{CONSOLE_PREFIX}/broadcasts/{claim.body['broadcast_id']}")
     if not isinstance(claim, Claimed):
         return await _composer(
-            request, form, 409, error="This broadcast is already being sent, or the form was changed; check the list below."
+            request, form, 409, error=N_("This broadcast is already being sent, or the form was changed; check the list below.")
         )
     try:
         view = await create_broadcast(deps.uow(), form.audience, form.texts, session.actor, _optional_date(form.new_eta))
     except DomainError as refused:
         await release_claim(deps.uow(), claim.claim_id)
-        return await _composer(request, form, 422, error=refused.message)
+        return await _composer(request, form, 422, error=refused.phrase)
     except BaseException:
         await release_claim(deps.uow(), claim.claim_id)
         raise
@@ -531,8 +531,8 @@ async def html_pages(request: web.Request, handler: Handler) -> web.StreamRespon
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         response = render(
-            "error", 500, session=None, title="Something went wrong",
-            message="Something went wrong on our side; nothing was changed by this page. Try again later.",
+            "error", 500, session=None, title=N_("Something went wrong"),
+            message=N_("Something went wrong on our side; nothing was changed by this page. Try again later."),
         )
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -540,7 +540,7 @@ async def html_pages(request: web.Request, handler: Handler) -> web.StreamRespon
 
 def build_console(deps: ChatDeps) -> web.Application:
     """The console as an aiohttp application, to be mounted at CONSOLE_PREFIX."""
-    console = web.Application(middlewares=[html_pages, require_session])
+    console = web.Application(middlewares=[console_language, html_pages, require_session])
     if deps.settings.secret_key.strip():
         console[SIGNER] = SessionSigner(deps.settings.secret_key)
     else:
@@ -626,7 +626,7 @@ def _status_of(refused: DomainError) -> int:
 
 def _refusal(refused: web.HTTPException) -> str:
     if refused.status == 404:
-        return "There is no such page in the console."
+        return N_("There is no such page in the console.")
     if refused.status == 405:
-        return "This page cannot be used that way."
+        return N_("This page cannot be used that way.")
     return refused.text or refused.reason

@@ -1,6 +1,13 @@
-"""The console's HTML: Jinja2 templates (autoescaped) from bot/web/templates, and the filters they use."""
+"""The console's HTML: Jinja2 templates (autoescaped) from bot/web/templates, and the filters they use.
+
+The console speaks English or German: the merchant's choice (`?lang=de`, kept in a cookie), else the browser's
+`Accept-Language`. Templates mark their words with `_()` / `ngettext()`, which the catalogs translate like the
+bot's own; dates and numbers are Babel's for that language.
+"""
 
 import hashlib
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -9,39 +16,76 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel import Locale
+from babel.core import negotiate_locale
+from babel.dates import format_date, format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.cli_command import cli_command
-from bot.i18n import translator
+from bot.i18n import SUPPORTED_LANGUAGES, Phrase, Translator, translator
 from bot.services.outreach.broadcasts import Audience
 from bot.web import charts
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/console/static"
+LANGUAGE_COOKIE = "console_lang"
+
+# Each request is served in a task of its own, so the language set for one never leaks into another's page.
+_language: ContextVar[str] = ContextVar("console_language", default="en")
+
+
+def t() -> Translator:
+    """Words, dates and numbers in the language of the page being rendered."""
+    return translator(_language.get())
+
+
+def chosen_language(request: web.Request) -> str:
+    """`?lang=` if it names a language the console speaks, else the cookie, else the browser's best match."""
+    for asked in (request.query.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if asked in SUPPORTED_LANGUAGES:
+            return asked
+    preferred = [part.split(";")[0].strip().replace("-", "_") for part in request.headers.get("Accept-Language", "").split(",")]
+    return negotiate_locale([p for p in preferred if p], list(SUPPORTED_LANGUAGES), sep="_") or "en"
+
+
+@web.middleware
+async def console_language(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Render the page in the merchant's language; a switch with `?lang=` is remembered for a year."""
+    language = chosen_language(request)
+    _language.set(language)
+    response = await handler(request)
+    if request.query.get("lang") in SUPPORTED_LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, path="/console", httponly=True, samesite="Lax")
+    return response
 
 
 def day(value: date | None) -> str:
-    """`Fri 4 Dec 2026`; an unknown date as a dash."""
-    return f"{value:%a} {value.day} {value:%b %Y}" if value else "–"
+    """`Fri 4 Dec 2026` / `Fr., 4. Dez. 2026`; an unknown date as a dash."""
+    if value is None:
+        return "–"
+    return format_date(value, "EEE d MMM y" if _language.get() == "en" else "EEE, d. MMM y", locale=t().locale)
 
 
 def moment(value: datetime | None, tz: ZoneInfo) -> str:
-    """`4 Dec 2026, 10:15` in the shop's time zone."""
+    """`4 Dec 2026, 10:15` / `4. Dez. 2026, 10:15` in the shop's time zone."""
     if value is None:
         return "–"
     local = value.astimezone(tz)
-    return f"{local.day} {local:%b %Y, %H:%M}"
+    return format_datetime(local, "d MMM y, HH:mm" if _language.get() == "en" else "d. MMM y, HH:mm", locale=t().locale)
 
 
 def duration(minutes: int) -> str:
     """`45 min`, `1 h`, `3 h 05 min`, `2 d 4 h`."""
     if minutes < 60:
-        return f"{minutes} min"
+        return t().gettext("{minutes} min").format(minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+        if not minutes:
+            return t().gettext("{hours} h").format(hours=hours)
+        return t().gettext("{hours} h {minutes} min").format(hours=hours, minutes=f"{minutes:02d}")
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return t().gettext("{days} d {hours} h").format(days=days, hours=hours)
 
 
 def percent(share: float | None) -> str:
@@ -49,26 +93,43 @@ def percent(share: float | None) -> str:
 
 
 def language_name(code: str) -> str:
-    """`German` for `de`."""
-    return Locale.parse(code).get_display_name("en") or code
+    """`German` for `de` on an English page, `Deutsch` on a German one."""
+    return Locale.parse(code).get_display_name(_language.get()) or code
 
 
 def audience(chosen: Audience) -> str:
     """`SKUs HS-200, HS-120, or the category audio, or orders 1042, 1043`."""
-    chosen = chosen.cleaned()
+    chosen, words = chosen.cleaned(), t()
     parts = []
     if chosen.skus:
-        parts.append(("SKU " if len(chosen.skus) == 1 else "SKUs ") + ", ".join(chosen.skus))
+        parts.append(words.ngettext("SKU {skus}", "SKUs {skus}", len(chosen.skus)).format(skus=", ".join(chosen.skus)))
     if chosen.category:
-        parts.append(f"the category {chosen.category}")
+        parts.append(words.gettext("the category {category}").format(category=chosen.category))
     if chosen.order_numbers:
-        parts.append(("order " if len(chosen.order_numbers) == 1 else "orders ") + ", ".join(chosen.order_numbers))
-    return ", or ".join(parts)
+        parts.append(
+            words.ngettext("order {numbers}", "orders {numbers}", len(chosen.order_numbers)).format(numbers=", ".join(chosen.order_numbers))
+        )
+    return words.gettext(", or ").join(parts)
 
 
 def ordinal(n: int) -> str:
-    """`2nd`, `3rd`, `11th`."""
-    return translator("en").ordinal(n)
+    """`2nd` / `2.`."""
+    return t().ordinal(n)
+
+
+def words(value: Phrase | str | None) -> str:
+    """What a page says about an error: a domain error's phrase or one of the console's own texts, translated."""
+    if value is None:
+        return ""
+    return t().phrase(value) if isinstance(value, Phrase) else t().gettext(value)
+
+
+def _gettext(message: str) -> str:
+    return t().gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return t().ngettext(singular, plural, n)
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -96,12 +157,15 @@ def environment() -> Environment:
         undefined=StrictUndefined,  # a misspelt name in a template fails the page instead of printing nothing
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Old-style callables: `_()` returns plain text, which the autoescaping escapes with the values `.format` put in.
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
     env.filters.update(
         day=day, moment=moment, duration=duration, percent=percent, plural=plural, ordinal=ordinal,
-        language_name=language_name, audience=audience,
+        language_name=language_name, audience=audience, words=words,
     )
-    env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder)
+    env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder, language=_language.get)
     return env
 
 

@@ -71,8 +71,16 @@ async def phone_page(browser: Browser, request: pytest.FixtureRequest, artifacts
         yield tab
 
 
+@pytest.fixture
+async def german_page(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> AsyncIterator[Page]:
+    """A desktop tab of a browser set to German, which asks for German pages (Accept-Language: de-DE)."""
+    async for tab in _tab(browser, request, artifacts_dir, viewport=DESKTOP, locale="de-DE"):
+        yield tab
+
+
 async def _tab(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path, **options: object) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="en-GB", **options)  # type: ignore[arg-type]
+    options.setdefault("locale", "en-GB")
+    context = await browser.new_context(**options)  # type: ignore[arg-type]
     tab = await context.new_page()
     tab.set_default_timeout(WAIT_MS)
     errors: list[str] = []

@@ -144,6 +144,60 @@ async def test_a_merchant_moves_a_purchase_order_then_broadcasts_and_watches_the
     await page.screenshot(path=str(artifacts_dir / "console-broadcast.png"), full_page=True)
 
 
+# ---- in German ----------------------------------------------------------------------------------------
+
+
+async def test_a_german_merchant_works_in_german_and_can_switch_to_english(
+    demo: DemoStack, german_page: Page, artifacts_dir: Path
+) -> None:
+    page = german_page
+    await link_in_the_chat(demo, demo.cast.customers)
+    await page.goto(f"{demo.url}/console")
+    await expect(page.get_by_role("heading", name="Bei der Konsole anmelden")).to_be_visible()
+    await page.get_by_label("API-Token").fill(await new_token(demo))
+    await page.get_by_role("button", name="Anmelden").click()
+    await expect(page.get_by_role("heading", name="Rückstände", exact=True)).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "de")
+    await expect(page.locator("#backorders")).to_contain_text("Längste Wartezeit")
+
+    # Dates, plurals and the answer after a move, in German.
+    await page.get_by_role("link", name="Lieferantenbestellungen").click()
+    headset = next(product for product in CATALOG if product.supply and product.supply[0][0] == HEADSET_ORDER)
+    _, due_in_days, _ = headset.supply[0]
+    new_date = demo.clock.today() + timedelta(days=due_in_days + 7)
+    po_row = page.locator(f'tr[data-reference="{HEADSET_ORDER}"]')
+    await po_row.get_by_label("Neues Datum").fill(new_date.isoformat())
+    await po_row.get_by_role("button", name="Verschieben prüfen").click()
+    await expect(page.get_by_role("heading", name=f"{HEADSET_ORDER} verschieben")).to_be_visible()
+    await page.get_by_role("button", name=re.compile(r"^Auf .* verschieben$")).click()
+    await expect(page.locator("#done")).to_contain_text(re.compile(rf"{HEADSET_ORDER} wird jetzt am \w+\., \d+\. \w+\.? 2026 erwartet"))
+    await expect(page.locator("#done")).to_contain_text("einen neuen Termin; sie werden benachrichtigt.")
+    await page.screenshot(path=str(artifacts_dir / "console-de-purchase-orders.png"), full_page=True)
+
+    # A broadcast: the script's status line speaks German too.
+    await page.get_by_role("link", name="Rundnachrichten").click()
+    reachable = await preview_broadcast(demo.deps.uow(), Audience(order_numbers=WAITING_DEMO_ORDERS.split(", ")))
+    await page.get_by_label("… oder diese Bestellungen").fill(WAITING_DEMO_ORDERS)
+    await expect(page.locator("#recipient-count")).to_have_text(str(reachable))
+    await page.get_by_label("Englisch (Pflicht").fill("Good news: new stock is on its way.")
+    await page.get_by_role("button", name="Vorschau").click()
+    await expect(page.locator("#preview-recipients")).to_have_text(f"{reachable} Kunden")
+    await page.get_by_role("button", name=f"An {reachable} Kunden senden").click()
+    await expect(page.locator("#broadcast")).to_have_attribute("data-status", "done")
+    await expect(page.locator("#progress-status")).to_have_text(f"Fertig: alle {reachable} bearbeitet.")
+    await expect(page.get_by_text("Bot blockiert")).to_be_visible()
+    await page.screenshot(path=str(artifacts_dir / "console-de-broadcast.png"), full_page=True)
+
+    await page.get_by_role("link", name="Verzögerungsmitteilungen").click()
+    await expect(page.get_by_role("heading", name="Verzögerungsmitteilungen")).to_be_visible()
+
+    # The switch to English holds for the next pages.
+    await page.get_by_role("link", name="English").click()
+    await expect(page.get_by_role("heading", name="Delay notices")).to_be_visible()
+    await page.get_by_role("link", name="Backorders").click()
+    await expect(page.get_by_role("heading", name="Backorders", exact=True)).to_be_visible()
+
+
 # ---- signing in ----------------------------------------------------------------------------------------
 
 

@@ -15,8 +15,8 @@ PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 def _messages_in_code() -> set[str | tuple[str, str]]:
     found = extract_from_dir(
         Path(bot.__file__).parent,
-        method_map=[("**.py", "python")],
-        keywords={"gettext": None, "ngettext": (1, 2), "N_": None},
+        method_map=[("**.py", "python"), ("web/templates/console_*.html", "jinja2.ext:babel_extract")],
+        keywords={"gettext": None, "ngettext": (1, 2), "N_": None, "_": None},
     )
     messages = {message for _file, _line, message, _comments, _context in found}
     # An extractor that finds nothing (a changed keyword, a wrong folder) would make every check below pass.

@@ -80,12 +80,10 @@
       document.getElementById("count-pending").textContent = String(progress.pending);
       var done = progress.sent + progress.failed + progress.blocked;
       bar.setAttribute("aria-valuenow", String(done));
-      if (progress.status === "sending") {
-        status.textContent = "Sending: " + done + " of " + progress.recipients + " done.";
-      } else if (progress.status === "cancelled") {
-        status.textContent = "Cancelled: " + done + " of " + progress.recipients + " were delivered or refused first.";
-      } else {
-        status.textContent = "Done: all " + progress.recipients + " handled.";
+      // The page carries its status lines in its own language, with {done} and {total} to fill in.
+      var line = status.dataset[progress.status === "sending" || progress.status === "cancelled" ? progress.status : "done"];
+      status.textContent = line.replace("{done}", String(done)).replace("{total}", String(progress.recipients));
+      if (progress.status !== "sending" && progress.status !== "cancelled") {
         var stop = document.getElementById("cancel-form");
         if (stop) stop.remove();
       }
