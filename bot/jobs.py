@@ -5,12 +5,16 @@ Each job prints a short summary and returns the process exit code: 0 done, 1 ref
 
 import sys
 from pathlib import Path
+from typing import TextIO
+
+from tqdm import tqdm
 
 from bot.config import Settings
 from bot.services.audit import Actor
 from bot.services.errors import DomainError, ImportRejected
 from bot.services.intake.csv_import import ImportResult, import_orders, import_products, import_purchase_orders
 from bot.services.intake.demo_store import DemoSummary, seed_demo_store
+from bot.services.intake.import_records import ImportProgress, NoProgress
 from bot.services.unit_of_work import UnitOfWork
 from bot.wiring import unit_of_work
 
@@ -49,23 +53,74 @@ async def import_csv(settings: Settings, kind: str, path: Path, *, dry_run: bool
         )
         return 1
     async with unit_of_work(settings) as uow:
-        try:
-            result = await _import(uow, kind, text, settings, dry_run)
-        except ImportRejected as rejected:
-            print(describe_rejection(path, rejected), file=sys.stderr)
-            return 1
+        with TerminalProgress.for_file(text) as progress:
+            try:
+                result = await _import(uow, kind, text, settings, dry_run, progress)
+            except ImportRejected as rejected:
+                progress.close()
+                print(describe_rejection(path, rejected), file=sys.stderr)
+                return 1
     print(("Dry run, nothing was written. " if dry_run else "") + describe_import(path, result))
     return 0
 
 
-async def _import(uow: UnitOfWork, kind: str, text: str, settings: Settings, dry_run: bool) -> ImportResult:
+async def _import(
+    uow: UnitOfWork, kind: str, text: str, settings: Settings, dry_run: bool, progress: ImportProgress
+) -> ImportResult:
+    options = {"dry_run": dry_run, "progress": progress}
     if kind == "products":
-        return await import_products(uow, text, IMPORT_ACTOR, dry_run=dry_run)
+        return await import_products(uow, text, IMPORT_ACTOR, **options)
     if kind == "orders":
-        return await import_orders(uow, text, IMPORT_ACTOR, settings.default_phone_region, dry_run=dry_run)
+        return await import_orders(uow, text, IMPORT_ACTOR, settings.default_phone_region, **options)
     if kind == "purchase-orders":
-        return await import_purchase_orders(uow, text, IMPORT_ACTOR, dry_run=dry_run)
+        return await import_purchase_orders(uow, text, IMPORT_ACTOR, **options)
     raise ValueError(f"unknown import kind {kind!r}")
+
+
+class TerminalProgress:
+    """A progress bar on stderr for an import of many rows (rows checked, then written, and the time left);
+    silent unless stderr is a terminal, so logs and pipes get only the summary."""
+
+    SMALL_FILE = 5000  # rows: checked and written in a moment, a bar would only flicker
+
+    def __init__(self, rows: int, stream: TextIO) -> None:
+        self._rows = rows
+        self._bar = tqdm(total=2 * rows, desc="checking rows", unit=" rows", file=stream, leave=False)
+
+    @classmethod
+    def for_file(cls, text: str, stream: TextIO | None = None) -> "TerminalProgress | _Quiet":
+        stream = stream or sys.stderr
+        rows = max(text.rstrip("\n").count("\n"), 0)  # data rows: lines after the header
+        return cls(rows, stream) if stream.isatty() and rows >= cls.SMALL_FILE else _Quiet()
+
+    def rows_checked(self, count: int) -> None:
+        self._bar.update(count)
+
+    def rows_written(self, count: int) -> None:
+        if self._bar.desc != "writing":
+            self._bar.set_description("writing")
+            self._bar.n = self._rows
+        self._bar.update(count)
+
+    def close(self) -> None:
+        self._bar.close()
+
+    def __enter__(self) -> "TerminalProgress":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class _Quiet(NoProgress):
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_Quiet":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
 
 
 def describe_import(path: Path, result: ImportResult) -> str:

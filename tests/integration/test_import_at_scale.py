@@ -1,6 +1,7 @@
 """A whole store's file at once: thousands of rows checked, written as sets, allocated in queue order, all or
 nothing — and a dry run that writes nothing at all."""
 
+import io
 import os
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.jobs import TerminalProgress
 from bot.services.audit import Actor
 from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake.csv_import import import_orders, import_products
@@ -173,3 +175,25 @@ def _counts(url: str) -> tuple[int, int, int]:
             connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (our own table names)
             for table in ("orders", "order_lines", "customers")
         )
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_a_long_import_shows_its_progress_on_a_terminal_and_nothing_elsewhere(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    text = orders_file(3000)
+    terminal, pipe = Terminal(), io.StringIO()
+
+    with TerminalProgress.for_file(text, terminal) as progress:
+        await import_orders(uow, text, MERCHANT, "DE", dry_run=True, progress=progress)
+    with TerminalProgress.for_file(text, pipe) as quiet:
+        await import_orders(uow, text, MERCHANT, "DE", progress=quiet)
+
+    drawn = terminal.getvalue()
+    assert "checking rows" in drawn and "writing" in drawn and "/12000" in drawn
+    assert pipe.getvalue() == ""

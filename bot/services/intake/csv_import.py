@@ -8,7 +8,7 @@ documented in README.md, "Importing CSV files".
 
 from bot.services.audit import Actor
 from bot.services.intake.csv_reader import read_orders, read_products, read_purchase_orders
-from bot.services.intake.import_records import ImportResult
+from bot.services.intake.import_records import NO_PROGRESS, ImportProgress, ImportResult
 from bot.services.intake.order_import import import_order_records
 from bot.services.intake.product_import import import_product_records
 from bot.services.intake.purchase_order_import import import_purchase_order_records
@@ -17,20 +17,33 @@ from bot.services.unit_of_work import UnitOfWork
 __all__ = ["ImportResult", "import_orders", "import_products", "import_purchase_orders"]
 
 
-async def import_products(uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False) -> ImportResult:
+async def import_products(
+    uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False, progress: ImportProgress = NO_PROGRESS
+) -> ImportResult:
     """Create or update products by SKU, with their tags, substitutes and (optionally) unallocated stock."""
-    return await import_product_records(uow, read_products(text), actor, dry_run=dry_run)
+    batch = read_products(text, progress)
+    return await import_product_records(uow, batch, actor, dry_run=dry_run, progress=progress)
 
 
 async def import_orders(
-    uow: UnitOfWork, text: str, actor: Actor, default_phone_region: str, *, dry_run: bool = False
+    uow: UnitOfWork,
+    text: str,
+    actor: Actor,
+    default_phone_region: str,
+    *,
+    dry_run: bool = False,
+    progress: ImportProgress = NO_PROGRESS,
 ) -> ImportResult:
     """Create orders once, one row per line; new lines get stock in queue order, the rest wait with an ETA."""
-    batch = read_orders(text, uow.clock.now(), uow.clock.tz, default_phone_region)
-    return await import_order_records(uow, batch, actor, default_phone_region, dry_run=dry_run)
+    batch = read_orders(text, uow.clock.now(), uow.clock.tz, default_phone_region, progress)
+    return await import_order_records(
+        uow, batch, actor, default_phone_region, dry_run=dry_run, progress=progress
+    )
 
 
-async def import_purchase_orders(uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False) -> ImportResult:
+async def import_purchase_orders(
+    uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False, progress: ImportProgress = NO_PROGRESS
+) -> ImportResult:
     """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed."""
-    batch = read_purchase_orders(text, uow.clock.today())
-    return await import_purchase_order_records(uow, batch, actor, dry_run=dry_run)
+    batch = read_purchase_orders(text, uow.clock.today(), progress)
+    return await import_purchase_order_records(uow, batch, actor, dry_run=dry_run, progress=progress)

@@ -17,8 +17,10 @@ from bot.services.intake import cell_formats, field_rules
 from bot.services.intake.import_records import (
     MAX_LEAD_TIME_DAYS,
     MAX_QUANTITY,
+    NO_PROGRESS,
     BadRow,
     Batch,
+    ImportProgress,
     OrderLineRecord,
     ProductRecord,
     PurchaseOrderRecord,
@@ -153,21 +155,29 @@ def _unique(
         yield row
 
 
+_PROGRESS_EVERY = 1000  # rows between two reports of progress
+
+
 def _batch(
     rows: Iterable[_Row],
     record_of: Callable[[_Row], Record | None],
     problems: list[RowProblem],
     bad_row: Callable[[_Row], BadRow],
+    progress: ImportProgress,
 ) -> Batch[Record]:
     """The rows as records, those with a problem as bad rows."""
     records: list[Record] = []
     bad_rows: list[BadRow] = []
-    for row in rows:
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if count % _PROGRESS_EVERY == 0:
+            progress.rows_checked(_PROGRESS_EVERY)
         record = record_of(row)
         if record is None or not row.ok:
             bad_rows.append(bad_row(row))
         else:
             records.append(record)
+    progress.rows_checked(count % _PROGRESS_EVERY)
     return Batch(records, problems, bad_rows, checked=True)
 
 
@@ -190,14 +200,18 @@ def _named_sku(row: _Row) -> str | None:
 # --- products ----------------------------------------------------------------------------------------------
 
 
-def read_products(text: str) -> Batch[ProductRecord]:
+def read_products(text: str, progress: ImportProgress = NO_PROGRESS) -> Batch[ProductRecord]:
     """A products file as records: SKU, name, category, price, currency, lead time; tags, substitutes, stock."""
     problems: list[RowProblem] = []
     rows = _unique(
         _table_rows(text, PRODUCT_COLUMNS, problems), lambda row: row.cells.get("sku"), "sku", lambda sku: f"SKU {sku}"
     )
     return _batch(
-        rows, _product_record, problems, lambda row: BadRow(row.number, _named_sku(row), _named_substitutes(row))
+        rows,
+        _product_record,
+        problems,
+        lambda row: BadRow(row.number, _named_sku(row), _named_substitutes(row)),
+        progress,
     )
 
 
@@ -240,7 +254,9 @@ def _named_substitutes(row: _Row) -> tuple[str, ...]:
 # --- orders ------------------------------------------------------------------------------------------------
 
 
-def read_orders(text: str, now: datetime, tz: ZoneInfo, default_phone_region: str) -> Batch[OrderLineRecord]:
+def read_orders(
+    text: str, now: datetime, tz: ZoneInfo, default_phone_region: str, progress: ImportProgress = NO_PROGRESS
+) -> Batch[OrderLineRecord]:
     """An orders file as records, one row per order line; the rows of one order must agree on the order."""
     problems: list[RowProblem] = []
     rows = _unique(
@@ -263,6 +279,7 @@ def read_orders(text: str, now: datetime, tz: ZoneInfo, default_phone_region: st
         record_of,
         problems,
         lambda row: BadRow(row.number, _named_sku(row), order_number=row.cells.get("order_number")),
+        progress,
     )
 
 
@@ -323,7 +340,9 @@ def _check_agrees(row: _Row, line: OrderLineRecord, first: OrderLineRecord) -> N
 # --- purchase orders ---------------------------------------------------------------------------------------
 
 
-def read_purchase_orders(text: str, today: date) -> Batch[PurchaseOrderRecord]:
+def read_purchase_orders(
+    text: str, today: date, progress: ImportProgress = NO_PROGRESS
+) -> Batch[PurchaseOrderRecord]:
     """A purchase-orders file as records: reference, SKU, quantity, expected date and (optionally) status."""
     problems: list[RowProblem] = []
     rows = _unique(
@@ -333,7 +352,11 @@ def read_purchase_orders(text: str, today: date) -> Batch[PurchaseOrderRecord]:
         lambda ref: f"purchase order {ref}",
     )
     return _batch(
-        rows, partial(_purchase_order_record, today=today), problems, lambda row: BadRow(row.number, _named_sku(row))
+        rows,
+        partial(_purchase_order_record, today=today),
+        problems,
+        lambda row: BadRow(row.number, _named_sku(row)),
+        progress,
     )
 
 

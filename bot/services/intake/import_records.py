@@ -7,7 +7,7 @@ A record's `row` says where it came from, so problems can be reported there: the
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from bot.services.backorders.allocation import AllocationChange
 from bot.services.backorders.eta import EtaMove
@@ -101,3 +101,24 @@ class ImportResult:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.cancelled)
+
+
+class ImportProgress(Protocol):
+    """Told how far a long import has got: rows checked as the file is read, then rows written."""
+
+    def rows_checked(self, count: int) -> None: ...
+
+    def rows_written(self, count: int) -> None: ...
+
+
+class NoProgress:
+    """Progress nobody watches (the API, the tests)."""
+
+    def rows_checked(self, count: int) -> None:
+        pass
+
+    def rows_written(self, count: int) -> None:
+        pass
+
+
+NO_PROGRESS = NoProgress()

@@ -15,7 +15,13 @@ from bot.services.backorders.eta import EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake.field_rules import amount_text
-from bot.services.intake.import_records import Batch, ImportResult, OrderLineRecord
+from bot.services.intake.import_records import (
+    NO_PROGRESS,
+    Batch,
+    ImportProgress,
+    ImportResult,
+    OrderLineRecord,
+)
 from bot.services.intake.record_checks import check_batch, check_order_line
 from bot.services.intake.shop_lookup import REASON_ORDERS_IMPORTED, products_by_sku, rows_in, unknown_skus
 from bot.services.unit_of_work import UnitOfWork
@@ -25,7 +31,13 @@ _WRITE_CHUNK = 2000  # orders per set of INSERTs: bounded memory for the stateme
 
 
 async def import_order_records(
-    uow: UnitOfWork, batch: Batch[OrderLineRecord], actor: Actor, default_phone_region: str, *, dry_run: bool = False
+    uow: UnitOfWork,
+    batch: Batch[OrderLineRecord],
+    actor: Actor,
+    default_phone_region: str,
+    *,
+    dry_run: bool = False,
+    progress: ImportProgress = NO_PROGRESS,
 ) -> ImportResult:
     """Create the batch's orders (one record per order line) that the shop does not have yet.
 
@@ -54,7 +66,8 @@ async def import_order_records(
         if problems:
             raise ImportRejected(problems)
         new_orders = {number: lines for number, lines in orders.items() if number not in existing}
-        written = await _write_orders(uow, new_orders, products, actor)
+        progress.rows_written(sum(len(lines) for number, lines in orders.items() if number in existing))
+        written = await _write_orders(uow, new_orders, products, actor, progress)
         # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
         await notify_stock_and_eta_changes(uow, moves=written.eta_moves)
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
@@ -130,7 +143,11 @@ class _OrdersWritten:
 
 
 async def _write_orders(
-    uow: UnitOfWork, orders: dict[str, list[OrderLineRecord]], products: dict[str, Product], actor: Actor
+    uow: UnitOfWork,
+    orders: dict[str, list[OrderLineRecord]],
+    products: dict[str, Product],
+    actor: Actor,
+    progress: ImportProgress,
 ) -> _OrdersWritten:
     """Insert the orders, their lines and audit entries as sets; allocate and recompute ETAs once per SKU."""
     session, now = uow.session, uow.clock.now()
@@ -192,6 +209,7 @@ async def _write_orders(
                 for number in chunk
             ),
         )
+        progress.rows_written(sum(len(orders[number]) for number in chunk))
     affected = sorted({products[line.sku].id for lines in orders.values() for line in lines})
     allocations = await allocate_stock_of(session, uow.clock, actor, affected)
     moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, affected)

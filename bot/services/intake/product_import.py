@@ -13,7 +13,13 @@ from bot.services.backorders.allocation import allocate_stock_of
 from bot.services.backorders.eta import REASON_STOCK_CHANGED
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
-from bot.services.intake.import_records import Batch, ImportResult, ProductRecord
+from bot.services.intake.import_records import (
+    NO_PROGRESS,
+    Batch,
+    ImportProgress,
+    ImportResult,
+    ProductRecord,
+)
 from bot.services.intake.record_checks import check_batch, check_product
 from bot.services.intake.shop_lookup import (
     REASON_LEAD_TIME_CHANGED,
@@ -26,7 +32,12 @@ from db.models import Product, ProductSubstitute, StockLevel
 
 
 async def import_product_records(
-    uow: UnitOfWork, batch: Batch[ProductRecord], actor: Actor, *, dry_run: bool = False
+    uow: UnitOfWork,
+    batch: Batch[ProductRecord],
+    actor: Actor,
+    *,
+    dry_run: bool = False,
+    progress: ImportProgress = NO_PROGRESS,
 ) -> ImportResult:
     """Create or update products by SKU; a record without tags, substitutes or stock leaves those as they are.
 
@@ -46,6 +57,7 @@ async def import_product_records(
             raise ImportRejected(problems)
         result = await _write_products(uow, records, existing, actor)
         await notify_stock_and_eta_changes(uow, result.allocations, result.eta_moves)
+        progress.rows_written(len(records))
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
             await uow.commit()
     return result

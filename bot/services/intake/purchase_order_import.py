@@ -16,7 +16,13 @@ from bot.services.backorders.eta import (
 )
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
-from bot.services.intake.import_records import Batch, ImportResult, PurchaseOrderRecord
+from bot.services.intake.import_records import (
+    NO_PROGRESS,
+    Batch,
+    ImportProgress,
+    ImportResult,
+    PurchaseOrderRecord,
+)
 from bot.services.intake.record_checks import check_batch, check_purchase_order
 from bot.services.intake.shop_lookup import (
     REASON_PURCHASE_ORDERS_IMPORTED,
@@ -31,7 +37,12 @@ from db.models import Product, PurchaseOrder, PurchaseOrderStatus
 
 
 async def import_purchase_order_records(
-    uow: UnitOfWork, batch: Batch[PurchaseOrderRecord], actor: Actor, *, dry_run: bool = False
+    uow: UnitOfWork,
+    batch: Batch[PurchaseOrderRecord],
+    actor: Actor,
+    *,
+    dry_run: bool = False,
+    progress: ImportProgress = NO_PROGRESS,
 ) -> ImportResult:
     """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed.
 
@@ -56,6 +67,7 @@ async def import_purchase_order_records(
             raise ImportRejected(problems)
         result = await _write_purchase_orders(uow, records, products, existing, actor)
         await notify_stock_and_eta_changes(uow, moves=result.eta_moves)
+        progress.rows_written(len(records))
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
             await uow.commit()
     return result
