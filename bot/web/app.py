@@ -7,9 +7,9 @@ from telegram.ext import Application
 from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
 from bot.web.app_keys import DEPS, METRICS
-from bot.web.console import build_console
-from bot.web.console_auth import CONSOLE_PREFIX
-from bot.web.console_render import STATIC_DIR
+from bot.web.console.app import build_console
+from bot.web.console.auth import CONSOLE_PREFIX
+from bot.web.console.render import STATIC_DIR
 from bot.web.failed_tokens import FAILED_TOKENS, FailedTokens, limit_failed_tokens
 from bot.web.health import add_health_routes
 from bot.web.json_errors import json_errors

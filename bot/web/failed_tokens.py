@@ -18,8 +18,8 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.web.console_auth import SIGN_IN_PATH
-from bot.web.console_render import render
+from bot.web.console.auth import SIGN_IN_PATH
+from bot.web.console.render import render
 from bot.web.json_errors import error_response
 from bot.web.openapi import API_PREFIX
 

@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.demo_stack import DemoStack, Persona
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.sandbox.sandbox_http import add_sandbox_routes
-from bot.web.console_render import environment
+from bot.web.console.render import environment
 from bot.web.demo_sign_in import add_sign_in_links
 from bot.web.json_errors import loads_json
 

@@ -1,5 +1,6 @@
 """Broadcasts: exactly the customers an audience names, once each, in their language; progress, cancel, new ETA."""
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -10,15 +11,22 @@ from bot.services.audit import Actor
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.errors import AudienceInvalid, BroadcastNotFound, BroadcastTextMissing, UnsupportedLanguage
 from bot.services.outbox import PRIORITY_BROADCAST
+from bot.services.merchant_access.api_tokens import create_token
+from bot.services.merchant_access.idempotent_requests import RequestKey
 from bot.services.outreach.broadcasts import (
+    AlreadySent,
     Audience,
+    BroadcastSent,
+    NotSent,
     broadcast_progress,
     cancel_broadcast,
     create_broadcast,
     preview_broadcast,
+    send_broadcast_once,
 )
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
+    Broadcast,
     BroadcastStatus,
     Customer,
     EtaBasis,
@@ -308,3 +316,64 @@ async def _deliver(sessions: Sessions, statuses: dict[int, OutboxStatus]) -> Non
         for message_id, status in statuses.items():
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(status=status))
         await session.commit()
+
+
+async def send_once(uow: UnitOfWork, token_id: int, audience: Audience, *, fingerprint: str = "a" * 64):
+    key = RequestKey(token_id, "console-broadcast:form-1", "POST", "/console/broadcasts", fingerprint)
+    return await send_broadcast_once(uow, key, audience, TEXTS, MERCHANT, default_language="en")
+
+
+async def broadcast_ids(sessions: Sessions) -> list[int]:
+    async with sessions() as session:
+        return list((await session.scalars(select(Broadcast.id))).all())
+
+
+async def test_sending_the_same_request_again_finds_the_broadcast_it_created(
+    session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
+) -> None:
+    await shop(session)
+    _, token = await create_token(uow, "shop")
+
+    first = await send_once(uow, token.id, Audience(skus=["HS-200"]))
+    again = await send_once(uow, token.id, Audience(skus=["HS-200"]))
+    changed = await send_once(uow, token.id, Audience(skus=["MX-500"]), fingerprint="b" * 64)
+
+    assert isinstance(first, BroadcastSent) and first.view.recipient_count == 2
+    assert again == AlreadySent(first.view.id)
+    assert changed == NotSent()
+    assert await broadcast_ids(session_factory) == [first.view.id]
+    assert len(await outbox(session_factory)) == 2
+
+
+async def test_of_two_sends_racing_with_one_key_one_creates_and_the_other_finds_it(
+    session: AsyncSession, session_factory: Sessions, uow: UnitOfWork, clock, policy
+) -> None:
+    await shop(session)
+    _, token = await create_token(uow, "shop")
+
+    outcomes = await asyncio.gather(
+        *(send_once(UnitOfWork(session_factory, clock, policy), token.id, Audience(skus=["HS-200"])) for _ in range(3))
+    )
+
+    [sent] = [outcome for outcome in outcomes if isinstance(outcome, BroadcastSent)]
+    assert sorted(outcomes, key=lambda outcome: isinstance(outcome, BroadcastSent)) == [
+        AlreadySent(sent.view.id), AlreadySent(sent.view.id), sent
+    ]
+    assert await broadcast_ids(session_factory) == [sent.view.id]
+    assert len(await outbox(session_factory)) == 2
+
+
+async def test_a_refused_send_leaves_its_key_free_for_the_next_try(
+    session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
+) -> None:
+    await shop(session)
+    _, token = await create_token(uow, "shop")
+
+    with pytest.raises(AudienceInvalid):
+        await send_once(uow, token.id, Audience(skus=["HS-300"]))
+    await add_product(session, "HS-300", category="audio")
+    await session.commit()
+    retried = await send_once(uow, token.id, Audience(skus=["HS-300"]))
+
+    assert isinstance(retried, BroadcastSent)
+    assert await broadcast_ids(session_factory) == [retried.view.id]

@@ -48,6 +48,17 @@ class KeyReused:
 ClaimOutcome = Claimed | Answered | StillRunning | KeyReused
 
 
+@dataclass(frozen=True)
+class RequestKey:
+    """A request as its idempotency key names it: the token's key, and what makes two requests the same one."""
+
+    token_id: int
+    key: str
+    method: str
+    path: str
+    fingerprint: str
+
+
 async def claim_request(
     uow: UnitOfWork,
     token_id: int,
@@ -59,49 +70,67 @@ async def claim_request(
 ) -> ClaimOutcome:
     """Claim `key` for this request, or say what became of the request that used it first."""
     async with uow:
-        session, now = uow.session, uow.clock.now()
-        existing = await _find(session, token_id, key)
-        if existing is None:
-            claim = IdempotentRequest(
-                token_id=token_id,
-                key=key,
-                method=method,
-                path=path,
-                request_hash=request_hash,
-                status_code=_UNANSWERED,
-                response_body={},
-                created_at=now,
-            )
-            try:
-                async with session.begin_nested():
-                    session.add(claim)
-            except IntegrityError:
-                # Another request claimed the key between our look-up and our insert: theirs stands.
-                existing = await _find(session, token_id, key)
-                if existing is None:
-                    raise
-            else:
-                await uow.commit()
-                return Claimed(claim.id)
-        if existing.request_hash != request_hash:
-            return KeyReused()
-        if existing.status_code != _UNANSWERED:
-            return Answered(existing.status_code, existing.response_body)
-        if existing.created_at <= now - stale_after and await _take_over(session, existing, now):
+        outcome = await claim_in(uow.session, uow.clock.now(), token_id, key, method, path, request_hash, stale_after)
+        if isinstance(outcome, Claimed):
             await uow.commit()
-            return Claimed(existing.id)
-        return StillRunning()
+        return outcome
+
+
+async def claim_in(
+    session: AsyncSession,
+    now: datetime,
+    token_id: int,
+    key: str,
+    method: str,
+    path: str,
+    request_hash: str,
+    stale_after: timedelta | None,
+) -> ClaimOutcome:
+    """claim_request in the caller's transaction; does not commit. Committed together with the request's work and
+    its answer, the claim never outlives a request that failed, and `stale_after` may be None: never taken over."""
+    existing = await _find(session, token_id, key)
+    if existing is None:
+        claim = IdempotentRequest(
+            token_id=token_id,
+            key=key,
+            method=method,
+            path=path,
+            request_hash=request_hash,
+            status_code=_UNANSWERED,
+            response_body={},
+            created_at=now,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(claim)
+        except IntegrityError:
+            # Another request claimed the key between our look-up and our insert: theirs stands.
+            existing = await _find(session, token_id, key)
+            if existing is None:
+                raise
+        else:
+            return Claimed(claim.id)
+    if existing.request_hash != request_hash:
+        return KeyReused()
+    if existing.status_code != _UNANSWERED:
+        return Answered(existing.status_code, existing.response_body)
+    if stale_after is not None and existing.created_at <= now - stale_after and await _take_over(session, existing, now):
+        return Claimed(existing.id)
+    return StillRunning()
 
 
 async def store_answer(uow: UnitOfWork, claim_id: int, status_code: int, body: Any) -> None:
     """Keep the answer to a claimed request, to be given again for the same key."""
     async with uow:
-        await uow.session.execute(
-            update(IdempotentRequest)
-            .where(IdempotentRequest.id == claim_id)
-            .values(status_code=status_code, response_body=body)
-        )
+        await answer_in(uow.session, claim_id, status_code, body)
         await uow.commit()
+
+
+async def answer_in(session: AsyncSession, claim_id: int, status_code: int, body: Any) -> None:
+    """store_answer in the caller's transaction; does not commit."""
+    await session.execute(
+        update(IdempotentRequest).where(IdempotentRequest.id == claim_id).values(status_code=status_code, response_body=body)
+    )
 
 
 async def release_claim(uow: UnitOfWork, claim_id: int) -> None:

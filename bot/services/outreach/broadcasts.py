@@ -31,6 +31,7 @@ from bot.services.errors import (
     BroadcastTextTooLong,
     UnsupportedLanguage,
 )
+from bot.services.merchant_access.idempotent_requests import Answered, Claimed, RequestKey, answer_in, claim_in
 from bot.services.outbox import PRIORITY_BROADCAST, OutgoingMessage, enqueue
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
@@ -50,6 +51,7 @@ from db.types import MAX_ROW_ID
 TEMPLATE_BROADCAST = "broadcast"
 REASON_MERCHANT_UPDATE = "merchant_update"
 MAX_TEXT_LENGTH = 4096  # Telegram's limit for one message, in UTF-16 code units (see text_length)
+_CREATED = 201  # the answer kept for a send's key (a request's answers are HTTP statuses)
 
 
 @dataclass(frozen=True)
@@ -318,6 +320,59 @@ async def create_broadcast_in(
 def text_length(text: str) -> int:
     """A text's length as Telegram counts it: UTF-16 code units, so an emoji counts twice."""
     return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class BroadcastSent:
+    """This request created the broadcast."""
+
+    view: BroadcastView
+
+
+@dataclass(frozen=True)
+class AlreadySent:
+    """The same request was sent before: the broadcast it created."""
+
+    broadcast_id: int
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """The key belongs to a request still running, or came before with a different request."""
+
+
+SendOutcome = BroadcastSent | AlreadySent | NotSent
+
+
+async def send_broadcast_once(
+    uow: UnitOfWork,
+    request: RequestKey,
+    audience: Audience,
+    texts: dict[str, str],
+    actor: Actor,
+    new_eta: date | None = None,
+    *,
+    default_language: str | None = None,
+) -> SendOutcome:
+    """Create the broadcast once per request key: a retry of the same request finds the broadcast it created.
+
+    The key's claim, the broadcast and the key's answer are one transaction, so a refused or failed send leaves
+    the key free for the next try, and of two sends racing with one key the second waits and finds the first's.
+    """
+    async with uow:
+        session = uow.session
+        claim = await claim_in(
+            session, uow.clock.now(), request.token_id, request.key, request.method, request.path, request.fingerprint,
+            stale_after=None,  # the claim is committed only with its answer: none is left behind to take over
+        )
+        if isinstance(claim, Answered):
+            return AlreadySent(claim.body["broadcast_id"])
+        if not isinstance(claim, Claimed):
+            return NotSent()
+        view = await create_broadcast_in(session, uow.clock, audience, texts, actor, new_eta, default_language=default_language)
+        await answer_in(session, claim.claim_id, _CREATED, {"broadcast_id": view.id})
+        await uow.commit()
+    return BroadcastSent(view)
 
 
 def checked_texts(texts: dict[str, str], default_language: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ from bot.i18n import SUPPORTED_LANGUAGES, Phrase, Translator, translator
 from bot.services.outreach.broadcasts import Audience
 from bot.web import charts
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parent.parent / "static"
 STATIC_PREFIX = "/console/static"
 LANGUAGE_COOKIE = "console_lang"
 

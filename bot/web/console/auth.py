@@ -27,7 +27,7 @@ from aiohttp.typedefs import Handler
 from bot.services.audit import Actor
 from bot.services.merchant_access.api_tokens import TokenInfo, active_token
 from bot.web.app_keys import DEPS
-from bot.web.console_render import render
+from bot.web.console.render import render
 
 CONSOLE_PREFIX = "/console"
 SIGN_IN_PATH = f"{CONSOLE_PREFIX}/sign-in"

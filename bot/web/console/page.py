@@ -1,0 +1,56 @@
+"""What every console section shares: its place in the navigation, rendering a signed-in page, and reading forms."""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from bot.composition import ChatDeps
+from bot.web.app_keys import DEPS
+from bot.web.console.auth import console_session
+from bot.web.console.render import render
+
+FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # the random key a preview gives its confirming form
+
+
+@dataclass(frozen=True)
+class Section:
+    """One entry of the console's navigation, and the routes of its pages (paths below /console)."""
+
+    key: str
+    label: str
+    path: str
+    routes: web.RouteTableDef
+
+
+NAVIGATION = web.AppKey("console_navigation", tuple[Section, ...])
+
+
+def page(request: web.Request, section: Section, template: str, status: int = 200, **context: Any) -> web.Response:
+    """A signed-in page, with what the layout needs: the session (for the form token), the navigation and the
+    shop's time zone."""
+    deps = deps_of(request)
+    return render(
+        template, status, session=console_session(request), shop_name=deps.settings.shop_name, tz=deps.clock.tz,
+        section=section.key, navigation=request.config_dict[NAVIGATION], **context,
+    )
+
+
+def deps_of(request: web.Request) -> ChatDeps:
+    return request.config_dict[DEPS]
+
+
+def text(form: MultiDictProxy[Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def form_date(value: str) -> date | None:
+    """A date typed as YYYY-MM-DD; None when it is not one."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
