@@ -3,11 +3,11 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
 from bot.handlers.support import say_refused
 from bot.render import alternatives as render
+from bot.render.callback_data import CallbackData
 from bot.services.audit import Actor
 from bot.services.backorders.alternatives import list_alternatives, pick_alternative
 from bot.services.errors import AlternativeNotOffered, DomainError

@@ -3,11 +3,11 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, show, tr
 from bot.handlers.orders import line_button
 from bot.handlers.support import say_refused
 from bot.render import cancel as render
+from bot.render.callback_data import CallbackData
 from bot.services.audit import Actor
 from bot.services.backorders.cancel import cancel_line, preview_cancel
 from bot.services.errors import DomainError

@@ -4,10 +4,10 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import Action, CallbackData
 from bot.handlers.chat import customer_id, deps, reply, tr
 from bot.handlers.orders import line_button
 from bot.render import delay_notice as render
+from bot.render.callback_data import Action, CallbackData
 from bot.render.cancel import cancelled
 from bot.render.errors import domain_error
 from bot.render.screen import Screen

@@ -6,11 +6,11 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers import alternatives, cancel, human, linking
-from bot.render.callback_data import Action, CallbackData
 from bot.handlers.chat import deps, intake, reply, tr
 from bot.handlers.orders import orders, show_order
 from bot.handlers.support import misunderstood, understood
 from bot.render import backorder_card, conversation
+from bot.render.callback_data import Action, CallbackData
 from bot.services.backorders.status import get_backorder_status
 from bot.services.conversations.intents import MAX_TEXT_LENGTH, IntentKind, detect_intent
 

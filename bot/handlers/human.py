@@ -7,10 +7,10 @@ linked to an order, it says how to reach a person.
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import CallbackData
 from bot.handlers.chat import deps, reply, show, tr
 from bot.handlers.support import escalate
 from bot.render import conversation
+from bot.render.callback_data import CallbackData
 from bot.services.support.tickets import Escalation, EscalationKind
 
 

@@ -3,9 +3,9 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import LANGUAGE_CODES, CallbackData
 from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.render import conversation
+from bot.render.callback_data import LANGUAGE_CODES, CallbackData
 from bot.services.conversations.chat_session import choose_language
 
 

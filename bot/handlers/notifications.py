@@ -3,9 +3,9 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, reply, show, tr
 from bot.render import conversation
+from bot.render.callback_data import CallbackData
 from bot.render.notifications import notification_setting as setting_screen
 from bot.services.backorders.notifications import notification_setting, set_notifications
 

@@ -3,9 +3,9 @@
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render.callback_data import CallbackData
 from bot.handlers.chat import customer_id, deps, present, reply, show, tr
 from bot.render import backorder_card, conversation
+from bot.render.callback_data import CallbackData
 from bot.render.errors import domain_error
 from bot.services.backorders.status import get_backorder_status, get_line_view, get_order_status
 from bot.services.errors import DomainError, OrderNotFound

@@ -3,8 +3,8 @@
 from html import escape
 from typing import Any
 
-from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import Action, button
 from bot.render.phrases import refund_promise
 from bot.render.screen import Screen, inline
 

@@ -3,8 +3,8 @@
 from html import escape as _escape
 from typing import Any
 
-from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import Action, button
 from bot.render.pages import items_shown, page_buttons, page_ranges
 from bot.render.phrases import days_waiting, eta_explanation, eta_reason_label, item_title, ship_date, status_label
 from bot.render.screen import Screen, inline

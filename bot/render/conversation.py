@@ -4,8 +4,8 @@ from html import escape
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.render.callback_data import LANGUAGE_CODES, Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import LANGUAGE_CODES, Action, button
 from bot.render.screen import Screen, inline
 
 

@@ -1,7 +1,7 @@
 """The customer's switch for optional updates."""
 
-from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import Action, button
 from bot.render.screen import Screen, inline
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from babel.dates import format_date
 from telegram import BotCommand
 
-from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.render.errors import domain_error
 from bot.render.pages import cut_to_fit
 from bot.render.phrases import (

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.audit import Actor
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.errors import AudienceInvalid, BroadcastNotFound, BroadcastTextMissing, UnsupportedLanguage
-from bot.services.outbox import PRIORITY_BROADCAST
 from bot.services.merchant_access.api_tokens import create_token
 from bot.services.merchant_access.idempotent_requests import RequestKey
+from bot.services.outbox import PRIORITY_BROADCAST
 from bot.services.outreach.broadcasts import (
     AlreadySent,
     Audience,
