@@ -9,18 +9,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.delivery.quiet_hours import QuietHours
+from bot.services.quiet_hours import QuietHours
 
 
 def daytime(at: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
     """`at`, or when it falls in the shop's quiet hours, the moment they end."""
-    if not quiet.contains(at, tz):
-        return at
-    local = at.astimezone(tz)
-    morning = datetime.combine(local.date(), quiet.end, tz)
-    if morning <= local:
-        morning = datetime.combine(local.date() + timedelta(days=1), quiet.end, tz)
-    return morning.astimezone(at.tzinfo)
+    end = quiet.end_of(at, tz)
+    return at if end is None else end.astimezone(at.tzinfo)
 
 
 def next_day(at: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:

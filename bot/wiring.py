@@ -10,6 +10,7 @@ from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.services.audit import last_change_at
 from bot.services.backorders.delay_notices import DelayNoticePolicy
+from bot.services.quiet_hours import QuietHours
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
 
@@ -42,6 +43,7 @@ def shop_policy(settings: Settings) -> ShopPolicy:
         handling_days=settings.handling_days,
         alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
         recently_resolved_days=settings.recently_resolved_days,
+        quiet_hours=QuietHours(settings.quiet_hours_start, settings.quiet_hours_end),
     )
 
 

@@ -421,6 +421,8 @@ class Broadcast(Base):
     new_eta: Mapped[date | None] = mapped_column(Date)
     status: Mapped[BroadcastStatus] = mapped_column(_enum(BroadcastStatus, "broadcast_status"))
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Sent through the shop's quiet hours: its messages are not optional, so they do not wait for the morning.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Where a merchant started it from Telegram, the progress message to keep up to date.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)

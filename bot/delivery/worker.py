@@ -25,12 +25,12 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import claims
 from bot.delivery.claims import ClaimedMessage, Sent
-from bot.delivery.quiet_hours import QuietHours
 from bot.delivery.rate_limits import FloodControl, Lane, flood_control_for, retry_after_seconds
 from bot.i18n import ShopVoice
 from bot.render.proactive import render_outgoing
 from bot.render.screen import Screen
 from bot.services.outbox import doubling_pause, new_worker_id
+from bot.services.quiet_hours import QuietHours
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_http import AiohttpRequest
 from bot.telegram_send import post_screen

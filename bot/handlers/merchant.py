@@ -7,9 +7,9 @@ from telegram import Message, Update
 from telegram.ext import Application, ContextTypes, filters
 
 from bot.handlers import free_text
-from bot.render.callback_data import AUDIENCE_KINDS, CallbackData
 from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.render import merchant as render
+from bot.render.callback_data import AUDIENCE_KINDS, Action, CallbackData
 from bot.render.screen import Screen
 from bot.services.audit import Actor
 from bot.services.backorders.merchant_overview import backorder_summary
@@ -113,7 +113,8 @@ async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
 
 
 async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
-    """Start sending the broadcast; its preview becomes the progress message, kept up to date as it goes out."""
+    """Start sending the broadcast (pressed as urgent: through the shop's quiet hours too); its preview becomes the
+    progress message, kept up to date as it goes out."""
     if not await _merchant_pressed(update, context):
         return
     query, user_id = update.callback_query, update.effective_user.id
@@ -124,6 +125,7 @@ async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         Actor.merchant(f"telegram:{user_id}"),
         progress_chat_id=query.message.chat_id,
         progress_message_id=query.message.message_id,
+        urgent=data.action is Action.BROADCAST_SEND_URGENT,
     )
     await _answer_press(update, step, context)
 

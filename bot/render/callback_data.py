@@ -43,6 +43,7 @@ class Action(StrEnum):
     BROADCAST_AUDIENCE = "ba"  # draft id, audience kind: see AUDIENCE_KINDS
     BROADCAST_SKIP = "bk"  # draft id: no text in the language asked for
     BROADCAST_SEND = "bs"  # draft id: send the previewed broadcast
+    BROADCAST_SEND_URGENT = "bu"  # draft id: send it through the shop's quiet hours
     BROADCAST_ABORT = "bx"  # draft id: drop the draft
     BROADCAST_CATEGORY = "bc"  # draft id, category number (0 = first in the list shown)
     BACKORDERS_PAGE = "bp"  # page number (1 = first): one page of the merchant's /backorders
@@ -91,6 +92,7 @@ ARITY = {
     Action.BROADCAST_AUDIENCE: 2,
     Action.BROADCAST_SKIP: 1,
     Action.BROADCAST_SEND: 1,
+    Action.BROADCAST_SEND_URGENT: 1,
     Action.BROADCAST_ABORT: 1,
     Action.BROADCAST_CATEGORY: 2,
     Action.BACKORDERS_PAGE: 1,

@@ -1,16 +1,17 @@
 """What the shop's people see: the backlog by SKU, the broadcast being written, and its progress."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 from typing import Any
 
-from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.render.errors import domain_error
 from bot.render.pages import items_shown, most_that_fit, page_buttons, page_ranges
 from bot.render.phrases import language_name
-from bot.render.screen_limits import text_fits
 from bot.render.screen import Screen, inline
+from bot.render.screen_limits import text_fits
 from bot.services.errors import AudienceInvalid
 from db.models import BroadcastStatus
 
@@ -142,21 +143,28 @@ def preview(step: Any, t: Translator) -> Screen:
         ).format(n=step.recipients, audience=_audience(step.audience, t)),
     ]
 
+    quiet = (
+        [
+            "\n"
+            + t.gettext("It is the shop's quiet hours: customers get it at {time}, unless you send it as urgent.").format(
+                time=f"{step.quiet_until:%H:%M}"
+            )
+        ]
+        if step.quiet_until is not None
+        else []
+    )
+
     def text(shown: int) -> str:
         texts = [f"\n<i>{language_name(language, t)}</i>\n{escape(_cut(words, shown))}" for language, words in step.texts.items()]
         shortened = [t.gettext("(Shortened here: customers get the whole text.)")] if shown < _longest(step.texts) else []
-        return "\n".join([*head, *texts, *shortened])
+        return "\n".join([*head, *texts, *shortened, *quiet])
 
-    keyboard = inline(
-        [
-            (
-                t.ngettext("Send to {n} customer", "Send to {n} customers", step.recipients).format(n=step.recipients),
-                button(Action.BROADCAST_SEND, step.draft_id),
-            )
-        ],
-        [_abort(step.draft_id, t)],
-    )
-    return Screen(text(most_that_fit(_longest(step.texts), lambda shown: text_fits(text(shown)), least=0)), keyboard)
+    send = t.ngettext("Send to {n} customer", "Send to {n} customers", step.recipients).format(n=step.recipients)
+    rows = [[(send, button(Action.BROADCAST_SEND, step.draft_id))]]
+    if step.quiet_until is not None:
+        rows.append([(t.gettext("Send now (urgent)"), button(Action.BROADCAST_SEND_URGENT, step.draft_id))])
+    rows.append([_abort(step.draft_id, t)])
+    return Screen(text(most_that_fit(_longest(step.texts), lambda shown: text_fits(text(shown)), least=0)), inline(*rows))
 
 
 def _cut(text: str, length: int) -> str:
@@ -205,7 +213,21 @@ def progress(view: Any, t: Translator) -> Screen:
             "<b>Broadcast #{id} sending</b> — of {total}: {sent} sent, {failed} failed, {blocked} blocked the bot,"
             " {pending} to go."
         )
-    return Screen(text.format(**values))
+    text = text.format(**values)
+    if view.held and view.held_until is not None:
+        text += "\n" + _held_for_quiet_hours(view.held, view.held_until, t)
+    if view.urgent:
+        text += "\n" + t.gettext("Urgent: delivered through the shop's quiet hours.")
+    return Screen(text)
+
+
+def _held_for_quiet_hours(held: int, until: datetime, t: Translator) -> str:
+    """How many messages wait for the shop's quiet hours to end, and when that is (shop time)."""
+    return t.ngettext(
+        "{n} message waits for the shop's quiet hours to end at {time}.",
+        "{n} messages wait for the shop's quiet hours to end at {time}.",
+        held,
+    ).format(n=held, time=f"{until:%H:%M}")
 
 
 def _audience(audience: Any, t: Translator) -> str:

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import time
 from types import TracebackType
 from typing import Any, Self
 from weakref import WeakKeyDictionary
@@ -11,6 +12,7 @@ from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services.quiet_hours import QuietHours
 from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY
 
 
@@ -24,6 +26,7 @@ class ShopPolicy:
     recently_resolved_days: int = 14
     misunderstood_before_person: int = 2  # messages in a row the bot did not understand before a person takes over
     button_stale_after_days: int = 7  # a button that changes something shows the item as it is now instead
+    quiet_hours: QuietHours = QuietHours(time(21, 0), time(8, 0))  # when optional messages wait (QUIET_HOURS_*)
 
 
 class UnitOfWork:

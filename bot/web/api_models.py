@@ -135,6 +135,11 @@ class BroadcastIn(RequestModel):
     new_eta: date | None = Field(
         None, description="Also give every waiting line of the audience this ETA (recorded in its ETA history)."
     )
+    urgent: bool = Field(
+        False,
+        description="Deliver it during the shop's quiet hours too (QUIET_HOURS_START to QUIET_HOURS_END), instead"
+        " of holding it until they end. Recorded in the audit log.",
+    )
 
 
 class DelayNoticeQuery(BaseModel):
@@ -289,6 +294,11 @@ class BroadcastOut(BaseModel):
     texts: dict[str, str]
     new_eta: date | None
     eta_lines_updated: int = Field(description="Waiting lines given `new_eta` when it was created.")
+    urgent: bool = Field(description="Delivered during the shop's quiet hours too.")
+    held: int = Field(description="Of `pending`, the messages waiting for the shop's quiet hours to end.")
+    held_until: datetime | None = Field(
+        description="When the shop's quiet hours end and the held messages go out (shop time); null when none wait."
+    )
 
     @classmethod
     def of(cls, view: BroadcastView) -> "BroadcastOut":

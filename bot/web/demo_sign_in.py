@@ -19,8 +19,8 @@ from bot.clock import Clock
 from bot.services.audit import Actor
 from bot.services.merchant_access.api_tokens import named_token
 from bot.web.app_keys import DEPS
-from bot.web.console_auth import CONSOLE_PREFIX, SessionSigner, see_other, start_session
-from bot.web.console_render import environment
+from bot.web.console.auth import CONSOLE_PREFIX, SessionSigner, see_other, start_session
+from bot.web.console.render import environment
 
 LINK_PATH = "/sandbox/console-sign-in"
 NEW_LINK_PATH = "/sandbox/api/console-link"

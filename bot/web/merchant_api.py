@@ -355,7 +355,7 @@ async def post_broadcast(request: web.Request) -> web.Response:
     body = await read_body(request, BroadcastIn)
     audience = Audience(body.audience.skus, body.audience.category, body.audience.order_numbers)
     deps = request.config_dict[DEPS]
-    view = await create_broadcast(deps.uow(), audience, body.texts, request_actor(request), body.new_eta)
+    view = await create_broadcast(deps.uow(), audience, body.texts, request_actor(request), body.new_eta, urgent=body.urgent)
     return _json(BroadcastOut.of(view), 201)
 
 

@@ -8,7 +8,7 @@ Screenshots are kept in the artefacts directory: console.png, console-move-previ
 
 import asyncio
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,6 +143,37 @@ async def test_a_merchant_moves_a_purchase_order_then_broadcasts_and_watches_the
     ]
     await page.screenshot(path=str(artifacts_dir / "console-broadcast.png"), full_page=True)
 
+
+async def test_at_night_a_broadcast_waits_for_the_morning_and_its_page_says_so_until_it_goes(
+    demo: DemoStack, page: Page, artifacts_dir: Path
+) -> None:
+    await link_in_the_chat(demo, demo.cast.customers)
+    # 21:30 in the shop: its quiet hours (21:00-08:00) hold optional messages until 08:00.
+    evening = datetime.combine(demo.clock.today(), time(21, 30), tzinfo=demo.clock.tz)
+    demo.clock.offset += evening - demo.clock.now()
+    await sign_in(page, demo, await new_token(demo))
+    reachable = await preview_broadcast(demo.deps.uow(), Audience(order_numbers=WAITING_DEMO_ORDERS.split(", ")))
+
+    await page.get_by_role("link", name="Broadcasts").click()
+    await page.get_by_label("…or these orders").fill(WAITING_DEMO_ORDERS)
+    await page.get_by_label("English (required").fill("We restock on Monday.")
+    await page.get_by_role("button", name="Preview").click()
+    await expect(page.locator("#quiet-hours")).to_have_text(
+        "It is the shop's quiet hours: customers get it at 08:00, unless you send it as urgent."
+    )
+    await page.get_by_role("button", name=f"Send to {reachable} customers").click()
+
+    await expect(page.locator("#broadcast")).to_have_attribute("data-status", "sending")
+    await expect(page.locator("#quiet-hours")).to_have_text(
+        f"{reachable} messages wait for the shop's quiet hours to end at 08:00."
+    )
+    await page.screenshot(path=str(artifacts_dir / "console-broadcast-quiet-hours.png"), full_page=True)
+
+    morning = datetime.combine(demo.clock.today() + timedelta(days=1), time(8, 0), tzinfo=demo.clock.tz)
+    demo.clock.offset += morning - demo.clock.now()
+    await expect(page.locator("#broadcast")).to_have_attribute("data-status", "done")
+    await expect(page.locator("#quiet-hours")).to_be_hidden()
+    await expect(page.locator("#count-sent")).to_have_text(str(reachable))
 
 # ---- in German ----------------------------------------------------------------------------------------
 

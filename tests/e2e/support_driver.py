@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.delivery import DeliveryPolicy, FloodControl, OutboxWorker
-from bot.delivery.quiet_hours import QuietHours
 from bot.i18n import Translator, translator
 from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser
 from bot.sandbox.chat_objects import JSON
+from bot.services.quiet_hours import QuietHours
 from db.models import Ticket, TicketMessage
 from tests.e2e.chat_driver import Pressed, read_all
 from tests.e2e.harness import RunningBot

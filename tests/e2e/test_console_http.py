@@ -10,8 +10,8 @@ import re
 import shlex
 import shutil
 from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from datetime import date, timedelta
 from html import unescape
 from typing import Any
 
@@ -617,3 +617,72 @@ async def test_a_broadcast_can_be_stopped_from_its_page(
 
 async def test_an_unknown_broadcast_is_a_404_page(signed_in: Console) -> None:
     assert (await signed_in.get("/console/broadcasts/999")).status == 404
+
+
+# ---- quiet hours ---------------------------------------------------------------------------------------
+
+LATE_EVENING = datetime(2026, 11, 27, 20, 30, tzinfo=timezone.utc)  # 21:30 in Berlin: quiet hours until 08:00
+
+
+async def test_at_night_a_broadcast_says_how_many_wait_for_quiet_hours_to_end_and_until_when(
+    signed_in: Console, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await headset_queue(session, uow)
+    clock.current = LATE_EVENING
+    preview = await signed_in.post("/console/broadcasts", {
+        "csrf": await signed_in.csrf(), "action": "preview", "sku": "HS-200", "text_en": "Hello",
+    })
+
+    sent = await signed_in.post("/console/broadcasts", preview_form(preview, "send"))
+    page = await signed_in.get(sent.location)
+    status, progress = await signed_in.json(f"{sent.location}/progress")
+    composer = await signed_in.get("/console/broadcasts")
+
+    assert "It is the shop's quiet hours: customers get it at 08:00, unless you send it as urgent." in preview.text
+    assert "Sending: 0 of 3 done. 3 messages wait for the shop's quiet hours to end at 08:00." in page.text
+    assert (status, progress["pending"], progress["held"], progress["urgent"]) == (200, 3, 3, False)
+    assert progress["held_until"] == "2026-11-28T08:00:00+01:00"
+    assert "started 27 Nov 2026, 21:30; 3 messages wait for the shop's quiet hours to end at 08:00." in composer.text
+
+    clock.current = datetime(2026, 11, 28, 7, 0, tzinfo=timezone.utc)  # 08:00 in Berlin
+    morning = await signed_in.get(sent.location)
+    assert "quiet hours" not in morning.text
+
+
+async def test_an_urgent_broadcast_is_not_held_by_quiet_hours(
+    signed_in: Console, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await headset_queue(session, uow)
+    clock.current = LATE_EVENING
+    preview = await signed_in.post("/console/broadcasts", {
+        "csrf": await signed_in.csrf(), "action": "preview", "sku": "HS-200", "text_en": "The shop is closed tomorrow",
+    })
+
+    sent = await signed_in.post("/console/broadcasts", [*preview_form(preview, "send"), ("urgent", "yes")])
+    page = await signed_in.get(sent.location)
+    _, progress = await signed_in.json(f"{sent.location}/progress")
+
+    assert "Urgent: delivered through the shop's quiet hours." in page.text
+    assert "wait for the shop's quiet hours" not in page.text
+    assert (progress["held"], progress["held_until"], progress["urgent"]) == (0, None, True)
+    assert await count(session_factory, OutboxMessage, OutboxMessage.optional.is_(False)) == 3
+    assert await count(session_factory, Broadcast, Broadcast.urgent.is_(True)) == 1
+
+
+async def test_at_night_a_purchase_order_move_says_when_customers_will_be_told(
+    signed_in: Console, session: AsyncSession, uow: UnitOfWork, clock: ManualClock
+) -> None:
+    await headset_queue(session, uow)
+    clock.current = LATE_EVENING
+    preview = await signed_in.get("/console/purchase-orders/move", reference="PO-A", expected_on="2026-12-11")
+
+    done = await signed_in.post(
+        "/console/purchase-orders/move",
+        {"csrf": preview.field("csrf"), "reference": "PO-A", "expected_on": preview.field("expected_on")},
+    )
+
+    after = await signed_in.get(done.location)
+    assert (
+        "2 waiting lines of 2 customers got a new ETA; they will be told at 08:00, when the shop's quiet hours end."
+        in after.text
+    )

@@ -6,7 +6,7 @@ ETA of 5 December.
 """
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -681,6 +681,24 @@ async def test_a_broadcast_can_set_a_new_eta_for_its_audience(
     assert (created.status, created.body["new_eta"], created.body["eta_lines_updated"]) == (201, "2026-12-10", 3)
     assert (await readback.line(session_factory, lines["una"])).eta == DEC_10
     assert await count(session_factory, EtaChange, EtaChange.line_id == lines["anna"], EtaChange.new_eta == DEC_10) == 1
+
+
+async def test_at_night_a_broadcast_says_how_many_wait_for_quiet_hours_and_an_urgent_one_goes_out(
+    api: MerchantClient, session: AsyncSession, session_factory, clock: ManualClock
+) -> None:
+    await headset_waiters(session)
+    clock.current = datetime(2026, 11, 27, 21, 30, tzinfo=timezone.utc)  # 22:30 in Berlin: quiet hours until 08:00
+
+    held = await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS})
+    urgent = await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS, "urgent": True})
+    progress = await api.get(f"/broadcasts/{held.body['id']}")
+
+    assert (held.status, held.body["pending"], held.body["held"], held.body["urgent"]) == (201, 2, 2, False)
+    assert held.body["held_until"] == progress.body["held_until"] == "2026-11-28T08:00:00+01:00"
+    assert (progress.body["pending"], progress.body["held"]) == (2, 2)
+    assert (urgent.status, urgent.body["pending"], urgent.body["held"], urgent.body["held_until"]) == (201, 2, 0, None)
+    assert urgent.body["urgent"] is True
+    assert await count(session_factory, OutboxMessage, OutboxMessage.optional.is_(False)) == 2
 
 
 async def test_cancelling_a_broadcast_stops_what_has_not_been_sent(api: MerchantClient, session: AsyncSession) -> None:

@@ -5,6 +5,7 @@ The shop: four customers wait for the headset HS-200 (purchase order PO-2026-118
 (English) and the first early bird (German) are linked to a chat, the others are not.
 """
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -12,10 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.broadcast_progress import update_broadcast_progress_messages
+from bot.clock import ManualClock
 from bot.i18n import translator
 from bot.sandbox import ChatMessage, FakeBotApi
 from bot.services.unit_of_work import UnitOfWork
-from db.models import Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
+from db.models import AuditEntry, Broadcast, BroadcastStatus, Customer, OutboxMessage, OutboxStatus
 from tests.e2e.chat_driver import CustomerChat, read_all, read_scalar
 from tests.e2e.chat_shop import HEADSET, PURCHASE_ORDER, annas_backorder
 from tests.e2e.harness import RunningBot
@@ -123,6 +125,43 @@ async def test_a_broadcast_goes_from_audience_to_progress_with_each_customer_s_l
         EN.gettext("That broadcast is no longer being written. Send /broadcast to start a new one.")
     ]
     assert again.message.text == sent.message.text  # the progress message stays
+
+
+LATE_EVENING = datetime(2026, 11, 27, 21, 30, tzinfo=timezone.utc)  # 22:30 in Berlin: quiet hours until 08:00
+SEND_TO_TWO = EN.ngettext("Send to {n} customer", "Send to {n} customers", 2).format(n=2)
+
+
+async def test_at_night_the_progress_says_how_many_wait_for_quiet_hours_to_end_and_until_when(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    await waiting_shop(session, uow)
+    clock.current = LATE_EVENING
+
+    preview = await write_to_preview(mia)
+    sent = await mia.press(preview, SEND_TO_TWO)
+
+    assert preview.text.endswith(
+        "\nIt is the shop's quiet hours: customers get it at 08:00, unless you send it as urgent."
+    )
+    assert preview.button_labels == [SEND_TO_TWO, "Send now (urgent)", EN.gettext("Discard")]
+    assert sent.message.text.split("\n")[1:] == ["2 messages wait for the shop's quiet hours to end at 08:00."]
+    assert "0 sent" in sent.message.text and "2 to go" in sent.message.text
+    assert await read_scalar(session_factory, select(Broadcast.urgent)) is False
+
+
+async def test_an_urgent_broadcast_goes_out_through_quiet_hours_and_is_audited_as_urgent(
+    mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    await waiting_shop(session, uow)
+    clock.current = LATE_EVENING
+
+    preview = await write_to_preview(mia)
+    sent = await mia.press(preview, "Send now (urgent)")
+
+    assert sent.message.text.split("\n")[1:] == ["Urgent: delivered through the shop's quiet hours."]
+    assert await read_all(session_factory, select(OutboxMessage.optional)) == [(False,), (False,)]
+    [details] = await read_all(session_factory, select(AuditEntry.details).where(AuditEntry.action == "broadcast.created"))
+    assert details[0]["urgent"] is True and details[0]["recipients"] == 2
 
 
 async def test_skipping_the_german_text_sends_everyone_the_english_one(

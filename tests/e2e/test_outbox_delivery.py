@@ -15,10 +15,10 @@ from telegram.request import HTTPXRequest
 from bot.clock import ManualClock
 from bot.delivery import DeliveryPolicy, DeliveryStats, FloodControl, OutboxWorker, outbox_bot, start_outbox_workers
 from bot.delivery.claims import LEASE_EXPIRED, claim_due
-from bot.delivery.quiet_hours import QuietHours
 from bot.delivery.worker import GIVE_WAY_AT_MOST
 from bot.sandbox import FakeBotApi, FakeUser, Fault, RateLimits
 from bot.services.outbox import PRIORITY_BROADCAST, PRIORITY_INTERACTIVE, PRIORITY_NOTIFICATION, OutgoingMessage
+from bot.services.quiet_hours import QuietHours
 from bot.services.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import Broadcast, BroadcastStatus, OutboxStatus

@@ -320,7 +320,7 @@ async def _deliver(sessions: Sessions, statuses: dict[int, OutboxStatus]) -> Non
 
 async def send_once(uow: UnitOfWork, token_id: int, audience: Audience, *, fingerprint: str = "a" * 64):
     key = RequestKey(token_id, "console-broadcast:form-1", "POST", "/console/broadcasts", fingerprint)
-    return await send_broadcast_once(uow, key, audience, TEXTS, MERCHANT, default_language="en")
+    return await send_broadcast_once(uow, key, audience, TEXTS, MERCHANT)
 
 
 async def broadcast_ids(sessions: Sessions) -> list[int]:

@@ -4,8 +4,8 @@ from datetime import datetime, time, timezone
 
 import pytest
 
-from bot.delivery.quiet_hours import QuietHours
 from bot.demo_clock import daytime, next_day
+from bot.services.quiet_hours import QuietHours
 from tests.conftest import SHOP_TZ
 
 QUIET = QuietHours(time(21, 0), time(8, 0))

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.delivery.quiet_hours import QuietHours
+from bot.services.quiet_hours import QuietHours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -35,3 +35,25 @@ def test_quiet_hours_within_one_day_and_none_when_start_equals_end() -> None:
 
     assert lunch.contains(noon, BERLIN) and not lunch.contains(evening, BERLIN)
     assert not QuietHours(time(8), time(8)).contains(evening, BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("local", "ends"),
+    [
+        (datetime(2026, 11, 27, 21, 0), datetime(2026, 11, 28, 8, 0)),
+        (datetime(2026, 11, 27, 23, 59), datetime(2026, 11, 28, 8, 0)),
+        (datetime(2026, 11, 28, 0, 0), datetime(2026, 11, 28, 8, 0)),
+        (datetime(2026, 11, 28, 7, 59), datetime(2026, 11, 28, 8, 0)),
+        (datetime(2026, 3, 28, 22, 0), datetime(2026, 3, 29, 8, 0)),  # the night the clocks go forward
+    ],
+)
+def test_the_end_of_quiet_hours_is_the_next_end_time_in_the_shops_time_zone(local: datetime, ends: datetime) -> None:
+    end = QuietHours(time(21), time(8)).end_of(local.replace(tzinfo=BERLIN), BERLIN)
+
+    assert end == ends.replace(tzinfo=BERLIN)
+    assert end is not None and end.tzinfo == BERLIN and end.utcoffset() == ends.replace(tzinfo=BERLIN).utcoffset()
+
+
+def test_outside_quiet_hours_there_is_no_end_to_wait_for() -> None:
+    assert QuietHours(time(21), time(8)).end_of(datetime(2026, 11, 27, 12, 0, tzinfo=BERLIN), BERLIN) is None
+    assert QuietHours(time(8), time(8)).end_of(datetime(2026, 11, 27, 12, 0, tzinfo=BERLIN), BERLIN) is None

@@ -9,7 +9,8 @@ carries the draft's id, so a button of an older draft, or one pressed twice, cha
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from bot.i18n import SUPPORTED_LANGUAGES
@@ -59,6 +60,7 @@ class DraftStep:
     broadcast: BroadcastView | None = None
     categories: list[str] = field(default_factory=list)  # to choose from, when the audience is a category
     waiting_customers: int = 0  # an audience nobody can be reached in: how many wait on it all the same
+    quiet_until: datetime | None = None  # at the preview: the shop is in quiet hours until then (shop time)
 
 
 # A draft's id travels on its buttons, whose ids are 32-bit like every row id; random, so a stale button
@@ -175,22 +177,23 @@ async def send_draft(
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
+    urgent: bool = False,
 ) -> DraftStep:
-    """Create the previewed broadcast and close the draft, in one transaction; a second press finds it gone."""
+    """Create the previewed broadcast and close the draft, in one transaction; a second press finds it gone.
+    An urgent one goes out through the shop's quiet hours."""
     async with uow:
         user = await _locked_user(uow, telegram_user_id)
         data = _draft(user, draft_id, PREVIEW)
         if data is None:
             return DraftStep(GONE)
         view = await create_broadcast_in(
-            uow.session,
-            uow.clock,
+            uow,
             Audience.from_json(data["audience"]),
             data["texts"],
             actor,
             progress_chat_id=progress_chat_id,
             progress_message_id=progress_message_id,
-            default_language=uow.policy.default_language,
+            urgent=urgent,
         )
         _save(user, uow, None, {})
         await uow.commit()
@@ -237,6 +240,8 @@ async def _next_question(uow: UnitOfWork, user: TelegramUser, data: dict[str, An
         data.pop("asking", None)
         data["recipients"] = await count_recipients(uow.session, Audience.from_json(data["audience"]))
         _save(user, uow, PREVIEW, data)
+        step = _step(PREVIEW, data)
+        return replace(step, quiet_until=uow.policy.quiet_hours.end_of(uow.clock.now(), uow.clock.tz))
     return _step(user.conversation_state.removeprefix(STATE_PREFIX), data)
 
 

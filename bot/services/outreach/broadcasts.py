@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import waiting
@@ -103,6 +102,11 @@ class BroadcastView:
     eta_lines_updated: int = 0  # waiting lines given the new ETA when the broadcast was created
     progress_chat_id: int | None = None
     progress_message_id: int | None = None
+    # Of `pending`, the messages held back by the shop's quiet hours, and when those end (shop time); 0 and None
+    # outside quiet hours and for an urgent broadcast, which is delivered through them.
+    held: int = 0
+    held_until: datetime | None = None
+    urgent: bool = False
 
 
 # --- audience -------------------------------------------------------------------------------------------
@@ -227,30 +231,30 @@ async def create_broadcast(
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
+    urgent: bool = False,
 ) -> BroadcastView:
     """Queue the broadcast to every recipient of the audience, in one transaction, and optionally set a new ETA.
 
-    `texts` maps a language to its text; the shop's default language's text is required.
+    `texts` maps a language to its text; the shop's default language's text is required. An `urgent` broadcast
+    goes out through the shop's quiet hours instead of waiting for them to end.
     """
     async with uow:
         view = await create_broadcast_in(
-            uow.session,
-            uow.clock,
+            uow,
             audience,
             texts,
             actor,
             new_eta,
             progress_chat_id=progress_chat_id,
             progress_message_id=progress_message_id,
-            default_language=uow.policy.default_language,
+            urgent=urgent,
         )
         await uow.commit()
     return view
 
 
 async def create_broadcast_in(
-    session: AsyncSession,
-    clock: Clock,
+    uow: UnitOfWork,
     audience: Audience,
     texts: dict[str, str],
     actor: Actor,
@@ -258,10 +262,12 @@ async def create_broadcast_in(
     *,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
-    default_language: str,
+    urgent: bool = False,
 ) -> BroadcastView:
-    """create_broadcast in the caller's transaction; does not commit."""
-    default = default_language
+    """create_broadcast in the transaction the caller has open on `uow`; does not commit."""
+    session, clock = uow.session, uow.clock
+    quiet_until = _quiet_until(uow)
+    default = uow.policy.default_language
     texts = checked_texts(texts, default)
     audience = await checked_audience(session, audience)
     now = clock.now()
@@ -272,6 +278,7 @@ async def create_broadcast_in(
         new_eta=new_eta,
         status=BroadcastStatus.SENDING,
         recipient_count=0,
+        urgent=urgent,
         progress_chat_id=progress_chat_id,
         progress_message_id=progress_message_id,
         created_at=now,
@@ -291,7 +298,7 @@ async def create_broadcast_in(
                 template=TEMPLATE_BROADCAST,
                 language=text_language,
                 params={"text": texts[text_language]},
-                optional=True,
+                optional=not urgent,  # an urgent one is not held back by quiet hours
                 dedupe_key=f"broadcast:{broadcast.id}:{row.id}",
                 priority=PRIORITY_BROADCAST,
             )
@@ -313,8 +320,10 @@ async def create_broadcast_in(
         recipients=broadcast.recipient_count,
         new_eta=new_eta.isoformat() if new_eta else None,
         eta_lines_updated=eta_lines,
+        urgent=urgent,
     )
-    return _view(broadcast, {OutboxStatus.PENDING: broadcast.recipient_count}, eta_lines)
+    queued = _Tally({OutboxStatus.PENDING: broadcast.recipient_count}, 0 if urgent else broadcast.recipient_count)
+    return _view(broadcast, queued, quiet_until, eta_lines)
 
 
 def text_length(text: str) -> int:
@@ -352,7 +361,7 @@ async def send_broadcast_once(
     actor: Actor,
     new_eta: date | None = None,
     *,
-    default_language: str | None = None,
+    urgent: bool = False,
 ) -> SendOutcome:
     """Create the broadcast once per request key: a retry of the same request finds the broadcast it created.
 
@@ -369,7 +378,7 @@ async def send_broadcast_once(
             return AlreadySent(claim.body["broadcast_id"])
         if not isinstance(claim, Claimed):
             return NotSent()
-        view = await create_broadcast_in(session, uow.clock, audience, texts, actor, new_eta, default_language=default_language)
+        view = await create_broadcast_in(uow, audience, texts, actor, new_eta, urgent=urgent)
         await answer_in(session, claim.claim_id, _CREATED, {"broadcast_id": view.id})
         await uow.commit()
     return BroadcastSent(view)
@@ -422,7 +431,7 @@ async def broadcast_progress(uow: UnitOfWork, broadcast_id: int) -> BroadcastVie
     async with uow:
         broadcast = await _broadcast(uow.session, broadcast_id)
         counts = await _counts(uow.session, [broadcast.id])
-        view = _view(broadcast, counts.get(broadcast.id, {}))
+        view = _view(broadcast, counts.get(broadcast.id), _quiet_until(uow))
         if broadcast.status == BroadcastStatus.SENDING and view.pending == 0:
             broadcast.status = BroadcastStatus.DONE
             broadcast.finished_at = uow.clock.now()
@@ -438,7 +447,7 @@ async def broadcast_progress(uow: UnitOfWork, broadcast_id: int) -> BroadcastVie
                 blocked=view.blocked,
             )
             await uow.commit()
-            view = _view(broadcast, counts.get(broadcast.id, {}))
+            view = _view(broadcast, counts.get(broadcast.id), _quiet_until(uow))
     return view
 
 
@@ -462,7 +471,7 @@ async def cancel_broadcast(uow: UnitOfWork, broadcast_id: int, actor: Actor) -> 
             )
             await uow.commit()
         counts = await _counts(session, [broadcast.id])
-        return _view(broadcast, counts.get(broadcast.id, {}))
+        return _view(broadcast, counts.get(broadcast.id), _quiet_until(uow))
 
 
 async def sending_broadcasts(uow: UnitOfWork, *, with_progress_message: bool = False) -> list[BroadcastView]:
@@ -473,7 +482,8 @@ async def sending_broadcasts(uow: UnitOfWork, *, with_progress_message: bool = F
             statement = statement.where(Broadcast.progress_message_id.is_not(None))
         broadcasts = list(await uow.session.scalars(statement))
         counts = await _counts(uow.session, [broadcast.id for broadcast in broadcasts])
-        return [_view(broadcast, counts.get(broadcast.id, {})) for broadcast in broadcasts]
+        quiet_until = _quiet_until(uow)
+        return [_view(broadcast, counts.get(broadcast.id), quiet_until) for broadcast in broadcasts]
 
 
 async def attach_progress_message(uow: UnitOfWork, broadcast_id: int, chat_id: int, message_id: int) -> None:
@@ -497,22 +507,43 @@ async def _broadcast(session: AsyncSession, broadcast_id: int, *, lock: bool = F
     return broadcast
 
 
-async def _counts(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, dict[OutboxStatus, int]]:
+@dataclass
+class _Tally:
+    """A broadcast's outbox messages by status, and how many of the pending ones are optional."""
+
+    by_status: dict[OutboxStatus, int] = field(default_factory=dict)
+    optional_pending: int = 0
+
+
+async def _counts(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, _Tally]:
     """Outbox messages per broadcast and status."""
     if not broadcast_ids:
         return {}
     rows = await session.execute(
-        select(OutboxMessage.broadcast_id, OutboxMessage.status, func.count())
+        select(OutboxMessage.broadcast_id, OutboxMessage.status, OutboxMessage.optional, func.count())
         .where(OutboxMessage.broadcast_id.in_(broadcast_ids))
-        .group_by(OutboxMessage.broadcast_id, OutboxMessage.status)
+        .group_by(OutboxMessage.broadcast_id, OutboxMessage.status, OutboxMessage.optional)
     )
-    counts: dict[int, dict[OutboxStatus, int]] = {}
-    for broadcast_id, status, number in rows:
-        counts.setdefault(broadcast_id, {})[OutboxStatus(status)] = number
-    return counts
+    tallies: dict[int, _Tally] = {}
+    for broadcast_id, status, optional, number in rows:
+        tally = tallies.setdefault(broadcast_id, _Tally())
+        tally.by_status[OutboxStatus(status)] = tally.by_status.get(OutboxStatus(status), 0) + number
+        if optional and status == OutboxStatus.PENDING:
+            tally.optional_pending += number
+    return tallies
 
 
-def _view(broadcast: Broadcast, counts: dict[OutboxStatus, int], eta_lines_updated: int = 0) -> BroadcastView:
+def _quiet_until(uow: UnitOfWork) -> datetime | None:
+    """When the quiet hours the shop is in now end; None outside them."""
+    return uow.policy.quiet_hours.end_of(uow.clock.now(), uow.clock.tz)
+
+
+def _view(
+    broadcast: Broadcast, tally: _Tally | None, quiet_until: datetime | None = None, eta_lines_updated: int = 0
+) -> BroadcastView:
+    tally = tally or _Tally()
+    counts = tally.by_status
+    held = tally.optional_pending if quiet_until is not None and broadcast.status == BroadcastStatus.SENDING else 0
     return BroadcastView(
         id=broadcast.id,
         status=broadcast.status,
@@ -531,6 +562,9 @@ def _view(broadcast: Broadcast, counts: dict[OutboxStatus, int], eta_lines_updat
         eta_lines_updated=eta_lines_updated,
         progress_chat_id=broadcast.progress_chat_id,
         progress_message_id=broadcast.progress_message_id,
+        held=held,
+        held_until=quiet_until if held else None,
+        urgent=broadcast.urgent,
     )
 
 

@@ -4,7 +4,7 @@ import hashlib
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -30,7 +30,7 @@ from bot.services.outreach.broadcasts import (
     sending_broadcasts,
 )
 from bot.web.console.auth import CONSOLE_PREFIX, console_session, see_other
-from bot.web.console.page import FORM_KEY, Section, deps_of, form_date, page, text
+from bot.web.console.page import FORM_KEY, Section, deps_of, form_date, page, quiet_until, text
 from bot.web.console.render import words
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class BroadcastForm:
     texts: dict[str, str] = field(default_factory=dict)
     new_eta: str = ""
     form_key: str = ""
+    urgent: bool = False  # through the shop's quiet hours
 
     @classmethod
     def read(cls, form: MultiDictProxy[Any]) -> "BroadcastForm":
@@ -59,6 +60,7 @@ class BroadcastForm:
             texts={language: text(form, f"text_{language}") for language in SUPPORTED_LANGUAGES},
             new_eta=text(form, "new_eta").strip(),
             form_key=text(form, "form_key"),
+            urgent=text(form, "urgent") == "yes",
         )
 
     @property
@@ -70,7 +72,7 @@ class BroadcastForm:
         )
 
     def fingerprint(self) -> str:
-        content = [self.skus, self.category, self.orders, self.texts, self.new_eta]
+        content = [self.skus, self.category, self.orders, self.texts, self.new_eta, self.urgent]
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -117,11 +119,13 @@ async def compose(request: web.Request) -> web.StreamResponse:
         request,
         SECTION,
         "broadcast_preview",
-        form=BroadcastForm(form.skus, form.category, form.orders, form.texts, form.new_eta, secrets.token_urlsafe(18)),
+        form=replace(form, form_key=secrets.token_urlsafe(18)),
         texts=texts,
         new_eta=new_eta,
         recipient_count=count,
         default_language=deps.settings.default_language,
+        quiet_until=quiet_until(request),
+        quiet_hours=deps.policy.quiet_hours,
     )
 
 
@@ -135,8 +139,7 @@ async def _send(request: web.Request, form: BroadcastForm) -> web.StreamResponse
     )
     try:
         outcome = await send_broadcast_once(
-            deps.uow(), key, form.audience, form.texts, session.actor, _optional_date(form.new_eta),
-            default_language=deps.settings.default_language,
+            deps.uow(), key, form.audience, form.texts, session.actor, _optional_date(form.new_eta), urgent=form.urgent
         )
     except DomainError as refused:
         return await _composer(request, form, 422, error=refused.phrase)
@@ -190,6 +193,9 @@ async def broadcast_progress_json(request: web.Request) -> web.StreamResponse:
             "blocked": view.blocked,
             "pending": view.pending,
             "cancelled": view.cancelled,
+            "held": view.held,
+            "held_until": view.held_until.isoformat() if view.held_until else None,
+            "urgent": view.urgent,
         },
         headers={"Cache-Control": "no-store"},
     )

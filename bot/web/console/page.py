@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +41,12 @@ def page(request: web.Request, section: Section, template: str, status: int = 20
 
 def deps_of(request: web.Request) -> ChatDeps:
     return request.config_dict[DEPS]
+
+
+def quiet_until(request: web.Request) -> datetime | None:
+    """When the shop's quiet hours end, if it is in them now (shop time): optional messages wait until then."""
+    deps = deps_of(request)
+    return deps.policy.quiet_hours.end_of(deps.clock.now(), deps.clock.tz)
 
 
 def text(form: MultiDictProxy[Any], name: str) -> str:

@@ -19,7 +19,7 @@ from bot.services.purchasing.purchase_order_list import list_purchase_orders
 from bot.services.purchasing.purchase_order_preview import preview_move_purchase_order, preview_receive_purchase_order
 from bot.services.purchasing.purchase_orders import move_purchase_order, receive_purchase_order
 from bot.web.console.auth import CONSOLE_PREFIX, console_session, see_other
-from bot.web.console.page import FORM_KEY, Section, deps_of, form_date, page, text
+from bot.web.console.page import FORM_KEY, Section, deps_of, form_date, page, quiet_until, text
 
 routes = web.RouteTableDef()
 SECTION = Section("purchase-orders", N_("Purchase orders"), "/purchase-orders", routes)
@@ -45,6 +45,7 @@ async def _purchase_orders(request: web.Request, status: int, error: str | None 
         done=_done_notice(request.query),
         error=error,
         today=deps.clock.today(),
+        quiet_until=quiet_until(request),
     )
 
 

@@ -87,6 +87,15 @@
         var stop = document.getElementById("cancel-form");
         if (stop) stop.remove();
       }
+      var quiet = document.getElementById("quiet-hours");
+      if (progress.held > 0 && progress.held_until) {
+        quiet.textContent = quiet.dataset[progress.held === 1 ? "one" : "many"]
+          .replace("{n}", String(progress.held)).replace("{time}", progress.held_until.substring(11, 16));
+        quiet.hidden = false;
+      } else {
+        quiet.textContent = "";
+        quiet.hidden = true;
+      }
       box.dataset.status = progress.status;
     }
 

@@ -1,7 +1,7 @@
 """The shop's quiet hours, when optional messages wait for the morning."""
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -19,3 +19,12 @@ class QuietHours:
         if self.start < self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
+
+    def end_of(self, at: datetime, tz: ZoneInfo) -> datetime | None:
+        """When the quiet hours `at` falls in end, in the shop's time zone; None when `at` is not in quiet hours."""
+        if not self.contains(at, tz):
+            return None
+        local = at.astimezone(tz)
+        end = datetime.combine(local.date(), self.end, tzinfo=tz)
+        # Adding a day to a zoned time keeps the wall clock, so the end stays at `end` across a DST change.
+        return end if end > local else end + timedelta(days=1)
