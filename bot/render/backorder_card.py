@@ -47,7 +47,8 @@ def order_list(waiting: list[Any], resolved: list[Any], t: Translator, page: int
     number = min(max(page, 1), len(pages))
     shown = pages[number - 1]
     text = _list_text(entries, len(waiting), shown, t, paged=paged)
-    rows = [[(_short(item_title(entries[i])), button(Action.LINE, entries[i].line_id))] for i in shown if i < len(waiting)]
+    items = [entries[i] for i in shown if i < len(waiting)]
+    rows = [[(label, button(Action.LINE, line.line_id))] for line, label in zip(items, _item_labels(items), strict=True)]
     if paged:
         rows.append(page_buttons(number, len(pages), Action.ORDERS_PAGE, t))
     elif len(pages) > 1:
@@ -155,6 +156,19 @@ def resolved_card(line: Any, t: Translator) -> Screen:
         ]
     )
     return Screen(text, inline([(t.gettext("« Back"), button(Action.ORDERS_AT, line.line_id))]))
+
+
+def _item_labels(lines: list[Any]) -> list[str]:
+    """Each item's button label; items alike on one page (the same product on two orders) name their order too."""
+    titles = [item_title(line) for line in lines]
+    labels = []
+    for line, title in zip(lines, titles, strict=True):
+        if titles.count(title) > 1:
+            order = _short(line.order_number, 16)
+            labels.append(f"{_short(title, 37 - len(order))} · {order}")
+        else:
+            labels.append(_short(title))
+    return labels
 
 
 def _short(label: str, limit: int = 40) -> str:

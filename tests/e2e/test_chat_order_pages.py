@@ -121,3 +121,19 @@ async def test_a_forged_page_number_shows_the_nearest_page(chat: CustomerChat, s
 
     assert items_line(91, 100, t) in far.text
     assert items_line(1, 10, t) in zero.text
+
+
+async def test_the_same_item_on_two_orders_has_buttons_that_name_the_order(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    buyer = await add_customer(session, "Olga Office")
+    lamp = await add_product(session, "LAMP-1", name="LED Desk Lamp")
+    await add_order(session, buyer, [(lamp, 1)], number="2001")
+    await add_order(session, buyer, [(lamp, 1)], placed_at=minutes_after(T0, 1), number="2002")
+    await session.commit()
+    await recompute_all_etas(uow)
+    await link_chat(session, buyer, chat)
+
+    [order_list] = await chat.command("orders")
+
+    assert order_list.button_labels == ["LED Desk Lamp × 1 · 2001", "LED Desk Lamp × 1 · 2002"]
