@@ -12,6 +12,7 @@ from bot.sandbox.chat_objects import JSON
 from bot.sandbox.text_entities import EntityParseError, parse_markup, utf16_len
 
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100  # buttons of one inline keyboard
 # Parameters whose form value is always a plain string; every other form value is JSON-encoded by clients.
 _STRING_PARAMS = frozenset({
     "text", "caption", "parse_mode", "callback_query_id", "url", "name", "description", "short_description",
@@ -106,9 +107,9 @@ def text_and_entities(call: ApiCall, text_name: str, entities_name: str, limit: 
         raise bad_request(f"can't parse entities: {problem}") from None
     if not text.strip() and not optional:
         raise bad_request(f"{what} is empty")
-    if len(text) > limit:
+    length = utf16_len(text)  # Telegram counts UTF-16 code units: an emoji outside the BMP counts twice
+    if length > limit:
         raise bad_request(f"{what} is too long")
-    length = utf16_len(text)
     if any(e.get("offset", 0) + e.get("length", 0) > length for e in entities):
         raise bad_request("can't parse entities: entity beyond the end of the text")
     return text, entities
@@ -120,6 +121,8 @@ def check_inline_keyboard(markup: JSON) -> None:
         raise bad_request("can't parse inline keyboard: field \"inline_keyboard\" must be an Array of Array")
     actions = ("callback_data", "url", "switch_inline_query", "switch_inline_query_current_chat",
                "switch_inline_query_chosen_chat", "web_app", "login_url", "callback_game", "pay", "copy_text")
+    if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+        raise bad_request("reply markup is too long")
     for button in (b for row in rows for b in row):
         if not button.get("text"):
             raise bad_request("can't parse inline keyboard button: Text must be non-empty")

@@ -479,3 +479,21 @@ async def test_the_rest_of_the_bots_calls_parse_as_ptb_objects(fake_api: FakeBot
     assert contact_reply.text.startswith("contact +49151")
     assert fake_api.chat_action(ada.id) == "typing"
     assert fake_api.reply_keyboard(ada.id) is None
+
+
+async def test_a_text_over_4096_utf16_code_units_or_a_keyboard_over_100_buttons_is_refused(fake_api: FakeBotApi) -> None:
+    ada = fake_api.add_user("Ada")
+    fake_api.send_text(ada, "hi")
+    api = f"{fake_api.base_url}{fake_api.token}"
+    buttons = [[{"text": str(n), "callback_data": str(n)}] for n in range(101)]
+    async with aiohttp.ClientSession() as http:
+        fits = await (await http.post(f"{api}/sendMessage", json={"chat_id": ada.id, "text": "😀" * 2048})).json()
+        # 2,049 characters, but Telegram counts an emoji outside the Basic Multilingual Plane twice.
+        too_long = await (await http.post(f"{api}/sendMessage", json={"chat_id": ada.id, "text": "😀" * 2049})).json()
+        too_many = await (
+            await http.post(f"{api}/sendMessage", json={"chat_id": ada.id, "text": "Pick", "reply_markup": {"inline_keyboard": buttons}})
+        ).json()
+
+    assert fits["ok"]
+    assert too_long == {"ok": False, "error_code": 400, "description": "Bad Request: message text is too long"}
+    assert too_many == {"ok": False, "error_code": 400, "description": "Bad Request: reply markup is too long"}
