@@ -137,3 +137,21 @@ async def test_the_same_item_on_two_orders_has_buttons_that_name_the_order(
     [order_list] = await chat.command("orders")
 
     assert order_list.button_labels == ["LED Desk Lamp × 1 · 2001", "LED Desk Lamp × 1 · 2002"]
+
+
+async def test_an_order_number_typed_shows_a_page_of_that_order_and_how_many_more_the_list_holds(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, language: str
+) -> None:
+    buyer = await add_customer(session, "Olga Office")
+    lamps = [await add_product(session, f"LAMP-{index:02d}", name=product_name(index)) for index in range(12)]
+    await add_order(session, buyer, [(lamp, 1) for lamp in lamps], number="3001")
+    await session.commit()
+    await recompute_all_etas(uow)
+    await link_chat(session, buyer, chat)
+
+    [order] = await chat.send("where is 3001?")
+    full_list = (await chat.press(order, t.gettext("My orders"))).message
+
+    assert {"en": "…and 2 more under My orders.", "de": "…und 2 weitere unter „Meine Bestellungen“."}[language] in order.text
+    assert len(item_buttons(order)) == 10 and order.button_labels[-1] == t.gettext("My orders")
+    assert items_line(1, 10, t).replace(str(ORDERS * LINES_PER_ORDER), "12") in full_list.text
