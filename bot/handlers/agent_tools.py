@@ -205,11 +205,15 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     agent = await _agent(update, context)
     if agent is None:
         return
+    await _answer(update.effective_message, await _queue(context, agent, 1))
+
+
+async def _queue(context: ContextTypes.DEFAULT_TYPE, agent: Agent, page: int) -> Screen:
     desk = agent.desk
     tickets = await ticket_queue(desk.uow(), desk.response_target_minutes)
     assignees = {ticket.assignee_telegram_id for ticket in tickets if ticket.assignee_telegram_id}
     names = {user_id: await desk.agents.name_of(context.bot, user_id) for user_id in assignees}
-    await _answer(update.effective_message, render.queue(tickets, names, desk.response_target_minutes, desk.t))
+    return render.queue(tickets, names, desk.response_target_minutes, desk.t, page)
 
 
 # ---- the context card's buttons -----------------------------------------------------------------
@@ -260,6 +264,10 @@ async def _use_tool(context: ContextTypes.DEFAULT_TYPE, agent: Agent, data: Call
         await _assign(context, agent, ticket_id, message)
     elif data.action is Action.AGENT_CLOSE:
         await _close(context, agent, ticket_id, message)
+    elif data.action is Action.AGENT_QUEUE_PAGE:
+        await _edit(message, await _queue(context, agent, data.ids[0]))
+    elif data.action is Action.AGENT_CANNED_PAGE:
+        await _edit(message, render.canned_list(await list_canned_replies(agent.desk.uow()), agent.desk.t, data.ids[0]))
 
 
 # ---- the tools ----------------------------------------------------------------------------------

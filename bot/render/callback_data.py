@@ -37,6 +37,8 @@ class Action(StrEnum):
     AGENT_ETA = "ke"  # ticket id, line id
     AGENT_ASSIGN = "km"  # ticket id
     AGENT_CLOSE = "kc"  # ticket id
+    AGENT_QUEUE_PAGE = "kq"  # page number (1 = first): one page of /queue
+    AGENT_CANNED_PAGE = "kr"  # page number (1 = first): one page of /canned list
     DELAY_AGREE = "da"  # delay notice id: the customer agrees to wait
     DELAY_CANCEL = "dc"  # delay notice id: the customer cancels for a full refund
     NOTIFICATIONS = "nt"  # 1: turn optional updates on, 0: off
@@ -60,6 +62,8 @@ AGENT_ACTIONS = frozenset(
         Action.AGENT_ETA,
         Action.AGENT_ASSIGN,
         Action.AGENT_CLOSE,
+        Action.AGENT_QUEUE_PAGE,
+        Action.AGENT_CANNED_PAGE,
     }
 )
 AUDIENCE_KINDS = {1: "skus", 2: "category", 3: "orders"}
@@ -86,6 +90,8 @@ ARITY = {
     Action.AGENT_ETA: 2,
     Action.AGENT_ASSIGN: 1,
     Action.AGENT_CLOSE: 1,
+    Action.AGENT_QUEUE_PAGE: 1,
+    Action.AGENT_CANNED_PAGE: 1,
     Action.DELAY_AGREE: 1,
     Action.DELAY_CANCEL: 1,
     Action.NOTIFICATIONS: 1,

@@ -8,7 +8,7 @@ from typing import Any
 from bot.i18n import Translator
 from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.render.errors import domain_error
-from bot.render.pages import items_shown, most_that_fit, page_buttons, page_ranges
+from bot.render.pages import items_shown, most_that_fit, one_page
 from bot.render.phrases import language_name
 from bot.render.screen import Screen, inline
 from bot.render.screen_limits import text_fits
@@ -25,11 +25,7 @@ def backorder_summary(backlog: list[Any], t: Translator, page: int = 1) -> Scree
     """Per SKU: waiting lines and units, the longest wait, the next purchase order; a page at a time."""
     if not backlog:
         return Screen(t.gettext("Nothing is waiting for stock."))
-    pages = page_ranges(len(backlog), lambda shown: _summary_text(backlog, shown, t), SKUS_PER_PAGE)
-    number = min(max(page, 1), len(pages))
-    text = _summary_text(backlog, pages[number - 1], t)
-    row = page_buttons(number, len(pages), Action.BACKORDERS_PAGE, t)
-    return Screen(text, inline(row) if row else None)
+    return one_page(len(backlog), lambda shown: _summary_text(backlog, shown, t), page, Action.BACKORDERS_PAGE, t, SKUS_PER_PAGE)
 
 
 def _summary_text(backlog: list[Any], shown: range, t: Translator) -> str:

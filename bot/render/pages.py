@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 
 from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.screen import Screen, inline
 from bot.render.screen_limits import text_fits
 
 # Ten items and a row of page buttons keep a keyboard a thumb can use, and ten lines read at a glance.
@@ -23,6 +24,16 @@ def page_ranges(count: int, render: Callable[[range], str], per_page: int = MAX_
         pages.append(range(start, end))
         start = end
     return pages or [range(0)]
+
+
+def one_page(
+    count: int, text_of: Callable[[range], str], page: int, action: Action, t: Translator, per_page: int
+) -> Screen:
+    """Page `page` of a list without a button per item (the nearest page if there is no such page), turned by `action`."""
+    pages = page_ranges(count, text_of, per_page)
+    number = min(max(page, 1), len(pages))
+    row = page_buttons(number, len(pages), action, t)
+    return Screen(text_of(pages[number - 1]), inline(row) if row else None)
 
 
 def page_buttons(page: int, pages: int, action: Action, t: Translator) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from telegram import BotCommand
 from bot.i18n import Translator
 from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.render.errors import domain_error
-from bot.render.pages import cut_to_fit
+from bot.render.pages import cut_to_fit, items_shown, one_page
 from bot.render.phrases import (
     age,
     duration,
@@ -28,6 +28,7 @@ from bot.render.screen import Screen, inline
 from bot.services.errors import DomainError
 from db.models import EtaBasis
 
+LIST_PAGE = 25  # lines a page of /queue or /canned list, which have no button per line
 MAX_CARD_LINE_BUTTONS = 6  # lines with their own row of agent buttons on the context card
 STARS = "⭐"
 
@@ -332,7 +333,8 @@ def canned_saved(saved: Any, t: Translator) -> Screen:
     return Screen(t.gettext("Saved canned reply {key} ({language}).").format(key=saved.reply.key, language=saved.reply.language))
 
 
-def canned_list(replies: list[Any], t: Translator) -> Screen:
+def canned_list(replies: list[Any], t: Translator, page: int = 1) -> Screen:
+    """The canned replies by key and language, with the start of each text; a page at a time."""
     if not replies:
         return Screen(t.gettext("No canned replies yet. Add one with /canned add KEY text."))
     head = ["<b>" + t.gettext("Canned replies") + "</b>"]
@@ -341,7 +343,7 @@ def canned_list(replies: list[Any], t: Translator) -> Screen:
         preview = reply.text if len(reply.text) <= 60 else reply.text[:59] + "…"
         items.append(f"• <code>{escape(reply.key)}</code> ({reply.language}): {escape(preview)}")
     tail = [t.gettext("Send one with /reply KEY in a ticket's topic.")]
-    return Screen(cut_to_fit(head, items, tail, lambda n: _more(n, t)))
+    return one_page(len(items), lambda shown: _listed(head, items, shown, tail, t), page, Action.AGENT_CANNED_PAGE, t, LIST_PAGE)
 
 
 def canned_missing(key: str, languages: list[str], t: Translator) -> Screen:
@@ -352,7 +354,8 @@ def canned_missing(key: str, languages: list[str], t: Translator) -> Screen:
     )
 
 
-def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Translator) -> Screen:
+def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Translator, page: int = 1) -> Screen:
+    """The open tickets, a page at a time: their age, who has them, which wait past the target."""
     if not tickets:
         return Screen(t.gettext("No open tickets."))
     head = ["<b>" + t.ngettext("{n} open ticket", "{n} open tickets", len(tickets)).format(n=len(tickets)) + "</b>"]
@@ -374,7 +377,7 @@ def queue(tickets: list[Any], names: dict[int, str], target_minutes: int, t: Tra
             + t.gettext("open for {age}").format(age=age(ticket.waited_minutes, t))
             + f" · {assignee} · {state}"
         )
-    return Screen(cut_to_fit(head, lines, [], lambda n: _more(n, t)))
+    return one_page(len(lines), lambda shown: _listed(head, lines, shown, [], t), page, Action.AGENT_QUEUE_PAGE, t, LIST_PAGE)
 
 
 def _line_row(line: Any, t: Translator) -> str:
@@ -395,6 +398,12 @@ def _line_row(line: Any, t: Translator) -> str:
     if line.queue_position:
         parts.append(t.gettext("{place} of {size} in line").format(place=t.ordinal(line.queue_position), size=line.queue_size))
     return " · ".join(parts)
+
+
+def _listed(head: list[str], items: list[str], shown: range, tail: list[str], t: Translator) -> str:
+    """A page of a list: its heading, which items of how many (if not all), those items, and what follows."""
+    where = [items_shown(shown, len(items), t)] if len(shown) < len(items) else []
+    return "\n".join([*head, *where, *items[shown.start : shown.stop], *tail])
 
 
 def _more(n: int, t: Translator) -> str:

@@ -9,7 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.i18n import Translator
+from bot.business_hours import parse_business_hours
 from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser, Fault
+from bot.services.support.canned_replies import save_canned_reply
+from bot.services.support.tickets import Escalation, EscalationKind, TicketPolicy, open_ticket
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, AuditEntry, LineStatus, OrderLine, Refund, TicketStatus
 from tests.e2e.chat_driver import CustomerChat, link_chat, read_all
@@ -292,3 +295,37 @@ async def test_agents_find_their_commands_in_the_support_groups_menu_and_custome
         "Open tickets and how long they have waited"
     )
     assert "queue" not in in_private and "orders" in in_private
+
+
+async def test_a_long_queue_pages_in_place(
+    desk: SupportGroup, agent: FakeUser, support_chat: FakeChat, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    for index in range(30):
+        customer = await add_customer(session, f"Customer{index:02d} Waiting")
+        await session.commit()
+        policy = TicketPolicy(support_chat.id, parse_business_hours(""), response_target_minutes=30)
+        await open_ticket(uow, customer.id, 9000 + index, Escalation(EscalationKind.ASKED), policy)
+
+    [first] = await desk.write(agent, "/queue")
+    pressed = await desk.press(agent, first, "Next ›")
+
+    assert first.text.split("\n")[:2] == ["30 open tickets", "Items 1–25 of 30"]
+    assert first.button_labels == ["Next ›"]
+    assert pressed.message.message_id == first.message_id
+    assert pressed.message.text.split("\n")[1] == "Items 26–30 of 30"
+    assert "Customer29 W." in pressed.message.text
+    assert pressed.message.button_labels == ["‹ Previous"]
+
+
+async def test_a_long_list_of_canned_replies_pages_in_place(desk: SupportGroup, agent: FakeUser, uow: UnitOfWork) -> None:
+    for index in range(30):
+        await save_canned_reply(uow, f"reply-{index:02d}", "en", f"Canned answer number {index}.", AGENT_ID)
+
+    [first] = await desk.write(agent, "/canned list")
+    pressed = await desk.press(agent, first, "Next ›")
+
+    assert first.text.split("\n")[:2] == ["Canned replies", "Items 1–25 of 30"]
+    assert first.text.split("\n")[-1] == "Send one with /reply KEY in a ticket's topic."
+    assert pressed.message.message_id == first.message_id
+    assert pressed.message.text.split("\n")[1:3] == ["Items 26–30 of 30", "• reply-25 (en): Canned answer number 25."]
+    assert pressed.message.button_labels == ["‹ Previous"]
