@@ -27,6 +27,7 @@ from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
 from bot.demo_clock import daytime, quiet_hours_of
+from bot.demo_sign_in_links import LINK_LIFETIME, SignInLinks
 from bot.demo_stack import DemoCast, DemoStack, Persona
 from bot.jobs import describe_demo
 from bot.metrics import BotMetrics
@@ -38,7 +39,6 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
 from bot.web.app import build_web_app
-from bot.web.demo_sign_in import LINK_LIFETIME, SignInLinks
 from bot.web.sandbox_page import add_sandbox_page
 from bot.wiring import catch_up_with_the_database, log_to_console, shop_policy
 from db.engine import create_engine, create_session_factory

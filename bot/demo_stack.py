@@ -12,8 +12,8 @@ from bot.background import run_daily_jobs
 from bot.clock import SystemClock
 from bot.composition import ChatDeps
 from bot.demo_clock import next_day, quiet_hours_of
+from bot.demo_sign_in_links import SignInLinks, link_path
 from bot.sandbox import FakeBotApi, FakeChat, FakeUser
-from bot.web.demo_sign_in import SignInLinks, link_path
 
 # New users get random ids in this range, so one from an earlier run is never mistaken for a new one.
 NEW_USER_IDS = range(6_000_000_000, 7_000_000_000)
@@ -76,7 +76,7 @@ class DemoStack:
         return f"{self.url}/sandbox"
 
     def console_sign_in_url(self) -> str:
-        """A fresh one-time link that signs a browser in to the merchant console (bot/web/demo_sign_in.py)."""
+        """A fresh one-time link that signs a browser in to the merchant console (bot/demo_sign_in_links.py)."""
         return f"{self.url}{link_path(self.sign_in_links.issue())}"
 
     def new_customer(self, first_name: str = "", language: str = "en") -> Persona:

@@ -8,53 +8,20 @@ is never shown. Only the demo mounts these routes: anyone who can open its sandb
 the shop's merchant there.
 """
 
-import hashlib
-import secrets
-from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.clock import Clock
+from bot.demo_sign_in_links import LINK_LIFETIME, LINK_PATH, SignInLinks, link_path
 from bot.services.audit import Actor
 from bot.services.merchant_access.api_tokens import named_token
 from bot.web.app_keys import DEPS
 from bot.web.console.auth import CONSOLE_PREFIX, SessionSigner, see_other, start_session
 from bot.web.console.render import environment
 
-LINK_PATH = "/sandbox/console-sign-in"
 NEW_LINK_PATH = "/sandbox/api/console-link"
-LINK_LIFETIME = timedelta(minutes=30)
 CONSOLE_TOKEN_NAME = "demo console (one-click sign-in)"
 _ACTOR = Actor.system()
-
-
-class SignInLinks:
-    """The one-time codes handed out and not yet used, by their SHA-256, with when each expires."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._expiries: dict[str, datetime] = {}
-
-    def issue(self) -> str:
-        now = self._clock.now()
-        self._expiries = {digest: expires for digest, expires in self._expiries.items() if expires > now}
-        code = secrets.token_urlsafe(24)
-        self._expiries[_digest(code)] = now + LINK_LIFETIME
-        return code
-
-    def usable(self, code: str) -> bool:
-        expires = self._expiries.get(_digest(code))
-        return expires is not None and expires > self._clock.now()
-
-    def redeem(self, code: str) -> bool:
-        """Use the code up: True once for a code issued here and not expired, False ever after."""
-        expires = self._expiries.pop(_digest(code), None)
-        return expires is not None and expires > self._clock.now()
-
-
-def link_path(code: str) -> str:
-    return f"{LINK_PATH}?{urlencode({'code': code})}"
 
 
 SIGN_IN_LINKS = web.AppKey("demo_sign_in_links", SignInLinks)
@@ -101,7 +68,3 @@ def _page(code: str | None) -> web.Response:
         text=html, status=200 if code else 410, content_type="text/html",
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"},
     )
-
-
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()

@@ -10,9 +10,10 @@ from aiohttp import ClientSession, CookieJar
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.demo import demo_stack
+from bot.demo_sign_in_links import LINK_LIFETIME
 from bot.demo_stack import DemoStack
 from bot.services.merchant_access.api_tokens import list_tokens
-from bot.web.demo_sign_in import CONSOLE_TOKEN_NAME, LINK_LIFETIME
+from bot.web.demo_sign_in import CONSOLE_TOKEN_NAME
 from tests.conftest import SHOP_TZ
 
 
