@@ -2,8 +2,8 @@
 
 from collections.abc import Callable, Sequence
 
-from bot.render.callback_data import Action, button
 from bot.i18n import Translator
+from bot.render.callback_data import Action, button
 from bot.render.screen import Screen, inline
 from bot.render.screen_limits import text_fits
 
@@ -37,12 +37,20 @@ def one_page(
 
 
 def page_buttons(page: int, pages: int, action: Action, t: Translator) -> list[tuple[str, str]]:
-    """‹ Previous / Next › for page `page` (1 = first) of `pages`; empty when there is only one."""
+    """‹ Previous / Next › for page `page` (1 = first) of `pages`, empty when there is only one.
+
+    From the third page on, "« 1" jumps back to the first; up to the third from last, "N »" jumps to the
+    last, so the far end of a long list is one tap away, not a tap per page.
+    """
     row = []
+    if page > 2:
+        row.append(("« 1", button(action, 1)))
     if page > 1:
         row.append((t.gettext("‹ Previous"), button(action, page - 1)))
     if page < pages:
         row.append((t.gettext("Next ›"), button(action, page + 1)))
+    if page < pages - 1:
+        row.append((f"{pages} »", button(action, pages)))
     return row
 
 

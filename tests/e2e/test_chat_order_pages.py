@@ -3,8 +3,8 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.render.callback_data import Action, parse_callback_data
 from bot.i18n import Translator
+from bot.render.callback_data import Action, parse_callback_data
 from bot.sandbox import ChatMessage
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.unit_of_work import UnitOfWork
@@ -75,9 +75,10 @@ async def test_a_customer_with_100_waiting_items_goes_to_page_3_opens_an_item_an
 
     heading = t.ngettext("<b>{n} item is waiting for stock</b>", "<b>{n} items are waiting for stock</b>", 100).format(n=100)
     assert page_1.text.split("\n")[:2] == [heading.removeprefix("<b>").removesuffix("</b>"), items_line(1, 10, t)]
-    assert page_1.button_labels[-1] == t.gettext("Next ›")
+    assert page_1.button_labels[-2:] == [t.gettext("Next ›"), "10 »"]
     assert items_line(11, 20, t) in page_2.text
-    assert page_2.button_labels[-2:] == [t.gettext("‹ Previous"), t.gettext("Next ›")]
+    assert page_2.button_labels[-3:] == [t.gettext("‹ Previous"), t.gettext("Next ›"), "10 »"]
+    assert page_3.button_labels[-4:] == ["« 1", t.gettext("‹ Previous"), t.gettext("Next ›"), "10 »"]
     # The pages turn in place: one message, edited, nothing new in the chat.
     assert page_3.message_id == page_1.message_id and pressed.new == []
     assert {"en": "Items 21–30 of 100", "de": "Artikel 21–30 von 100"}[language] in page_3.text.split("\n")
@@ -110,6 +111,22 @@ async def test_every_item_is_on_exactly_one_page_and_back_from_an_item_returns_t
     assert t.gettext("Next ›") not in last_page.button_labels
     assert items_line(91, 100, t) in back.text
     assert items_line(81, 90, t) in first.text
+
+
+async def test_the_last_item_of_a_long_list_is_two_taps_away(chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator) -> None:
+    orders = await office_buyer(session, uow, chat)
+    lines = [line for order in orders for line in order.lines]
+
+    [first_page] = await chat.command("orders")
+    last_page = (await chat.press(first_page, "10 »")).message
+    again = (await chat.press(last_page, "« 1")).message
+    last_again = (await chat.press(again, "10 »")).message
+    card = (await chat.press(last_again, f"{product_name(99)[:39]}…")).message
+
+    assert items_line(91, 100, t) in last_page.text
+    assert last_page.button_labels[-2:] == ["« 1", t.gettext("‹ Previous")]
+    assert card.text.split("\n")[0].startswith(product_name(99))
+    assert item_buttons(again) == [line.id for line in lines[:10]]
 
 
 async def test_a_forged_page_number_shows_the_nearest_page(chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator) -> None:
