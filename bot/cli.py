@@ -128,6 +128,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token_revoke.add_argument("token_id", metavar="ID", type=int, help="the token's id, from `token list`")
 
+    customer = _command(
+        commands, "customer", "a customer's personal data: export or erase it on request",
+        "Answers a person's privacy request. `export` prints everything stored about them as one JSON document;"
+        " `erase` pseudonymises their customer record, deletes their chat state and ticket transcripts and unlinks"
+        " their Telegram account, keeping orders, amounts and refunds without personal data. Erasing again changes"
+        " nothing.",
+        ["DATABASE_URL"],
+    )
+    customer_commands = customer.add_subparsers(dest="customer_command", required=True, metavar="ACTION")
+    for action, summary in (
+        ("export", "print everything stored about a person as JSON"),
+        ("erase", "erase a person's personal data (cannot be undone)"),
+    ):
+        subject = _command(customer_commands, action, summary, summary[0].upper() + summary[1:] + ".", ["DATABASE_URL"])
+        who = subject.add_mutually_exclusive_group(required=True)
+        who.add_argument("--email", help="the customer's e-mail address")
+        who.add_argument("--telegram-id", type=int, help="the person's numeric Telegram user id")
+
     link = _command(
         commands, "link", "print the Telegram link for an order-confirmation e-mail",
         "Prints the t.me link that opens the bot linked to an order, for the shop's order-confirmation e-mail."
@@ -238,6 +256,13 @@ async def _token(args: argparse.Namespace, settings: Settings) -> int:
     return await revoke_api_token(settings, args.token_id)
 
 
+async def _customer(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.privacy_jobs import erase_person, export_person
+
+    job = export_person if args.customer_command == "export" else erase_person
+    return await job(settings, args.email, args.telegram_id)
+
+
 async def _link(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram_jobs import print_order_link
 
@@ -252,4 +277,5 @@ _JOBS: dict[str, Job] = {
     "serve": _serve,
     "token": _token,
     "link": _link,
+    "customer": _customer,
 }

@@ -1,0 +1,135 @@
+"""How every stored column relates to a person, so export and erasure cannot silently miss a new one.
+
+tests/unit/test_personal_data_classification.py fails when a column of db/models.py is missing here.
+"""
+
+from enum import StrEnum
+
+
+class Treatment(StrEnum):
+    """What erasure does to a column of a row belonging to the person."""
+
+    KEEP = "keep"  # not about a person, or bookkeeping the law makes the shop keep (it loses its link to a name)
+    PSEUDONYMISE = "pseudonymise"  # replaced in place by a value that names no one
+    CLEAR = "clear"  # set to NULL, or a neutral value where the column cannot be NULL
+    DELETE_ROW = "delete_row"  # the row goes as a whole
+    SCRUB = "scrub"  # personal keys are taken out of the JSON; the rest is kept
+
+
+_KEEP, _PSEUDO, _CLEAR, _DELETE, _SCRUB = (
+    Treatment.KEEP,
+    Treatment.PSEUDONYMISE,
+    Treatment.CLEAR,
+    Treatment.DELETE_ROW,
+    Treatment.SCRUB,
+)
+
+
+def _all(treatment: Treatment, *columns: str) -> dict[str, Treatment]:
+    return dict.fromkeys(columns, treatment)
+
+
+# table -> column -> treatment. Tables holding nothing about any person are listed too, all KEEP, so a new
+# column on them still has to be looked at.
+COLUMNS: dict[str, dict[str, Treatment]] = {
+    "customers": {
+        **_all(_KEEP, "id", "created_at", "bot_blocked"),
+        **_all(_PSEUDO, "name", "email"),
+        **_all(_CLEAR, "phone", "language", "telegram_user_id", "notifications_opt_out"),
+    },
+    "telegram_users": _all(
+        _DELETE,
+        "telegram_user_id", "chat_id", "language", "telegram_language_code", "conversation_state",
+        "conversation_data", "misunderstood_in_a_row", "created_at", "updated_at",
+    ),
+    "link_attempts": _all(_DELETE, "id", "telegram_user_id", "method", "succeeded", "at"),
+    "orders": _all(_KEEP, "id", "number", "customer_id", "placed_at", "currency", "promised_ship_by", "created_at"),
+    "order_lines": _all(
+        _KEEP,
+        "id", "order_id", "product_id", "quantity", "unit_price_minor", "status", "allocated_quantity",
+        "cancelled_quantity", "substituted_quantity", "queued_at", "eta", "eta_basis", "eta_purchase_order_id",
+        "substitute_for_line_id", "resolved_at", "created_at", "updated_at",
+    ),
+    "eta_changes": _all(_KEEP, "id", "line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"),
+    "refunds": _all(_KEEP, "id", "line_id", "amount_minor", "currency", "reason", "status", "created_at"),
+    "delay_notices": _all(
+        _KEEP,
+        "id", "line_id", "sequence", "promised_ship_by", "new_ship_by", "respond_by", "notified_at", "response",
+        "responded_at",
+    ),
+    "tickets": {
+        **_all(
+            _KEEP,
+            "id", "customer_id", "status", "reason", "support_chat_id", "topic_thread_id", "context_message_id",
+            "assignee_telegram_id", "opened_at", "first_response_at", "closed_at", "closed_by", "rating", "rated_at",
+        ),
+        **_all(_CLEAR, "customer_chat_id", "resolved_button_message_id"),
+    },
+    "ticket_messages": _all(
+        _DELETE,
+        "id", "ticket_id", "direction", "author_telegram_id", "source_chat_id", "source_message_id", "target_chat_id",
+        "target_thread_id", "target_message_id", "status", "attempts", "next_attempt_at", "lease_expires_at",
+        "worker_id", "last_error", "created_at", "delivered_at",
+    ),
+    "outbox_messages": {
+        **_all(
+            _KEEP,
+            "id", "customer_id", "broadcast_id", "template", "language", "optional", "dedupe_key", "priority",
+            "status", "attempts", "not_before", "lease_expires_at", "worker_id", "telegram_message_id", "created_at",
+            "sent_at",
+        ),
+        **_all(_CLEAR, "chat_id", "params", "last_error"),
+    },
+    "audit_log": {
+        **_all(_KEEP, "id", "at", "actor_type", "actor_id", "action", "entity_type", "entity_id"),
+        "details": _SCRUB,
+    },
+    # Nothing about a customer below: the catalogue, purchasing, merchant tokens and the agents' own tools.
+    "products": _all(
+        _KEEP, "id", "sku", "name", "category", "price_minor", "currency", "tags", "lead_time_days", "created_at",
+        "updated_at",
+    ),
+    "product_substitutes": _all(_KEEP, "product_id", "substitute_id", "rank"),
+    "stock_levels": _all(_KEEP, "product_id", "available", "updated_at"),
+    "purchase_orders": _all(
+        _KEEP,
+        "id", "reference", "product_id", "quantity", "received_quantity", "expected_on", "status", "created_at",
+        "updated_at",
+    ),
+    "purchase_order_receipts": _all(
+        _KEEP, "id", "purchase_order_id", "quantity", "idempotency_key", "ready_line_ids", "received_at"
+    ),
+    "processed_updates": _all(_KEEP, "update_id", "processed_at"),  # ids only; purged by retention
+    "api_tokens": _all(_KEEP, "id", "name", "token_hash", "prefix", "created_at", "last_used_at", "revoked_at"),
+    # Responses replayed to a merchant's retry may quote a customer; retention purges them (not per person).
+    "idempotent_requests": _all(
+        _KEEP, "id", "token_id", "key", "method", "path", "request_hash", "status_code", "response_body", "created_at"
+    ),
+    "broadcasts": _all(
+        _KEEP,
+        "id", "created_by", "audience", "texts", "new_eta", "status", "recipient_count", "progress_chat_id",
+        "progress_message_id", "created_at", "finished_at",
+    ),
+    "canned_replies": _all(_KEEP, "id", "key", "language", "text", "created_by", "created_at"),
+}
+
+# Tables with rows about one person: each is a section of the export, named after the table.
+PERSONAL_TABLES = (
+    "customers",
+    "telegram_users",
+    "orders",
+    "order_lines",
+    "eta_changes",
+    "refunds",
+    "delay_notices",
+    "tickets",
+    "ticket_messages",
+    "link_attempts",
+    "outbox_messages",
+    "audit_log",
+)
+
+# Keys of audit details that identify a person; erasure takes them out of the entries about the person.
+PERSONAL_DETAIL_KEYS = frozenset(
+    {"telegram_user_id", "replaced_telegram_user_id", "name", "email", "phone", "chat_id", "text"}
+)
