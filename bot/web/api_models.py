@@ -360,3 +360,33 @@ class BackorderOut(BaseModel):
 class BackorderPageOut(BaseModel):
     backorders: list[BackorderOut] = Field(description="Oldest order first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+# ---- privacy requests ----------------------------------------------------------------------------------
+
+CustomerEmail = Annotated[
+    str, Field(min_length=3, max_length=320, description="The customer's e-mail; case does not matter.")
+]
+
+
+class CustomerQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: CustomerEmail
+
+
+class CustomerErasureIn(RequestModel):
+    email: CustomerEmail
+
+
+class CustomerExportOut(BaseModel):
+    """Everything stored about the person: one section per table, each a list of its rows as stored."""
+
+    format: str = Field(examples=["backorder-desk.personal-data.v1"])
+    exported_at: AwareDatetime
+    data: dict[str, list[dict[str, Any]]]
+
+
+class CustomerErasureOut(BaseModel):
+    erased: bool = Field(description="False when nothing personal was stored (any more): erasing again is safe.")
+    customer_id: int | None = Field(description="The erased customer's id, now a pseudonym; orders keep it.")

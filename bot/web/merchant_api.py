@@ -38,6 +38,7 @@ from bot.services.intake.import_records import BadRow, Batch, ImportResult, Orde
 from bot.services.intake.order_import import import_order_records
 from bot.services.intake.product_import import import_product_records
 from bot.services.outreach.broadcasts import Audience, broadcast_progress, cancel_broadcast, create_broadcast
+from bot.services.privacy import SubjectQuery, erase_customer, export_customer
 from bot.services.purchasing.purchase_orders import (
     add_purchase_order,
     cancel_purchase_order,
@@ -53,6 +54,10 @@ from bot.web.api_models import (
     BackorderQuery,
     BroadcastIn,
     BroadcastOut,
+    CustomerErasureIn,
+    CustomerErasureOut,
+    CustomerExportOut,
+    CustomerQuery,
     DelayNoticeOut,
     DelayNoticeQuery,
     DelayNoticesOut,
@@ -377,6 +382,23 @@ async def get_delay_notices(request: web.Request) -> web.Response:
     return _json(DelayNoticesOut(delay_notices=[DelayNoticeOut.of(notice) for notice in notices]))
 
 
+# ---- privacy requests -------------------------------------------------------------------------------
+
+
+async def get_customer_export(request: web.Request) -> web.Response:
+    """Everything stored about a customer, for their request to see their data (404 when nothing is stored)."""
+    query = _read_query(request, CustomerQuery)
+    document = await export_customer(_uow(request), SubjectQuery(email=query.email))
+    return web.json_response(document)
+
+
+async def post_customer_erasure(request: web.Request) -> web.Response:
+    """Erase a customer's personal data; orders, amounts and refunds stay, without it. Erasing again is a no-op."""
+    body = await read_body(request, CustomerErasureIn)
+    result = await erase_customer(_uow(request), SubjectQuery(email=body.email), request_actor(request))
+    return _json(CustomerErasureOut(erased=result.erased, customer_id=result.customer_id))
+
+
 # ---- the document ------------------------------------------------------------------------------------
 
 
@@ -387,7 +409,7 @@ async def get_openapi_document(request: web.Request) -> web.Response:
 
 
 PRODUCTS, STOCK, ORDERS, PURCHASE_ORDERS, BACKORDERS = "products", "stock", "orders", "purchase orders", "backorders"
-BROADCASTS, DELAY_NOTICES = "broadcasts", "delay notices"
+BROADCASTS, DELAY_NOTICES, CUSTOMERS = "broadcasts", "delay notices", "customers"
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "PUT", "/products/{sku}", put_product, "Create or update one product",
@@ -447,6 +469,16 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/delay-notices", get_delay_notices, "List delay notices",
         {200: ("The notices, oldest first.", DelayNoticesOut)}, query=DelayNoticeQuery, tags=(DELAY_NOTICES,),
+    ),
+    Operation(
+        "GET", "/customers/export", get_customer_export, "Export a customer's personal data",
+        {200: ("Everything stored about them.", CustomerExportOut)}, query=CustomerQuery,
+        errors=(401, 404, 422), tags=(CUSTOMERS,),
+    ),
+    Operation(
+        "POST", "/customers/erase", post_customer_erasure, "Erase a customer's personal data",
+        {200: ("Erased, or nothing personal was left to erase.", CustomerErasureOut)},
+        body=CustomerErasureIn, tags=(CUSTOMERS,),
     ),
     Operation(
         "GET", OPENAPI_PATH, get_openapi_document, "This document",
