@@ -5,7 +5,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from datetime import date, timedelta
+from datetime import date
 
 from telegram.ext import Application
 
@@ -14,25 +14,24 @@ from bot.composition import ChatDeps
 from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
 from bot.services.backorders.delay_notices import process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
-from bot.services.conversations.chat_session import forget_old_updates
-from bot.wiring import delay_notice_policy
+from bot.services.privacy.retention import purge_expired
+from bot.wiring import delay_notice_policy, retention_periods
 
 log = logging.getLogger(__name__)
 
 STOP_SECONDS = 5.0
 DAILY_CHECK_SECONDS = 15 * 60
-PROCESSED_UPDATES_KEPT = timedelta(days=7)  # Telegram gives up redelivering an update long before this
 
 
 async def run_daily_jobs(deps: ChatDeps) -> None:
-    """Once a day: estimated ETAs follow the calendar, delay notices go out, old update claims go."""
+    """Once a day: estimated ETAs follow the calendar, delay notices go out, data past its retention goes."""
     moves = await recompute_all_etas(deps.uow())
     notices = await process_delay_notices(deps.uow(), delay_notice_policy(deps.settings))
-    forgotten = await forget_old_updates(deps.uow(), deps.clock.now() - PROCESSED_UPDATES_KEPT)
+    purged = await purge_expired(deps.uow(), retention_periods(deps.settings))
     log.info(
         "daily jobs: %d ETAs moved; delay notices: %d first, %d further, %d lines cancelled without an answer,"
-        " %d customers unreachable; %d old update claims forgotten",
-        len(moves), notices.first_notices, notices.further_notices, notices.auto_cancelled, notices.unreachable, forgotten,
+        " %d customers unreachable; %d rows past their retention purged",
+        len(moves), notices.first_notices, notices.further_notices, notices.auto_cancelled, notices.unreachable, purged.total(),
     )
 
 

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     secret_key: str = ""
     link_token_ttl_days: int = Field(default=30, ge=1, le=365)
     link_attempts_per_hour: int = Field(default=5, ge=1, le=1000)
+    # Retention: how many days each kind of personal data is kept (bot/services/privacy/retention.py).
+    retention_ticket_transcript_days: int = Field(default=90, ge=1, le=3650)
+    retention_closed_ticket_days: int = Field(default=730, ge=1, le=3650)
+    retention_link_attempt_days: int = Field(default=30, ge=1, le=3650)
+    retention_processed_update_days: int = Field(default=7, ge=1, le=3650)
+    retention_sent_message_days: int = Field(default=30, ge=1, le=3650)
+    retention_idempotent_response_days: int = Field(default=1, ge=1, le=3650)
     support_contact: str = "support@example.com"
 
     web_host: str = "127.0.0.1"

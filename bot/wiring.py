@@ -10,6 +10,7 @@ from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.services.audit import last_change_at
 from bot.services.backorders.delay_notices import DelayNoticePolicy
+from bot.services.privacy.retention import RetentionPeriods
 from bot.services.quiet_hours import QuietHours
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.engine import create_engine, create_session_factory
@@ -44,6 +45,18 @@ def shop_policy(settings: Settings) -> ShopPolicy:
         alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
         recently_resolved_days=settings.recently_resolved_days,
         quiet_hours=QuietHours(settings.quiet_hours_start, settings.quiet_hours_end),
+    )
+
+
+def retention_periods(settings: Settings) -> RetentionPeriods:
+    """The RETENTION_*_DAYS settings, for the daily purge."""
+    return RetentionPeriods(
+        ticket_transcripts=timedelta(days=settings.retention_ticket_transcript_days),
+        closed_tickets=timedelta(days=settings.retention_closed_ticket_days),
+        link_attempts=timedelta(days=settings.retention_link_attempt_days),
+        processed_updates=timedelta(days=settings.retention_processed_update_days),
+        sent_message_bodies=timedelta(days=settings.retention_sent_message_days),
+        idempotent_responses=timedelta(days=settings.retention_idempotent_response_days),
     )
 
 
