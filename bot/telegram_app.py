@@ -28,6 +28,7 @@ from bot.handlers import (
     notifications,
     orders,
     other_messages,
+    privacy,
     support,
 )
 from bot.handlers.buttons import button_pressed
@@ -128,6 +129,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("logout", linking.logout, filters=private))
     application.add_handler(CommandHandler("help", free_text.help_command, filters=private))
     application.add_handler(CommandHandler("notifications", notifications.notifications, filters=private))
+    application.add_handler(CommandHandler("privacy", privacy.privacy, filters=private))
     application.add_handler(CommandHandler("backorders", merchant.backorders, filters=private))
     application.add_handler(CommandHandler("broadcast", merchant.broadcast, filters=private))
     application.add_handler(CallbackQueryHandler(button_pressed))
@@ -153,6 +155,7 @@ def command_menu(language: str) -> list[BotCommand]:
         BotCommand("language", t.gettext("Change language")),
         BotCommand("help", t.gettext("What I can do")),
         BotCommand("logout", t.gettext("Disconnect this chat")),
+        BotCommand("privacy", t.gettext("Your data: see it or have it erased")),
     ]
 
 

@@ -6,7 +6,18 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers import alternatives, cancel, delay_notice, human, language, merchant, notifications, orders, support
+from bot.handlers import (
+    alternatives,
+    cancel,
+    delay_notice,
+    human,
+    language,
+    merchant,
+    notifications,
+    orders,
+    privacy,
+    support,
+)
 from bot.handlers.chat import answer_press, customer_id, deps, reply, tr
 from bot.render import conversation
 from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
@@ -41,10 +52,18 @@ _ACTIONS: dict[Action, ButtonAction] = {
     Action.BROADCAST_ABORT: merchant.abort_button,
     Action.BROADCAST_CATEGORY: merchant.category_button,
     Action.BACKORDERS_PAGE: merchant.backorders_page_button,
+    Action.PRIVACY: privacy.privacy_button,
+    Action.PRIVACY_EXPORT: privacy.export_button,
+    Action.PRIVACY_FORGET_ASK: privacy.forget_ask,
+    Action.PRIVACY_FORGET_CONFIRM: privacy.forget_confirm,
 }
-# Actions for people who need no linked order: choosing a language, and the merchants' broadcast buttons.
+# Actions for people who need no linked order: choosing a language, their data, the merchants' broadcast buttons.
 _NO_CUSTOMER_NEEDED = {
     Action.LANGUAGE,
+    Action.PRIVACY,
+    Action.PRIVACY_EXPORT,
+    Action.PRIVACY_FORGET_ASK,
+    Action.PRIVACY_FORGET_CONFIRM,
     Action.BROADCAST_AUDIENCE,
     Action.BROADCAST_SKIP,
     Action.BROADCAST_SEND,

@@ -49,6 +49,10 @@ class Action(StrEnum):
     BROADCAST_ABORT = "bx"  # draft id: drop the draft
     BROADCAST_CATEGORY = "bc"  # draft id, category number (0 = first in the list shown)
     BACKORDERS_PAGE = "bp"  # page number (1 = first): one page of the merchant's /backorders
+    PRIVACY = "pv"  # back to /privacy's overview
+    PRIVACY_EXPORT = "pe"  # send the customer their data as a file
+    PRIVACY_FORGET_ASK = "pf"  # ask before forgetting the customer
+    PRIVACY_FORGET_CONFIRM = "pg"  # forget the customer
 
 
 LANGUAGE_CODES = {1: "en", 2: "de"}
@@ -102,6 +106,10 @@ ARITY = {
     Action.BROADCAST_ABORT: 1,
     Action.BROADCAST_CATEGORY: 2,
     Action.BACKORDERS_PAGE: 1,
+    Action.PRIVACY: 0,
+    Action.PRIVACY_EXPORT: 0,
+    Action.PRIVACY_FORGET_ASK: 0,
+    Action.PRIVACY_FORGET_CONFIRM: 0,
 }
 # Ids are written without leading zeros, so each payload has exactly one spelling.
 _PATTERN = re.compile(r"c1:([a-z]{1,2})((?::(?:0|[1-9][0-9]{0,9})){0,2})")

@@ -162,7 +162,7 @@ async def test_the_command_menu_is_set_in_english_by_default_and_in_german(fake:
 
     assert fake.commands() == english
     assert fake.commands(language_code="de") == german
-    assert {c["command"] for c in german} == {"orders", "notifications", "support", "language", "help", "logout"}
+    assert {c["command"] for c in german} == {"orders", "notifications", "support", "language", "help", "logout", "privacy"}
     assert german[0]["description"] == "Meine wartenden Artikel und ihre Versandtermine"
     assert english[0]["description"] == "My waiting items and their ship dates"
     assert fake.visible_commands(fake.add_user("Jonas", language_code="de")) == german
