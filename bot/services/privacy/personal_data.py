@@ -108,7 +108,7 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
     "broadcasts": _all(
         _KEEP,
         "id", "created_by", "audience", "texts", "new_eta", "status", "recipient_count", "progress_chat_id",
-        "progress_message_id", "created_at", "finished_at",
+        "progress_message_id", "created_at", "finished_at", "urgent",
     ),
     "canned_replies": _all(_KEEP, "id", "key", "language", "text", "created_by", "created_at"),
 }
