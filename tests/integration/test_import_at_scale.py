@@ -145,15 +145,17 @@ def test_the_import_command_lists_the_first_hundred_problems_and_the_total(
 
 
 def test_a_killed_import_leaves_nothing_half_written(cli_database: str, tmp_path: Path) -> None:
-    upgrade(cli_database)
-    assert run_cli("import", "products", _write(tmp_path / "products.csv", products_file())) == 0
     orders = _write(tmp_path / "orders.csv", orders_file(10000))
-    environment = os.environ | {"DATABASE_URL": cli_database}
-    command = [sys.executable, "-c", "import sys; from bot.cli import main; main(sys.argv[1:])"]
-    command += ["import", "orders", orders]
+    # How long the whole import takes on this machine, now, so the kill lands halfway on a fast one or a slow one.
+    timing_database = f"sqlite+aiosqlite:///{tmp_path}/timing.sqlite3"
+    _shop_with_products(timing_database, tmp_path)
+    started = time.monotonic()
+    assert _import_orders(timing_database, orders, tmp_path).wait() == 0
+    whole_import = time.monotonic() - started
+    _shop_with_products(cli_database, tmp_path)
 
-    importing = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL)
-    time.sleep(3)  # well into checking and writing 20,000 lines, and far from done, on any machine
+    importing = _import_orders(cli_database, orders, tmp_path)
+    time.sleep(whole_import / 2)
     importing.send_signal(signal.SIGKILL)
     importing.wait()
 
@@ -161,6 +163,24 @@ def test_a_killed_import_leaves_nothing_half_written(cli_database: str, tmp_path
     assert _counts(cli_database) == (0, 0, 0)
     assert run_cli("import", "orders", orders) == 0
     assert _counts(cli_database) == (10000, 20000, 3334)
+
+
+def _shop_with_products(database_url: str, tmp_path: Path) -> None:
+    upgrade(database_url)
+    products = _write(tmp_path / "products.csv", products_file())
+    environment = os.environ | {"DATABASE_URL": database_url}
+    command = _cli_command("import", "products", products)
+    assert subprocess.run(command, env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL).returncode == 0
+
+
+def _import_orders(database_url: str, orders: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+    environment = os.environ | {"DATABASE_URL": database_url}
+    command = _cli_command("import", "orders", orders)
+    return subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL)
+
+
+def _cli_command(*argv: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from bot.cli import main; main(sys.argv[1:])", *argv]
 
 
 def _write(path: Path, text: str) -> str:
