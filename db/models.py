@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from db.transaction_order import current_transaction_number
 from db.types import UTCDateTime
 
 # Stable constraint names, so migrations can alter them on every backend.
@@ -581,3 +582,22 @@ class CannedReply(Base):
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """Something the shop must act on or know, written in the same transaction as the change that caused it.
+
+    Read in (transaction_number, id) order by the feed and the webhook deliveries (db/transaction_order.py).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_feed", "transaction_number", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)  # "evt_…", what consumers see
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Webhook deliveries of one order number go out in order; events of no order have none.
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    transaction_number: Mapped[int] = mapped_column(BigInteger, default=current_transaction_number())

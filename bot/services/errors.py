@@ -338,3 +338,15 @@ class CannedReplyNotFound(NotFound):
 
 class InvalidCannedReply(DomainError):
     code = "invalid_canned_reply"
+
+
+class InvalidFeedQuery(DomainError):
+    """A query of the event feed or an endpoint's event types that cannot be answered; `field` names the part."""
+
+    code = "invalid_query"
+    text = N_("{field} {reason}")
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field=field, reason=reason)
+        self.field = field
+        self.reason = reason

@@ -13,12 +13,10 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ValidationError
 
 from bot.services.backorders.backorder_list import QueueCursor, list_backorders
 from bot.services.backorders.delay_notices import list_delay_notices
@@ -33,7 +31,7 @@ from bot.services.errors import (
     UnsupportedLanguage,
 )
 from bot.services.intake.cell_formats import instant
-from bot.services.intake.field_rules import expected_on, no_nul
+from bot.services.intake.field_rules import expected_on
 from bot.services.intake.import_records import BadRow, Batch, ImportResult, OrderLineRecord, ProductRecord
 from bot.services.intake.order_import import import_order_records
 from bot.services.intake.product_import import import_product_records
@@ -48,6 +46,10 @@ from bot.services.purchasing.purchase_orders import (
 from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from bot.web.api_auth import bearer_auth, open_without_token, request_actor, request_token
+from bot.web.api_io import json_answer as _json
+from bot.web.api_io import read_body
+from bot.web.api_io import read_query as _read_query
+from bot.web.api_io import request_uow as _uow
 from bot.web.api_models import (
     BackorderOut,
     BackorderPageOut,
@@ -85,14 +87,12 @@ from bot.web.json_errors import (
     Problem,
     error_response,
     invalid_request_response,
-    json_path,
-    validation_problems,
 )
 from bot.web.openapi import OPENAPI_PATH, Operation, build_openapi_document
+from bot.web.order_loop_api import ORDER_LOOP_OPERATIONS
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", dict)
 
 
@@ -484,6 +484,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET", OPENAPI_PATH, get_openapi_document, "This document",
         {200: ("The OpenAPI 3.1 document.", None)}, errors=(), needs_token=False,
     ),
+    *ORDER_LOOP_OPERATIONS,
 )
 
 
@@ -520,56 +521,6 @@ async def domain_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return error_response(
             500, "internal_error", "Something went wrong on our side. Try again; with an Idempotency-Key a retry is safe."
         )
-
-
-async def read_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
-    """The JSON body as `model`; InvalidRequest listing every problem if it is not one."""
-    raw = await request.read()
-    if optional and not raw.strip():
-        raw = b"{}"
-    try:
-        body = model.model_validate_json(raw)
-    except ValidationError as invalid:
-        raise InvalidRequest(validation_problems(invalid)) from None
-    if b"\\u0000" in raw:  # JSON can only spell a NUL character escaped
-        _refuse(_nul_problems(json.loads(raw)))
-    return body
-
-
-def _nul_problems(value: object, path: str = "") -> list[Problem]:
-    """A problem for every text of a JSON value (keys included) holding a NUL character, which no column can."""
-    if isinstance(value, str):
-        try:
-            no_nul(value)
-        except ValueError as bad:
-            return [Problem(field=path, reason=str(bad))]
-        return []
-    if isinstance(value, list):
-        return [
-            problem for index, item in enumerate(value) for problem in _nul_problems(item, json_path(path, [index]))
-        ]
-    if isinstance(value, dict):
-        return [
-            problem
-            for key, item in value.items()
-            for problem in _nul_problems(key, json_path(path, [key])) + _nul_problems(item, json_path(path, [key]))
-        ]
-    return []
-
-
-def _read_query(request: web.Request, model: type[M]) -> M:
-    try:
-        return model.model_validate(dict(request.query))
-    except ValidationError as invalid:
-        raise InvalidRequest(validation_problems(invalid)) from None
-
-
-def _json(answer: BaseModel, status: int = 200) -> web.Response:
-    return web.json_response(answer.model_dump(mode="json"), status=status)
-
-
-def _uow(request: web.Request) -> UnitOfWork:
-    return request.config_dict[DEPS].uow()
 
 
 def _repeated(keys: Sequence[str], where: str, field: str, noun: str) -> list[Problem]:

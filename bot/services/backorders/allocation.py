@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.services.audit import Actor, AuditFact, record_all
+from bot.services.event_log import line_ready_to_ship
 from db.models import OPEN_LINE_STATUSES, LineStatus, Order, OrderLine, Product, StockLevel
 
 
@@ -113,6 +114,8 @@ async def _allocate_chunk(
         facts.append(
             AuditFact("line.allocated", "order_line", line.id, {"quantity": allocated_now, "ready_to_ship": ready})
         )
+        if ready:
+            line_ready_to_ship(session, now, line.order_number, line.id, line.sku, line.product_name, line.quantity - line.cancelled_quantity - line.substituted_quantity)
     if not changes:
         return []
 
@@ -176,6 +179,7 @@ async def _lines_stock_can_reach(session: AsyncSession, product_ids: list[int]) 
             Order.customer_id,
             Order.number.label("order_number"),
             Product.sku,
+            Product.name.label("product_name"),
         )
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)

@@ -12,6 +12,7 @@ from bot.services.backorders.notifications import notify_eta_moves, notify_subst
 from bot.services.backorders.ownership import customer_line, locked_customer_line
 from bot.services.backorders.results import SubstitutionResult
 from bot.services.errors import AlternativeNotOffered, AlternativeSoldOut, LineNotWaiting
+from bot.services.event_log import line_substituted
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
     OPEN_LINE_STATUSES,
@@ -113,8 +114,9 @@ async def pick_alternative(
         new_line = _substitute(line, alternative, quantity, now)
         session.add(new_line)
         await session.flush()
-        if offer.refund_minor:
-            session.add(_refund(line, offer.refund_minor, now))
+        refund = _refund(line, offer.refund_minor, now) if offer.refund_minor else None
+        if refund is not None:
+            session.add(refund)
         record(
             session,
             actor,
@@ -131,6 +133,7 @@ async def pick_alternative(
             refund_minor=offer.refund_minor,
         )
         await session.flush()
+        line_substituted(session, line, new_line.id, alternative, quantity, refund.id if refund else None, actor, now)
         # The old SKU's queue got shorter; the alternative's stock fell, which its own ETAs may count on.
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id, product_id]

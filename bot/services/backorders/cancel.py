@@ -11,6 +11,7 @@ from bot.services.backorders.notifications import notify_cancelled, notify_eta_m
 from bot.services.backorders.ownership import customer_line, customer_order, locked_customer_line, locked_order_lines
 from bot.services.backorders.results import CancelResult
 from bot.services.errors import LineNotCancellable
+from bot.services.event_log import line_cancelled
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OPEN_LINE_STATUSES, LineStatus, OrderLine, Refund, RefundReason, RefundStatus
 
@@ -108,7 +109,7 @@ async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, act
             if _was_cancelled(line):
                 cancelled.append(await _earlier_cancel(session, line))
             elif line.status in OPEN_LINE_STATUSES:
-                cancelled.append(_cancel(uow, line, actor))
+                cancelled.append(await _cancel(uow, line, actor))
                 changed_skus.add(line.product_id)
             else:
                 kept.append(KeptLine(line.id, line.product.sku, line.product.name, line.status, _why_not(line)))
@@ -138,7 +139,7 @@ async def cancel_waiting_line(uow: UnitOfWork, line: OrderLine, actor: Actor) ->
     if _was_cancelled(line):
         return await _earlier_cancel(uow.session, line)
     _check_cancellable(line)
-    return _cancel(uow, line, actor)
+    return await _cancel(uow, line, actor)
 
 
 def _was_cancelled(line: OrderLine) -> bool:
@@ -157,8 +158,8 @@ def _check_cancellable(line: OrderLine) -> None:
         raise LineNotCancellable(LineStatus.CANCELLED.value if _was_cancelled(line) else line.status.value)
 
 
-def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
-    """Cancel the line's waiting quantity, owe its refund and audit it, in the current transaction."""
+async def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
+    """Cancel the line's waiting quantity, owe its refund, audit it and log its events, in the current transaction."""
     now = uow.clock.now()
     quantity = line.open_quantity
     refund = quantity * line.unit_price_minor
@@ -167,16 +168,17 @@ def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
     line.status = LineStatus.ALLOCATED if line.allocated_quantity else LineStatus.CANCELLED
     line.resolved_at = now
     line.updated_at = now
-    uow.session.add(
-        Refund(
-            line_id=line.id,
-            amount_minor=refund,
-            currency=line.order.currency,
-            reason=RefundReason.CANCELLED,
-            status=RefundStatus.OWED,
-            created_at=now,
-        )
+    owed = Refund(
+        line_id=line.id,
+        amount_minor=refund,
+        currency=line.order.currency,
+        reason=RefundReason.CANCELLED,
+        status=RefundStatus.OWED,
+        created_at=now,
     )
+    uow.session.add(owed)
+    await uow.session.flush()  # the refund's id, which its event names
+    line_cancelled(uow.session, line, quantity, owed.id, refund, actor, now)
     record(
         uow.session,
         actor,

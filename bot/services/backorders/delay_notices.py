@@ -41,6 +41,7 @@ from bot.services.backorders.notifications import line_recipients, message_about
 from bot.services.backorders.ownership import locked_customer_line
 from bot.services.backorders.results import CancelResult
 from bot.services.errors import DelayNoticeNotFound, DelayNoticeSuperseded
+from bot.services.event_log import delay_notice_answered, delay_notice_sent, money
 from bot.services.outbox import enqueue
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
@@ -259,7 +260,7 @@ async def _send_notices(
         )
         session.add(notice)
         await session.flush()
-        quantity, unit_price = facts[state.line_id]
+        quantity, unit_price, sku = facts[state.line_id]
         record(
             session,
             Actor.system(),
@@ -273,6 +274,7 @@ async def _send_notices(
             new_ship_by=_iso(notice.new_ship_by),
             respond_by=_iso(notice.respond_by),
         )
+        delay_notice_sent(session, now, notice, line.order_number, sku, quantity, money(quantity * unit_price, line.currency))
         messages.append(
             message_about(
                 line,
@@ -364,14 +366,16 @@ async def _reachable_customers(session: AsyncSession, customer_ids: set[int]) ->
     return found
 
 
-async def _line_facts(session: AsyncSession, line_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Each line's waiting quantity and unit price."""
-    facts: dict[int, tuple[int, int]] = {}
+async def _line_facts(session: AsyncSession, line_ids: list[int]) -> dict[int, tuple[int, int, str]]:
+    """Each line's waiting quantity, unit price and SKU."""
+    facts: dict[int, tuple[int, int, str]] = {}
     for start in range(0, len(line_ids), 500):
         rows = await session.execute(
-            select(OrderLine).where(OrderLine.id.in_(line_ids[start : start + 500]))
+            select(OrderLine, Product.sku)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.id.in_(line_ids[start : start + 500]))
         )
-        facts.update({line.id: (line.open_quantity, line.unit_price_minor) for line in rows.scalars()})
+        facts.update({line.id: (line.open_quantity, line.unit_price_minor, sku) for line, sku in rows})
     return facts
 
 
@@ -404,6 +408,7 @@ async def agree_to_wait(uow: UnitOfWork, customer_id: int, notice_id: int) -> De
             notice_id=notice.id,
             new_ship_by=_iso(notice.new_ship_by),
         )
+        await delay_notice_answered(session, now, notice, line, Actor.customer(customer_id))
         await uow.commit()
         return _answer(notice, already_done=False)
 
@@ -434,6 +439,7 @@ async def cancel_for_refund(uow: UnitOfWork, customer_id: int, notice_id: int) -
             notice_id=notice.id,
             refund_minor=result.refund_minor,
         )
+        await delay_notice_answered(session, now, notice, line, actor)
         await session.flush()
         moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id])
         await notify_eta_moves(uow, moves)

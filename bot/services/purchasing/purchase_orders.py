@@ -30,6 +30,7 @@ from bot.services.errors import (
     PurchaseOrderNotFound,
     ReceiptKeyConflict,
 )
+from bot.services.event_log import purchase_order_received
 from bot.services.purchasing.stock import add_to_stock, product_by_sku
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
@@ -254,6 +255,7 @@ async def receive_purchase_order(
             lines_ready=sum(change.ready_to_ship for change in allocations),
             idempotency_key=idempotency_key,
         )
+        purchase_order_received(session, now, reference, sku, received_now, purchase_order.outstanding, [change.line_id for change in allocations if change.ready_to_ship], actor)
         await notify_stock_and_eta_changes(uow, allocations, moves)
         await uow.commit()
     return ReceiptResult(

@@ -21,6 +21,7 @@ from bot.services.backorders.ownership import customer_line
 from bot.services.backorders.status import LineView, get_backorder_status, get_line_view
 from bot.services.conversations.chat_session import resolve_language
 from bot.services.errors import InvalidRating, TicketClosed, TicketNotFound, TicketStillOpen
+from bot.services.event_log import EventType, ticket_event
 from bot.services.outbox import PRIORITY_INTERACTIVE, OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import (
@@ -200,6 +201,7 @@ async def open_ticket(
                     session, Actor.customer(customer_id), "ticket.opened", "ticket", ticket.id, at=now,
                     reason=ticket.reason,
                 )
+                ticket_event(session, EventType.TICKET_OPENED, now, ticket, Actor.customer(customer_id))
         # Whichever way the customer reached a person, the bot's run of misunderstandings is over.
         await session.execute(
             update(TelegramUser)
@@ -410,6 +412,7 @@ async def close_ticket(uow: UnitOfWork, ticket_id: int, actor: Actor, *, custome
         ticket.closed_at = now
         ticket.closed_by = f"{actor.type.value}:{actor.id}" if actor.id else actor.type.value
         record(session, actor, "ticket.closed", "ticket", ticket.id, at=now)
+        ticket_event(session, EventType.TICKET_CLOSED, now, ticket, actor)
         view = await ticket_view(session, ticket)
         if customer_id is None:
             await enqueue(session, uow.clock, [_rate_request(view, uow.policy)])
@@ -447,6 +450,7 @@ async def rate_ticket(uow: UnitOfWork, customer_id: int, ticket_id: int, stars: 
         ticket.rating = stars
         ticket.rated_at = now
         record(session, Actor.customer(customer_id), "ticket.rated", "ticket", ticket.id, at=now, stars=stars)
+        ticket_event(session, EventType.TICKET_RATED, now, ticket, Actor.customer(customer_id))
         view = await ticket_view(session, ticket)
         await uow.commit()
     return Rating(view, stars, already_rated=False)

@@ -1,0 +1,305 @@
+"""The event log: what the shop must act on, written in the transaction of the change, and the feed that reads it.
+
+Each event is self-contained (order number, SKU, quantities, money in minor units with its currency), so a
+consumer never has to call back to understand it. The feed's cursor is a (transaction number, id) pair read
+only below every transaction still running (db/transaction_order.py), so paging never skips an event that
+commits late and never shows one twice.
+"""
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import Actor
+from bot.services.errors import InvalidFeedQuery
+from bot.services.unit_of_work import UnitOfWork
+from db.models import ActorType, DelayNotice, Event, OrderLine, Product, Ticket
+from db.transaction_order import settled_transaction_bound
+
+
+class EventType(StrEnum):
+    LINE_CANCELLED = "line.cancelled"
+    LINE_SUBSTITUTED = "line.substituted"
+    LINE_READY_TO_SHIP = "line.ready_to_ship"
+    LINE_SHIPPED = "line.shipped"
+    REFUND_OWED = "refund.owed"
+    REFUND_PAID = "refund.paid"
+    DELAY_NOTICE_SENT = "delay_notice.sent"
+    DELAY_NOTICE_ANSWERED = "delay_notice.answered"
+    PURCHASE_ORDER_RECEIVED = "purchase_order.received"
+    TICKET_OPENED = "ticket.opened"
+    TICKET_CLOSED = "ticket.closed"
+    TICKET_RATED = "ticket.rated"
+
+
+EVENT_TYPES = tuple(event_type.value for event_type in EventType)
+MAX_PAGE = 500
+# Who did it, as a shop's system reads it: the merchant's API, console and imports are the shop itself.
+_BY = {ActorType.CUSTOMER: "customer", ActorType.AGENT: "agent", ActorType.MERCHANT: "shop", ActorType.SYSTEM: "automatic"}
+_PATTERN = re.compile(r"^[a-z_]+\.(\*|[a-z_]+)$")
+
+
+@dataclass(frozen=True, order=True)
+class FeedCursor:
+    """Where a consumer stands in the feed: after this transaction number and event id."""
+
+    transaction_number: int
+    event_id: int
+
+    def encode(self) -> str:
+        return f"{self.transaction_number}-{self.event_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> "FeedCursor":
+        match = re.fullmatch(r"(\d{1,19})-(\d{1,19})", text)
+        if match is None:
+            raise InvalidFeedQuery("after", "is not a cursor this feed gave out")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: str
+    type: str
+    occurred_at: datetime
+    order_number: str | None
+    data: dict[str, Any]
+    cursor: FeedCursor
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[EventView]
+    next_cursor: FeedCursor | None  # store it and ask again with it; None only for an empty log
+
+
+def emit(session: AsyncSession, type: EventType, at: datetime, data: dict[str, Any], order_number: str | None = None) -> None:
+    """Add an event to the current transaction, so it commits or rolls back with the change."""
+    session.add(
+        Event(
+            public_id="evt_" + uuid.uuid4().hex,
+            type=type.value,
+            occurred_at=at,
+            order_number=order_number,
+            payload=data,
+        )
+    )
+
+
+def money(amount_minor: int, currency: str) -> dict[str, Any]:
+    return {"amount_minor": amount_minor, "currency": currency}
+
+
+def by(actor: Actor) -> dict[str, Any]:
+    """Who made a change: customer, agent, shop or automatic, with their id where there is one."""
+    return {"by": _BY[actor.type], "by_id": actor.id}
+
+
+def line_facts(line: OrderLine) -> dict[str, Any]:
+    """What a line is, for a payload: its order, SKU, product, quantity and price (order and product loaded)."""
+    return {
+        "order_number": line.order.number,
+        "line_id": line.id,
+        "sku": line.product.sku,
+        "product_name": line.product.name,
+        "ordered_quantity": line.quantity,
+        "unit_price": money(line.unit_price_minor, line.order.currency),
+    }
+
+
+def refund_facts(refund_id: int, line: OrderLine, amount_minor: int, reason: str) -> dict[str, Any]:
+    return {
+        "refund_id": refund_id,
+        "order_number": line.order.number,
+        "line_id": line.id,
+        "sku": line.product.sku,
+        "amount": money(amount_minor, line.order.currency),
+        "reason": reason,
+    }
+
+
+def line_cancelled(
+    session: AsyncSession, line: OrderLine, quantity: int, refund_id: int, refund_minor: int, actor: Actor, at: datetime
+) -> None:
+    """Emit line.cancelled and the refund.owed it causes."""
+    number = line.order.number
+    refund = refund_facts(refund_id, line, refund_minor, "cancelled")
+    emit(
+        session,
+        EventType.LINE_CANCELLED,
+        at,
+        {**line_facts(line), "cancelled_quantity": quantity, "still_shipping_quantity": line.allocated_quantity,
+         "refund": refund, **by(actor)},
+        number,
+    )
+    emit(session, EventType.REFUND_OWED, at, {**refund, **by(actor)}, number)
+
+
+def line_substituted(
+    session: AsyncSession,
+    line: OrderLine,
+    new_line_id: int,
+    alternative: Product,
+    quantity: int,
+    refund_id: int | None,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """Emit line.substituted (what to ship instead, and who pays a difference) and the refund.owed of a cheaper one."""
+    currency = line.order.currency
+    difference = (alternative.price_minor - line.unit_price_minor) * quantity
+    refund = refund_facts(refund_id, line, -difference, "substitute_cheaper") if refund_id is not None else None
+    emit(
+        session,
+        EventType.LINE_SUBSTITUTED,
+        at,
+        {
+            **line_facts(line),
+            "quantity": quantity,
+            "ship_instead": {
+                "line_id": new_line_id,
+                "sku": alternative.sku,
+                "product_name": alternative.name,
+                "quantity": quantity,
+                "unit_price": money(min(alternative.price_minor, line.unit_price_minor), currency),
+            },
+            "price_difference": money(difference, currency),
+            # Dearer: the shop waives the difference; cheaper: the customer is refunded it.
+            "difference_paid_by": "shop" if difference > 0 else "customer_refunded" if difference < 0 else None,
+            "refund": refund,
+            **by(actor),
+        },
+        line.order.number,
+    )
+    if refund is not None:
+        emit(session, EventType.REFUND_OWED, at, {**refund, **by(actor)}, line.order.number)
+
+
+def line_ready_to_ship(
+    session: AsyncSession, at: datetime, order_number: str, line_id: int, sku: str, product_name: str, quantity: int
+) -> None:
+    """Emit line.ready_to_ship: the line is allocated in full, and what to pick for it."""
+    emit(
+        session,
+        EventType.LINE_READY_TO_SHIP,
+        at,
+        {"order_number": order_number, "line_id": line_id, "pick": {"sku": sku, "product_name": product_name, "quantity": quantity}},
+        order_number,
+    )
+
+
+def delay_notice_sent(
+    session: AsyncSession, at: datetime, notice: DelayNotice, order_number: str, sku: str, quantity: int,
+    refund_if_cancelled: dict[str, Any],
+) -> None:
+    emit(
+        session,
+        EventType.DELAY_NOTICE_SENT,
+        at,
+        {**_notice_facts(notice, order_number, sku), "waiting_quantity": quantity, "refund_if_cancelled": refund_if_cancelled},
+        order_number,
+    )
+
+
+async def delay_notice_answered(session: AsyncSession, at: datetime, notice: DelayNotice, line: OrderLine, actor: Actor) -> None:
+    """Emit delay_notice.answered with the customer's answer (agreed or cancelled)."""
+    order = await line.awaitable_attrs.order
+    product = await line.awaitable_attrs.product
+    answer = notice.response.value if notice.response else None
+    emit(session, EventType.DELAY_NOTICE_ANSWERED, at, {**_notice_facts(notice, order.number, product.sku), "answer": answer, **by(actor)}, order.number)
+
+
+def _notice_facts(notice: DelayNotice, order_number: str, sku: str) -> dict[str, Any]:
+    return {
+        "notice_id": notice.id,
+        "sequence": notice.sequence,
+        "order_number": order_number,
+        "line_id": notice.line_id,
+        "sku": sku,
+        "promised_ship_by": notice.promised_ship_by.isoformat(),
+        "new_ship_by": notice.new_ship_by.isoformat() if notice.new_ship_by else None,
+        "respond_by": notice.respond_by.isoformat() if notice.respond_by else None,
+    }
+
+
+def purchase_order_received(
+    session: AsyncSession, at: datetime, reference: str, sku: str, received: int, outstanding: int, lines_ready: list[int], actor: Actor
+) -> None:
+    emit(
+        session,
+        EventType.PURCHASE_ORDER_RECEIVED,
+        at,
+        {"reference": reference, "sku": sku, "received_quantity": received, "outstanding_quantity": outstanding,
+         "lines_ready_to_ship": lines_ready, **by(actor)},
+    )
+
+
+def ticket_event(session: AsyncSession, type: EventType, at: datetime, ticket: Ticket, actor: Actor) -> None:
+    """Emit ticket.opened, ticket.closed or ticket.rated with the ticket as it now stands."""
+    emit(
+        session,
+        type,
+        at,
+        {"ticket_id": ticket.id, "customer_id": ticket.customer_id, "reason": ticket.reason, "status": ticket.status.value,
+         "opened_at": ticket.opened_at.isoformat(), "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+         "rating": ticket.rating, **by(actor)},
+    )
+
+
+async def read_events(
+    uow: UnitOfWork, after: FeedCursor | None, types: Sequence[str] = (), limit: int = 100
+) -> EventPage:
+    """The events after the cursor, oldest first, of the given types (`line.*` names a family); at most `limit`."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidFeedQuery("limit", f"must be between 1 and {MAX_PAGE}")
+    query = (
+        select(Event)
+        .where(Event.transaction_number < settled_transaction_bound())
+        .order_by(Event.transaction_number, Event.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(Event.transaction_number, Event.id) > tuple_(after.transaction_number, after.event_id))
+    if types:
+        query = query.where(type_filter(types))
+    async with uow.read_only():
+        events = [_view(event) for event in (await uow.session.scalars(query)).all()]
+    return EventPage(events, events[-1].cursor if events else after)
+
+
+def type_filter(types: Sequence[str]) -> ColumnElement[bool]:
+    """Events of the named types; `line.*` names every line event. InvalidFeedQuery for a type that never occurs."""
+    exact = [name for name in types if not name.endswith(".*")]
+    families = [name[:-1] for name in types if name.endswith(".*")]
+    for name in types:
+        if not _PATTERN.match(name) or not any(known.startswith(name.rstrip("*")) for known in EVENT_TYPES) or (
+            name in exact and name not in EVENT_TYPES
+        ):
+            raise InvalidFeedQuery("types", f"{name!r} is not an event type; known: {', '.join(EVENT_TYPES)}")
+    return or_(Event.type.in_(exact), *(Event.type.startswith(family, autoescape=True) for family in families))
+
+
+def parse_types(text: str | None) -> list[str]:
+    """A comma-separated list of event types, as the feed and webhook endpoints take them; checked."""
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    if names:
+        type_filter(names)
+    return names
+
+
+def _view(event: Event) -> EventView:
+    return EventView(
+        id=event.public_id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        order_number=event.order_number,
+        data=event.payload,
+        cursor=FeedCursor(event.transaction_number, event.id),
+    )
