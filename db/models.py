@@ -247,6 +247,8 @@ class OrderLine(Base):
     allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     substituted_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Of the allocated quantity, what the shop has shipped; never more than is allocated.
+    shipped_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # The order's placed_at, copied here so the queue of a SKU is one index range.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     eta: Mapped[date | None] = mapped_column(Date)
@@ -298,6 +300,8 @@ class Refund(Base):
     reason: Mapped[RefundReason] = mapped_column(_enum(RefundReason, "refund_reason"))
     status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus, "refund_status"), default=RefundStatus.OWED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_reference: Mapped[str | None] = mapped_column(String(100))  # the shop's, e.g. its payment system's id
 
 
 class AuditEntry(Base):
@@ -601,3 +605,31 @@ class Event(Base):
     order_number: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     transaction_number: Mapped[int] = mapped_column(BigInteger, default=current_transaction_number())
+
+
+class Shipment(Base):
+    """A parcel the shop sent for an order; a tracking number ships once per order, so a repeat is a no-op."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("order_id", "tracking_number", name="uq_shipments_order_tracking"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list["ShipmentLine"]] = relationship(order_by="ShipmentLine.line_id")
+
+
+class ShipmentLine(Base):
+    """How many units of an order line a shipment carried."""
+
+    __tablename__ = "shipment_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)

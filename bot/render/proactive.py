@@ -9,7 +9,7 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.render import alternatives, support
@@ -170,6 +170,33 @@ def alternatives_offered(params: dict[str, Any], t: Translator) -> Screen:
     return alternatives.alternatives_list(AlternativesResult(**(params | {"alternatives": offered})), t)
 
 
+def line_shipped(params: dict[str, Any], t: Translator) -> Screen:
+    """The shop shipped items of an order: what, when, with which carrier, and a button to track the parcel."""
+    items = ", ".join(f"{item['quantity']} × {escape(item['product_name'])}" for item in params["items"])
+    values = {"order": escape(params["order_number"]), "items": items, "day": t.date(_day(params["shipped_on"]))}
+    if params.get("carrier"):
+        text = t.gettext("Order {order} is on its way: {items} shipped on {day} with {carrier}.").format(
+            carrier=escape(params["carrier"]), **values
+        )
+    else:
+        text = t.gettext("Order {order} is on its way: {items} shipped on {day}.").format(**values)
+    if params.get("tracking_number"):
+        text += "\n" + t.gettext("Tracking number: {number}").format(number=escape(params["tracking_number"]))
+    rows = [[InlineKeyboardButton(t.gettext("Track parcel"), url=params["tracking_url"])]] if params.get("tracking_url") else []
+    rows.append([InlineKeyboardButton(t.gettext("My orders"), callback_data=button(Action.ORDERS))])
+    return Screen(text, InlineKeyboardMarkup(rows))
+
+
+def refund_paid(params: dict[str, Any], t: Translator) -> Screen:
+    """The shop paid a refund: the money is on its way."""
+    text = t.gettext("Order {order}: we have paid your refund of {amount} for {product}. It is on its way to you.").format(
+        order=escape(params["order_number"]),
+        amount=t.money(params["refund_minor"], params["currency"]),
+        product=escape(params["product_name"]),
+    )
+    return Screen(text, _orders_button(t))
+
+
 TEMPLATES: dict[str, Template] = {
     "broadcast": broadcast,
     "eta_moved": eta_moved,
@@ -180,6 +207,8 @@ TEMPLATES: dict[str, Template] = {
     "delay_auto_cancelled": delay_auto_cancelled,
     "rate_request": rate_request,
     "alternatives_offered": alternatives_offered,
+    "line_shipped": line_shipped,
+    "refund_paid": refund_paid,
 }
 
 

@@ -350,3 +350,30 @@ class InvalidFeedQuery(DomainError):
         super().__init__(field=field, reason=reason)
         self.field = field
         self.reason = reason
+
+
+class ShipmentRefused(DomainError):
+    """A shipment that cannot be recorded as given; the message says why and what could ship."""
+
+    code = "shipment_refused"
+
+
+class ShipmentConflict(DomainError):
+    code = "shipment_conflict"
+
+    def __init__(self, tracking_number: str) -> None:
+        super().__init__(f"Tracking number {tracking_number} was already recorded for this order with other items.")
+
+
+class RefundNotFound(NotFound):
+    code = "refund_not_found"
+
+    def __init__(self, refund_id: int) -> None:
+        super().__init__(f"There is no refund {refund_id}.")
+
+
+class RefundAlreadyPaid(DomainError):
+    code = "refund_already_paid"
+
+    def __init__(self, refund_id: int, reference: str | None) -> None:
+        super().__init__(f"Refund {refund_id} was already recorded as paid with reference {reference}.")

@@ -114,15 +114,21 @@ def line_facts(line: OrderLine) -> dict[str, Any]:
     }
 
 
-def refund_facts(refund_id: int, line: OrderLine, amount_minor: int, reason: str) -> dict[str, Any]:
+def refund_facts(
+    refund_id: int, order_number: str, line_id: int, sku: str, amount_minor: int, currency: str, reason: str
+) -> dict[str, Any]:
     return {
         "refund_id": refund_id,
-        "order_number": line.order.number,
-        "line_id": line.id,
-        "sku": line.product.sku,
-        "amount": money(amount_minor, line.order.currency),
+        "order_number": order_number,
+        "line_id": line_id,
+        "sku": sku,
+        "amount": money(amount_minor, currency),
         "reason": reason,
     }
+
+
+def _line_refund(refund_id: int, line: OrderLine, amount_minor: int, reason: str) -> dict[str, Any]:
+    return refund_facts(refund_id, line.order.number, line.id, line.product.sku, amount_minor, line.order.currency, reason)
 
 
 def line_cancelled(
@@ -130,7 +136,7 @@ def line_cancelled(
 ) -> None:
     """Emit line.cancelled and the refund.owed it causes."""
     number = line.order.number
-    refund = refund_facts(refund_id, line, refund_minor, "cancelled")
+    refund = _line_refund(refund_id, line, refund_minor, "cancelled")
     emit(
         session,
         EventType.LINE_CANCELLED,
@@ -155,7 +161,7 @@ def line_substituted(
     """Emit line.substituted (what to ship instead, and who pays a difference) and the refund.owed of a cheaper one."""
     currency = line.order.currency
     difference = (alternative.price_minor - line.unit_price_minor) * quantity
-    refund = refund_facts(refund_id, line, -difference, "substitute_cheaper") if refund_id is not None else None
+    refund = _line_refund(refund_id, line, -difference, "substitute_cheaper") if refund_id is not None else None
     emit(
         session,
         EventType.LINE_SUBSTITUTED,
@@ -193,6 +199,27 @@ def line_ready_to_ship(
         {"order_number": order_number, "line_id": line_id, "pick": {"sku": sku, "product_name": product_name, "quantity": quantity}},
         order_number,
     )
+
+
+def line_shipped(
+    session: AsyncSession, at: datetime, line: OrderLine, quantity: int, shipment_id: int, shipped_at: datetime,
+    parcel: dict[str, str | None],
+) -> None:
+    """Emit line.shipped: how many units went out with which parcel, and how many of the line are yet to ship."""
+    to_deliver = line.quantity - line.cancelled_quantity - line.substituted_quantity
+    emit(
+        session,
+        EventType.LINE_SHIPPED,
+        at,
+        {**line_facts(line), "shipment_id": shipment_id, "shipped_quantity": quantity,
+         "shipped_in_total": line.shipped_quantity, "still_to_ship": to_deliver - line.shipped_quantity,
+         "shipped_at": shipped_at.isoformat(), **parcel},
+        line.order.number,
+    )
+
+
+def refund_paid(session: AsyncSession, at: datetime, refund: dict[str, Any], payment_reference: str, actor: Actor) -> None:
+    emit(session, EventType.REFUND_PAID, at, {**refund, "payment_reference": payment_reference, **by(actor)}, refund["order_number"])
 
 
 def delay_notice_sent(

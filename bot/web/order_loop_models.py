@@ -2,11 +2,16 @@
 shop-side cancels, refunds and the fulfilment to-do. Money is in minor units, as everywhere."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bot.services.backorders.cancel import OrderCancelResult
 from bot.services.event_log import MAX_PAGE, EventPage, EventView
+from bot.services.fulfilment.refunds import RefundView
+from bot.services.fulfilment.shipments import ShipmentResult
+from bot.services.fulfilment.to_do import LineToShip
+from db.models import LineStatus, RefundStatus
 
 
 class EventQuery(BaseModel):
@@ -54,3 +59,162 @@ class EventPageOut(BaseModel):
             events=[EventOut.of(event) for event in page.events],
             next_cursor=page.next_cursor.encode() if page.next_cursor else None,
         )
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Sku = Annotated[str, Field(min_length=1, max_length=64, examples=["HS-200"])]
+
+
+class ShipmentLineIn(RequestModel):
+    sku: Sku
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
+class ShipmentIn(RequestModel):
+    order_number: str = Field(min_length=1, max_length=64)
+    lines: list[ShipmentLineIn] = Field(min_length=1, max_length=500, description="Each SKU once.")
+    carrier: str | None = Field(None, min_length=1, max_length=60, examples=["DHL"])
+    tracking_number: str | None = Field(
+        None, min_length=1, max_length=100, description="Sending the same number for the order again changes nothing."
+    )
+    tracking_url: str | None = Field(
+        None, max_length=500, pattern=r"^https?://[^\s/]+\S*$", description="Shown to the customer as a Track button."
+    )
+    shipped_at: AwareDatetime | None = Field(None, description="Left out: now.")
+
+
+class ShippedLineOut(BaseModel):
+    line_id: int
+    sku: str
+    product_name: str
+    quantity: int
+    status: LineStatus
+
+
+class ShipmentOut(BaseModel):
+    shipment_id: int
+    order_number: str
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    shipped_at: datetime
+    lines: list[ShippedLineOut]
+    replayed: bool = Field(description="The same tracking number was recorded before; nothing changed.")
+
+    @classmethod
+    def of(cls, result: ShipmentResult) -> "ShipmentOut":
+        return cls(
+            shipment_id=result.shipment_id,
+            order_number=result.order_number,
+            carrier=result.parcel.carrier,
+            tracking_number=result.parcel.tracking_number,
+            tracking_url=result.parcel.tracking_url,
+            shipped_at=result.shipped_at,
+            lines=[ShippedLineOut(**vars(line)) for line in result.lines],
+            replayed=result.already_done,
+        )
+
+
+class OrderCancelIn(RequestModel):
+    skus: list[Sku] = Field(default_factory=list, description="Only these SKUs' lines; left out or empty: the whole order.")
+
+
+class CancelledLineOut(BaseModel):
+    line_id: int
+    sku: str
+    cancelled_quantity: int
+    still_shipping_quantity: int
+    refund_minor: int
+
+
+class KeptLineOut(BaseModel):
+    line_id: int
+    sku: str
+    status: LineStatus
+    reason: str
+
+
+class OrderCancelOut(BaseModel):
+    order_number: str
+    cancelled: list[CancelledLineOut]
+    kept: list[KeptLineOut] = Field(description="Lines that could not be cancelled (packed or shipped), and why.")
+    refund_minor: int
+    currency: str
+    replayed: bool
+
+    @classmethod
+    def of(cls, result: OrderCancelResult) -> "OrderCancelOut":
+        return cls(
+            order_number=result.order_number,
+            cancelled=[
+                CancelledLineOut(
+                    line_id=line.line_id, sku=line.sku, cancelled_quantity=line.cancelled_quantity,
+                    still_shipping_quantity=line.kept_quantity, refund_minor=line.refund_minor,
+                )
+                for line in result.cancelled
+            ],
+            kept=[KeptLineOut(line_id=line.line_id, sku=line.sku, status=line.status, reason=line.reason) for line in result.kept],
+            refund_minor=result.refund_minor,
+            currency=result.currency,
+            replayed=result.already_done,
+        )
+
+
+class RefundPaidIn(RequestModel):
+    payment_reference: str = Field(min_length=1, max_length=100, description="The shop's payment id, for the record.")
+
+
+class RefundQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: RefundStatus | None = Field(None, description="Only owed or only paid refunds.")
+
+
+class RefundOut(BaseModel):
+    id: int
+    order_number: str
+    line_id: int
+    sku: str
+    product_name: str
+    customer_name: str
+    customer_email: str
+    amount_minor: int
+    currency: str
+    reason: str
+    status: RefundStatus
+    owed_since: datetime
+    paid_at: datetime | None
+    payment_reference: str | None
+
+    @classmethod
+    def of(cls, refund: RefundView) -> "RefundOut":
+        fields = vars(refund).copy()
+        fields.pop("already_done")
+        return cls(**fields)
+
+
+class RefundsOut(BaseModel):
+    refunds: list[RefundOut] = Field(description="Oldest first.")
+
+
+class LineToShipOut(BaseModel):
+    line_id: int
+    order_number: str
+    customer_name: str
+    sku: str
+    product_name: str
+    quantity: int = Field(description="Allocated and not yet shipped.")
+    ready_since: datetime
+    instead_of_sku: str | None = Field(description="A swapped line: the SKU the customer ordered; ship this one instead.")
+    instead_of_name: str | None
+
+    @classmethod
+    def of(cls, line: LineToShip) -> "LineToShipOut":
+        return cls(**vars(line))
+
+
+class FulfilmentOut(BaseModel):
+    lines: list[LineToShipOut] = Field(description="Ready to ship, the longest-waiting first.")

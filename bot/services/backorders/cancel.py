@@ -1,5 +1,6 @@
 """A customer cancels what is still waiting, is refunded for it, and everyone behind moves up."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -10,10 +11,10 @@ from bot.services.backorders.eta import REASON_QUEUE_CHANGED, EtaMove, recompute
 from bot.services.backorders.notifications import notify_cancelled, notify_eta_moves
 from bot.services.backorders.ownership import customer_line, customer_order, locked_customer_line, locked_order_lines
 from bot.services.backorders.results import CancelResult
-from bot.services.errors import LineNotCancellable
+from bot.services.errors import LineNotCancellable, LineNotFound, OrderNotFound
 from bot.services.event_log import line_cancelled
 from bot.services.unit_of_work import UnitOfWork
-from db.models import OPEN_LINE_STATUSES, LineStatus, OrderLine, Refund, RefundReason, RefundStatus
+from db.models import OPEN_LINE_STATUSES, LineStatus, Order, OrderLine, Refund, RefundReason, RefundStatus
 
 _WHY_NOT_CANCELLABLE = {
     LineStatus.SHIPPED: "it has already shipped",
@@ -100,35 +101,58 @@ async def cancel_line(uow: UnitOfWork, customer_id: int, line_id: int, actor: Ac
 async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, actor: Actor) -> OrderCancelResult:
     """Cancel every waiting line of the order; lines that already shipped or are reserved are kept, with why."""
     async with uow:
-        session = uow.session
-        order = await customer_order(session, customer_id, order_number)
-        cancelled: list[CancelResult] = []
-        kept: list[KeptLine] = []
-        changed_skus: set[int] = set()
-        for line in await locked_order_lines(session, order):
-            if _was_cancelled(line):
-                cancelled.append(await _earlier_cancel(session, line))
-            elif line.status in OPEN_LINE_STATUSES:
-                cancelled.append(await _cancel(uow, line, actor))
-                changed_skus.add(line.product_id)
-            else:
-                kept.append(KeptLine(line.id, line.product.sku, line.product.name, line.status, _why_not(line)))
-        moves: list[EtaMove] = []
-        if changed_skus:
-            await session.flush()
-            moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, changed_skus)
-            await notify_cancelled(uow, actor, cancelled)
-            await notify_eta_moves(uow, moves)
-            await uow.commit()
-        return OrderCancelResult(
-            order_number=order.number,
-            cancelled=cancelled,
-            kept=kept,
-            refund_minor=sum(result.refund_minor for result in cancelled),
-            currency=order.currency,
-            already_done=bool(cancelled) and not changed_skus,
-            eta_moves=tuple(moves),
-        )
+        return await _cancel_order(uow, await customer_order(uow.session, customer_id, order_number), actor)
+
+
+async def cancel_for_shop(
+    uow: UnitOfWork, order_number: str, actor: Actor, skus: Collection[str] = ()
+) -> OrderCancelResult:
+    """The shop cancels what still waits of an order (of the SKUs named, or all); the customer is told.
+
+    OrderNotFound for an unknown order; LineNotFound when a SKU named is not on it.
+    """
+    async with uow:
+        order = (await uow.session.execute(select(Order).where(Order.number == order_number))).scalar_one_or_none()
+        if order is None:
+            raise OrderNotFound()
+        return await _cancel_order(uow, order, actor, set(skus))
+
+
+async def _cancel_order(uow: UnitOfWork, order: Order, actor: Actor, skus: set[str] | None = None) -> OrderCancelResult:
+    """Cancel the order's waiting lines (of `skus` only, when given) and commit if anything changed."""
+    session = uow.session
+    cancelled: list[CancelResult] = []
+    kept: list[KeptLine] = []
+    changed_skus: set[int] = set()
+    lines = await locked_order_lines(session, order)
+    if skus and skus - {line.product.sku for line in lines}:
+        raise LineNotFound()
+    for line in lines:
+        if skus and line.product.sku not in skus:
+            continue
+        if _was_cancelled(line):
+            cancelled.append(await _earlier_cancel(session, line))
+        elif line.status in OPEN_LINE_STATUSES:
+            cancelled.append(await _cancel(uow, line, actor))
+            changed_skus.add(line.product_id)
+        else:
+            kept.append(KeptLine(line.id, line.product.sku, line.product.name, line.status, _why_not(line)))
+    moves: list[EtaMove] = []
+    if changed_skus:
+        await session.flush()
+        moves = await recompute_etas(session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, changed_skus)
+        await notify_cancelled(uow, actor, cancelled)
+        await notify_eta_moves(uow, moves)
+        await uow.commit()
+    return OrderCancelResult(
+        order_number=order.number,
+        cancelled=cancelled,
+        kept=kept,
+        refund_minor=sum(result.refund_minor for result in cancelled),
+        currency=order.currency,
+        already_done=bool(cancelled) and not changed_skus,
+        eta_moves=tuple(moves),
+    )
 
 
 async def cancel_waiting_line(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
