@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.audit import Actor
 from bot.services.backorders.cancel import cancel_line
 from bot.services.unit_of_work import UnitOfWork
-from tests.e2e.web_client import MerchantClient, api, web_client, web_deps  # noqa: F401  (fixtures)
+from tests.e2e.web_client import MerchantClient
 from tests.shop import add_customer, add_order, add_product
 
 

@@ -23,8 +23,7 @@ from bot.services.unit_of_work import UnitOfWork
 from db.models import LineStatus, OrderLine, OutboxMessage, RefundStatus
 from tests import readback
 from tests.e2e.chat_bot import chat_settings
-from tests.e2e.harness import fake_bot_api
-from tests.e2e.web_client import MerchantClient, api, web_client, web_deps  # noqa: F401  (fixtures)
+from tests.e2e.web_client import MerchantClient
 from tests.shop import add_customer, add_order, add_product
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -37,12 +36,6 @@ class Anna:
     chat_id: int
     headset_line: int
     case_line: int
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeBotApi]:
-    async with fake_bot_api(now=clock.now) as server:
-        yield server
 
 
 @pytest.fixture
