@@ -1,5 +1,6 @@
 """Work that runs beside the bot in every process that serves customers: the outbox workers, the
-broadcast progress messages, and the daily jobs (ETA recompute, delay notices, housekeeping)."""
+broadcast progress messages, merchant webhook deliveries, and the daily jobs (ETA recompute, delay notices,
+housekeeping)."""
 
 import asyncio
 import logging
@@ -15,6 +16,7 @@ from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, s
 from bot.services.backorders.delay_notices import process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.privacy.retention import purge_expired
+from bot.webhook_delivery import run_webhook_delivery
 from bot.wiring import delay_notice_policy, retention_periods
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ async def background_work(
                 name="broadcast-progress",
             )
         ]
+        chores.append(asyncio.create_task(run_webhook_delivery(deps.uow), name="webhook-delivery"))
         if daily_jobs:
             chores.append(asyncio.create_task(_every_day(deps, run_daily_jobs), name="daily-jobs"))
         try:

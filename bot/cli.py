@@ -146,6 +146,38 @@ def build_parser() -> argparse.ArgumentParser:
         who.add_argument("--email", help="the customer's e-mail address")
         who.add_argument("--telegram-id", type=int, help="the person's numeric Telegram user id")
 
+    webhook = _command(
+        commands, "webhook", "merchant webhook endpoints (signed as Standard Webhooks)",
+        "Endpoints that receive the event log (cancels, swaps, shipments, refunds, delay notices, deliveries,"
+        " tickets), signed as the Standard Webhooks specification says. A secret is shown once.",
+        ["DATABASE_URL"],
+    )
+    webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True, metavar="ACTION")
+    webhook_add = _command(
+        webhook_commands, "add", "add an endpoint and print its signing secret (shown once)",
+        "Adds an endpoint for the events of the types named, from now on, and prints its whsec_ secret on stdout.",
+        ["DATABASE_URL"],
+    )
+    webhook_add.add_argument("url")
+    webhook_add.add_argument(
+        "--events", default="", help="comma-separated event types, e.g. line.*,refund.paid (default: every type)"
+    )
+    _command(
+        webhook_commands, "list", "list endpoints, with disabled or failing ones and why",
+        "Lists every endpoint: its events, whether it works, is failing (since when, the last error) or is"
+        " disabled (why), and how many deliveries wait for it.",
+        ["DATABASE_URL"],
+    )
+    for action, help_text in (
+        ("remove", "remove an endpoint and what waits for it"),
+        ("test", "send a signed webhook.test message to an endpoint now"),
+        ("rotate-secret", "print a new signing secret; the old one keeps signing for 24 hours"),
+        ("enable", "turn a disabled endpoint back on"),
+    ):
+        _command(webhook_commands, action, help_text, help_text[0].upper() + help_text[1:] + ".", ["DATABASE_URL"]).add_argument(
+            "endpoint_id", metavar="ID", type=int, help="the endpoint's id, from `webhook list`"
+        )
+
     link = _command(
         commands, "link", "print the Telegram link for an order-confirmation e-mail",
         "Prints the t.me link that opens the bot linked to an order, for the shop's order-confirmation e-mail."
@@ -263,6 +295,22 @@ async def _customer(args: argparse.Namespace, settings: Settings) -> int:
     return await job(settings, args.email, args.telegram_id)
 
 
+async def _webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import webhook_jobs
+
+    if args.webhook_command == "add":
+        return await webhook_jobs.add_webhook(settings, args.url, args.events)
+    if args.webhook_command == "list":
+        return await webhook_jobs.list_webhooks(settings)
+    jobs = {
+        "remove": webhook_jobs.remove_webhook,
+        "test": webhook_jobs.test_webhook,
+        "rotate-secret": webhook_jobs.rotate_webhook_secret,
+        "enable": webhook_jobs.enable_webhook,
+    }
+    return await jobs[args.webhook_command](settings, args.endpoint_id)
+
+
 async def _link(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram_jobs import print_order_link
 
@@ -278,4 +326,5 @@ _JOBS: dict[str, Job] = {
     "token": _token,
     "link": _link,
     "customer": _customer,
+    "webhook": _webhook,
 }

@@ -633,3 +633,66 @@ class ShipmentLine(Base):
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookEndpointStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"  # by the merchant, by 410 Gone, or after failing for a day
+
+
+class WebhookEndpoint(Base):
+    """A merchant's URL that receives the events of the types it names, signed (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    event_types: Mapped[list[str]] = mapped_column(JSON)  # e.g. ["line.*", "refund.paid"]; empty: every type
+    secret: Mapped[str] = mapped_column(String(100))  # "whsec_…"; deliveries are signed with it
+    # During a rotation's overlap deliveries carry a signature with the old secret too.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[WebhookEndpointStatus] = mapped_column(
+        _enum(WebhookEndpointStatus, "webhook_endpoint_status"), default=WebhookEndpointStatus.ACTIVE
+    )
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first failure since the last success
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far the event log has been copied into this endpoint's deliveries (the feed's cursor).
+    fanned_out_transaction: Mapped[int] = mapped_column(BigInteger, default=0)
+    fanned_out_event: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after retrying for more than a day
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint; retried on its own schedule, independent of Telegram's outbox."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_due", "endpoint_id", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "endpoint_id", "ordering_key", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    # Deliveries of one order number go out one at a time, in order; None for events of no order.
+    ordering_key: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[WebhookDeliveryStatus] = mapped_column(
+        _enum(WebhookDeliveryStatus, "webhook_delivery_status"), default=WebhookDeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the endpoint's HTTP status, None if none came
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

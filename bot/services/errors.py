@@ -377,3 +377,17 @@ class RefundAlreadyPaid(DomainError):
 
     def __init__(self, refund_id: int, reference: str | None) -> None:
         super().__init__(f"Refund {refund_id} was already recorded as paid with reference {reference}.")
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+
+    def __init__(self, endpoint_id: int) -> None:
+        super().__init__(f"There is no webhook endpoint {endpoint_id}.")
+
+
+class InvalidWebhookUrl(DomainError):
+    code = "invalid_webhook_url"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"{url!r} is not a web address starting with https:// or http://.")

@@ -5,11 +5,19 @@ described beside the other routes (bot/web/merchant_api.py)."""
 from aiohttp import web
 
 from bot.services.backorders.cancel import cancel_for_shop
-from bot.services.errors import InvalidFeedQuery
+from bot.services.errors import InvalidFeedQuery, InvalidWebhookUrl, WebhookEndpointNotFound
 from bot.services.event_log import FeedCursor, parse_types, read_events
 from bot.services.fulfilment.refunds import list_refunds, mark_refund_paid
 from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest, record_shipment
 from bot.services.fulfilment.to_do import lines_to_ship
+from bot.services.webhooks.deliveries import endpoint_target
+from bot.services.webhooks.endpoints import (
+    add_endpoint,
+    enable_endpoint,
+    list_endpoints,
+    remove_endpoint,
+    rotate_secret,
+)
 from bot.web.api_auth import request_actor
 from bot.web.api_io import json_answer, read_body, read_query, request_uow
 from bot.web.json_errors import InvalidRequest, Problem
@@ -27,9 +35,16 @@ from bot.web.order_loop_models import (
     RefundsOut,
     ShipmentIn,
     ShipmentOut,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
+    WebhookEndpointsOut,
+    WebhookSecretOut,
+    WebhookTestOut,
 )
+from bot.webhook_delivery import WebhookSender, send_test
 
 EVENTS, SHIPMENTS, ORDERS, REFUNDS, FULFILMENT = "events", "shipments", "orders", "refunds", "fulfilment"
+WEBHOOKS = "webhooks"
 
 
 async def get_events(request: web.Request) -> web.Response:
@@ -90,6 +105,58 @@ async def get_fulfilment(request: web.Request) -> web.Response:
     return json_answer(FulfilmentOut(lines=[LineToShipOut.of(line) for line in await lines_to_ship(request_uow(request))]))
 
 
+async def post_webhook_endpoint(request: web.Request) -> web.Response:
+    """Register an endpoint for events of the types named; the answer carries its signing secret, shown only here.
+
+    Deliveries follow the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature), so
+    any of its libraries verifies them. An endpoint receives the events that happen after it was added.
+    """
+    body = await read_body(request, WebhookEndpointIn)
+    try:
+        added = await add_endpoint(request_uow(request), body.url, body.event_types, request_actor(request))
+    except InvalidWebhookUrl as invalid:
+        raise InvalidRequest([Problem(field="url", reason=invalid.message)]) from None
+    except InvalidFeedQuery as invalid:
+        raise InvalidRequest([Problem(field="event_types", reason=invalid.reason)]) from None
+    return json_answer(WebhookSecretOut.of(added), 201)
+
+
+async def get_webhook_endpoints(request: web.Request) -> web.Response:
+    """Every endpoint and how it is doing: disabled and why, failing since when, the last error."""
+    endpoints = await list_endpoints(request_uow(request))
+    return json_answer(WebhookEndpointsOut(endpoints=[WebhookEndpointOut.of(endpoint) for endpoint in endpoints]))
+
+
+async def delete_webhook_endpoint(request: web.Request) -> web.Response:
+    """Remove an endpoint and what was still to be delivered to it."""
+    await remove_endpoint(request_uow(request), int(request.match_info["endpoint_id"]), request_actor(request))
+    return web.Response(status=204)
+
+
+async def rotate_webhook_secret_route(request: web.Request) -> web.Response:
+    """A new signing secret, shown only here; for 24 hours deliveries carry a signature with the old one too."""
+    rotated = await rotate_secret(request_uow(request), int(request.match_info["endpoint_id"]), request_actor(request))
+    return json_answer(WebhookSecretOut.of(rotated))
+
+
+async def enable_webhook_endpoint(request: web.Request) -> web.Response:
+    """Turn a disabled endpoint back on; what waited for it is delivered, oldest first."""
+    endpoint = await enable_endpoint(request_uow(request), int(request.match_info["endpoint_id"]), request_actor(request))
+    return json_answer(WebhookEndpointOut.of(endpoint))
+
+
+async def test_webhook_endpoint(request: web.Request) -> web.Response:
+    """Send a signed `webhook.test` message to the endpoint now and answer with how it took it."""
+    endpoint_id = int(request.match_info["endpoint_id"])
+    uow = request_uow(request)
+    target = await endpoint_target(uow, endpoint_id)
+    if target is None:
+        raise WebhookEndpointNotFound(endpoint_id)
+    async with WebhookSender(connections=1) as sender:
+        outcome = await send_test(sender, target, uow.clock.now())
+    return json_answer(WebhookTestOut(delivered=outcome.delivered, status=outcome.status, error=outcome.error))
+
+
 ORDER_LOOP_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/events", get_events, "Read the event feed",
@@ -118,5 +185,30 @@ ORDER_LOOP_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/fulfilment", get_fulfilment, "List the lines ready to ship",
         {200: ("Lines ready to ship, swaps included.", FulfilmentOut)}, errors=(401,), tags=(FULFILMENT,),
+    ),
+    Operation(
+        "POST", "/webhook-endpoints", post_webhook_endpoint, "Add a webhook endpoint",
+        {201: ("Added; the secret is shown only now.", WebhookSecretOut)}, body=WebhookEndpointIn, tags=(WEBHOOKS,),
+    ),
+    Operation(
+        "GET", "/webhook-endpoints", get_webhook_endpoints, "List webhook endpoints",
+        {200: ("Every endpoint.", WebhookEndpointsOut)}, errors=(401,), tags=(WEBHOOKS,),
+    ),
+    Operation(
+        "DELETE", r"/webhook-endpoints/{endpoint_id:\d+}", delete_webhook_endpoint, "Remove a webhook endpoint",
+        {204: ("Removed.", None)}, errors=(401, 404), tags=(WEBHOOKS,),
+    ),
+    Operation(
+        "POST", r"/webhook-endpoints/{endpoint_id:\d+}/rotate-secret", rotate_webhook_secret_route,
+        "Rotate an endpoint's signing secret",
+        {200: ("The new secret, shown only now.", WebhookSecretOut)}, errors=(401, 404), tags=(WEBHOOKS,),
+    ),
+    Operation(
+        "POST", r"/webhook-endpoints/{endpoint_id:\d+}/enable", enable_webhook_endpoint, "Turn an endpoint back on",
+        {200: ("On again.", WebhookEndpointOut)}, errors=(401, 404), tags=(WEBHOOKS,),
+    ),
+    Operation(
+        "POST", r"/webhook-endpoints/{endpoint_id:\d+}/test", test_webhook_endpoint, "Send a test message",
+        {200: ("How the endpoint took it.", WebhookTestOut)}, errors=(401, 404), tags=(WEBHOOKS,),
     ),
 )

@@ -11,7 +11,8 @@ from bot.services.event_log import MAX_PAGE, EventPage, EventView
 from bot.services.fulfilment.refunds import RefundView
 from bot.services.fulfilment.shipments import ShipmentResult
 from bot.services.fulfilment.to_do import LineToShip
-from db.models import LineStatus, RefundStatus
+from bot.services.webhooks.endpoints import EndpointView, EndpointWithSecret
+from db.models import LineStatus, RefundStatus, WebhookEndpointStatus
 
 
 class EventQuery(BaseModel):
@@ -218,3 +219,48 @@ class LineToShipOut(BaseModel):
 
 class FulfilmentOut(BaseModel):
     lines: list[LineToShipOut] = Field(description="Ready to ship, the longest-waiting first.")
+
+
+class WebhookEndpointIn(RequestModel):
+    url: str = Field(min_length=1, max_length=500, examples=["https://shop.example.com/hooks/backorder-desk"])
+    event_types: list[str] = Field(
+        default_factory=list, description="Event types; `line.*` names a family; empty: every type.",
+        examples=[["line.*", "refund.*"]],
+    )
+
+
+class WebhookEndpointOut(BaseModel):
+    id: int
+    url: str
+    event_types: list[str]
+    status: WebhookEndpointStatus
+    disabled_reason: str | None = Field(description="Why it was disabled: 410 Gone, a day of failures, or by hand.")
+    failing_since: datetime | None
+    last_error: str | None
+    last_success_at: datetime | None
+    pending_deliveries: int
+    rotating_until: datetime | None = Field(description="Until then deliveries are also signed with the old secret.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: EndpointView) -> "WebhookEndpointOut":
+        return cls(**vars(endpoint))
+
+
+class WebhookSecretOut(BaseModel):
+    endpoint: WebhookEndpointOut
+    secret: str = Field(description="The signing secret (whsec_…), shown only in this answer.")
+
+    @classmethod
+    def of(cls, created: EndpointWithSecret) -> "WebhookSecretOut":
+        return cls(endpoint=WebhookEndpointOut.of(created.endpoint), secret=created.secret)
+
+
+class WebhookEndpointsOut(BaseModel):
+    endpoints: list[WebhookEndpointOut]
+
+
+class WebhookTestOut(BaseModel):
+    delivered: bool
+    status: int | None = Field(description="The endpoint's HTTP status; null when no answer came.")
+    error: str | None

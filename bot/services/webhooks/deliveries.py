@@ -1,0 +1,246 @@
+"""Deliveries of the event log to webhook endpoints: copied from the feed, claimed under a lease, retried with
+backoff and jitter for more than a day, one order number's deliveries in order, endpoints disabled when gone.
+
+Every endpoint is served on its own (by endpoint id), so a slow or dead one never holds up another's.
+"""
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, or_, select, tuple_, update
+from sqlalchemy.orm import aliased
+
+from bot.services.event_log import type_filter
+from bot.services.unit_of_work import UnitOfWork
+from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
+from db.transaction_order import settled_transaction_bound
+
+# After the first attempt fails: the Standard Webhooks schedule, 27 hours and a half in all.
+RETRY_AFTER = tuple(
+    timedelta(seconds=seconds) for seconds in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+)
+JITTER = 0.2  # each pause is stretched or shrunk by up to a fifth, so retries of many endpoints do not bunch up
+DISABLE_AFTER = timedelta(days=1)  # an endpoint failing this long is disabled
+LEASE = timedelta(seconds=60)  # well over the 10 s an attempt may take
+FAN_OUT_PAGE = 500
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    id: int
+    url: str
+    secrets: tuple[str, ...]  # sign with each: the new secret and, during a rotation, the old one
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    delivery_id: int
+    message_id: str  # the event's id: the same on every retry, so a receiver can drop a repeat
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    attempt: int  # 1 for the first
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: int | None  # the HTTP status, None when no answer came
+    error: str | None = None  # None: delivered
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+async def active_endpoints(uow: UnitOfWork) -> list[EndpointTarget]:
+    """The endpoints to deliver to, with the secrets to sign with now."""
+    async with uow.read_only():
+        now = uow.clock.now()
+        endpoints = (
+            await uow.session.scalars(
+                select(WebhookEndpoint).where(WebhookEndpoint.status == WebhookEndpointStatus.ACTIVE).order_by(WebhookEndpoint.id)
+            )
+        ).all()
+        return [_target(endpoint, now) for endpoint in endpoints]
+
+
+async def endpoint_target(uow: UnitOfWork, endpoint_id: int) -> EndpointTarget | None:
+    async with uow.read_only():
+        endpoint = await uow.session.get(WebhookEndpoint, endpoint_id)
+        return _target(endpoint, uow.clock.now()) if endpoint is not None else None
+
+
+def _target(endpoint: WebhookEndpoint, now: datetime) -> EndpointTarget:
+    secrets = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        secrets.append(endpoint.previous_secret)
+    return EndpointTarget(endpoint.id, endpoint.url, tuple(secrets))
+
+
+async def fan_out(uow: UnitOfWork, endpoint_id: int, limit: int = FAN_OUT_PAGE) -> int:
+    """Copy the events after the endpoint's cursor that it wants into its deliveries; how many were copied.
+
+    Reads the feed as a consumer would (never skipping a late commit); the endpoint row's lock keeps two
+    workers from copying the same page, and (endpoint, event) is unique besides.
+    """
+    async with uow:
+        session, now = uow.session, uow.clock.now()
+        endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+        if endpoint is None or endpoint.status is not WebhookEndpointStatus.ACTIVE:
+            return 0
+        after = (endpoint.fanned_out_transaction, endpoint.fanned_out_event)
+        events = (
+            await session.execute(
+                select(Event.id, Event.transaction_number, Event.type, Event.order_number)
+                .where(
+                    Event.transaction_number < settled_transaction_bound(),
+                    tuple_(Event.transaction_number, Event.id) > tuple_(*after),
+                )
+                .order_by(Event.transaction_number, Event.id)
+                .limit(limit)
+            )
+        ).all()
+        if not events:
+            return 0
+        wanted = _wanted(endpoint.event_types)
+        rows = [
+            {
+                "endpoint_id": endpoint.id,
+                "event_id": event.id,
+                "ordering_key": event.order_number,
+                "status": WebhookDeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for event in events
+            if wanted(event.type)
+        ]
+        if rows:
+            await session.execute(insert(WebhookDelivery), rows)
+        endpoint.fanned_out_transaction, endpoint.fanned_out_event = events[-1].transaction_number, events[-1].id
+        await uow.commit()
+        return len(rows)
+
+
+def _wanted(patterns: Sequence[str]) -> Any:
+    if not patterns:
+        return lambda event_type: True
+    type_filter(patterns)  # stored patterns were checked when added
+    exact = {pattern for pattern in patterns if not pattern.endswith(".*")}
+    families = tuple(pattern[:-1] for pattern in patterns if pattern.endswith(".*"))
+    return lambda event_type: event_type in exact or event_type.startswith(families)
+
+
+async def claim(uow: UnitOfWork, endpoint_id: int, limit: int) -> list[DeliveryJob]:
+    """Lease up to `limit` due deliveries of an active endpoint, each the oldest still pending of its order number."""
+    earlier = aliased(WebhookDelivery)
+    async with uow:
+        session, now = uow.session, uow.clock.now()
+        due = (
+            select(WebhookDelivery.id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.endpoint_id == endpoint_id,
+                WebhookEndpoint.status == WebhookEndpointStatus.ACTIVE,
+                WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+                or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at <= now),
+                # An order's next delivery waits until the one before it is delivered or given up.
+                or_(
+                    WebhookDelivery.ordering_key.is_(None),
+                    ~exists().where(
+                        and_(
+                            earlier.endpoint_id == WebhookDelivery.endpoint_id,
+                            earlier.ordering_key == WebhookDelivery.ordering_key,
+                            earlier.status == WebhookDeliveryStatus.PENDING,
+                            earlier.id < WebhookDelivery.id,
+                        )
+                    ),
+                ),
+            )
+            .order_by(WebhookDelivery.id)
+            .limit(limit)
+            .with_for_update(of=WebhookDelivery, skip_locked=True)
+        )
+        ids = list((await session.scalars(due)).all())
+        if not ids:
+            return []
+        await session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).values(lease_expires_at=now + LEASE)
+        )
+        rows = (
+            await session.execute(
+                select(WebhookDelivery.id, WebhookDelivery.attempts, Event.public_id, Event.type, Event.occurred_at, Event.payload)
+                .join(Event, Event.id == WebhookDelivery.event_id)
+                .where(WebhookDelivery.id.in_(ids))
+                .order_by(WebhookDelivery.id)
+            )
+        ).all()
+        await uow.commit()
+    return [DeliveryJob(row.id, row.public_id, row.type, row.occurred_at, row.payload, row.attempts + 1) for row in rows]
+
+
+async def record_outcomes(uow: UnitOfWork, endpoint_id: int, outcomes: Sequence[Outcome]) -> None:
+    """Book a batch of attempts at one endpoint: delivered, retried later, given up, or the endpoint disabled."""
+    if not outcomes:
+        return
+    async with uow:
+        session, now = uow.session, uow.clock.now()
+        endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+        deliveries = {
+            delivery.id: delivery
+            for delivery in await session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.id.in_([outcome.delivery_id for outcome in outcomes]))
+            )
+        }
+        for outcome in outcomes:
+            delivery = deliveries.get(outcome.delivery_id)
+            if delivery is None:
+                continue  # the endpoint was removed meanwhile
+            delivery.attempts += 1
+            delivery.lease_expires_at = None
+            delivery.last_status = outcome.status
+            delivery.last_error = outcome.error
+            if outcome.delivered:
+                delivery.status = WebhookDeliveryStatus.DELIVERED
+                delivery.delivered_at = now
+            elif delivery.attempts > len(RETRY_AFTER):
+                delivery.status = WebhookDeliveryStatus.FAILED
+            else:
+                pause = RETRY_AFTER[delivery.attempts - 1].total_seconds() * random.uniform(1 - JITTER, 1 + JITTER)
+                delivery.next_attempt_at = now + timedelta(seconds=pause)
+        if endpoint is not None:
+            _note_health(endpoint, outcomes, now)
+        await uow.commit()
+
+
+def _note_health(endpoint: WebhookEndpoint, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """A success clears the endpoint's failing streak; 410 Gone, or failing for a day, disables it."""
+    failures = [outcome for outcome in outcomes if not outcome.delivered]
+    if len(failures) < len(outcomes):
+        endpoint.last_success_at = now
+        endpoint.failing_since = None
+    if not failures:
+        return
+    endpoint.last_error = failures[-1].error
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+    gone = next((outcome for outcome in failures if outcome.gone), None)
+    if gone is not None:
+        _disable(endpoint, "The endpoint answered 410 Gone: it asked to be sent nothing more.")
+    elif now - endpoint.failing_since >= DISABLE_AFTER:
+        _disable(endpoint, f"Every delivery failed for a day (last error: {endpoint.last_error}).")
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    endpoint.status = WebhookEndpointStatus.DISABLED
+    endpoint.disabled_reason = reason[:300]

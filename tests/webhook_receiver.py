@@ -1,0 +1,80 @@
+"""A merchant's webhook receiver for the tests: verifies every delivery with the `standardwebhooks` library, as a
+merchant would, and answers as scripted (fail, then recover; 410 Gone; too slow)."""
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+@dataclass
+class Received:
+    message_id: str
+    type: str
+    data: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Receiver:
+    """Answers with `script` in turn (a status, or "slow" for no answer in time), then with `then`."""
+
+    secret: str = ""
+    script: list[int | str] = field(default_factory=list)
+    then: int | str = 204
+    received: list[Received] = field(default_factory=list)  # verified deliveries, answered 2xx or not
+    refused: int = 0  # deliveries whose signature did not verify
+    url: str = ""  # where it listens, once running
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            payload = Webhook(self.secret).verify(body, dict(request.headers))
+        except WebhookVerificationError:
+            self.refused += 1
+            return web.Response(status=401)
+        self.received.append(Received(request.headers["webhook-id"], payload["type"], payload["data"], dict(request.headers)))
+        answer = self.script.pop(0) if self.script else self.then
+        if answer == "slow":
+            await asyncio.sleep(30)
+            answer = 204
+        return web.Response(status=int(answer), text="" if int(answer) < 300 else "receiver says no")
+
+
+async def running_receiver(receiver: Receiver) -> AsyncIterator[Receiver]:
+    app = web.Application()
+    app.router.add_post("/hooks", receiver._hook)
+    async with TestServer(app) as server:
+        receiver.url = str(server.make_url("/hooks"))
+        yield receiver
+
+
+@contextmanager
+def receiver_in_thread(receiver: Receiver) -> Iterator[Receiver]:
+    """The receiver on a loop of its own, for tests that call the command (which runs its own loop)."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    serving = running_receiver(receiver)
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(anext(serving))
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(serving.aclose())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield receiver
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
