@@ -3,6 +3,8 @@
 from html import escape as _escape
 from typing import Any
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
 from bot.i18n import Translator
 from bot.render.callback_data import Action, button
 from bot.render.pages import items_shown, page_buttons, page_ranges
@@ -85,7 +87,7 @@ def _list_text(entries: list[Any], waiting: int, shown: range, t: Translator, *,
     if resolved_here:
         # A blank line sets the section apart, but a message never starts with one.
         parts.append(("\n" if parts else "") + t.gettext("<b>Recently resolved</b>"))
-        parts.extend(f"• {_escape(coming_title(line))} — {status_label(line.status, t)}" for line in resolved_here)
+        parts.extend(f"• {_escape(coming_title(line))} — {resolved_status(line, t)}" for line in resolved_here)
     if not paged and shown.stop < len(entries):
         parts.append(t.gettext("…and {n} more under My orders.").format(n=len(entries) - shown.stop))
     if waiting_here:
@@ -148,14 +150,41 @@ def backorder_card(line: Any, t: Translator) -> Screen:
 
 
 def resolved_card(line: Any, t: Translator) -> Screen:
-    """A line that no longer waits: say what became of it."""
+    """A line that no longer waits: say what became of it, with a Track button for its parcel."""
+    status = resolved_status(line, t, with_link=False)
     text = "\n".join(
         [
             f"<b>{_escape(coming_title(line))}</b>",
-            t.gettext("Order {order} · {status}").format(order=_escape(line.order_number), status=status_label(line.status, t)),
+            t.gettext("Order {order} · {status}").format(order=_escape(line.order_number), status=status),
         ]
     )
-    return Screen(text, inline([(t.gettext("« Back"), button(Action.ORDERS_AT, line.line_id))]))
+    rows = [[InlineKeyboardButton(t.gettext("Track parcel"), url=line.outcome.tracking_url)]] if _tracked(line) else []
+    rows.append([InlineKeyboardButton(t.gettext("« Back"), callback_data=button(Action.ORDERS_AT, line.line_id))])
+    return Screen(text, InlineKeyboardMarkup(rows))
+
+
+def resolved_status(line: Any, t: Translator, *, with_link: bool = True) -> str:
+    """What became of a resolved line: "shipped 3 Dec · DHL · Track" (a link), "cancelled · refund of €49.00 paid"."""
+    outcome = line.outcome
+    shipped = outcome is not None and outcome.shipped_on is not None
+    notes = [] if shipped and line.status == LineStatus.SHIPPED else [status_label(line.status, t)]
+    if outcome is None:
+        return notes[0]
+    if shipped:
+        notes.append(t.gettext("shipped {day}").format(day=t.date(outcome.shipped_on)))
+        if outcome.carrier:
+            notes.append(_escape(outcome.carrier))
+        if with_link and _tracked(line):
+            notes.append(f'<a href="{_escape(outcome.tracking_url)}">{t.gettext("Track")}</a>')
+    if outcome.refund_paid_minor:
+        notes.append(
+            t.gettext("refund of {amount} paid").format(amount=t.money(outcome.refund_paid_minor, line.currency))
+        )
+    return " · ".join(notes)
+
+
+def _tracked(line: Any) -> bool:
+    return line.outcome is not None and bool(line.outcome.tracking_url)
 
 
 def _item_labels(lines: list[Any]) -> list[str]:

@@ -6,10 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
 from bot.i18n import Translator
+from bot.render.backorder_card import resolved_card
 from bot.services.audit import Actor
 from bot.services.backorders.cancel import cancel_line
 from bot.services.backorders.eta import recompute_all_etas
-from bot.services.purchasing.purchase_orders import move_purchase_order
+from bot.services.backorders.status import get_line_view
+from bot.services.fulfilment.refunds import list_refunds, mark_refund_paid
+from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest, record_shipment
+from bot.services.purchasing.purchase_orders import move_purchase_order, receive_purchase_order
 from bot.services.unit_of_work import UnitOfWork
 from tests.e2e.chat_driver import CustomerChat, link_chat
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, PURCHASE_ORDER, annas_backorder, annas_linked_backorder
@@ -193,3 +197,36 @@ async def test_another_customers_order_number_looks_like_one_that_does_not_exist
     assert unknown.text == not_found.format(order="777777")
     assert foreign.button_labels == unknown.button_labels == [t.gettext("My orders")]
     assert HEADSET not in foreign.text
+
+
+async def test_a_shipped_item_shows_its_day_carrier_and_track_link_and_a_paid_refund_shows_as_paid(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, t: Translator, clock: ManualClock
+) -> None:
+    shop = await annas_linked_backorder(session, uow, chat)
+    case = await add_product(session, "CASE-1", price=1900, name="Headset case")
+    second = await add_order(session, shop.anna, [(case, 1)], number="1043")
+    await session.commit()
+    await receive_purchase_order(uow, PURCHASE_ORDER, Actor.merchant("shop"))
+    parcel = Parcel("DHL", "00340434161094042557", "https://www.dhl.de/track?piececode=00340434161094042557")
+    await record_shipment(uow, ShipmentRequest(ANNA_ORDER, [ShipmentItem("HS-200", 1)], parcel), Actor.merchant("shop"))
+    await cancel_line(uow, shop.anna.id, second.lines[0].id, Actor.customer(shop.anna.id))
+    [owed] = await list_refunds(uow)
+    await mark_refund_paid(uow, owed.id, "PAY-1", Actor.merchant("shop"))
+
+    [order_list] = await chat.command("orders")
+    card = (await chat.press(order_list, ITEM)).message if ITEM in order_list.button_labels else None
+
+    day = t.date(clock.now().date())
+    assert f"• {ITEM} — " + t.gettext("shipped {day}").format(day=day) + " · DHL · " + t.gettext("Track") in order_list.text
+    [link] = [entity for entity in order_list.entities if entity["type"] == "text_link"]
+    assert link["url"] == parcel.tracking_url
+    assert "• Headset case × 1 — " + t.gettext("cancelled") + " · " + t.gettext("refund of {amount} paid").format(
+        amount=t.money(1900, "EUR")
+    ) in order_list.text
+    assert card is None  # resolved items are listed, not buttons
+    view = await get_line_view(uow, shop.anna.id, shop.line_id)
+    resolved = resolved_card(view, t)
+    assert resolved.text.split("\n")[1] == t.gettext("Order {order} · {status}").format(
+        order=ANNA_ORDER, status=t.gettext("shipped {day}").format(day=day) + " · DHL"
+    )
+    assert resolved.keyboard.inline_keyboard[0][0].url == parcel.tracking_url

@@ -1,6 +1,6 @@
 """What a customer sees: each backordered item with its place in line, its ETA and why it moved."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import groupby
 from operator import attrgetter
@@ -34,6 +34,10 @@ from db.models import (
     OrderLine,
     Product,
     PurchaseOrder,
+    Refund,
+    RefundStatus,
+    Shipment,
+    ShipmentLine,
 )
 from db.models import EtaChange as EtaChangeRow
 
@@ -76,6 +80,7 @@ class LineView:
     purchase_order_expected_on: date | None
     resolved_at: datetime | None
     eta_history: list[EtaChange]  # newest first
+    outcome: "LineOutcome | None" = None  # resolved lines: how the shop closed them (shipped, refund paid)
 
     @property
     def is_waiting(self) -> bool:
@@ -85,6 +90,16 @@ class LineView:
     def eta_confirmed(self) -> bool:
         """Backed by stock on hand or a supplier shipment, rather than the supplier's usual lead time."""
         return self.eta_basis in (EtaBasis.IN_STOCK, EtaBasis.PURCHASE_ORDER)
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    """What the shop did about a line that stopped waiting: its latest parcel, and the refund it paid."""
+
+    shipped_on: date | None = None  # in the shop's time zone
+    carrier: str | None = None
+    tracking_url: str | None = None
+    refund_paid_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,7 @@ async def get_backorder_status(uow: UnitOfWork, customer_id: int) -> CustomerBac
     since = uow.clock.now() - timedelta(days=uow.policy.recently_resolved_days)
     async with uow.connection(read_only=True) as connection:
         views = await _line_views(connection, uow.clock, _CUSTOMER_LINES, customer_id=customer_id, since=since)
+        views = await _with_outcomes(connection, views, uow.clock.tz)
     waiting = sorted((view for view in views if view.is_waiting), key=lambda view: (view.placed_at, view.line_id))
     resolved = sorted(
         (view for view in views if not view.is_waiting),
@@ -138,6 +154,7 @@ async def get_line_view(uow: UnitOfWork, customer_id: int, line_id: int) -> Line
     """One of the customer's lines, whatever its status; LineNotFound for anyone else's."""
     async with uow.connection(read_only=True) as connection:
         views = await _line_views(connection, uow.clock, _ONE_LINE, customer_id=customer_id, line_id=line_id)
+        views = await _with_outcomes(connection, views, uow.clock.tz)
     if not views:
         raise LineNotFound()
     return views[0]
@@ -273,6 +290,42 @@ async def _line_views(
         history = [_eta_change(row) for row in line_rows if row.history_changed_at is not None]
         views.append(_line_view(line_rows[0], clock.tz, today, history))
     return views
+
+
+async def _with_outcomes(connection: AsyncConnection, views: list[LineView], tz: tzinfo) -> list[LineView]:
+    """The views, resolved ones with their latest parcel and paid refunds; no query when nothing is resolved."""
+    resolved = [view.line_id for view in views if not view.is_waiting]
+    if not resolved:
+        return views
+    parcels = {
+        row.line_id: row
+        for row in await connection.execute(
+            select(ShipmentLine.line_id, Shipment.shipped_at, Shipment.carrier, Shipment.tracking_url)
+            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+            .where(ShipmentLine.line_id.in_(resolved))
+            .order_by(Shipment.shipped_at, Shipment.id)  # the latest parcel of a line wins
+        )
+    }
+    paid = dict(
+        (
+            await connection.execute(
+                select(Refund.line_id, func.sum(Refund.amount_minor))
+                .where(Refund.line_id.in_(resolved), Refund.status == RefundStatus.PAID)
+                .group_by(Refund.line_id)
+            )
+        ).all()
+    )
+    outcomes = {
+        line_id: LineOutcome(
+            parcels[line_id].shipped_at.astimezone(tz).date() if line_id in parcels else None,
+            parcels[line_id].carrier if line_id in parcels else None,
+            parcels[line_id].tracking_url if line_id in parcels else None,
+            int(paid.get(line_id) or 0),
+        )
+        for line_id in resolved
+        if line_id in parcels or line_id in paid
+    }
+    return [replace(view, outcome=outcomes.get(view.line_id)) for view in views]
 
 
 def _eta_change(row: _LineRow) -> EtaChange:
