@@ -15,14 +15,18 @@ from bot.webhook_delivery.sender import WebhookSender
 log = logging.getLogger(__name__)
 
 BATCH = 100
+LOOPS_PER_ENDPOINT = 4  # batches in flight per endpoint; claims lease disjoint deliveries, an order's one at a time
 IDLE_SECONDS = 1.0  # how often an endpoint with nothing due looks again, and the endpoint list is read
 
 
 class WebhookWorker:
-    def __init__(self, uow: Callable[[], UnitOfWork], sender: WebhookSender, batch: int = BATCH) -> None:
+    def __init__(
+        self, uow: Callable[[], UnitOfWork], sender: WebhookSender, batch: int = BATCH, loops: int = LOOPS_PER_ENDPOINT
+    ) -> None:
         self._uow = uow
         self._sender = sender
         self._batch = batch
+        self._loops = loops
 
     async def deliver_due(self, target: EndpointTarget) -> int:
         """One round for one endpoint: copy new events, send what is due; how many were attempted."""
@@ -35,7 +39,10 @@ class WebhookWorker:
         return len(jobs)
 
     async def serve_endpoint(self, target: EndpointTarget, idle_seconds: float = IDLE_SECONDS) -> None:
-        """Deliver to one endpoint until cancelled."""
+        """Deliver to one endpoint until cancelled, a few batches at a time."""
+        await asyncio.gather(*(self._serve(target, idle_seconds) for _ in range(self._loops)))
+
+    async def _serve(self, target: EndpointTarget, idle_seconds: float) -> None:
         while True:
             try:
                 attempted = await self.deliver_due(target)
