@@ -139,7 +139,7 @@ async def test_a_delay_notice_and_its_answer_are_events(uow: UnitOfWork, session
     await session.commit()
     await add_purchase_order(uow, "PO-1", "HS-200", 1, date(2026, 12, 10), SHOP)
 
-    await process_delay_notices(uow, DelayNoticePolicy(default_language="en"))
+    await process_delay_notices(uow, DelayNoticePolicy())
     [(sent_type, sent)] = await _events(uow)
     await agree_to_wait(uow, order.customer_id, sent["notice_id"])
 
