@@ -193,7 +193,7 @@ async def test_a_dead_endpoint_never_holds_up_a_healthy_one(
 
     assert [received.data["order_number"] for received in other_receiver.received] == ["1042", "1043"]
     slow = [delivery for delivery in await _deliveries(session_factory) if delivery.endpoint_id == slow_id]
-    assert [delivery.status for delivery in slow] == [WebhookDeliveryStatus.PENDING] * 2  # still waiting for it
+    assert slow and {delivery.status for delivery in slow} == {WebhookDeliveryStatus.PENDING}  # still waiting for it
 
 
 async def test_a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends(
