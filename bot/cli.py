@@ -60,13 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     import_ = _command(
         commands, "import", "import a merchant CSV export",
-        "Reads a merchant's CSV export of products, orders or purchase orders (columns: see the README's"
+        "Reads a merchant's CSV export of products, orders, purchase orders or shipments (columns: see the README's"
         " \"Importing CSV files\"). All or nothing: if any row is bad nothing changes and every problem is listed"
         " as `row N, column: reason` (exit code 1). Importing the same file again changes nothing; --dry-run"
         " checks a file and says what it would change without writing.",
         ["DATABASE_URL", "DEFAULT_PHONE_REGION", "SHOP_TIMEZONE", "HANDLING_DAYS"],
     )
-    import_.add_argument("kind", choices=["products", "orders", "purchase-orders"], help="what the file holds")
+    import_.add_argument(
+        "kind", choices=["products", "orders", "purchase-orders", "shipments"], help="what the file holds"
+    )
     import_.add_argument("file", type=Path, help="the CSV file (UTF-8; `,` or `;` between cells)")
     import_.add_argument(
         "--dry-run", action="store_true", help="check the file and say what it would change, without writing"
@@ -174,9 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("rotate-secret", "print a new signing secret; the old one keeps signing for 24 hours"),
         ("enable", "turn a disabled endpoint back on"),
     ):
-        _command(webhook_commands, action, help_text, help_text[0].upper() + help_text[1:] + ".", ["DATABASE_URL"]).add_argument(
-            "endpoint_id", metavar="ID", type=int, help="the endpoint's id, from `webhook list`"
-        )
+        endpoint = _command(webhook_commands, action, help_text, help_text.capitalize() + ".", ["DATABASE_URL"])
+        endpoint.add_argument("endpoint_id", metavar="ID", type=int, help="the endpoint's id, from `webhook list`")
 
     link = _command(
         commands, "link", "print the Telegram link for an order-confirmation e-mail",

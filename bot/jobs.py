@@ -12,7 +12,14 @@ from tqdm import tqdm
 from bot.config import Settings
 from bot.services.audit import Actor
 from bot.services.errors import DomainError, ImportRejected
-from bot.services.intake.csv_import import ImportResult, import_orders, import_products, import_purchase_orders
+from bot.services.intake.csv_import import (
+    ImportResult,
+    ShipmentImport,
+    import_orders,
+    import_products,
+    import_purchase_orders,
+    import_shipments,
+)
 from bot.services.intake.demo_store import DemoSummary, seed_demo_store
 from bot.services.intake.import_records import ImportProgress, NoProgress
 from bot.services.unit_of_work import UnitOfWork
@@ -36,7 +43,7 @@ async def seed_demo(settings: Settings) -> int:
 
 
 async def import_csv(settings: Settings, kind: str, path: Path, *, dry_run: bool = False) -> int:
-    """Import one CSV export of `kind` (products, orders, purchase-orders); all of it or, if any row is bad, none.
+    """Import one CSV export of `kind` (products, orders, purchase-orders, shipments); all of it or none.
 
     With `dry_run`, the file is checked and what it would change is reported; nothing is written.
     """
@@ -55,12 +62,16 @@ async def import_csv(settings: Settings, kind: str, path: Path, *, dry_run: bool
     async with unit_of_work(settings) as uow:
         with TerminalProgress.for_file(text) as progress:
             try:
-                result = await _import(uow, kind, text, settings, dry_run, progress)
+                if kind == "shipments":
+                    shipments = await import_shipments(uow, text, IMPORT_ACTOR, dry_run=dry_run)
+                    summary = describe_shipments(path, shipments)
+                else:
+                    summary = describe_import(path, await _import(uow, kind, text, settings, dry_run, progress))
             except ImportRejected as rejected:
                 progress.close()
                 print(describe_rejection(path, rejected), file=sys.stderr)
                 return 1
-    print(("Dry run, nothing was written. " if dry_run else "") + describe_import(path, result))
+    print(("Dry run, nothing was written. " if dry_run else "") + summary)
     return 0
 
 
@@ -148,6 +159,18 @@ def describe_import(path: Path, result: ImportResult) -> str:
     if result.eta_moves:
         effects.append(_count(len(result.eta_moves), "ETA") + " set or moved")
     return f"{path.name}: {noun} {', '.join(counts)}." + (f" Also: {'; '.join(effects)}." if effects else "")
+
+
+def describe_shipments(path: Path, result: ShipmentImport) -> str:
+    if not (result.recorded or result.repeated):
+        return f"{path.name}: the file has no shipments in it; nothing changed."
+    if not result.recorded:
+        return f"{path.name}: nothing changed; all {_count(len(result.repeated), 'shipment')} had been recorded before."
+    units = sum(line.quantity for shipment in result.recorded for line in shipment.lines)
+    text = f"{path.name}: {_count(len(result.recorded), 'shipment')} recorded ({_count(units, 'unit')} shipped)."
+    if result.repeated:
+        text += f" {_count(len(result.repeated), 'shipment')} had been recorded before and did not change."
+    return text
 
 
 def _count(number: int, noun: str) -> str:

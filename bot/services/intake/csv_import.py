@@ -1,4 +1,4 @@
-"""Merchant CSV exports in: products, orders and purchase orders; all or nothing, and safe to repeat.
+"""Merchant CSV exports in: products, orders, purchase orders and shipments; all or nothing, and safe to repeat.
 
 A file is checked in full before anything is written. If any row is bad, ImportRejected lists every problem
 with its row number as a spreadsheet shows it (the header is row 1) and nothing changes. Importing the same
@@ -6,15 +6,21 @@ file again changes nothing; a dry run checks and reports what would change witho
 documented in README.md, "Importing CSV files".
 """
 
+from dataclasses import dataclass
+
 from bot.services.audit import Actor
-from bot.services.intake.csv_reader import read_orders, read_products, read_purchase_orders
+from bot.services.errors import DomainError, ImportRejected, RowProblem
+from bot.services.fulfilment.shipments import ShipmentResult, ship
+from bot.services.intake.csv_reader import read_orders, read_products, read_purchase_orders, read_shipments
 from bot.services.intake.import_records import NO_PROGRESS, ImportProgress, ImportResult
 from bot.services.intake.order_import import import_order_records
 from bot.services.intake.product_import import import_product_records
 from bot.services.intake.purchase_order_import import import_purchase_order_records
 from bot.services.unit_of_work import UnitOfWork
 
-__all__ = ["ImportResult", "import_orders", "import_products", "import_purchase_orders"]
+__all__ = [
+    "ImportResult", "ShipmentImport", "import_orders", "import_products", "import_purchase_orders", "import_shipments",
+]
 
 
 async def import_products(
@@ -47,3 +53,33 @@ async def import_purchase_orders(
     """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed."""
     batch = read_purchase_orders(text, uow.clock.today(), progress)
     return await import_purchase_order_records(uow, batch, actor, dry_run=dry_run, progress=progress)
+
+
+@dataclass(frozen=True)
+class ShipmentImport:
+    recorded: list[ShipmentResult]
+    repeated: list[ShipmentResult]  # their tracking numbers were recorded before; nothing changed
+
+
+async def import_shipments(uow: UnitOfWork, text: str, actor: Actor, *, dry_run: bool = False) -> ShipmentImport:
+    """Record a file's shipments (one per order and tracking number) in one transaction: all of them, or none.
+
+    A dry run records them all in its transaction, then rolls it back: nothing is written and nobody is told.
+    """
+    shipments, problems = read_shipments(text, uow.clock.tz)
+    if problems:
+        raise ImportRejected(problems)
+    results: list[ShipmentResult] = []
+    async with uow:
+        for row_number, shipment in shipments:
+            try:
+                results.append(await ship(uow, shipment, actor))
+            except DomainError as refused:  # refused before it changed anything; the others still get checked
+                problems.append(RowProblem(row_number, "", refused.message))
+        if problems:
+            raise ImportRejected(problems)
+        if not dry_run:
+            await uow.commit()
+    return ShipmentImport(
+        [result for result in results if not result.already_done], [result for result in results if result.already_done]
+    )

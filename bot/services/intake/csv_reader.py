@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.services.errors import ImportRejected, RowProblem
+from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest
 from bot.services.intake import cell_formats, field_rules
 from bot.services.intake.import_records import (
     MAX_LEAD_TIME_DAYS,
@@ -372,3 +373,50 @@ def _purchase_order_record(row: _Row, today: date) -> PurchaseOrderRecord | None
         return None
     assert reference and sku and quantity and expected_on
     return PurchaseOrderRecord(row.number, reference, sku, quantity, expected_on, status)
+
+
+# --- shipments ---------------------------------------------------------------------------------------------
+
+SHIPMENT_COLUMNS = Columns(
+    ("order_number", "sku", "quantity"), ("carrier", "tracking_number", "tracking_url", "shipped_at")
+)
+_WEB_ADDRESS = re.compile(r"https?://[^\s/]+\S*")
+
+
+def read_shipments(text: str, tz: ZoneInfo) -> tuple[list[tuple[int, ShipmentRequest]], list[RowProblem]]:
+    """A shipments file as one shipment per order number and tracking number (first row number, shipment),
+    its parcel's cells the same on every row of it, each SKU once; and the rows' problems."""
+    problems: list[RowProblem] = []
+    groups: dict[tuple[str, str], list[tuple[_Row, ShipmentItem, Parcel, datetime | None]]] = {}
+    for row in _table_rows(text, SHIPMENT_COLUMNS, problems):
+        number = row.value("order_number", _text(64))
+        sku = row.value("sku", field_rules.sku)
+        quantity = row.value("quantity", _whole_number(1, MAX_QUANTITY))
+        parcel = Parcel(
+            row.value("carrier", _text(60), required=False),
+            row.value("tracking_number", _text(100), required=False),
+            row.value("tracking_url", _web_address, required=False),
+        )
+        shipped_at = row.value("shipped_at", partial(cell_formats.instant, tz=tz), required=False)
+        if row.ok and number and sku and quantity:
+            key = (number, parcel.tracking_number or "")
+            groups.setdefault(key, []).append((row, ShipmentItem(sku, quantity), parcel, shipped_at))
+    shipments = []
+    for (number, _), members in groups.items():
+        first, _, parcel, shipped_at = members[0]
+        skus: set[str] = set()
+        for row, item, other_parcel, other_shipped_at in members:
+            if (other_parcel, other_shipped_at) != (parcel, shipped_at):
+                row.problem("", f"carrier, tracking URL or shipped_at differ from row {first.number} of this parcel")
+            if item.sku in skus:
+                row.problem("sku", f"{item.sku} is already in this parcel on another row")
+            skus.add(item.sku)
+        items = [item for _, item, _, _ in members]
+        shipments.append((first.number, ShipmentRequest(number, items, parcel, shipped_at)))
+    return shipments, problems
+
+
+def _web_address(raw: str) -> str:
+    if len(raw) > 500 or not _WEB_ADDRESS.fullmatch(raw):
+        raise ValueError(f"{raw!r} is not a web address starting with https:// or http://")
+    return raw
