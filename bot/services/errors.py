@@ -353,41 +353,55 @@ class InvalidFeedQuery(DomainError):
 
 
 class ShipmentRefused(DomainError):
-    """A shipment that cannot be recorded as given; the message says why and what could ship."""
+    """A shipment that cannot be recorded as given; the wording says why and what could ship."""
 
     code = "shipment_refused"
+    SKU_TWICE = N_("SKU {sku} is named twice; name it once with the whole quantity.")
+    NO_QUANTITY = N_("The quantity of SKU {sku} must be at least 1.")
+    NO_LINES = N_("A shipment needs at least one line.")
+    NOT_ON_ORDER = N_("Order {order} has no line with SKU {sku}.")
+    TOO_MANY = N_("Only {shippable} of SKU {sku} can ship: that is what is allocated and not yet shipped.")
+    TOO_MANY_WAITING = N_(
+        "Only {shippable} of SKU {sku} can ship: that is what is allocated and not yet shipped; {waiting} still wait"
+        " for stock."
+    )
 
 
 class ShipmentConflict(DomainError):
     code = "shipment_conflict"
+    text = N_("Tracking number {tracking_number} was already recorded for this order with other items.")
 
     def __init__(self, tracking_number: str) -> None:
-        super().__init__(f"Tracking number {tracking_number} was already recorded for this order with other items.")
+        super().__init__(tracking_number=tracking_number)
 
 
 class RefundNotFound(NotFound):
     code = "refund_not_found"
+    text = N_("There is no refund {refund_id}.")
 
     def __init__(self, refund_id: int) -> None:
-        super().__init__(f"There is no refund {refund_id}.")
+        super().__init__(refund_id=refund_id)
 
 
 class RefundAlreadyPaid(DomainError):
     code = "refund_already_paid"
+    text = N_("Refund {refund_id} was already recorded as paid with reference {reference}.")
 
     def __init__(self, refund_id: int, reference: str | None) -> None:
-        super().__init__(f"Refund {refund_id} was already recorded as paid with reference {reference}.")
+        super().__init__(refund_id=refund_id, reference=reference)
 
 
 class WebhookEndpointNotFound(NotFound):
     code = "webhook_endpoint_not_found"
+    text = N_("There is no webhook endpoint {endpoint_id}.")
 
     def __init__(self, endpoint_id: int) -> None:
-        super().__init__(f"There is no webhook endpoint {endpoint_id}.")
+        super().__init__(endpoint_id=endpoint_id)
 
 
 class InvalidWebhookUrl(DomainError):
     code = "invalid_webhook_url"
+    text = N_("'{url}' is not a web address starting with https:// or http://.")
 
     def __init__(self, url: str) -> None:
-        super().__init__(f"{url!r} is not a web address starting with https:// or http://.")
+        super().__init__(url=url)

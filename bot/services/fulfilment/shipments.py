@@ -120,12 +120,12 @@ def _wanted(items: Sequence[ShipmentItem]) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for item in items:
         if item.sku in wanted:
-            raise ShipmentRefused(f"SKU {item.sku} is named twice; name it once with the whole quantity.")
+            raise ShipmentRefused(ShipmentRefused.SKU_TWICE, sku=item.sku)
         if item.quantity <= 0:
-            raise ShipmentRefused(f"The quantity of SKU {item.sku} must be at least 1.")
+            raise ShipmentRefused(ShipmentRefused.NO_QUANTITY, sku=item.sku)
         wanted[item.sku] = item.quantity
     if not wanted:
-        raise ShipmentRefused("A shipment needs at least one line.")
+        raise ShipmentRefused(ShipmentRefused.NO_LINES)
     return wanted
 
 
@@ -135,14 +135,13 @@ def _plan(order: Order, lines: list[OrderLine], wanted: dict[str, int]) -> list[
     for sku, quantity in wanted.items():
         of_sku = [line for line in lines if line.product.sku == sku]
         if not of_sku:
-            raise ShipmentRefused(f"Order {order.number} has no line with SKU {sku}.")
+            raise ShipmentRefused(ShipmentRefused.NOT_ON_ORDER, order=order.number, sku=sku)
         shippable = sum(line.allocated_quantity - line.shipped_quantity for line in of_sku)
         if quantity > shippable:
             waiting = sum(line.open_quantity for line in of_sku)
-            raise ShipmentRefused(
-                f"Only {shippable} of SKU {sku} can ship: that is what is allocated and not yet shipped"
-                + (f"; {waiting} still wait for stock." if waiting else ".")
-            )
+            if waiting:
+                raise ShipmentRefused(ShipmentRefused.TOO_MANY_WAITING, shippable=shippable, sku=sku, waiting=waiting)
+            raise ShipmentRefused(ShipmentRefused.TOO_MANY, shippable=shippable, sku=sku)
         for line in of_sku:
             take = min(quantity, line.allocated_quantity - line.shipped_quantity)
             if take > 0:
