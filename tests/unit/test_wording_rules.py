@@ -99,6 +99,11 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "delay_notice": {"quantity": 1, "refund_minor": 14900, "currency": "EUR", "promised_ship_by": "2026-12-18", "new_ship_by": None, "respond_by": "2027-01-17", "notice_id": 3},
     "delay_auto_cancelled": {"quantity": 2, "refund_minor": 29800, "currency": "EUR", "respond_by": "2027-01-17", "kept_quantity": 0},
     "rate_request": {"ticket_id": 5},
+    "line_shipped": {
+        "items": [{"product_name": "Studio Headset", "quantity": 2}], "shipped_on": "2026-12-04", "carrier": "DHL",
+        "tracking_number": "00340434161094042557", "tracking_url": "https://www.dhl.de/track?piececode=1",
+    },
+    "refund_paid": {"refund_minor": 14900, "currency": "EUR"},
     "alternatives_offered": {
         "sku": "HS-200", "open_quantity": 1, "unit_price_minor": 14900, "currency": "EUR",
         "alternatives": [
