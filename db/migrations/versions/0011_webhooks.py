@@ -1,7 +1,7 @@
 """merchant webhook endpoints and their deliveries
 
-Revision ID: 0010_webhooks
-Revises: 0009_shipments
+Revision ID: 0011_webhooks
+Revises: 0010_shipments
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010_webhooks'
-down_revision: str | None = '0009_shipments'
+revision: str = '0011_webhooks'
+down_revision: str | None = '0010_shipments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

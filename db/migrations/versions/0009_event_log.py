@@ -1,7 +1,7 @@
 """the event log the feed and webhooks read
 
-Revision ID: 0008_event_log
-Revises: 0007_ticket_resolved_button
+Revision ID: 0009_event_log
+Revises: 0008_urgent_broadcasts
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008_event_log'
-down_revision: str | None = '0007_ticket_resolved_button'
+revision: str = '0009_event_log'
+down_revision: str | None = '0008_urgent_broadcasts'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

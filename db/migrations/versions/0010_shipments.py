@@ -1,7 +1,7 @@
 """shipments, the shipped quantity of a line and refunds paid
 
-Revision ID: 0009_shipments
-Revises: 0008_event_log
+Revision ID: 0010_shipments
+Revises: 0009_event_log
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009_shipments'
-down_revision: str | None = '0008_event_log'
+revision: str = '0010_shipments'
+down_revision: str | None = '0009_event_log'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
