@@ -15,7 +15,7 @@ from telegram import Bot
 
 from bot.clock import ManualClock
 from bot.delivery import DeliveryPolicy, FloodControl, OutboxWorker, outbox_bot
-from bot.delivery.quiet_hours import QuietHours
+from bot.services.quiet_hours import QuietHours
 from bot.i18n import translator
 from bot.sandbox import FakeBotApi
 from bot.services.event_log import read_events
