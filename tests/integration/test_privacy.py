@@ -8,7 +8,12 @@ from sqlalchemy import BigInteger, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
-from bot.services.privacy import PersonNotFound, SubjectQuery, erase_customer, export_customer
+from bot.services.privacy import (
+    PersonNotFound,
+    SubjectQuery,
+    erase_customer,
+    export_customer,
+)
 from bot.services.privacy.personal_data import PERSONAL_TABLES
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
@@ -24,6 +29,8 @@ from db.models import (
     Refund,
     RefundReason,
     RelayDirection,
+    Shipment,
+    ShipmentLine,
     TelegramUser,
     Ticket,
     TicketMessage,
@@ -66,6 +73,10 @@ async def _person_with_everything(session: AsyncSession) -> Customer:
             ),
         ]
     )
+    shipment = Shipment(order_id=order.id, carrier="DHL", tracking_number="T-1", shipped_at=T0, created_at=T0)
+    session.add(shipment)
+    await session.flush()
+    session.add(ShipmentLine(shipment_id=shipment.id, line_id=line.id, quantity=1))
     ticket = Ticket(
         customer_id=greta.id, customer_chat_id=TELEGRAM_ID, reason="asked_for_person", opened_at=T0, rating=4,
         status=TicketStatus.OPEN,

@@ -48,10 +48,29 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         _KEEP,
         "id", "order_id", "product_id", "quantity", "unit_price_minor", "status", "allocated_quantity",
         "cancelled_quantity", "substituted_quantity", "queued_at", "eta", "eta_basis", "eta_purchase_order_id",
-        "substitute_for_line_id", "resolved_at", "created_at", "updated_at",
+        "substitute_for_line_id", "resolved_at", "created_at", "updated_at", "shipped_quantity",
     ),
     "eta_changes": _all(_KEEP, "id", "line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"),
-    "refunds": _all(_KEEP, "id", "line_id", "amount_minor", "currency", "reason", "status", "created_at"),
+    "refunds": _all(
+        _KEEP, "id", "line_id", "amount_minor", "currency", "reason", "status", "created_at", "paid_at", "payment_reference"
+    ),
+    "shipments": _all(
+        _KEEP, "id", "order_id", "carrier", "tracking_number", "tracking_url", "shipped_at", "created_at"
+    ),
+    "shipment_lines": _all(_KEEP, "shipment_id", "line_id", "quantity"),
+    # Events name orders, SKUs and amounts, never a name, e-mail or phone number, so the shop's systems can keep them.
+    "events": _all(_KEEP, "id", "public_id", "type", "occurred_at", "order_number", "payload", "transaction_number"),
+    "webhook_endpoints": _all(
+        _KEEP,
+        "id", "url", "event_types", "secret", "previous_secret", "previous_secret_expires_at", "status",
+        "disabled_reason", "failing_since", "last_error", "last_success_at", "fanned_out_transaction",
+        "fanned_out_event", "created_at",
+    ),
+    "webhook_deliveries": _all(
+        _KEEP,
+        "id", "endpoint_id", "event_id", "ordering_key", "status", "attempts", "next_attempt_at", "lease_expires_at",
+        "last_status", "last_error", "created_at", "delivered_at",
+    ),
     "delay_notices": _all(
         _KEEP,
         "id", "line_id", "sequence", "promised_ship_by", "new_ship_by", "respond_by", "notified_at", "response",
@@ -121,6 +140,8 @@ PERSONAL_TABLES = (
     "order_lines",
     "eta_changes",
     "refunds",
+    "shipments",
+    "shipment_lines",
     "delay_notices",
     "tickets",
     "ticket_messages",

@@ -17,6 +17,8 @@ from db.models import (
     OrderLine,
     OutboxMessage,
     Refund,
+    Shipment,
+    ShipmentLine,
     Ticket,
     TicketMessage,
     TelegramUser,
@@ -83,7 +85,9 @@ def subject_rows(subject: Subject, order_numbers: list[str], ticket_ids: list[in
     customer_id = subject.customer.id if subject.customer is not None else None
     telegram_user_id = subject.telegram_user_id
     if customer_id is None:
-        by_customer = dict.fromkeys((Customer, Order, OrderLine, EtaChange, Refund, DelayNotice, Ticket), nothing)
+        by_customer = dict.fromkeys(
+            (Customer, Order, OrderLine, EtaChange, Refund, DelayNotice, Ticket, Shipment, ShipmentLine), nothing
+        )
         by_customer |= {TicketMessage: nothing, AuditEntry: nothing}
         own_outbox = nothing
     else:
@@ -100,6 +104,8 @@ def subject_rows(subject: Subject, order_numbers: list[str], ticket_ids: list[in
             OrderLine: OrderLine.id.in_(line_ids),
             EtaChange: EtaChange.line_id.in_(line_ids),
             Refund: Refund.line_id.in_(line_ids),
+            Shipment: Shipment.order_id.in_(select(Order.id).where(Order.customer_id == customer_id)),
+            ShipmentLine: ShipmentLine.line_id.in_(line_ids),
             DelayNotice: DelayNotice.line_id.in_(line_ids),
             Ticket: Ticket.customer_id == customer_id,
             TicketMessage: TicketMessage.ticket_id.in_(ticket_ids),
