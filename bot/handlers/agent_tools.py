@@ -22,6 +22,7 @@ from bot.render import support as render
 from bot.render.callback_data import AGENT_ACTIONS, Action, CallbackData, InvalidCallbackData, parse_callback_data
 from bot.render.errors import domain_error
 from bot.render.screen import Screen
+from bot.render.screen_limits import check_screen
 from bot.services.audit import Actor
 from bot.services.backorders.cancel import preview_cancel
 from bot.services.backorders.status import get_line_view
@@ -322,6 +323,7 @@ async def _post_for_customer(
 ) -> None:
     """Post a text in the ticket's topic and relay it to the customer as if the agent had written it."""
     desk = agent.desk
+    check_screen(screen)
     posted = await context.bot.send_message(
         desk.chat_id,
         screen.text,
@@ -442,9 +444,11 @@ def _is_service(message: Message) -> bool:
 
 
 async def _answer(message: Message, screen: Screen) -> None:
+    check_screen(screen)
     await message.reply_text(screen.text, reply_markup=screen.keyboard, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 
 async def _edit(message: object, screen: Screen) -> None:
+    check_screen(screen)
     await message.edit_text(screen.text, reply_markup=screen.keyboard, parse_mode=ParseMode.HTML)  # type: ignore[attr-defined]
 

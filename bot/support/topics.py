@@ -10,6 +10,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.render import support as render
 from bot.render.phrases import topic_name
 from bot.render.screen import Screen
+from bot.render.screen_limits import check_screen
 from bot.services.support.tickets import ClosedTicket, TicketView, attach_topic, get_ticket, ticket_context
 from bot.support.group import SupportGroup
 
@@ -105,6 +106,7 @@ async def notify(desk: SupportGroup, bot: Bot, ticket: TicketView, screen: Scree
 
 
 async def _send(bot: Bot, chat_id: int, screen: Screen, thread_id: int | None, *, reply_to: int | None = None) -> Message:
+    check_screen(screen)
     return await bot.send_message(
         chat_id,
         screen.text,
