@@ -37,6 +37,7 @@ class EventType(StrEnum):
     TICKET_OPENED = "ticket.opened"
     TICKET_CLOSED = "ticket.closed"
     TICKET_RATED = "ticket.rated"
+    CUSTOMER_ERASED = "customer.erased"
 
 
 EVENT_TYPES = tuple(event_type.value for event_type in EventType)

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
+from bot.services.event_log import read_events
 from bot.services.privacy import (
     PersonNotFound,
     SubjectQuery,
@@ -23,6 +24,7 @@ from db.models import (
     EtaChange,
     LinkAttempt,
     LinkMethod,
+    Order,
     OrderLine,
     OutboxMessage,
     OutboxStatus,
@@ -167,6 +169,22 @@ async def test_erasing_again_changes_nothing(uow: UnitOfWork, session: AsyncSess
     assert not again_by_email.erased and not again_by_pseudonym.erased
     after = await export_customer(uow, SubjectQuery(email=f"erased-{greta.id}@erased.invalid"))
     assert after["data"] == before["data"]
+
+
+async def test_the_shops_systems_hear_of_an_erasure_once_by_the_orders_it_concerned(
+    uow: UnitOfWork, session: AsyncSession
+) -> None:
+    greta = await _person_with_everything(session)
+    orders = list(await session.scalars(select(Order.number).where(Order.customer_id == greta.id).order_by(Order.number)))
+    await session.commit()  # end the read, so the erasure can write
+
+    await erase_customer(uow, SubjectQuery(email=EMAIL), Actor.merchant("cli"))
+    await erase_customer(uow, SubjectQuery(telegram_user_id=TELEGRAM_ID), Actor.merchant("cli"))
+    page = await read_events(uow, after=None, types=["customer.erased"], limit=10)
+
+    [event] = page.events
+    assert orders and event.data == {"customer_id": greta.id, "order_numbers": orders, "by": "shop", "by_id": "cli"}
+    assert EMAIL not in json.dumps(event.data)
 
 
 async def test_an_unlinked_telegram_user_can_be_erased_too(uow: UnitOfWork, session: AsyncSession) -> None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, update
 
+from bot.services import event_log
 from bot.services.audit import Actor, record
 from bot.services.privacy.personal_data import PERSONAL_DETAIL_KEYS
 from bot.services.privacy.subjects import PersonNotFound, Subject, SubjectQuery, find_subject, load_rows
@@ -12,6 +13,7 @@ from db.models import (
     AuditEntry,
     Customer,
     LinkAttempt,
+    Order,
     OutboxMessage,
     OutboxStatus,
     TelegramUser,
@@ -48,6 +50,8 @@ async def erase_customer(uow: UnitOfWork, query: SubjectQuery, actor: Actor) -> 
             return ErasureResult(erased=False, customer_id=subject.customer.id)
         removed = await _erase(uow, subject)
         customer_id = subject.customer.id if subject.customer is not None else None
+        if customer_id is not None:
+            await _tell_the_shop(uow, customer_id, actor)
         # The entry names no one: a customer id (a pseudonym once erased) and how much went, never who.
         record(
             uow.session, actor, "customer.erased", "customer" if customer_id else "telegram_user",
@@ -55,6 +59,13 @@ async def erase_customer(uow: UnitOfWork, query: SubjectQuery, actor: Actor) -> 
         )
         await uow.commit()
         return ErasureResult(erased=True, customer_id=customer_id, removed=removed)
+
+
+async def _tell_the_shop(uow: UnitOfWork, customer_id: int, actor: Actor) -> None:
+    """A `customer.erased` event naming the person's orders, so the shop's systems erase them too; nothing personal."""
+    numbers = await uow.session.scalars(select(Order.number).where(Order.customer_id == customer_id).order_by(Order.number))
+    data = {"customer_id": customer_id, "order_numbers": list(numbers), **event_log.by(actor)}
+    event_log.emit(uow.session, event_log.EventType.CUSTOMER_ERASED, uow.clock.now(), data)
 
 
 async def _erase(uow: UnitOfWork, subject: Subject) -> dict[str, int]:
