@@ -50,3 +50,16 @@ async def test_a_bad_endpoint_is_a_422_naming_the_field(api: MerchantClient, bod
 
     assert answer.status == 422 and field in answer.problems
     assert (await api.get("/webhook-endpoints")).body == {"endpoints": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/refunds/{id}/paid"), ("POST", "/webhook-endpoints/{id}/rotate-secret"),
+     ("POST", "/webhook-endpoints/{id}/enable"), ("POST", "/webhook-endpoints/{id}/test"),
+     ("DELETE", "/webhook-endpoints/{id}")],
+)  # fmt: skip
+async def test_an_id_past_32_bits_is_a_404_like_any_unknown_one(api: MerchantClient, method: str, path: str) -> None:
+    body = {"payment_reference": "PAY-1"} if "refunds" in path else None
+    answer = await api.call(method, path.format(id=2**31), body)
+
+    assert answer.status == 404

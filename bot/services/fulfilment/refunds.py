@@ -13,6 +13,7 @@ from bot.services.event_log import refund_facts, refund_paid
 from bot.services.outbox import enqueue
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, Order, OrderLine, Product, Refund, RefundStatus
+from db.types import MAX_ROW_ID
 
 TEMPLATE_REFUND_PAID = "refund_paid"
 
@@ -50,6 +51,8 @@ async def mark_refund_paid(uow: UnitOfWork, refund_id: int, payment_reference: s
 
     RefundAlreadyPaid when it was recorded as paid with another payment reference.
     """
+    if not 1 <= refund_id <= MAX_ROW_ID:  # no such row, and PostgreSQL refuses ids past 32 bits outright
+        raise RefundNotFound(refund_id)
     async with uow:
         session = uow.session
         row = (await session.execute(_refunds().where(Refund.id == refund_id).with_for_update(of=Refund))).one_or_none()

@@ -17,6 +17,7 @@ from bot.services.event_log import type_filter
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
 from db.transaction_order import settled_transaction_bound
+from db.types import MAX_ROW_ID
 
 # After the first attempt fails: the Standard Webhooks schedule, 27 hours and a half in all.
 RETRY_AFTER = tuple(
@@ -73,6 +74,8 @@ async def active_endpoints(uow: UnitOfWork) -> list[EndpointTarget]:
 
 
 async def endpoint_target(uow: UnitOfWork, endpoint_id: int) -> EndpointTarget | None:
+    if not 1 <= endpoint_id <= MAX_ROW_ID:  # no such row, and PostgreSQL refuses ids past 32 bits outright
+        return None
     async with uow.read_only():
         endpoint = await uow.session.get(WebhookEndpoint, endpoint_id)
         return _target(endpoint, uow.clock.now()) if endpoint is not None else None

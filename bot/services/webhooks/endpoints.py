@@ -14,6 +14,7 @@ from bot.services.errors import InvalidWebhookUrl, WebhookEndpointNotFound
 from bot.services.event_log import type_filter
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
+from db.types import MAX_ROW_ID
 
 SECRET_PREFIX = "whsec_"
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -140,6 +141,8 @@ async def enable_endpoint(uow: UnitOfWork, endpoint_id: int, actor: Actor) -> En
 
 
 async def _endpoint(uow: UnitOfWork, endpoint_id: int) -> WebhookEndpoint:
+    if not 1 <= endpoint_id <= MAX_ROW_ID:  # no such row, and PostgreSQL refuses ids past 32 bits outright
+        raise WebhookEndpointNotFound(endpoint_id)
     endpoint = await uow.session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
     if endpoint is None:
         raise WebhookEndpointNotFound(endpoint_id)
