@@ -30,6 +30,7 @@ pytest_plugins = (
     "tests.e2e.support_driver",
     "tests.e2e.web_client",
     "tests.cli_runner",
+    "tests.fakes.woocommerce_fixtures",
 )
 
 DEFAULT_URL = "sqlite+aiosqlite:///{tmp}/test.sqlite3"

@@ -1,0 +1,1 @@
+"""WooCommerce: REST API v3 client, webhook signatures, mapping to the store records, write-back."""
