@@ -16,6 +16,7 @@ from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, s
 from bot.services.backorders.delay_notices import process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.privacy.retention import purge_expired
+from bot.services.purchasing.suppliers import refresh_supplier_slips
 from bot.webhook_delivery import run_webhook_delivery
 from bot.wiring import delay_notice_policy, retention_periods
 
@@ -26,8 +27,10 @@ DAILY_CHECK_SECONDS = 15 * 60
 
 
 async def run_daily_jobs(deps: ChatDeps) -> None:
-    """Once a day: estimated ETAs follow the calendar, delay notices go out, data past its retention goes."""
-    moves = await recompute_all_etas(deps.uow())
+    """Once a day: suppliers' slips follow their records, estimated ETAs follow the calendar, delay notices go
+    out, data past its retention goes."""
+    moves = await refresh_supplier_slips(deps.uow())
+    moves += await recompute_all_etas(deps.uow())
     notices = await process_delay_notices(deps.uow(), delay_notice_policy(deps.settings))
     purged = await purge_expired(deps.uow(), retention_periods(deps.settings))
     log.info(

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     handling_days: int = Field(default=1, ge=0, le=60)
     alternative_surcharge_cap_percent: int = Field(default=15, ge=0, le=1000)
     recently_resolved_days: int = Field(default=14, ge=0, le=365)
+    supplier_eta_adjustment: bool = True
+    supplier_record_min_received: int = Field(default=5, ge=1, le=1000)
+    supplier_record_window_days: int = Field(default=180, ge=7, le=3650)
+    supplier_eta_percentile: int = Field(default=90, ge=50, le=100)
 
     bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org"

@@ -12,7 +12,7 @@ from bot.services.audit import last_change_at
 from bot.services.backorders.delay_notices import DelayNoticePolicy
 from bot.services.privacy.retention import RetentionPeriods
 from bot.services.quiet_hours import QuietHours
-from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from bot.services.unit_of_work import ShopPolicy, SupplierRecordRules, UnitOfWork
 from db.engine import create_engine, create_session_factory
 
 NO_BOT_TOKEN = "BOT_TOKEN is not set. Put your bot's token from @BotFather into .env."
@@ -45,6 +45,12 @@ def shop_policy(settings: Settings) -> ShopPolicy:
         alternative_surcharge_cap_percent=settings.alternative_surcharge_cap_percent,
         recently_resolved_days=settings.recently_resolved_days,
         quiet_hours=QuietHours(settings.quiet_hours_start, settings.quiet_hours_end),
+        supplier_record=SupplierRecordRules(
+            window_days=settings.supplier_record_window_days,
+            minimum_received=settings.supplier_record_min_received,
+            adjust_etas=settings.supplier_eta_adjustment,
+            slip_percentile=settings.supplier_eta_percentile,
+        ),
     )
 
 

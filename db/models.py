@@ -109,6 +109,25 @@ class Customer(Base):
     orders: Mapped[list["Order"]] = relationship(back_populates="customer")
 
 
+class Supplier(Base):
+    """A company the shop buys from, and what its track record says about its dates."""
+
+    __tablename__ = "suppliers"
+    __table_args__ = (
+        CheckConstraint("lead_time_days IS NULL OR lead_time_days >= 0", name="lead_time_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    contact: Mapped[str | None] = mapped_column(String(300))  # e-mail, phone or a person, as the merchant writes it
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)  # its usual lead time
+    # Days its shipments have recently arrived after the promised date, added to the ETAs resting on them;
+    # None while its record is too short or the adjustment is off. Kept up to date as shipments arrive.
+    eta_slip_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Product(Base):
     __tablename__ = "products"
     __table_args__ = (
@@ -124,6 +143,7 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     lead_time_days: Mapped[int] = mapped_column(Integer)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)  # the default supplier
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -169,10 +189,15 @@ class PurchaseOrder(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     received_quantity: Mapped[int] = mapped_column(Integer, default=0)
-    expected_on: Mapped[date] = mapped_column(Date)
+    expected_on: Mapped[date] = mapped_column(Date)  # the date last promised
     status: Mapped[PurchaseOrderStatus] = mapped_column(
         _enum(PurchaseOrderStatus, "purchase_order_status"), default=PurchaseOrderStatus.OPEN
     )
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    # The supplier's track record: the date first promised, how often it moved, and the day it all arrived.
+    first_expected_on: Mapped[date | None] = mapped_column(Date)
+    date_moves: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    received_on: Mapped[date | None] = mapped_column(Date)  # shop time
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -36,6 +36,7 @@ def eta_reason_label(reason: str, t: Translator) -> str:
         "queue_changed": t.gettext("orders ahead of yours were cancelled or changed"),
         "orders_imported": t.gettext("earlier orders were added"),
         "recalculated": t.gettext("we recalculated ship dates"),
+        "supplier_record": t.gettext("the supplier's recent deliveries changed our estimate"),
     }
     return labels.get(reason, t.gettext("we recalculated ship dates"))
 
@@ -57,6 +58,19 @@ def eta_explanation(line: Any, t: Translator) -> str:
     """'Supplier delivery due 4 Dec – you are number 3 of 12 in the queue. Expected to ship on 5 Dec (supplier date confirmed).'"""
     if line.eta is None:
         return t.gettext("We don't know the ship date yet.")
+    if line.eta_basis == EtaBasis.PURCHASE_ORDER and line.purchase_order_expected_on and _slips(line):
+        return t.ngettext(
+            "Supplier shipment due {arrival}; this supplier has recently been about {days} day late, so we expect to"
+            " ship by {eta} — {place}.",
+            "Supplier shipment due {arrival}; this supplier has recently been about {days} days late, so we expect to"
+            " ship by {eta} — {place}.",
+            line.supplier_slip_days,
+        ).format(
+            arrival=t.date(line.purchase_order_expected_on),
+            days=line.supplier_slip_days,
+            eta=t.date(line.eta),
+            place=queue_place(line, t),
+        )
     if line.eta_basis == EtaBasis.PURCHASE_ORDER and line.purchase_order_expected_on:
         return t.gettext(
             "Supplier delivery due {arrival} — {place}. Expected to ship on {eta} (supplier date confirmed)."
@@ -67,6 +81,11 @@ def eta_explanation(line: Any, t: Translator) -> str:
         "No supplier delivery is booked yet — {place}. Judging by the supplier's usual delivery time, it should be"
         " ready to ship around {eta} (estimated)."
     ).format(place=queue_place(line, t), eta=t.date(line.eta))
+
+
+def _slips(line: Any) -> bool:
+    """The ETA allows for the supplier's usual lateness (lines of other screens may not know it)."""
+    return bool(getattr(line, "supplier_slip_days", None))
 
 
 def topic_name(context: Any, t: Translator) -> str:

@@ -54,6 +54,30 @@ class PurchaseOrderNotFound(NotFound):
         super().__init__(reference=reference)
 
 
+class SupplierNotFound(NotFound):
+    code = "supplier_not_found"
+    text = N_("There is no supplier {supplier}.")
+
+    def __init__(self, supplier: object) -> None:
+        super().__init__(supplier=supplier)
+
+
+class SupplierNameTaken(DomainError):
+    code = "supplier_name_taken"
+    text = N_("Another supplier is already called {name}.")
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
+
+
+class SupplierInUse(DomainError):
+    code = "supplier_in_use"
+    text = N_("Supplier {name} still has purchase orders or products, so it cannot be removed.")
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
+
+
 class ProductNotFound(NotFound):
     code = "product_not_found"
     text = N_("There is no product with SKU {sku}.")

@@ -17,6 +17,16 @@ from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY
 
 
 @dataclass(frozen=True)
+class SupplierRecordRules:
+    """How suppliers' track records are read, and whether ETAs allow for their usual slip (SUPPLIER_*)."""
+
+    window_days: int = 180  # received purchase orders of this many days count
+    minimum_received: int = 5  # fewer received purchase orders in the window: too short a record to adjust ETAs
+    adjust_etas: bool = True
+    slip_percentile: int = 90  # the slip ETAs allow for: this percentile of the supplier's recent lateness
+
+
+@dataclass(frozen=True)
 class ShopPolicy:
     """The merchant's choices that the business rules depend on."""
 
@@ -27,6 +37,7 @@ class ShopPolicy:
     misunderstood_before_person: int = 2  # messages in a row the bot did not understand before a person takes over
     button_stale_after_days: int = 7  # a button that changes something shows the item as it is now instead
     quiet_hours: QuietHours = QuietHours(time(21, 0), time(8, 0))  # when optional messages wait (QUIET_HOURS_*)
+    supplier_record: SupplierRecordRules = SupplierRecordRules()
 
 
 class UnitOfWork:

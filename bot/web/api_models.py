@@ -106,6 +106,7 @@ class PurchaseOrderIn(RequestModel):
     sku: Sku
     quantity: Quantity
     expected_on: date
+    supplier_id: int | None = Field(None, ge=1, description="Whose shipment it is; left out, the product's default supplier's.")
 
 
 class PurchaseOrderMoveIn(RequestModel):

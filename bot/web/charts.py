@@ -106,3 +106,32 @@ def progress_bar(view: BroadcastView) -> Markup:
         f' aria-label="Delivery" aria-valuemin="0" aria-valuemax="{view.recipient_count}" aria-valuenow="{done}">'
         f'<rect class="track" width="100" height="10"/>{"".join(segments)}</svg>'
     )
+
+
+@dataclass(frozen=True)
+class LatenessPoint:
+    label: str  # the shipment, e.g. its reference
+    days_late: int  # negative: early
+
+
+def lateness_chart(title: str, points: Sequence[LatenessPoint]) -> Markup:
+    """One column per received shipment, oldest left: up for days late, down for days early, from a zero line."""
+    top = max((abs(point.days_late) for point in points), default=0) or 1
+    half = 60  # px above (and below) the zero line for the largest lateness
+    step = min(36.0, (_WIDTH - 20) / max(len(points), 1))
+    columns = []
+    for index, point in enumerate(points):
+        x = round(10 + index * step, 1)
+        length = round(half * abs(point.days_late) / top, 1) or 1.0
+        y = half + 4 - length if point.days_late > 0 else half + 4
+        kind = "late" if point.days_late > 0 else "on-time"
+        columns.append(
+            f'<g class="{kind}"><title>{escape(point.label)}: {point.days_late:+d}</title>'
+            f'<rect x="{x}" y="{y}" width="{round(step * 0.7, 1)}" height="{length}" rx="2"/></g>'
+        )
+    height = 2 * half + 8
+    return Markup(
+        f'<svg class="chart lateness" viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="{escape(title)}">'
+        f'<title>{escape(title)}</title><line class="zero" x1="0" x2="{_WIDTH}" y1="{half + 4}" y2="{half + 4}"/>'
+        f"{''.join(columns)}</svg>"
+    )

@@ -90,6 +90,7 @@ from bot.web.json_errors import (
 )
 from bot.web.openapi import OPENAPI_PATH, Operation, build_openapi_document
 from bot.web.order_loop_api import ORDER_LOOP_OPERATIONS
+from bot.web.supplier_api import SUPPLIER_OPERATIONS
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,8 @@ async def post_purchase_order(request: web.Request) -> web.Response:
     body = await read_body(request, PurchaseOrderIn)
     uow = _uow(request)
     result = await add_purchase_order(
-        uow, body.reference, body.sku, body.quantity, _bounded(body.expected_on, uow), request_actor(request)
+        uow, body.reference, body.sku, body.quantity, _bounded(body.expected_on, uow), request_actor(request),
+        supplier_id=body.supplier_id,
     )
     return _json(PurchaseOrderChangeOut.of(result), 201 if result.changed else 200)
 
@@ -485,6 +487,7 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: ("The OpenAPI 3.1 document.", None)}, errors=(), needs_token=False,
     ),
     *ORDER_LOOP_OPERATIONS,
+    *SUPPLIER_OPERATIONS,
 )
 
 

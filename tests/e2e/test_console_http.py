@@ -686,3 +686,50 @@ async def test_at_night_a_purchase_order_move_says_when_customers_will_be_told(
         "2 waiting lines of 2 customers got a new ETA; they will be told at 08:00, when the shop's quiet hours end."
         in after.text
     )
+
+
+# ---- suppliers -----------------------------------------------------------------------------------------
+
+
+async def test_a_supplier_is_added_from_the_console_and_a_bad_one_is_refused(signed_in: Console) -> None:
+    csrf = await signed_in.csrf()
+    added = await signed_in.post(
+        "/console/suppliers", {"csrf": csrf, "name": "Nordic Audio", "contact": "orders@nordic.example", "lead_time_days": "21"}
+    )
+    listed = await signed_in.get(added.location)
+    no_name = await signed_in.post("/console/suppliers", {"csrf": csrf, "name": "  ", "contact": "", "lead_time_days": ""})
+    taken = await signed_in.post("/console/suppliers", {"csrf": csrf, "name": "Nordic Audio", "contact": "", "lead_time_days": "3"})
+
+    assert added.status == 303 and added.location == "/console/suppliers?added=1"
+    assert "Supplier added." in listed.text
+    assert "Nordic Audio orders@nordic.example 21 days" in listed.text and "record too short" in listed.text
+    assert no_name.status == 422 and "Give the supplier a name" in no_name.text
+    assert taken.status == 409 and "Another supplier is already called Nordic Audio." in taken.text
+
+
+async def test_a_suppliers_page_shows_its_record_and_a_lateness_chart(
+    signed_in: Console, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    from bot.services.audit import Actor
+    from bot.services.purchasing.purchase_orders import add_purchase_order as add_po
+    from bot.services.purchasing.purchase_orders import receive_purchase_order
+    from bot.services.purchasing.suppliers import SupplierFields, add_supplier, assign_products
+
+    await add_product(session, "HS-200")
+    await session.commit()
+    merchant = Actor.merchant("test")
+    supplier = (await add_supplier(uow, SupplierFields("Slow Sounds"), merchant)).supplier
+    await assign_products(uow, supplier.id, ["HS-200"], merchant)
+    for index, late in enumerate([1, 3, 3, 3, 3]):
+        await add_po(uow, f"PO-{index}", "HS-200", 1, date(2026, 11, 27) - timedelta(days=late), merchant)
+        await receive_purchase_order(uow, f"PO-{index}", merchant)
+
+    page = await signed_in.get(f"/console/suppliers/{supplier.id}")
+    missing = await signed_in.get("/console/suppliers/999999")
+
+    assert page.status == 200
+    assert "5 shipments received 0 % on time" in page.text
+    assert "+3 days late, median" in page.text and "+3 days late, 80th percentile" in page.text
+    assert "allow for 3 days of lateness" in page.text
+    assert page.html.count('<g class="late">') == 5
+    assert missing.status == 404

@@ -3,7 +3,8 @@
 A SKU's waiting lines are served first come, first served (queued_at, then id). Walking them in that order,
 unallocated stock covers the first ones (ETA = today + handling days); then the open purchase orders, by
 expected date, cover the next ones (ETA = the date of the purchase order that completes the line, plus
-handling days, *confirmed*); the rest get today + the product's supplier lead time, *estimated*.
+handling days, *confirmed*; a supplier whose record shows it usually delivers late has that slip added to its
+promised date, see _expected_arrival); the rest get today + the product's supplier lead time, *estimated*.
 
 The walk is done in SQL with running totals, so a recompute is a few statements whatever the number of lines.
 """
@@ -49,6 +50,7 @@ from db.models import (
     PurchaseOrder,
     PurchaseOrderStatus,
     StockLevel,
+    Supplier,
 )
 
 # Why an ETA moved; stored on each EtaChange row.
@@ -59,6 +61,7 @@ REASON_PURCHASE_ORDER_RECEIVED = "purchase_order_received"
 REASON_STOCK_CHANGED = "stock_changed"
 REASON_RECALCULATED = "recalculated"
 REASON_QUEUE_CHANGED = "queue_changed"  # a line ahead was cancelled or swapped
+REASON_SUPPLIER_RECORD = "supplier_record"  # the supplier's track record changed the slip its dates are given
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,15 @@ def _days_after_postgresql(element: _days_after, compiler: SQLCompiler, **kw: An
     return f"(CAST({compiler.process(day, **kw)} AS DATE) + CAST({compiler.process(days, **kw)} AS INTEGER))"
 
 
+def _expected_arrival() -> ColumnElement[date]:
+    """When a purchase order should really arrive: the promised date plus its supplier's usual slip, if any.
+
+    Needs `Supplier` outer-joined on the purchase order's supplier; the slip is kept on the supplier
+    (bot/services/purchasing/supplier_record.py), so the queue walk itself stays as it is.
+    """
+    return _days_after(PurchaseOrder.expected_on, func.coalesce(Supplier.eta_slip_days, 0))
+
+
 def _computed_etas(today: date, handling_days: int, product_ids: Collection[int] | None) -> Select[Any]:
     """One row per waiting line whose computed ETA, basis or purchase order differs from the stored one."""
     queue_filter = [waiting()]
@@ -132,7 +144,8 @@ def _computed_etas(today: date, handling_days: int, product_ids: Collection[int]
         rows=(None, 0),
     )
     # A late purchase order has not arrived yet, so the earliest it can ship from is today.
-    arrival = case((PurchaseOrder.expected_on < today_param, today_param), else_=PurchaseOrder.expected_on)
+    expected = _expected_arrival()
+    arrival = case((expected < today_param, today_param), else_=expected)
     supply = (
         select(
             PurchaseOrder.id,
@@ -141,6 +154,7 @@ def _computed_etas(today: date, handling_days: int, product_ids: Collection[int]
             (supplied_through - outstanding).label("supplied_before"),
             supplied_through.label("supplied_through"),
         )
+        .outerjoin(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .where(*supply_filter)
         .cte("supply")
     )

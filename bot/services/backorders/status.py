@@ -38,6 +38,7 @@ from db.models import (
     RefundStatus,
     Shipment,
     ShipmentLine,
+    Supplier,
 )
 from db.models import EtaChange as EtaChangeRow
 
@@ -81,6 +82,8 @@ class LineView:
     resolved_at: datetime | None
     eta_history: list[EtaChange]  # newest first
     outcome: "LineOutcome | None" = None  # resolved lines: how the shop closed them (shipped, refund paid)
+    # Days the ETA allows for because the purchase order's supplier usually delivers that late; None or 0: none.
+    supplier_slip_days: int | None = None
 
     @property
     def is_waiting(self) -> bool:
@@ -214,6 +217,7 @@ def _line_rows() -> Select[*tuple[Any, ...]]:
             OrderLine.eta_basis,
             PurchaseOrder.reference,
             PurchaseOrder.expected_on,
+            Supplier.eta_slip_days,
             OrderLine.resolved_at,
             case((waiting, ahead + 1)).label("queue_position"),
             case((waiting, size)).label("queue_size"),
@@ -227,6 +231,7 @@ def _line_rows() -> Select[*tuple[Any, ...]]:
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
         .outerjoin(PurchaseOrder, PurchaseOrder.id == OrderLine.eta_purchase_order_id)
+        .outerjoin(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .outerjoin(history, history.line_id == OrderLine.id)
         .order_by(OrderLine.id, history.changed_at.desc(), history.id.desc())
     )
@@ -263,6 +268,7 @@ class _LineRow(NamedTuple):
     eta_basis: EtaBasis | None
     reference: str | None
     expected_on: date | None
+    eta_slip_days: int | None
     resolved_at: datetime | None
     queue_position: int | None
     queue_size: int | None
@@ -373,4 +379,5 @@ def _line_view(row: _LineRow, tz: tzinfo, today: date, history: list[EtaChange])
         purchase_order_expected_on=row.expected_on if purchase_order else None,
         resolved_at=row.resolved_at,
         eta_history=history,
+        supplier_slip_days=row.eta_slip_days if purchase_order else None,
     )

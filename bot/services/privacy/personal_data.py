@@ -106,14 +106,17 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
     # Nothing about a customer below: the catalogue, purchasing, merchant tokens and the agents' own tools.
     "products": _all(
         _KEEP, "id", "sku", "name", "category", "price_minor", "currency", "tags", "lead_time_days", "created_at",
-        "updated_at",
+        "updated_at", "supplier_id",
+    ),
+    "suppliers": _all(
+        _KEEP, "id", "name", "contact", "lead_time_days", "eta_slip_days", "created_at", "updated_at"
     ),
     "product_substitutes": _all(_KEEP, "product_id", "substitute_id", "rank"),
     "stock_levels": _all(_KEEP, "product_id", "available", "updated_at"),
     "purchase_orders": _all(
         _KEEP,
         "id", "reference", "product_id", "quantity", "received_quantity", "expected_on", "status", "created_at",
-        "updated_at",
+        "updated_at", "supplier_id", "first_expected_on", "date_moves", "received_on",
     ),
     "purchase_order_receipts": _all(
         _KEEP, "id", "purchase_order_id", "quantity", "idempotency_key", "ready_line_ids", "received_at"

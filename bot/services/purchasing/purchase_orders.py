@@ -19,6 +19,7 @@ from bot.services.backorders.eta import (
     REASON_PURCHASE_ORDER_CANCELLED,
     REASON_PURCHASE_ORDER_MOVED,
     REASON_PURCHASE_ORDER_RECEIVED,
+    REASON_SUPPLIER_RECORD,
     EtaMove,
     recompute_etas,
 )
@@ -29,9 +30,11 @@ from bot.services.errors import (
     PurchaseOrderConflict,
     PurchaseOrderNotFound,
     ReceiptKeyConflict,
+    SupplierNotFound,
 )
 from bot.services.event_log import purchase_order_received
 from bot.services.purchasing.stock import add_to_stock, product_by_sku
+from bot.services.purchasing.supplier_record import refresh_eta_slips
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     Order,
@@ -40,7 +43,9 @@ from db.models import (
     PurchaseOrder,
     PurchaseOrderReceipt,
     PurchaseOrderStatus,
+    Supplier,
 )
+from db.types import MAX_ROW_ID
 
 
 @dataclass(frozen=True)
@@ -89,14 +94,27 @@ class ReceiptResult:
 
 
 async def add_purchase_order(
-    uow: UnitOfWork, reference: str, sku: str, quantity: int, expected_on: date, actor: Actor
+    uow: UnitOfWork,
+    reference: str,
+    sku: str,
+    quantity: int,
+    expected_on: date,
+    actor: Actor,
+    supplier_id: int | None = None,
 ) -> PurchaseOrderResult:
-    """Record a supplier's promised shipment; adding the same one again returns it unchanged."""
+    """Record a supplier's promised shipment; adding the same one again returns it unchanged.
+
+    Without `supplier_id` it is the product's default supplier's, if it has one.
+    """
     if quantity <= 0:
         raise InvalidQuantity(N_("A purchase order needs a quantity of at least 1."))
     async with uow:
         session = uow.session
         product = await product_by_sku(session, sku)
+        if supplier_id is not None and (
+            not 1 <= supplier_id <= MAX_ROW_ID or await session.get(Supplier, supplier_id) is None
+        ):
+            raise SupplierNotFound(supplier_id)
         existing = await _find(session, reference)
         if existing is not None:
             return _same_or_conflict(existing, product, quantity, expected_on)
@@ -107,6 +125,9 @@ async def add_purchase_order(
             quantity=quantity,
             received_quantity=0,
             expected_on=expected_on,
+            first_expected_on=expected_on,
+            date_moves=0,
+            supplier_id=product.supplier_id if supplier_id is None else supplier_id,
             status=PurchaseOrderStatus.OPEN,
             created_at=now,
             updated_at=now,
@@ -149,7 +170,9 @@ async def move_purchase_order(
         require_open(purchase_order)
         now = uow.clock.now()
         previous = purchase_order.expected_on
+        purchase_order.first_expected_on = purchase_order.first_expected_on or previous
         purchase_order.expected_on = expected_on
+        purchase_order.date_moves += 1
         purchase_order.updated_at = now
         record(
             session,
@@ -228,13 +251,17 @@ async def receive_purchase_order(
         purchase_order.received_quantity += received_now
         if purchase_order.outstanding == 0:
             purchase_order.status = PurchaseOrderStatus.RECEIVED
+            purchase_order.received_on = uow.clock.today()
         purchase_order.updated_at = now
         await session.flush()
         await add_to_stock(session, purchase_order.product_id, received_now, now)
         allocations = await allocate_available_stock(session, uow.clock, actor, purchase_order.product_id)
+        slipped = await _slips_after_receipt(uow, purchase_order)
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_PURCHASE_ORDER_RECEIVED, [purchase_order.product_id]
         )
+        slipped.discard(purchase_order.product_id)
+        moves += await recompute_etas(session, uow.clock, uow.policy, REASON_SUPPLIER_RECORD, slipped)
         session.add(
             PurchaseOrderReceipt(
                 purchase_order_id=purchase_order.id,
@@ -262,6 +289,15 @@ async def receive_purchase_order(
         purchase_order=_result(purchase_order, sku, changed=True, moves=moves),
         received_now=received_now,
         allocations=tuple(allocations),
+    )
+
+
+async def _slips_after_receipt(uow: UnitOfWork, purchase_order: PurchaseOrder) -> set[int]:
+    """A shipment received in full joins its supplier's record: the SKUs whose ETAs its new slip moves."""
+    if purchase_order.status != PurchaseOrderStatus.RECEIVED or purchase_order.supplier_id is None:
+        return set()
+    return set(
+        await refresh_eta_slips(uow.session, uow.clock.today(), uow.policy.supplier_record, [purchase_order.supplier_id])
     )
 
 

@@ -1,0 +1,71 @@
+"""Suppliers: the list with each one's record at a glance and a form to add one; a page per supplier with its
+received shipments, how late they came, and a chart of that lateness over time."""
+
+from aiohttp import web
+
+from bot.i18n import N_
+from bot.services.errors import DomainError
+from bot.services.purchasing.suppliers import (
+    SupplierFields,
+    add_supplier,
+    list_suppliers,
+    supplier_performance,
+)
+from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS
+from bot.web.charts import LatenessPoint, lateness_chart
+from bot.web.console.auth import CONSOLE_PREFIX, console_session, see_other
+from bot.web.console.page import Section, deps_of, page, text
+
+routes = web.RouteTableDef()
+SECTION = Section("suppliers", N_("Suppliers"), "/suppliers", routes)
+
+
+@routes.get("/suppliers", allow_head=False)
+async def suppliers_page(request: web.Request) -> web.StreamResponse:
+    """Every supplier with its contact, lead time, products and the slip its ETAs allow for."""
+    return await _suppliers(request, 200)
+
+
+async def _suppliers(request: web.Request, status: int, error: object = None) -> web.StreamResponse:
+    deps = deps_of(request)
+    suppliers = await list_suppliers(deps.uow())
+    return page(
+        request, SECTION, "suppliers", status, suppliers=suppliers, error=error,
+        added=request.query.get("added") == "1", adjust=deps.policy.supplier_record.adjust_etas,
+    )
+
+
+@routes.post("/suppliers")
+async def add(request: web.Request) -> web.StreamResponse:
+    """Add a supplier from the form; a bad field shows the list again with the reason."""
+    form = await request.post()
+    name, contact, lead_time = text(form, "name").strip(), text(form, "contact").strip(), text(form, "lead_time_days").strip()
+    if not name or len(name) > 200 or len(contact) > 300 or "\x00" in name + contact:
+        return await _suppliers(request, 422, error=N_("Give the supplier a name of up to 200 characters."))
+    if lead_time and (not lead_time.isdigit() or int(lead_time) > MAX_LEAD_TIME_DAYS):
+        return await _suppliers(request, 422, error=N_("The lead time is a whole number of days, 0 to 730."))
+    fields = SupplierFields(name, contact or None, int(lead_time) if lead_time else None)
+    try:
+        await add_supplier(deps_of(request).uow(), fields, console_session(request).actor)
+    except DomainError as refused:
+        return await _suppliers(request, 409, error=refused.phrase)
+    return see_other(f"{CONSOLE_PREFIX}/suppliers?added=1")
+
+
+@routes.get(r"/suppliers/{supplier_id:\d{1,9}}", allow_head=False)
+async def supplier_page(request: web.Request) -> web.StreamResponse:
+    """One supplier's track record over the window, with the lateness of each received shipment as a chart."""
+    deps = deps_of(request)
+    try:
+        performance = await supplier_performance(deps.uow(), int(request.match_info["supplier_id"]))
+    except DomainError:
+        raise web.HTTPNotFound() from None
+    record = performance.record
+    chart = lateness_chart(
+        "Days late per received shipment, oldest first",
+        [LatenessPoint(shipment.reference, shipment.days_late) for shipment in record.shipments],
+    )
+    return page(
+        request, SECTION, "supplier", performance=performance, record=record, chart=chart,
+        shipments=list(reversed(record.shipments)), adjust=deps.policy.supplier_record.adjust_etas,
+    )
