@@ -380,7 +380,6 @@ def _purchase_order_record(row: _Row, today: date) -> PurchaseOrderRecord | None
 SHIPMENT_COLUMNS = Columns(
     ("order_number", "sku", "quantity"), ("carrier", "tracking_number", "tracking_url", "shipped_at")
 )
-_WEB_ADDRESS = re.compile(r"https?://[^\s/]+\S*")
 
 
 def read_shipments(text: str, tz: ZoneInfo) -> tuple[list[tuple[int, ShipmentRequest]], list[RowProblem]]:
@@ -395,7 +394,7 @@ def read_shipments(text: str, tz: ZoneInfo) -> tuple[list[tuple[int, ShipmentReq
         parcel = Parcel(
             row.value("carrier", _text(60), required=False),
             row.value("tracking_number", _text(100), required=False),
-            row.value("tracking_url", _web_address, required=False),
+            row.value("tracking_url", field_rules.web_address, required=False),
         )
         shipped_at = row.value("shipped_at", partial(cell_formats.instant, tz=tz), required=False)
         if row.ok and number and sku and quantity:
@@ -414,9 +413,3 @@ def read_shipments(text: str, tz: ZoneInfo) -> tuple[list[tuple[int, ShipmentReq
         items = [item for _, item, _, _ in members]
         shipments.append((first.number, ShipmentRequest(number, items, parcel, shipped_at)))
     return shipments, problems
-
-
-def _web_address(raw: str) -> str:
-    if len(raw) > 500 or not _WEB_ADDRESS.fullmatch(raw):
-        raise ValueError(f"{raw!r} is not a web address starting with https:// or http://")
-    return raw

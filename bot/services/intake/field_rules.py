@@ -23,6 +23,7 @@ EXPECTED_FUTURE_LIMIT = timedelta(days=3 * 365)
 _CURRENCIES = frozenset(list_currencies())
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SKU = re.compile(r"[^\s|\x00]{1,64}")
+_WEB_ADDRESS = re.compile(r"https?://[^\s/]+\S*")
 
 
 def no_nul(value: str) -> str:
@@ -36,6 +37,13 @@ def text(value: str, limit: int) -> str:
     no_nul(value)
     if len(value) > limit:
         raise ValueError(f"is longer than {limit} characters")
+    return value
+
+
+def web_address(value: str) -> str:
+    """An http(s) address of at most 500 characters, such as a parcel's tracking page."""
+    if len(value) > 500 or not _WEB_ADDRESS.fullmatch(value):
+        raise ValueError(f"{value!r} is not a web address starting with https:// or http://")
     return value
 
 
@@ -63,7 +71,12 @@ def minor_units(value: int, currency_code: str) -> int:
 
 def amount_text(minor: int, currency_code: str) -> str:
     """Minor units as an amount with its currency, e.g. "149.00 EUR"."""
-    return f"{Decimal(minor).scaleb(-get_currency_precision(currency_code))} {currency_code}"
+    return f"{decimal_amount(minor, currency_code)} {currency_code}"
+
+
+def decimal_amount(minor: int, currency_code: str) -> str:
+    """Minor units as a CSV file writes money, e.g. "149.00"."""
+    return str(Decimal(minor).scaleb(-get_currency_precision(currency_code)))
 
 
 def email(value: str) -> str:

@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 
 from bot.composition import ChatDeps
 from bot.i18n import N_
-from bot.web.console import backorders, broadcasts, delay_notices, purchase_orders, sign_in, suppliers, tickets
+from bot.web.console import backorders, broadcasts, delay_notices, purchase_orders, sign_in, suppliers, tickets, to_do
 from bot.web.console.auth import SIGNER, SessionSigner, require_session
 from bot.web.console.page import NAVIGATION, Section
 from bot.web.console.render import STATIC_DIR, console_language, render
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SECTIONS: tuple[Section, ...] = (
     backorders.SECTION,
+    to_do.SECTION,
     purchase_orders.SECTION,
     suppliers.SECTION,
     broadcasts.SECTION,

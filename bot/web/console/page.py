@@ -9,6 +9,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.composition import ChatDeps
+from bot.services.errors import DomainError, NotFound
 from bot.web.app_keys import DEPS
 from bot.web.console.auth import console_session
 from bot.web.console.render import render
@@ -60,3 +61,18 @@ def form_date(value: str) -> date | None:
         return date.fromisoformat(value.strip())
     except ValueError:
         return None
+
+
+def whole_number(value: str) -> int | None:
+    """A whole number of at least 1 typed into a form; None when the field is empty, ValueError when it is not one."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise ValueError(value)
+    return int(value)
+
+
+def refusal_status(refused: DomainError) -> int:
+    """The status of a page that shows a domain error: 404 for something unknown, else 409."""
+    return 404 if isinstance(refused, NotFound) else 409

@@ -14,12 +14,14 @@ from multidict import MultiDictProxy
 
 from bot.i18n import N_
 from bot.services.backorders.notifications import worth_telling
-from bot.services.errors import DomainError, NotFound
+from bot.services.errors import DomainError
 from bot.services.purchasing.purchase_order_list import list_purchase_orders
 from bot.services.purchasing.purchase_order_preview import preview_move_purchase_order, preview_receive_purchase_order
 from bot.services.purchasing.purchase_orders import move_purchase_order, receive_purchase_order
 from bot.web.console.auth import CONSOLE_PREFIX, console_session, see_other
-from bot.web.console.page import FORM_KEY, Section, deps_of, form_date, page, quiet_until, text
+from bot.web.console.page import (
+    FORM_KEY, Section, deps_of, form_date, page, quiet_until, refusal_status, text, whole_number,
+)
 
 routes = web.RouteTableDef()
 SECTION = Section("purchase-orders", N_("Purchase orders"), "/purchase-orders", routes)
@@ -59,7 +61,7 @@ async def preview_move(request: web.Request) -> web.StreamResponse:
     try:
         preview = await preview_move_purchase_order(deps_of(request).uow(), reference, expected_on)
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
+        return await _purchase_orders(request, refusal_status(refused), error=refused.phrase)
     return page(
         request, SECTION, "purchase_order_preview", action="move", preview=preview, expected_on=expected_on, quantity=None
     )
@@ -74,7 +76,7 @@ async def move(request: web.Request) -> web.StreamResponse:
     try:
         result = await move_purchase_order(deps_of(request).uow(), reference, expected_on, console_session(request).actor)
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
+        return await _purchase_orders(request, refusal_status(refused), error=refused.phrase)
     told = worth_telling(result.eta_moves)
     return _see_purchase_orders(
         done="moved",
@@ -90,13 +92,13 @@ async def preview_receive(request: web.Request) -> web.StreamResponse:
     """Which lines a delivery would make ready to ship and whose ETAs would move, with the form that books it."""
     reference = request.query.get("reference", "")
     try:
-        quantity = _whole_number(request.query.get("quantity", ""))
+        quantity = whole_number(request.query.get("quantity", ""))
     except ValueError:
         return await _purchase_orders(request, 422, error=N_("The quantity received must be a whole number of at least 1."))
     try:
         preview = await preview_receive_purchase_order(deps_of(request).uow(), reference, quantity)
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
+        return await _purchase_orders(request, refusal_status(refused), error=refused.phrase)
     return page(
         request,
         SECTION,
@@ -115,7 +117,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     reference, key = text(form, "reference"), text(form, "receipt_key")
     try:
-        quantity = _whole_number(text(form, "quantity"))
+        quantity = whole_number(text(form, "quantity"))
     except ValueError:
         quantity = None
     if quantity is None or not FORM_KEY.fullmatch(key):
@@ -127,7 +129,7 @@ async def receive(request: web.Request) -> web.StreamResponse:
             idempotency_key=f"console:{session.token.id}:{key}",
         )
     except DomainError as refused:
-        return await _purchase_orders(request, _status_of(refused), error=refused.phrase)
+        return await _purchase_orders(request, refusal_status(refused), error=refused.phrase)
     ready = result.ready_to_ship
     told = worth_telling(result.eta_moves)
     return _see_purchase_orders(
@@ -153,20 +155,6 @@ def _done_notice(query: MultiDictProxy[str]) -> dict[str, Any] | None:
     return {"kind": kind, "reference": query.get("reference", ""), "on": form_date(query.get("on", "")), **numbers}
 
 
-def _whole_number(value: str) -> int | None:
-    """A whole number of at least 1 typed into a form; None when the field is empty, ValueError when it is not one."""
-    value = value.strip()
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 9 or int(value) < 1:
-        raise ValueError(value)
-    return int(value)
-
-
 def _count(value: str) -> int:
     """A count from the query string a change redirected with; 0 if it is not one."""
     return int(value) if value.isdigit() and len(value) <= 9 else 0
-
-
-def _status_of(refused: DomainError) -> int:
-    return 404 if isinstance(refused, NotFound) else 409

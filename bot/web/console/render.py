@@ -92,6 +92,11 @@ def percent(share: float | None) -> str:
     return "–" if share is None else f"{round(share * 100)} %"
 
 
+def money(amount_minor: int, currency: str) -> str:
+    """`€49.00` / `49,00 €`."""
+    return t().money(amount_minor, currency)
+
+
 def language_name(code: str) -> str:
     """`German` for `de` on an English page, `Deutsch` on a German one."""
     return Locale.parse(code).get_display_name(_language.get()) or code
@@ -163,7 +168,7 @@ def environment() -> Environment:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
     env.filters.update(
         day=day, moment=moment, duration=duration, percent=percent, plural=plural, ordinal=ordinal,
-        language_name=language_name, audience=audience, words=words,
+        language_name=language_name, audience=audience, words=words, money=money,
     )
     env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder, language=_language.get)
     return env
