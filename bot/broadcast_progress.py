@@ -1,14 +1,12 @@
 """Keeps a merchant's broadcast progress message in Telegram up to date while the outbox delivers it.
 
-Run `update_broadcast_progress_messages` every few seconds next to the outbox workers (or call
-`keep_broadcast_progress_updated` as a task): each broadcast still sending that was started from Telegram
+Run `update_broadcast_progress_messages` every few seconds next to the outbox workers, in one process at a
+time (bot/background.py): each broadcast still sending that was started from Telegram
 gets its message edited to the current numbers, and once nothing is left to send, to the final tally
 (sent, failed, blocked), and the broadcast is marked done.
 """
 
-import asyncio
 import logging
-from collections.abc import Callable
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -47,17 +45,6 @@ async def update_broadcast_progress_messages(bot: Bot, uow: UnitOfWork, *, shown
         if view.pending == 0:
             shown.pop(view.id, None)  # done: it will not be asked about again
     return edited
-
-
-async def keep_broadcast_progress_updated(bot: Bot, make_uow: Callable[[], UnitOfWork], *, every_seconds: float = 5.0) -> None:
-    """Update the progress messages every few seconds until cancelled."""
-    shown: dict[int, str] = {}
-    while True:
-        try:
-            await update_broadcast_progress_messages(bot, make_uow(), shown=shown)
-        except Exception:  # noqa: BLE001 - a failed round must not end the updates; the next one tries again
-            log.exception("updating broadcast progress messages failed")
-        await asyncio.sleep(every_seconds)
 
 
 async def _edit(bot: Bot, view: BroadcastView, text: str) -> bool:

@@ -721,3 +721,16 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobLease(Base):
+    """Which process runs a job that must run in one process at a time, until when, and the day it last ran."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    # Renewed while the holder lives; once passed, any other process may take the job over.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_on: Mapped[date | None] = mapped_column(Date)
+

@@ -122,6 +122,7 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         _KEEP, "id", "purchase_order_id", "quantity", "idempotency_key", "ready_line_ids", "received_at"
     ),
     "processed_updates": _all(_KEEP, "update_id", "processed_at"),  # ids only; purged by retention
+    "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
     "api_tokens": _all(_KEEP, "id", "name", "token_hash", "prefix", "created_at", "last_used_at", "revoked_at"),
     # Responses replayed to a merchant's retry may quote a customer; retention purges them (not per person).
     "idempotent_requests": _all(
