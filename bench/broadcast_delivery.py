@@ -137,7 +137,7 @@ async def measure(args: argparse.Namespace, sessions: Sessions, url: str) -> Res
         await link_asking_customers(sessions, clock, askers)
         await queue_broadcast(sessions, clock, recipients)
 
-        flood = flood_control_for(settings)
+        flood = flood_control_for(settings, sessions.kw["bind"])
         limit = settings.paid_broadcast_rate_per_second if settings.paid_broadcasts else settings.outbox_rate_per_second
         await fake.enforce_rate_limits(RateLimits(per_chat_per_second=1, per_group_per_minute=20, global_per_second=int(limit)))
         async with our_bot(fake, sessions, clock, settings, None if args.unshared_replies else flood) as bot:
@@ -198,15 +198,12 @@ async def senders_in_this_process(
 
 @asynccontextmanager
 async def sender_processes(args: argparse.Namespace, settings: Settings) -> AsyncIterator[Sending]:
-    """`--processes` processes running `backorder-bot deliver` with `--workers` workers each, sharing the limit."""
+    """`--processes` processes running `backorder-bot deliver` with `--workers` workers each, all configured with the
+    one limit, which they share through PostgreSQL together with the bot's replies."""
     context = multiprocessing.get_context("spawn")
     stop, results = context.Event(), context.Queue()
-    share = settings.model_copy(update={
-        "outbox_workers": args.workers,
-        "outbox_rate_per_second": settings.outbox_rate_per_second / args.processes,
-        "paid_broadcast_rate_per_second": settings.paid_broadcast_rate_per_second / args.processes,
-    })
-    processes = [context.Process(target=deliver_in_process, args=(share, stop, results), daemon=True) for _ in range(args.processes)]
+    each = settings.model_copy(update={"outbox_workers": args.workers})
+    processes = [context.Process(target=deliver_in_process, args=(each, stop, results), daemon=True) for _ in range(args.processes)]
     for process in processes:
         process.start()
     sending = Sending(cpu_seconds=0.0)

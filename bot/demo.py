@@ -188,7 +188,7 @@ async def _running(stack: DemoStack, listener: socket.socket) -> AsyncIterator[N
     """The bot polling the sandbox, the background work beside it (bot/background.py) and the web server."""
     deps, settings = stack.deps, stack.deps.settings
     # Replies and outbox messages share one flood control, as in `serve`.
-    flood = flood_control_for(settings)
+    flood = flood_control_for(settings, deps.session_factory.kw["bind"])
     application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
     metrics = BotMetrics()
     stats = DeliveryStats()

@@ -30,7 +30,7 @@ async def run_bot(settings: Settings) -> int:
     log_to_console()
     async with chat_deps(settings) as deps:
         # Replies and outbox messages share one flood control, so together they keep to Telegram's limits.
-        flood = flood_control_for(settings)
+        flood = flood_control_for(settings, deps.session_factory.kw["bind"])
         application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
         async with application:
             await application.start()
@@ -40,6 +40,7 @@ async def run_bot(settings: Settings) -> int:
                 await until_stopped()
             await application.updater.stop()
             await application.stop()
+        await flood.close()
     return 0
 
 
@@ -62,15 +63,19 @@ async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, st
     log_to_console()
     async with chat_deps(settings) as deps:
         stop = asyncio.Event()
+        # The bot's one flood limit, shared with its other processes through the database.
+        flood = flood_control_for(settings, deps.session_factory.kw["bind"])
         async with outbox_bot(settings, settings.outbox_workers) as sender:
             workers = start_outbox_workers(
-                sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, stats=stats
+                sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, flood=flood,
+                stats=stats,
             )
             log.info("Sending the outbox with %d workers; press Ctrl-C to stop.", settings.outbox_workers)
             settle_for_serving()
             await (stopped or until_stopped())
             stop.set()
             await asyncio.gather(*workers)
+        await flood.close()
     return 0
 
 

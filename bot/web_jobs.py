@@ -88,7 +88,7 @@ async def serving(deps: ChatDeps, host: str, port: int) -> AsyncIterator[Running
     """
     settings = deps.settings
     # Replies and outbox messages share one flood control, so together they keep to Telegram's limits.
-    flood = flood_control_for(settings)
+    flood = flood_control_for(settings, deps.session_factory.kw["bind"])
     application = build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
     metrics = BotMetrics()
     stats = DeliveryStats()
@@ -122,6 +122,7 @@ async def serving(deps: ChatDeps, host: str, port: int) -> AsyncIterator[Running
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
+            await flood.close()
 
 
 async def _forget_idempotency_keys(deps: ChatDeps) -> None:

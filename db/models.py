@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -734,3 +735,27 @@ class JobLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_run_on: Mapped[date | None] = mapped_column(Date)
 
+
+class FloodLane(Base):
+    """Telegram's overall sending limit, shared by every process of the bot on PostgreSQL: the next free turn.
+
+    Times are seconds since the epoch on the database server's clock, the one clock all processes share.
+    """
+
+    __tablename__ = "flood_lanes"
+
+    lane: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_turn_at: Mapped[float] = mapped_column(Float)
+    paused_until: Mapped[float] = mapped_column(Float)  # after a 429, nobody sends before this
+
+
+class FloodChat(Base):
+    """When the next message may go to a chat (one a second, a group one in three), whichever process sends it.
+
+    Rows are kept a minute past that time, then deleted: nothing here outlives the limit it keeps.
+    """
+
+    __tablename__ = "flood_chats"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    free_at: Mapped[float] = mapped_column(Float)

@@ -1,8 +1,8 @@
 """Telegram's sending limits, kept by this process: messages per second overall, one per second to a
 private chat, twenty per minute to a group, and a pause after a 429.
 
-Limits are per process. Telegram counts per bot, so with several processes sending for one bot, set
-OUTBOX_RATE_PER_SECOND to the limit divided by the number of processes.
+On PostgreSQL, where several processes may send for one bot, SharedFloodControl (shared_flood_limit.py) keeps the
+same limits for all of them together; on SQLite one process sends and FloodControl alone keeps them.
 
 Each limit is a sliding window ("at most N sends in any T seconds"), the way Telegram and the fake Bot
 API count. A send counts from when it starts until T seconds after its answer came back: the server saw
@@ -118,7 +118,8 @@ class _Permit:
 
 
 class FloodControl:
-    """One per process, shared by every outbox worker and (through FloodControlRateLimiter) the bot's replies."""
+    """One per process, shared by every outbox worker and (through FloodControlRateLimiter) the bot's replies; on
+    PostgreSQL a SharedFloodControl, which keeps the limit with the bot's other processes."""
 
     def __init__(
         self,
@@ -138,6 +139,9 @@ class FloodControl:
         self._interactive_waiting = 0
         self._starts = 0
         self._finished_one = asyncio.Event()
+
+    async def close(self) -> None:
+        """Free what the limit holds (nothing here; a shared one's database connection)."""
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nothing starts for `seconds`."""
@@ -246,8 +250,8 @@ def _chat_window(chat_id: int) -> _Window:
     return _Window(GROUP_PER_MINUTE, 60.0) if chat_id < 0 else _Window(PRIVATE_CHAT_PER_SECOND, 1.0)
 
 
-def flood_control_for(settings: Settings) -> FloodControl:
-    """The process's flood control from OUTBOX_RATE_PER_SECOND and, when the shop pays for it, the broadcast rate."""
+def process_flood_control(settings: Settings) -> FloodControl:
+    """This process's own flood control from OUTBOX_RATE_PER_SECOND and, when the shop pays for it, the broadcast rate."""
     return FloodControl(
         settings.outbox_rate_per_second,
         paid_rate_per_second=settings.paid_broadcast_rate_per_second if settings.paid_broadcasts else None,

@@ -25,7 +25,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import claims
 from bot.delivery.claims import ClaimedMessage, Sent
-from bot.delivery.rate_limits import FloodControl, Lane, flood_control_for, retry_after_seconds
+from bot.delivery.rate_limits import FloodControl, Lane, retry_after_seconds
+from bot.delivery.shared_flood_limit import ChatBusy, flood_control_for
 from bot.i18n import ShopVoice
 from bot.render.proactive import render_outgoing
 from bot.render.screen import Screen
@@ -246,6 +247,9 @@ class OutboxWorker:
         try:
             async with self.flood.sending(message.chat_id, lane):
                 telegram_message_id = await self._send_message(message.chat_id, screen, lane)
+        except ChatBusy as busy:  # another process wrote to the chat a moment ago
+            await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=busy.seconds))
+            return Outcome.POSTPONED
         except RetryAfter as refused:
             seconds = retry_after_seconds(refused)
             self.flood.pause(seconds)
@@ -328,7 +332,7 @@ def start_outbox_workers(
     outbox messages share Telegram's limit; `stats` to read the outcome counts; and `give_way`, the bot's
     ChatOrderedUpdates.until_quiet, so in one process customers' answers go before broadcast messages.
     """
-    flood = flood or flood_control_for(settings)
+    flood = flood or flood_control_for(settings, session_factory.kw["bind"])
     stats = stats or DeliveryStats()
     policy = policy or DeliveryPolicy.from_settings(settings)
     stop = stop or asyncio.Event()

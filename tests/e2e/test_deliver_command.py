@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.sandbox import FakeBotApi
+from bot.sandbox import FakeBotApi, FakeUser, RateLimits
 from bot.telegram_jobs import deliver
 from db.models import OutboxStatus
 from tests.cli_runner import run_cli
@@ -17,15 +17,21 @@ from tests.outbox_queue import broadcast_text, outbox_rows, queue
 QUIET_HOURS_OFF = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}
 
 
+def started_customers(fake: FakeBotApi, count: int) -> list[FakeUser]:
+    """Customers who wrote to the bot first, as Telegram requires before it lets the bot write to them."""
+    users = [fake.add_user(f"Customer {i}") for i in range(count)]
+    for user in users:
+        fake.send_command(user, "start")
+    return users
+
+
 @pytest.mark.postgres_only
 async def test_deliver_sends_what_the_outbox_holds_until_it_is_stopped(
     fake_api: FakeBotApi, session_factory: async_sessionmaker[AsyncSession], database_url: str, is_postgres: bool
 ) -> None:
     if not is_postgres:
         pytest.skip("needs PostgreSQL: deliver refuses SQLite, which is one process's database")
-    users = [fake_api.add_user(f"Customer {i}") for i in range(5)]
-    for user in users:
-        fake_api.send_command(user, "start")
+    users = started_customers(fake_api, 5)
     queued_a_minute_ago = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=1))  # deliver runs on the real clock
     ids = await queue(session_factory, queued_a_minute_ago, [broadcast_text(user.id, f"sale {i}") for i, user in enumerate(users)])
     settings = chat_settings(fake_api, database_url=database_url, outbox_workers=2, **QUIET_HOURS_OFF)
@@ -62,3 +68,33 @@ def test_the_command_line_offers_deliver_and_explains_why_it_will_not_run_on_sql
 
     assert run_cli("deliver") == 2
     assert "needs PostgreSQL" in capsys.readouterr().err
+
+
+@pytest.mark.postgres_only
+async def test_two_deliver_processes_configured_with_the_whole_limit_keep_to_it_together(
+    fake_api: FakeBotApi, session_factory: async_sessionmaker[AsyncSession], database_url: str, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: deliver refuses SQLite, which is one process's database")
+    users = started_customers(fake_api, 90)
+    fake_api.enforce_rate_limits(RateLimits(per_chat_per_second=1, global_per_second=30))
+    queued_a_minute_ago = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=1))
+    # A broadcast, and a second message to some of its recipients: the two may be claimed by different processes.
+    messages = [broadcast_text(user.id, f"sale {i}") for i, user in enumerate(users)]
+    messages += [broadcast_text(user.id, f"update {i}") for i, user in enumerate(users[:10])]
+    ids = await queue(session_factory, queued_a_minute_ago, messages)
+    # Both say 30 a second, as the operator configures every process: the limit is the bot's, not each one's.
+    settings = chat_settings(fake_api, database_url=database_url, outbox_workers=2, outbox_rate_per_second=30, **QUIET_HOURS_OFF)
+    stop = asyncio.Event()
+
+    running = [asyncio.create_task(deliver(settings, stop.wait())) for _ in range(2)]
+    await fake_api.wait_until(
+        lambda: sum(1 for r in fake_api.requests("sendMessage") if r.ok) == len(messages), 30, what="every message sent"
+    )
+    stop.set()
+
+    assert await asyncio.wait_for(asyncio.gather(*running), 10) == [0, 0]
+    assert fake_api.rate_limit_violations == []
+    expected = [[f"sale {i}"] + ([f"update {i}"] if i < 10 else []) for i in range(len(users))]
+    assert sorted([m.text for m in fake_api.bot_messages(user.id)] for user in users) == sorted(expected)
+    assert all(row.status is OutboxStatus.SENT for row in await outbox_rows(session_factory, ids))

@@ -123,6 +123,9 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
     ),
     "processed_updates": _all(_KEEP, "update_id", "processed_at"),  # ids only; purged by retention
     "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
+    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until"),
+    # A chat id with the second its next message may go; deleted a minute later by the senders themselves.
+    "flood_chats": _all(_KEEP, "chat_id", "free_at"),
     "api_tokens": _all(_KEEP, "id", "name", "token_hash", "prefix", "created_at", "last_used_at", "revoked_at"),
     # Responses replayed to a merchant's retry may quote a customer; retention purges them (not per person).
     "idempotent_requests": _all(

@@ -1,0 +1,115 @@
+"""On PostgreSQL every process sending for the bot draws on one flood limit: together they keep Telegram's overall
+rate, one message a second per chat and a 429's pause, and a process that dies leaves its share to the others."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.delivery import SharedFloodControl
+from bot.delivery.rate_limits import Lane
+from bot.delivery.shared_flood_limit import ChatBusy
+from db.engine import create_engine
+
+RATE = 30
+
+
+@pytest.fixture
+async def engines(engine: AsyncEngine, database_url: str, is_postgres: bool) -> AsyncIterator[list[AsyncEngine]]:
+    """Three processes' engines on the one database."""
+    if not is_postgres:
+        pytest.skip("the flood limit is shared through PostgreSQL; on SQLite one process sends (test_flood_control.py)")
+    own = [create_engine(database_url) for _ in range(3)]
+    yield own
+    for flood in _made:
+        await flood.close()
+    _made.clear()
+    for each in own:
+        await each.dispose()
+
+
+_made: list[SharedFloodControl] = []
+
+
+def shared(engine: AsyncEngine, **options: float) -> SharedFloodControl:
+    flood = SharedFloodControl(engine, RATE, **options)
+    _made.append(flood)
+    return flood
+
+
+async def send(flood: SharedFloodControl, chat_id: int, starts: list[float], *, interactive: bool = False) -> None:
+    async with flood.sending(chat_id, Lane.STANDARD, interactive=interactive):
+        starts.append(time.monotonic())
+
+
+def most_in_one_second(starts: list[float]) -> int:
+    ordered = sorted(starts)
+    return max(sum(1 for later in ordered[i:] if later - first < 1.0) for i, first in enumerate(ordered))
+
+
+async def test_three_processes_together_keep_to_one_overall_limit(engines: list[AsyncEngine]) -> None:
+    floods = [shared(engine) for engine in engines]
+    starts: list[float] = []
+
+    async def sender(flood: SharedFloodControl, first_chat: int) -> None:
+        for chat in range(first_chat, first_chat + 25):  # a broadcast: one message per chat
+            await send(flood, chat, starts)
+
+    # Two workers in each process; alone, each process would allow itself the whole limit.
+    await asyncio.gather(*(sender(flood, 1000 * (i + 1) + 100 * w) for i, flood in enumerate(floods) for w in range(2)))
+
+    assert len(starts) == 150
+    assert most_in_one_second(starts) <= RATE
+
+
+async def test_an_outbox_message_waits_for_a_chat_another_process_just_answered(engines: list[AsyncEngine]) -> None:
+    serving, delivering = shared(engines[0]), shared(engines[1])
+    reply: list[float] = []
+    notice: list[float] = []
+    await send(serving, 4242, reply, interactive=True)  # the bot answers the customer
+    await send(delivering, 4242, notice)  # then the outbox has a notice for them
+    assert notice[0] - reply[0] >= 1.0
+
+    impatient = shared(engines[2], chat_wait_limit=0.2)
+    with pytest.raises(ChatBusy) as busy:  # a worker that may not wait that long hands the message back
+        await send(impatient, 4242, notice)
+    assert 0.2 < busy.value.seconds <= 1.2
+
+
+async def test_replies_do_not_wait_for_their_chat_but_keep_to_the_overall_limit(engines: list[AsyncEngine]) -> None:
+    first, second = shared(engines[0]), shared(engines[1])
+    starts: list[float] = []
+    # A customer's double tap answered by two processes: Telegram allows a short burst of replies in a chat.
+    await asyncio.gather(send(first, 77, starts, interactive=True), send(second, 77, starts, interactive=True))
+    assert max(starts) - min(starts) < 0.5
+
+
+async def test_a_429_pauses_every_process(engines: list[AsyncEngine]) -> None:
+    refused, other = shared(engines[0]), shared(engines[1])
+    starts: list[float] = []
+    await send(refused, 1, starts)
+    paused_at = time.monotonic()
+    refused.pause(1.5)  # Telegram answered this process with retry_after
+    await asyncio.sleep(0.1)  # the pause reaches the database in the background
+    await send(other, 2, starts)
+    assert starts[-1] - paused_at >= 1.4
+
+
+async def test_a_process_that_dies_leaves_its_share_to_the_others(engines: list[AsyncEngine], database_url: str) -> None:
+    dying_engine = create_engine(database_url)
+    dying = shared(dying_engine)
+    for chat in range(1, 21):  # it was sending at the full rate...
+        await send(dying, chat, [])
+    await dying.close()
+    await dying_engine.dispose()  # ...and is killed
+
+    survivor = shared(engines[0])
+    started = time.monotonic()
+    starts: list[float] = []
+    for chat in range(100, 110):
+        await send(survivor, chat, starts)
+    # Nothing was reserved ahead: the survivor takes the next turn at once.
+    assert starts[0] - started < 0.5
+    assert most_in_one_second(starts) <= RATE
