@@ -759,3 +759,21 @@ class FloodChat(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     free_at: Mapped[float] = mapped_column(Float)
+
+
+class WebhookUpdate(Base):
+    """A Telegram update received by webhook and not yet handled: stored before Telegram is told 200, so an
+    instance that dies loses none, and handled in update_id order per chat by whichever instance holds the chat.
+
+    Deleted once handled; the update's id stays in processed_updates, which keeps it from being handled twice.
+    """
+
+    __tablename__ = "webhook_updates"
+    __table_args__ = (Index("ix_webhook_updates_chat", "chat_key", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[int] = mapped_column(BigInteger)  # the chat's id, else the user's, else 0
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The instance that began handling it; still set when found again, that instance died midway.
+    started_by: Mapped[str | None] = mapped_column(String(64))

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.services.unit_of_work import UnitOfWork
@@ -76,3 +76,12 @@ _RELEASE = (
     .where(JobLease.name == bindparam("job"), JobLease.holder == bindparam("holder_id"))
     .values(expires_at=bindparam("now", type_=JobLease.expires_at.type))
 )
+
+
+async def drop_lease(uow: UnitOfWork, job: str, holder: str) -> None:
+    """Give the lease up and forget the row: for short-lived jobs (one chat's updates) rather than daily ones."""
+    async with uow.connection():
+        await uow.commit_with(_DROP, {"job": job, "holder_id": holder})
+
+
+_DROP = delete(JobLease).where(JobLease.name == bindparam("job"), JobLease.holder == bindparam("holder_id"))

@@ -6,7 +6,7 @@ from telegram.ext import Application
 
 from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
-from bot.web.app_keys import DEPS, METRICS
+from bot.web.app_keys import DEPS, METRICS, WEBHOOK_INBOX
 from bot.web.console.app import build_console
 from bot.web.console.auth import CONSOLE_PREFIX
 from bot.web.console.render import STATIC_DIR
@@ -18,6 +18,7 @@ from bot.web.openapi import API_PREFIX
 from bot.web.proxies import behind_proxies, trusted_networks
 from bot.web.telegram_webhook import add_webhook_route
 from bot.web.url_text import refuse_nul_characters
+from bot.webhook_inbox import WebhookInbox
 
 MAX_BODY_BYTES = 1024 * 1024  # larger bodies are refused with 413 before they are read in full
 MERCHANT_API = web.AppKey("merchant_api", web.Application)
@@ -42,7 +43,11 @@ def build_web_app(
     add_health_routes(app, deps, metrics)
     if telegram is not None:
         metrics.instrument(telegram)
-        add_webhook_route(app, telegram, deps.settings.webhook_secret)
+        inbox = None
+        if deps.session_factory.kw["bind"].dialect.name == "postgresql":  # where several instances may serve
+            inbox = app[WEBHOOK_INBOX] = WebhookInbox(telegram, deps)
+            app.cleanup_ctx.append(lambda _: inbox.running())
+        add_webhook_route(app, telegram, deps.settings.webhook_secret, inbox)
     api = build_merchant_api()
     app[MERCHANT_API] = api
     app.add_subapp(API_PREFIX, api)

@@ -4,6 +4,8 @@ from aiohttp import web
 
 from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
+from bot.webhook_inbox import WebhookInbox
 
 DEPS = web.AppKey("deps", ChatDeps)
 METRICS = web.AppKey("metrics", BotMetrics)
+WEBHOOK_INBOX = web.AppKey("webhook_inbox", WebhookInbox)

@@ -1,4 +1,4 @@
-"""POST /telegram/webhook: Telegram delivers updates here; each is checked, parsed and queued for the bot.
+"""POST /telegram/webhook: Telegram delivers updates here; each is checked, parsed and stored or queued for the bot.
 
 Telegram sends the secret given to setWebhook in `X-Telegram-Bot-Api-Secret-Token`; a request without it, or
 with another, is refused before its body is read, so nobody else can feed the bot updates.
@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.web.json_errors import error_response, loads_json
+from bot.webhook_inbox import WebhookInbox
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,14 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def add_webhook_route(app: web.Application, telegram: Application, secret: str) -> None:  # type: ignore[type-arg]
-    """Accept updates for `telegram` on WEBHOOK_PATH; with an empty `secret` every request is refused."""
+def add_webhook_route(
+    app: web.Application, telegram: Application, secret: str, inbox: WebhookInbox | None = None  # type: ignore[type-arg]
+) -> None:
+    """Accept updates for `telegram` on WEBHOOK_PATH; with an empty `secret` every request is refused.
+
+    With an `inbox` (PostgreSQL, where several instances may serve) an update is stored before the 200 and handled
+    by whichever instance holds its chat; without one (SQLite: one instance) it is queued for this bot.
+    """
     expected = secret.encode("utf-8")
 
     async def receive_update(request: web.Request) -> web.Response:
@@ -39,7 +46,10 @@ def add_webhook_route(app: web.Application, telegram: Application, secret: str) 
             update = None
         if update is None:
             return error_response(400, "malformed_update", "The body is not a Telegram update.")
-        await telegram.update_queue.put(update)
+        if inbox is not None:
+            await inbox.receive(update, payload)
+        else:
+            await telegram.update_queue.put(update)
         return web.json_response({"ok": True})
 
     app.router.add_post(WEBHOOK_PATH, receive_update)

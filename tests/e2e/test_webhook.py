@@ -23,6 +23,7 @@ from bot.sandbox.chat_objects import JSON
 from bot.services.unit_of_work import ShopPolicy
 from bot.telegram_app import build_application
 from bot.web.app import build_web_app
+from bot.web.app_keys import WEBHOOK_INBOX
 from bot.web.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
 from bot.web_jobs import configuration_problem, serving
 from db.models import ProcessedUpdate
@@ -48,8 +49,10 @@ class WebhookBot:
         return await self.client.post(WEBHOOK_PATH, json=update, headers=headers)
 
     async def settled(self) -> None:
-        """Every queued update handled."""
+        """Every queued or stored update handled."""
         await self.application.update_queue.join()
+        if (inbox := self.client.app.get(WEBHOOK_INBOX)) is not None:
+            await inbox.settled()
 
 
 async def processed_updates(sessions: async_sessionmaker[AsyncSession]) -> int:

@@ -126,6 +126,8 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
     "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until"),
     # A chat id with the second its next message may go; deleted a minute later by the senders themselves.
     "flood_chats": _all(_KEEP, "chat_id", "free_at"),
+    # An update as Telegram sent it (a customer's words) for the moments until it is handled, then deleted.
+    "webhook_updates": _all(_KEEP, "update_id", "chat_key", "payload", "received_at", "started_by"),
     "api_tokens": _all(_KEEP, "id", "name", "token_hash", "prefix", "created_at", "last_used_at", "revoked_at"),
     # Responses replayed to a merchant's retry may quote a customer; retention purges them (not per person).
     "idempotent_requests": _all(
