@@ -24,6 +24,7 @@ from bot.services.backorders.eta import recompute_all_etas
 from bot.services.job_leases import hold_lease, record_run, release_lease
 from bot.services.outbox import new_worker_id
 from bot.services.privacy.retention import purge_expired
+from bot.services.purchasing.merchant_digest import queue_weekly_digest
 from bot.services.purchasing.suppliers import refresh_supplier_slips
 from bot.webhook_delivery import run_webhook_delivery
 from bot.wiring import delay_notice_policy, retention_periods
@@ -40,11 +41,12 @@ JOB_LEASE = timedelta(seconds=60)
 
 async def run_daily_jobs(deps: ChatDeps) -> None:
     """Once a day: suppliers' slips follow their records, estimated ETAs follow the calendar, delay notices go
-    out, data past its retention goes."""
+    out, data past its retention goes; once a week the merchants get their digest."""
     moves = await refresh_supplier_slips(deps.uow())
     moves += await recompute_all_etas(deps.uow())
     notices = await process_delay_notices(deps.uow(), delay_notice_policy(deps.settings))
     purged = await purge_expired(deps.uow(), retention_periods(deps.settings))
+    await queue_weekly_digest(deps.uow(), deps.settings.merchant_user_ids, deps.settings.default_language)
     log.info(
         "daily jobs: %d ETAs moved; delay notices: %d first, %d further, %d lines cancelled without an answer,"
         " %d customers unreachable; %d rows past their retention purged",

@@ -131,6 +131,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("notifications", notifications.notifications, filters=private))
     application.add_handler(CommandHandler("privacy", privacy.privacy, filters=private))
     application.add_handler(CommandHandler("backorders", merchant.backorders, filters=private))
+    application.add_handler(CommandHandler("reorder", merchant.reorder, filters=private))
     application.add_handler(CommandHandler("broadcast", merchant.broadcast, filters=private))
     application.add_handler(CallbackQueryHandler(button_pressed))
     application.add_handler(MessageHandler(private & filters.CONTACT, linking.contact_shared))

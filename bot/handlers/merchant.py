@@ -1,4 +1,4 @@
-"""The shop's people in the chat (MERCHANT_USER_IDS): /backorders and writing a /broadcast.
+"""The shop's people in the chat (MERCHANT_USER_IDS): /backorders, /reorder and writing a /broadcast.
 
 Anyone else gets the normal help for these commands and buttons, so they never learn they exist.
 """
@@ -9,12 +9,14 @@ from telegram.ext import Application, ContextTypes, filters
 from bot.handlers import free_text
 from bot.handlers.chat import deps, intake, reply, show, tr
 from bot.render import merchant as render
+from bot.render.reorder import reorder_list
 from bot.render.callback_data import AUDIENCE_KINDS, Action, CallbackData
 from bot.render.screen import Screen
 from bot.services.audit import Actor
 from bot.services.backorders.merchant_overview import backorder_summary
 from bot.services.errors import AudienceInvalid, BroadcastTextTooLong
 from bot.services.outreach import broadcast_drafts as drafts
+from bot.services.purchasing.reorder_suggestions import reorder_suggestions
 
 
 class FromMerchant(filters.MessageFilter):
@@ -40,6 +42,14 @@ async def backorders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await free_text.help_command(update, context)
         return
     await reply(update, render.backorder_summary(await backorder_summary(deps(context).uow()), tr(context)))
+
+
+async def reorder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reorder: what to order from suppliers and by when, the most urgent first, each explained."""
+    if not is_merchant(update, context):
+        await free_text.help_command(update, context)
+        return
+    await reply(update, reorder_list(await reorder_suggestions(deps(context).uow()), tr(context)))
 
 
 async def backorders_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:

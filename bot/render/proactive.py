@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Translator
 from bot.render import alternatives, support
 from bot.render.callback_data import Action, button
+from bot.render.merchant_digest import merchant_digest
 from bot.render.phrases import eta_reason_label, refund_promise, ship_date, still_ships
 from bot.render.screen import Screen, inline
 from bot.services.backorders.alternatives import Alternative, AlternativesResult
@@ -209,6 +210,7 @@ TEMPLATES: dict[str, Template] = {
     "alternatives_offered": alternatives_offered,
     "line_shipped": line_shipped,
     "refund_paid": refund_paid,
+    "merchant_digest": merchant_digest,
 }
 
 

@@ -1,7 +1,11 @@
-"""The merchant API's routes for suppliers and their track records. Listed in SUPPLIER_OPERATIONS, served and
+"""The merchant API's routes for suppliers, their track records and reorder suggestions. Listed in SUPPLIER_OPERATIONS, served and
 described beside the other routes (bot/web/merchant_api.py)."""
 
 from aiohttp import web
+
+from bot.i18n import translator
+from bot.render.reorder import explanation
+from bot.services.purchasing.reorder_suggestions import reorder_suggestions
 
 from bot.services.purchasing.suppliers import (
     add_supplier,
@@ -17,13 +21,15 @@ from bot.web.api_io import json_answer, read_body, request_uow
 from bot.web.openapi import Operation
 from bot.web.supplier_models import (
     PerformanceOut,
+    ReorderSuggestionOut,
+    ReorderSuggestionsOut,
     SupplierIn,
     SupplierOut,
     SupplierProductsIn,
     SuppliersOut,
 )
 
-SUPPLIERS = "suppliers"
+SUPPLIERS, REORDER = "suppliers", "reorder suggestions"
 _ONE = r"/suppliers/{supplier_id:\d+}"
 
 
@@ -75,6 +81,16 @@ async def get_supplier_performance(request: web.Request) -> web.Response:
     return json_answer(PerformanceOut.of(performance))
 
 
+async def get_reorder_suggestions(request: web.Request) -> web.Response:
+    """What to order from suppliers and by when, the most urgent first, each with its explanation in English."""
+    uow = request_uow(request)
+    english = translator("en", uow.clock.today())
+    suggestions = await reorder_suggestions(uow)
+    return json_answer(
+        ReorderSuggestionsOut(suggestions=[ReorderSuggestionOut.of(s, explanation(s, english)) for s in suggestions])
+    )
+
+
 SUPPLIER_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/suppliers", get_suppliers, "List suppliers",
@@ -107,5 +123,9 @@ SUPPLIER_OPERATIONS: tuple[Operation, ...] = (
         "GET", _ONE + "/performance", get_supplier_performance, "A supplier's track record",
         {200: ("Received shipments in the window and their lateness.", PerformanceOut)}, errors=(401, 404),
         tags=(SUPPLIERS,),
+    ),
+    Operation(
+        "GET", "/reorder-suggestions", get_reorder_suggestions, "What to reorder, and by when",
+        {200: ("Suggestions, the most urgent first.", ReorderSuggestionsOut)}, errors=(401,), tags=(REORDER,),
     ),
 )

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS
+from bot.services.purchasing.reorder_suggestions import ReorderSuggestion
 from bot.services.purchasing.supplier_record import ReceivedShipment, Trend
 from bot.services.purchasing.suppliers import SupplierFields, SupplierPerformance, SupplierView
 
@@ -99,3 +100,35 @@ class PerformanceOut(BaseModel):
             trend=record.trend,
             shipments=[ReceivedShipmentOut.of(shipment) for shipment in record.shipments],
         )
+
+
+class ReorderSuggestionOut(BaseModel):
+    sku: str
+    product_name: str
+    supplier: str | None = Field(description="The product's default supplier.")
+    ordered_7_days: int = Field(description="Units ordered in the last 7 days, backordered ones included.")
+    ordered_30_days: int
+    ordered_90_days: int
+    waiting: int = Field(description="Units customers wait for.")
+    waiting_lines: int
+    on_hand: int = Field(description="Unallocated stock.")
+    incoming: int = Field(description="Still outstanding on open purchase orders.")
+    lead_time_days: int = Field(description="Planned with: the usual lead time plus the supplier's recent lateness.")
+    supplier_days_late: int
+    suggested_quantity: int
+    order_by: date
+    explanation: str
+
+    @classmethod
+    def of(cls, suggestion: ReorderSuggestion, explanation: str) -> "ReorderSuggestionOut":
+        figures = {name: value for name, value in vars(suggestion).items() if name in cls.model_fields}
+        return cls(
+            **figures,
+            supplier=suggestion.supplier_name,
+            lead_time_days=suggestion.lead_time_days,
+            explanation=explanation,
+        )
+
+
+class ReorderSuggestionsOut(BaseModel):
+    suggestions: list[ReorderSuggestionOut] = Field(description="The most urgent first.")

@@ -733,3 +733,18 @@ async def test_a_suppliers_page_shows_its_record_and_a_lateness_chart(
     assert "allow for 3 days of lateness" in page.text
     assert page.html.count('<g class="late">') == 5
     assert missing.status == 404
+
+
+async def test_the_reorder_page_lists_what_to_order_most_urgent_first(
+    signed_in: Console, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    await headset_queue(session, uow)  # 4 headsets waiting, 2 coming on PO-A, lead time 28 days
+
+    page = await signed_in.get("/console/reorder")
+    german = await signed_in.get("/console/reorder", lang="de")
+
+    # 4 waiting + ceil(4 / 30 × (28 + 28)) = 12, less the 2 coming: 10, now.
+    assert page.status == 200
+    assert "Fri 27 Nov 2026 now HS-200 Studio Pro Wireless Headset – 10" in page.text
+    assert "4 ordered in the last 30 days, 4 waiting, 2 incoming; order 10 by 27 Nov to cover the next 4 weeks." in page.text
+    assert "4 in den letzten 30 Tagen bestellt, 4 wartend, 2 unterwegs; bis 27. Nov. 10 bestellen" in german.text

@@ -254,6 +254,20 @@ async def test_the_progress_message_follows_the_delivery_to_the_final_tally(
     assert await read_scalar(session_factory, select(Broadcast.status)) == BroadcastStatus.DONE
 
 
+async def test_reorder_lists_what_to_order_and_why(mia: CustomerChat, session: AsyncSession, uow: UnitOfWork) -> None:
+    await waiting_shop(session, uow)  # 4 headsets ordered and waiting, 4 coming on PO-2026-118, lead time 21 days
+
+    [answer] = await mia.command("reorder")
+
+    # 4 waiting + ceil(4 / 30 × (21 + 28)) = 11, less the 4 coming; nothing spare once they ship: order now.
+    assert answer.text.split("\n") == [
+        "1 SKU to reorder",
+        "",
+        f"HS-200 {HEADSET}",
+        "4 ordered in the last 30 days, 4 waiting, 4 incoming; order 7 by 27\xa0Nov to cover the next 4 weeks.",
+    ]
+
+
 async def test_someone_else_gets_the_normal_help_and_cannot_press_broadcast_buttons(
     stranger: CustomerChat, mia: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -263,10 +277,11 @@ async def test_someone_else_gets_the_normal_help_and_cannot_press_broadcast_butt
 
     [from_backorders] = await stranger.command("backorders")
     [from_broadcast] = await stranger.command("broadcast")
+    [from_reorder] = await stranger.command("reorder")
     [own] = await stranger.command("help")
     forged = await stranger.press_data(own, preview.callback_data(preview.button_labels[0]))
 
-    assert from_backorders.text == from_broadcast.text == help_answer.text
+    assert from_backorders.text == from_broadcast.text == from_reorder.text == help_answer.text
     assert [message.text for message in forged.new] == [help_answer.text]
     assert await outbox_texts(session_factory) == {}
     # The merchant's draft is untouched by the stranger's press.

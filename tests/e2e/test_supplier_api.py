@@ -87,3 +87,29 @@ async def test_the_performance_endpoint_reports_the_record_and_the_next_eta_allo
     [move] = added.body["eta_moves"]
     assert (move["new_eta"], move["new_basis"]) == ("2026-12-08", "purchase_order")
     assert added.body["purchase_order"]["expected_on"] == "2026-12-04"  # the confirmed date is kept as promised
+
+
+async def test_reorder_suggestions_come_with_their_figures_and_explanation(api: MerchantClient, session: AsyncSession) -> None:
+    product = await add_product(session, "MX-500", name="Stand Mixer", lead_time_days=10)
+    await add_product(session, "CB-1", available=100)
+    customer = await add_customer(session)
+    for number in ("6001", "6002", "6003"):
+        await add_order(session, customer, [(product, 2)], number=number)
+    await session.commit()
+
+    answer = await api.get("/reorder-suggestions")
+
+    # 6 waiting; 6 ordered 26 days ago: 6 + ceil(0.2 × 38) = 14 to order, today.
+    assert answer.status == 200
+    assert answer.body == {
+        "suggestions": [
+            {
+                "sku": "MX-500", "product_name": "Stand Mixer", "supplier": None, "ordered_7_days": 0,
+                "ordered_30_days": 6, "ordered_90_days": 6, "waiting": 6, "waiting_lines": 3, "on_hand": 0,
+                "incoming": 0, "lead_time_days": 10, "supplier_days_late": 0, "suggested_quantity": 14,
+                "order_by": "2026-11-27",
+                "explanation": "6 ordered in the last 30 days, 6 waiting, 0 incoming; order 14 by 27\xa0Nov to cover"
+                " the next 4 weeks.",
+            }
+        ]
+    }

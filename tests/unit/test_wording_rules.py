@@ -104,6 +104,11 @@ _PARAMS: dict[str, dict[str, Any]] = {
         "tracking_number": "00340434161094042557", "tracking_url": "https://www.dhl.de/track?piececode=1",
     },
     "refund_paid": {"refund_minor": 14900, "currency": "EUR"},
+    "merchant_digest": {
+        "unordered": [{"sku": "MX-500", "product_name": "Stand Mixer", "waiting": 1}], "unordered_total": 7,
+        "slipping": [{"name": "Slow Sounds", "median_days_late": 1.0, "worsening": True}],
+        "oldest": [{"order_number": "1042", "sku": "HS-200", "days_waiting": 1}],
+    },
     "alternatives_offered": {
         "sku": "HS-200", "open_quantity": 1, "unit_price_minor": 14900, "currency": "EUR",
         "alternatives": [

@@ -10,7 +10,17 @@ from aiohttp.typedefs import Handler
 
 from bot.composition import ChatDeps
 from bot.i18n import N_
-from bot.web.console import backorders, broadcasts, delay_notices, purchase_orders, sign_in, suppliers, tickets, to_do
+from bot.web.console import (
+    backorders,
+    broadcasts,
+    delay_notices,
+    purchase_orders,
+    reorder,
+    sign_in,
+    suppliers,
+    tickets,
+    to_do,
+)
 from bot.web.console.auth import SIGNER, SessionSigner, require_session
 from bot.web.console.page import NAVIGATION, Section
 from bot.web.console.render import STATIC_DIR, console_language, render
@@ -22,6 +32,7 @@ SECTIONS: tuple[Section, ...] = (
     to_do.SECTION,
     purchase_orders.SECTION,
     suppliers.SECTION,
+    reorder.SECTION,
     broadcasts.SECTION,
     delay_notices.SECTION,
     tickets.SECTION,
