@@ -5,12 +5,16 @@ Builds a fresh database (a temporary SQLite file unless --database-url names an 
 the first run, when every line gets an ETA, and a second, when nothing changes. Then one SKU's recompute,
 the work behind every purchase-order operation.
 
+Besides the wall-clock time it reports the CPU seconds of this process and, when PostgreSQL runs on this
+machine, of its server processes: on a machine that other work loads, those say more than the wall clock.
+
     .venv/bin/python bench/eta_recompute.py
     .venv/bin/python bench/eta_recompute.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_eta
 """
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -18,7 +22,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -136,10 +140,49 @@ async def build_shop(engine: AsyncEngine, skus: int, lines: int, purchase_orders
             )
 
 
-async def timed_recompute(uow: UnitOfWork) -> tuple[float, int]:
+class CpuMeter:
+    """CPU seconds of this process and of the database's server processes (PostgreSQL on this machine only)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.started: tuple[float, dict[int, float]] = (0.0, {})
+
+    async def _server(self) -> dict[int, float]:
+        if self.engine.dialect.name != "postgresql":
+            return {}
+        async with self.engine.connect() as connection:
+            pids = await connection.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+            return {pid: seconds for pid in pids if (seconds := _process_cpu(pid)) is not None}
+
+    async def start(self) -> None:
+        self.started = (time.process_time(), await self._server())
+
+    async def report(self) -> str:
+        client = time.process_time() - self.started[0]
+        server = await self._server()
+        if not server:
+            return f"cpu: {client:.2f} s here"
+        spent = sum(seconds - self.started[1].get(pid, 0.0) for pid, seconds in server.items())
+        return f"cpu: {client:.2f} s here, {spent:.2f} s in the database server"
+
+
+def _process_cpu(pid: int) -> float | None:
+    """User and system CPU seconds of a process on this machine, or None if it is not readable here."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def timed_recompute(uow: UnitOfWork, meter: CpuMeter) -> tuple[float, int, str]:
+    await meter.start()
     started = time.perf_counter()
     moves = await recompute_all_etas(uow)
-    return time.perf_counter() - started, len(moves)
+    return time.perf_counter() - started, len(moves), await meter.report()
 
 
 async def timed_one_sku(uow: UnitOfWork, product_id: int) -> tuple[float, int]:
@@ -164,15 +207,17 @@ async def run(database_url: str, skus: int, lines: int, purchase_orders_per_sku:
         clock = ManualClock(NOW)
         uow = UnitOfWork(create_session_factory(engine), clock, ShopPolicy(handling_days=1))
 
-        first, moved = await timed_recompute(uow)
-        print(f"full recompute, first run:   {first:6.3f} s  ({moved:,} lines moved)")
-        second, moved_again = await timed_recompute(uow)
-        print(f"full recompute, second run:  {second:6.3f} s  ({moved_again:,} lines moved)")
+        meter = CpuMeter(engine)
+        first, moved, cpu = await timed_recompute(uow, meter)
+        print(f"full recompute, first run:   {first:6.3f} s  ({moved:,} lines moved; {cpu})")
+        second, moved_again, cpu = await timed_recompute(uow, meter)
+        print(f"full recompute, second run:  {second:6.3f} s  ({moved_again:,} lines moved; {cpu})")
         one, moved_one = await timed_one_sku(uow, product_id=1)
         print(f"one SKU's recompute:         {one * 1000:6.1f} ms ({moved_one:,} lines moved)")
 
         async with engine.connect() as connection:
             history = (await connection.execute(select(func.count()).select_from(EtaChange))).scalar_one()
+        print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         if moved != lines or moved_again != 0 or history != lines:
             raise SystemExit(f"unexpected result: {moved} then {moved_again} moves, {history} history rows")
     finally:

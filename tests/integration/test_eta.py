@@ -357,3 +357,67 @@ async def test_a_full_recompute_is_written_to_the_audit_log(
     assert entry.details == {"reason": "recalculated", "lines_moved": 2}
     async with session_factory() as check:
         assert (await check.execute(select(func.count()).select_from(EtaChange))).scalar_one() == 2
+
+
+async def _recompute_and_read(uow: UnitOfWork, batches: list[list[int]]) -> tuple[object, ...]:
+    """Recompute the batches of SKUs in one transaction, read what it wrote, and roll it all back."""
+    async with uow:
+        moves: list[EtaMove] = []
+        for product_ids in batches:
+            moves += await recompute_etas(uow.session, uow.clock, uow.policy, "stock_changed", product_ids)
+        lines = await uow.session.execute(
+            select(OrderLine.id, OrderLine.eta, OrderLine.eta_basis, OrderLine.eta_purchase_order_id, OrderLine.updated_at)
+        )
+        changes = await uow.session.execute(
+            select(
+                EtaChange.line_id,
+                EtaChange.old_eta,
+                EtaChange.new_eta,
+                EtaChange.old_basis,
+                EtaChange.new_basis,
+                EtaChange.reason,
+                EtaChange.changed_at,
+            )
+        )
+        # Not committed: the unit of work rolls back, so the next call starts from the same shop.
+        return sorted(moves, key=lambda move: move.line_id), sorted(map(tuple, lines), key=repr), sorted(map(tuple, changes), key=repr)
+
+
+async def test_recomputing_many_skus_at_once_gives_what_recomputing_each_alone_gives(
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
+) -> None:
+    in_stock = await add_product(session, "ST-1", available=4)
+    on_order = await add_product(session, "PO-1", available=1, lead_time_days=30)
+    estimated = await add_product(session, "LT-1", lead_time_days=9)
+    untouched = await add_product(session, "UN-1", available=10)
+    customer = await add_customer(session)
+    for index, quantities in enumerate([[2, 1, 3], [1, 2, 2], [3, 1, 1], [2, 2, 1], [1, 1, 4]]):
+        await add_order(
+            session,
+            customer,
+            list(zip([in_stock, on_order, estimated], quantities, strict=True)),
+            placed_at=minutes_after(T0, 7 * (4 - index)),  # placed in the reverse of id order
+            allocated=[0, 1 if index == 2 else 0, 0],
+        )
+    await add_order(session, customer, [(untouched, 1)])
+    await add_purchase_order(session, on_order, 3, DEC_11)
+    await add_purchase_order(session, on_order, 2, DEC_4)
+    overdue = await add_purchase_order(session, on_order, 2, date(2026, 11, 20))  # counts as arriving today
+    await add_purchase_order(session, estimated, 2, DEC_4, received=1)
+    await session.commit()
+    await recompute_all_etas(uow)
+    # Supply changes for three SKUs: some of their lines move, some keep their ETA; the fourth stays as it is.
+    async with session_factory() as arrange:
+        await add_purchase_order(arrange, in_stock, 6, DEC_4)
+        await add_purchase_order(arrange, estimated, 5, DEC_11)
+        (await arrange.get_one(PurchaseOrder, overdue.id)).status = PurchaseOrderStatus.CANCELLED
+        await arrange.commit()
+    skus = [in_stock.id, on_order.id, estimated.id, untouched.id]
+
+    together = await _recompute_and_read(uow, [skus])
+    one_by_one = await _recompute_and_read(uow, [[sku] for sku in skus])
+
+    moves, lines, changes = together
+    assert {move.sku for move in moves} == {"ST-1", "PO-1", "LT-1"}
+    assert len(changes) > len(moves) > 0  # yesterday's history is there too
+    assert together == one_by_one

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Date,
+    FromClause,
     Integer,
     MetaData,
     Select,
@@ -240,91 +241,138 @@ async def recompute_etas(
     """Recompute the ETA of every waiting line of the given SKUs (all when None); does not commit.
 
     Lines whose ETA is unchanged are left alone; every line whose date or basis moved gets a history row
-    and is returned.
+    and is returned, in line order.
     """
     if product_ids is not None and not product_ids:
         return []
+    computed = _computed_etas(clock.today(), policy.handling_days, product_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return await _recompute_in_one_statement(session, computed, reason, clock.now())
+    return await _recompute_through_scratch_table(session, computed, reason, clock.now())
+
+
+async def _recompute_in_one_statement(
+    session: AsyncSession, computed: Select[Any], reason: str, now: datetime
+) -> list[EtaMove]:
+    """PostgreSQL: compute, store, record and report in one statement (data-modifying CTEs).
+
+    One round trip and no scratch table: a temporary table costs PostgreSQL catalog writes in every
+    transaction, several times the work of a one-SKU recompute.
+    """
+    changed = computed.cte("changed")
+    lines = OrderLine.__table__
+    stored = (
+        update(lines)
+        .where(lines.c.id == changed.c.line_id)
+        .values(_stored_values(changed, now))
+        .returning(lines.c.id, lines.c.order_id, lines.c.product_id)
+        .cte("stored")
+    )
+    history = insert(EtaChange.__table__).from_select(_HISTORY_COLUMNS, _history_rows(changed, reason, now))
+    moves = (
+        select(*_move_columns(changed))
+        .add_cte(history.cte("history"))
+        .join(stored, stored.c.id == changed.c.line_id)
+        .join(Order, Order.id == stored.c.order_id)
+        .join(Product, Product.id == stored.c.product_id)
+        .where(_moved(changed))
+        .order_by(changed.c.line_id)
+    )
+    return await _read_moves(session, moves, reason)
+
+
+async def _recompute_through_scratch_table(
+    session: AsyncSession, computed: Select[Any], reason: str, now: datetime
+) -> list[EtaMove]:
+    """SQLite: the computed rows go to a scratch table once, then history, lines and moves are read from it."""
     # No try/finally: after an error the transaction is rolled back, and the scratch table with it.
     await session.run_sync(lambda sync_session: _recomputed.create(sync_session.connection()))
-    computed = _computed_etas(clock.today(), policy.handling_days, product_ids)
     filled = await session.execute(
         insert(_recomputed).from_select([column.name for column in _recomputed.columns], computed)
     )
     moves: list[EtaMove] = []
     if filled.rowcount:
-        now = clock.now()
-        await _record_history(session, reason, now)
-        await _store_etas(session, now)
-        moves = await _moves(session, reason)
+        recomputed = _recomputed.c
+        await session.execute(
+            insert(EtaChange.__table__).from_select(_HISTORY_COLUMNS, _history_rows(_recomputed, reason, now))
+        )
+        lines = OrderLine.__table__
+        await session.execute(
+            update(lines)
+            # The IN is redundant, but without it SQLite's planner walks every order line instead of the few changed.
+            .where(lines.c.id == recomputed.line_id, lines.c.id.in_(select(recomputed.line_id)))
+            .values(_stored_values(_recomputed, now))
+        )
+        moves = await _read_moves(
+            session,
+            select(*_move_columns(_recomputed))
+            .join(OrderLine, OrderLine.id == recomputed.line_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(_moved(_recomputed))
+            .order_by(recomputed.line_id),
+            reason,
+        )
     await session.run_sync(lambda sync_session: _recomputed.drop(sync_session.connection()))
     return moves
 
 
-def _moved() -> ColumnElement[bool]:
+def _moved(computed: FromClause) -> ColumnElement[bool]:
     """The date or the basis changed; a new purchase order with the same date is not news."""
     return or_(
-        _recomputed.c.old_eta.is_distinct_from(_recomputed.c.new_eta),
-        _recomputed.c.old_basis.is_distinct_from(_recomputed.c.new_basis),
+        computed.c.old_eta.is_distinct_from(computed.c.new_eta),
+        computed.c.old_basis.is_distinct_from(computed.c.new_basis),
     )
 
 
-async def _record_history(session: AsyncSession, reason: str, now: datetime) -> None:
-    recomputed = _recomputed.c
-    await session.execute(
-        insert(EtaChange.__table__).from_select(
-            ["line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"],
-            select(
-                recomputed.line_id,
-                recomputed.old_eta,
-                recomputed.new_eta,
-                recomputed.old_basis,
-                recomputed.new_basis,
-                literal(reason, String),
-                literal(now, EtaChange.changed_at.type),
-            )
-            .where(_moved())
-            .order_by(recomputed.line_id),
-        )
-    )
+def _stored_values(computed: FromClause, now: datetime) -> dict[str, Any]:
+    return {
+        "eta": computed.c.new_eta,
+        "eta_basis": computed.c.new_basis,
+        "eta_purchase_order_id": computed.c.new_purchase_order_id,
+        "updated_at": now,
+    }
 
 
-async def _store_etas(session: AsyncSession, now: datetime) -> None:
-    lines = OrderLine.__table__
-    recomputed = _recomputed.c
-    await session.execute(
-        update(lines)
-        # The IN is redundant, but without it SQLite's planner walks every order line instead of the few changed.
-        .where(lines.c.id == recomputed.line_id, lines.c.id.in_(select(recomputed.line_id)))
-        .values(
-            eta=recomputed.new_eta,
-            eta_basis=recomputed.new_basis,
-            eta_purchase_order_id=recomputed.new_purchase_order_id,
-            updated_at=now,
-        )
-    )
+_HISTORY_COLUMNS = ["line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"]
 
 
-async def _moves(session: AsyncSession, reason: str) -> list[EtaMove]:
-    recomputed = _recomputed.c
-    # Straight through the connection: ORM result handling would double the time for 100,000 rows.
-    connection = await session.connection()
-    rows = await connection.execute(
+def _history_rows(computed: FromClause, reason: str, now: datetime) -> Select[Any]:
+    """One ETA-history row per moved line, inserted in line order."""
+    return (
         select(
-            recomputed.line_id,
-            Order.customer_id,
-            Order.number,
-            Product.sku,
-            recomputed.old_eta,
-            recomputed.new_eta,
-            recomputed.old_basis,
-            recomputed.new_basis,
+            computed.c.line_id,
+            computed.c.old_eta,
+            computed.c.new_eta,
+            computed.c.old_basis,
+            computed.c.new_basis,
+            literal(reason, String),
+            literal(now, EtaChange.changed_at.type),
         )
-        .join(OrderLine, OrderLine.id == recomputed.line_id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(_moved())
-        .order_by(recomputed.line_id)
+        .where(_moved(computed))
+        .order_by(computed.c.line_id)
     )
+
+
+def _move_columns(computed: FromClause) -> tuple[ColumnElement[Any], ...]:
+    """What an EtaMove is made of; the caller joins the line's order and product."""
+    return (
+        computed.c.line_id,
+        Order.customer_id,
+        Order.number,
+        Product.sku,
+        computed.c.old_eta,
+        computed.c.new_eta,
+        computed.c.old_basis,
+        computed.c.new_basis,
+    )
+
+
+async def _read_moves(session: AsyncSession, moves: Select[Any], reason: str) -> list[EtaMove]:
+    # Straight through the connection, all rows at once: ORM result handling, or fetching row by row through
+    # the async adapter, would each double the time for 100,000 rows.
+    connection = await session.connection()
+    rows = (await connection.execute(moves)).all()
     return [
         EtaMove(
             line_id, customer_id, number, sku, old_eta, new_eta, _BASES.get(old_basis), _BASES[new_basis], reason
