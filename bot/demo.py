@@ -38,7 +38,7 @@ from bot.services.intake.demo_store import DEMO_CUSTOMERS, seed_demo_store
 from bot.services.unit_of_work import UnitOfWork
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
-from bot.web.app import build_web_app
+from bot.web.app import build_web_app, web_runner
 from bot.web.sandbox_page import add_sandbox_page
 from bot.wiring import catch_up_with_the_database, log_to_console, shop_policy
 from db.engine import create_engine, create_session_factory
@@ -195,7 +195,7 @@ async def _running(stack: DemoStack, listener: socket.socket) -> AsyncIterator[N
     metrics.count_sends(stats)
     app = build_web_app(deps, application, metrics)
     add_sandbox_page(app, stack)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    runner = web_runner(app, shutdown_timeout=1.0)
     async with application:
         await application.start()
         assert application.updater is not None

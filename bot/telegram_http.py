@@ -18,6 +18,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from db.log_privacy import withhold_debug_arguments
+
 # PTB's own defaults for HTTPXRequest, in seconds.
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
@@ -27,6 +29,16 @@ MEDIA_WRITE_TIMEOUT = 20.0
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+# python-telegram-bot's DEBUG lines of every call and update: the endpoint stays, its parameters and answer and
+# the update (message texts, people's names) are withheld (db/log_privacy.py).
+BOT_DEBUG_LINES = {
+    "telegram.Bot": 1,
+    "telegram.ext.ExtBot": 1,
+    "telegram.ext.Application": 0,
+    "telegram.ext.Updater": 0,
+}
 
 
 class AiohttpRequest(BaseRequest):
@@ -49,6 +61,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        withhold_debug_arguments(BOT_DEBUG_LINES)
 
     @property
     def read_timeout(self) -> float | None:

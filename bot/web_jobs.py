@@ -25,7 +25,7 @@ from bot.services.merchant_access.api_tokens import TokenInfo, create_token, lis
 from bot.services.merchant_access.idempotent_requests import forget_idempotent_requests
 from bot.telegram_app import build_application
 from bot.telegram_jobs import until_stopped
-from bot.web.app import build_web_app
+from bot.web.app import build_web_app, web_runner
 from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, secret_key_problem, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ async def serving(deps: ChatDeps, host: str, port: int) -> AsyncIterator[Running
     metrics = BotMetrics()
     stats = DeliveryStats()
     metrics.count_sends(stats)
-    runner = web.AppRunner(build_web_app(deps, application, metrics), access_log=None)
+    runner = web_runner(build_web_app(deps, application, metrics))
     async with application:
         await application.start()
         await runner.setup()

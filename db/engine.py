@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from db.log_privacy import SQL_DEBUG_LINES, withhold_debug_arguments
 from db.sqlite_connection import SQLiteConnection, WriteLock, connect
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -44,11 +45,12 @@ def unreachable_message(database_url: str, error: BaseException) -> str:
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite, tuned so concurrent writers queue instead of failing.
 
-    Statement parameters are kept out of error messages and logs: they hold customers' e-mail addresses and
-    phone numbers.
+    Statement parameters and the rows read are kept out of error messages and logs: they hold customers'
+    e-mail addresses and phone numbers.
     """
     url = make_url(database_url)
     kwargs.setdefault("hide_parameters", True)
+    withhold_debug_arguments(SQL_DEBUG_LINES)
     if url.get_backend_name() != "sqlite":
         # PostgreSQL's JIT compiler starts above a planner cost, not a measured time: a statement over a
         # shop's 100,000 waiting lines (an ETA recompute, an import) crosses it and then spends seconds

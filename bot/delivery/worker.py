@@ -235,7 +235,8 @@ class OutboxWorker:
             screen = render_outgoing(message.template, message.params, self.policy.voice.translator(message.language, self.clock.today()))
         except Exception as problem:  # an unknown template, or one these params break: it can never be sent
             await claims.mark_failed(uow, message.id, worker, f"cannot render: {problem!r}", attempted=False)
-            log.error("outbox message %s cannot be rendered: %r", message.id, problem)
+            # The type only: the problem may quote the message's parameters (names, texts).
+            log.error("outbox message %s cannot be rendered: %s", message.id, type(problem).__name__)
             return Outcome.FAILED
         lane = Lane.PAID_BROADCAST if self.policy.paid_broadcasts and message.broadcast_id is not None else Lane.STANDARD
         wait = self.flood.wait_for(message.chat_id, lane)
