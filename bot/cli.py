@@ -148,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
         who.add_argument("--email", help="the customer's e-mail address")
         who.add_argument("--telegram-id", type=int, help="the person's numeric Telegram user id")
 
+    staff = _command(
+        commands, "staff", "a merchant's or agent's own data, by Telegram id: export or erase it on request",
+        "Answers a privacy request of one of the shop's people (MERCHANT_USER_IDS, the support group's agents)."
+        " `export` prints what is stored about them as one JSON document; `erase` removes their Telegram id and"
+        " their chat state from everything stored, keeping what they did (tickets, broadcasts, audit entries)"
+        " without naming them. Erasing again changes nothing. Take them out of MERCHANT_USER_IDS and"
+        " AGENT_USER_IDS yourself.",
+        ["DATABASE_URL", "MERCHANT_USER_IDS", "AGENT_USER_IDS"],
+    )
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    for action, summary in (
+        ("export", "print what is stored about a merchant or agent as JSON"),
+        ("erase", "erase a merchant's or agent's own data (cannot be undone)"),
+    ):
+        member = _command(staff_commands, action, summary, summary[0].upper() + summary[1:] + ".", ["DATABASE_URL"])
+        member.add_argument("--telegram-id", type=int, required=True, help="their numeric Telegram user id")
+
     webhook = _command(
         commands, "webhook", "merchant webhook endpoints (signed as Standard Webhooks)",
         "Endpoints that receive the event log (cancels, swaps, shipments, refunds, delay notices, deliveries,"
@@ -296,6 +313,13 @@ async def _customer(args: argparse.Namespace, settings: Settings) -> int:
     return await job(settings, args.email, args.telegram_id)
 
 
+async def _staff(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.privacy_jobs import erase_staff, export_staff
+
+    job = export_staff if args.staff_command == "export" else erase_staff
+    return await job(settings, args.telegram_id)
+
+
 async def _webhook(args: argparse.Namespace, settings: Settings) -> int:
     from bot import webhook_jobs
 
@@ -327,5 +351,6 @@ _JOBS: dict[str, Job] = {
     "token": _token,
     "link": _link,
     "customer": _customer,
+    "staff": _staff,
     "webhook": _webhook,
 }

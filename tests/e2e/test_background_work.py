@@ -1,5 +1,6 @@
 """`serve` (and `run`) deliver the outbox and run the daily jobs beside the bot, with nothing else started."""
 
+import asyncio
 import logging
 from datetime import date, timedelta
 
@@ -12,7 +13,7 @@ from bot.sandbox import FakeBotApi
 from bot.services.outbox import OutgoingMessage, enqueue
 from bot.services.unit_of_work import ShopPolicy
 from bot.web_jobs import serving
-from db.models import DelayNotice, OutboxMessage, OutboxStatus
+from db.models import DelayNotice, LinkAttempt, LinkMethod, OutboxMessage, OutboxStatus
 from tests.e2e.test_webhook import deps_for
 from tests.shop import add_customer, add_order, add_product
 
@@ -64,3 +65,26 @@ async def test_the_daily_jobs_send_a_delay_notice_for_a_missed_promise(
     # The log says what the jobs did in words, not as the services' result objects.
     [summary] = [record.getMessage() for record in caplog.records if record.getMessage().startswith("daily jobs")]
     assert "delay notices: 1 first, 0 further" in summary and "Result(" not in summary
+
+
+async def test_the_daily_jobs_purge_what_is_past_its_retention_period(
+    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy
+) -> None:
+    old, recent = clock.now() - timedelta(days=31), clock.now() - timedelta(days=1)  # RETENTION_LINK_ATTEMPT_DAYS: 30
+    session.add_all(
+        [
+            LinkAttempt(telegram_user_id=7_000_001, method=LinkMethod.ORDER_EMAIL, succeeded=False, at=old),
+            LinkAttempt(telegram_user_id=7_000_002, method=LinkMethod.ORDER_EMAIL, succeeded=False, at=recent),
+        ]
+    )
+    await session.commit()
+
+    async with serving(deps_for(fake_api, session_factory, clock, policy), "127.0.0.1", 0):
+        for _ in range(100):
+            async with session_factory() as check:
+                left = (await check.scalars(select(LinkAttempt.telegram_user_id))).all()
+            if len(left) == 1:
+                break
+            await asyncio.sleep(0.1)
+
+    assert left == [7_000_002]

@@ -216,3 +216,23 @@ async def _stored_values_containing(session: AsyncSession, needles: list[str], t
                 ) or str(telegram_id) in text:
                     found.append(f"{table.name}.{column.name}={value!r}")
     return found
+
+
+async def test_a_shop_platforms_redaction_can_name_the_person_by_phone(uow: UnitOfWork, session: AsyncSession) -> None:
+    """The hook for a connector's redaction webhook (Shopify's customers/redact names e-mail and phone)."""
+    greta = await _person_with_everything(session)
+    await add_customer(session, "Hans Geteilt", "hans@example.com", "+4915199999999")
+    await add_customer(session, "Ida Geteilt", "ida@example.com", "+4915199999999")
+    await session.commit()
+
+    exported = await export_customer(uow, SubjectQuery(phone=PHONE))
+    result = await erase_customer(uow, SubjectQuery(phone=PHONE), Actor.merchant("shopify"))
+
+    assert exported["data"]["customers"][0]["email"] == EMAIL
+    assert result.erased and result.customer_id == greta.id
+    with pytest.raises(PersonNotFound):
+        await export_customer(uow, SubjectQuery(phone=PHONE))
+    with pytest.raises(PersonNotFound):  # shared by two: the request must name the person by e-mail address
+        await export_customer(uow, SubjectQuery(phone="+4915199999999"))
+    with pytest.raises(ValueError):
+        SubjectQuery(email=EMAIL, phone=PHONE)

@@ -1,6 +1,9 @@
 """Every stored column is classified for privacy, so a new one cannot escape export and erasure unnoticed."""
 
-from bot.services.privacy.personal_data import COLUMNS, PERSONAL_TABLES, Treatment
+from sqlalchemy import Date
+
+from bot.services.privacy.personal_data import COLUMNS, NOT_STAFF, PERSONAL_TABLES, STAFF_COLUMNS, Treatment
+from bot.services.privacy.staff_members import staff_tables
 from db.models import Base
 
 
@@ -36,3 +39,29 @@ def test_every_table_linked_to_a_customer_is_a_section_of_the_export() -> None:
         grew = not linked <= personal
         personal |= linked
     assert personal <= set(PERSONAL_TABLES), f"export these tables too: {sorted(personal - set(PERSONAL_TABLES))}"
+
+
+
+def test_every_column_that_can_name_the_shops_people_is_exported_and_erased_for_them() -> None:
+    """A merchant's or agent's Telegram id, chat, or name as the one who acted: in STAFF_COLUMNS, or said not to be."""
+    schema = {table.name: {column.name: column for column in table.columns} for table in Base.metadata.sorted_tables}
+    looks_like_a_person = {
+        f"{table}.{name}"
+        for table, columns in schema.items()
+        for name, column in columns.items()
+        if "telegram" in name
+        or name.endswith("chat_id")
+        or name == "actor_id"
+        or (name.endswith("_by") and not isinstance(column.type, Date))
+    }
+    covered = {
+        f"{table}.{name}"
+        for table, columns in STAFF_COLUMNS.items()
+        for name, treatment in columns.items()
+        if treatment != Treatment.KEEP
+    }
+    assert looks_like_a_person - covered - NOT_STAFF == set(), "add these to STAFF_COLUMNS (or NOT_STAFF, saying why)"
+    assert not NOT_STAFF & covered
+    assert set(STAFF_COLUMNS) == set(staff_tables()), "STAFF_COLUMNS and staff_members._rows must name the same tables"
+    listed = {f"{table}.{name}" for table, columns in STAFF_COLUMNS.items() for name in columns}
+    assert {entry for entry in listed if entry.split(".")[1] not in schema[entry.split(".")[0]]} == set()

@@ -35,10 +35,10 @@ def _model(table_name: str) -> type[Base]:
 
 
 def _row(row: Base) -> dict[str, Any]:
-    return {prop.columns[0].name: _plain(getattr(row, prop.key)) for prop in row.__mapper__.column_attrs}
+    return {prop.columns[0].name: plain_value(getattr(row, prop.key)) for prop in row.__mapper__.column_attrs}
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """A value JSON can hold: dates as ISO 8601, enums as their value."""
     if isinstance(value, datetime | date):
         return value.isoformat()

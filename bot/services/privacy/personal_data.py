@@ -163,3 +163,43 @@ PERSONAL_TABLES = (
 PERSONAL_DETAIL_KEYS = frozenset(
     {"telegram_user_id", "replaced_telegram_user_id", "name", "email", "phone", "chat_id", "text"}
 )
+
+# The shop's own people (merchants, agents), known by their Telegram id: per table, the columns their export
+# shows and what their erasure does to each (bot/services/privacy/staff_members.py). The id and the actor
+# names built from it are replaced by a value naming no one; what they did is kept, for accountability.
+STAFF_COLUMNS: dict[str, dict[str, Treatment]] = {
+    "telegram_users": COLUMNS["telegram_users"],
+    "link_attempts": COLUMNS["link_attempts"],
+    "audit_log": {
+        **_all(_KEEP, "id", "at", "actor_type", "action", "entity_type", "entity_id"),
+        "actor_id": _PSEUDO,
+        "details": _SCRUB,
+    },
+    "tickets": {"id": _KEEP, "assignee_telegram_id": _CLEAR, "closed_by": _PSEUDO, "closed_at": _KEEP},
+    "ticket_messages": {"id": _KEEP, "ticket_id": _KEEP, "author_telegram_id": _PSEUDO, "created_at": _KEEP},
+    "canned_replies": {"id": _KEEP, "key": _KEEP, "language": _KEEP, "text": _KEEP, "created_by": _PSEUDO},
+    "broadcasts": {
+        **_all(_KEEP, "id", "texts", "created_at"),
+        "created_by": _PSEUDO,
+        **_all(_CLEAR, "progress_chat_id", "progress_message_id"),
+    },
+    "outbox_messages": {
+        **_all(_KEEP, "id", "template", "language", "status", "created_at", "sent_at"),
+        **_all(_CLEAR, "chat_id", "params", "last_error"),
+    },
+}
+
+# Columns that look as if they could name one of the shop's people (a Telegram id, a chat, who did something) but
+# never do: tests/unit/test_personal_data_classification.py asks every other such column to be in STAFF_COLUMNS.
+NOT_STAFF = frozenset(
+    {
+        "customers.telegram_user_id",  # a customer's own
+        "tickets.customer_chat_id",
+        "tickets.support_chat_id",  # the support group
+        "ticket_messages.source_chat_id",  # the customer's chat or the support group
+        "ticket_messages.target_chat_id",
+        "outbox_messages.telegram_message_id",  # a message's number in its chat
+        "flood_chats.chat_id",  # any chat's next free second, deleted a minute later
+        "webhook_updates.started_by",  # the bot instance handling an update, not a person
+    }
+)

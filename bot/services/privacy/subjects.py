@@ -34,14 +34,20 @@ class PersonNotFound(NotFound):
 
 @dataclass(frozen=True)
 class SubjectQuery:
-    """Who a request is about: an e-mail address or a Telegram user id (exactly one)."""
+    """Who a request is about: an e-mail address, a Telegram user id, or a phone number in E.164 (exactly one).
+
+    The phone number is for requests that arrive with one, as a shop platform's redaction webhook does
+    (Shopify's `customers/redact` names the customer's e-mail address and phone): normalise it with
+    bot.services.phone.normalise_phone first. A number several customers share finds no one.
+    """
 
     email: str | None = None
     telegram_user_id: int | None = None
+    phone: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.email is None) == (self.telegram_user_id is None):
-            raise ValueError("give an e-mail address or a Telegram user id, not both")
+        if sum(value is not None for value in (self.email, self.telegram_user_id, self.phone)) != 1:
+            raise ValueError("give one of an e-mail address, a Telegram user id or a phone number")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,12 @@ async def find_subject(session: AsyncSession, query: SubjectQuery) -> Subject:
         if customer is None:
             raise PersonNotFound()
         return Subject(customer, customer.telegram_user_id)
+    if query.phone is not None:
+        # A number several customers share names none of them for sure: those requests go by e-mail address.
+        sharing = (await session.scalars(select(Customer).where(Customer.phone == query.phone).limit(2))).all()
+        if len(sharing) != 1:
+            raise PersonNotFound()
+        return Subject(sharing[0], sharing[0].telegram_user_id)
     telegram_user_id = query.telegram_user_id
     customer = await session.scalar(select(Customer).where(Customer.telegram_user_id == telegram_user_id))
     if customer is not None:
