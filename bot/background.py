@@ -1,11 +1,12 @@
 """Work that runs beside the bot in every process that serves customers: the outbox workers, the
-broadcast progress messages, merchant webhook deliveries, and the daily jobs (ETA recompute, delay notices,
-housekeeping).
+broadcast progress messages, merchant webhook deliveries, the online stores' connectors (store webhooks applied,
+changes written back), and the daily jobs (ETA recompute, delay notices, housekeeping).
 
 However many processes serve, the daily jobs and the progress messages run in one of them at a time: each
 holds a lease in the database (bot/services/job_leases.py) while it does the work, and another process takes
-over when the holder stops renewing it. The outbox and webhook workers run everywhere, as their claims share the
-work out (the outbox's claim is also what lets optional messages go once quiet hours end, in one process).
+over when the holder stops renewing it. The outbox, webhook and store-connector workers run everywhere, as their
+claims share the work out (the outbox's claim is also what lets optional messages go once quiet hours end, in one
+process).
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from datetime import timedelta
 from telegram.ext import Application
 
 from bot.broadcast_progress import update_broadcast_progress_messages
+from bot.connectors.worker import run_store_connectors
 from bot.composition import ChatDeps
 from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
 from bot.services.backorders.delay_notices import process_delay_notices
@@ -155,6 +157,7 @@ async def background_work(
             )
         ]
         chores.append(asyncio.create_task(run_webhook_delivery(deps.uow), name="webhook-delivery"))
+        chores.append(asyncio.create_task(run_store_connectors(deps.uow), name="store-connectors"))
         if daily_jobs:
             chores.append(asyncio.create_task(run_daily_jobs_once_a_day(deps, holder), name="daily-jobs"))
         try:

@@ -196,6 +196,39 @@ def build_parser() -> argparse.ArgumentParser:
         endpoint = _command(webhook_commands, action, help_text, help_text.capitalize() + ".", ["DATABASE_URL"])
         endpoint.add_argument("endpoint_id", metavar="ID", type=int, help="the endpoint's id, from `webhook list`")
 
+    connect = _command(
+        commands, "connect", "connect an online store (Shopify, WooCommerce), or show how it is doing",
+        "Connects an online store, both ways: checks the credentials (saying what is wrong: token, scope, address),"
+        " registers the webhooks the bot needs at PUBLIC_URL, and loads products, stock and every open order with a"
+        " progress bar; interrupted, it carries on where it stopped when run again, and running it again is"
+        " harmless. From then on `serve` applies the store's webhooks and writes the chat's cancels and swaps back to"
+        " the store. --status shows the connection, its last webhook and anything failing.",
+        ["DATABASE_URL", "PUBLIC_URL"],
+    )
+    stores = connect.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    shopify = _command(
+        stores, "shopify", "a Shopify store, through a custom app's Admin API access token",
+        "Connects a Shopify store through a custom app (README: \"Online stores\" lists the scopes and how to create"
+        " it). The access token and client secret are read from SHOPIFY_ACCESS_TOKEN and SHOPIFY_CLIENT_SECRET"
+        " unless given here.",
+        ["DATABASE_URL", "PUBLIC_URL", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_CLIENT_SECRET", "DEFAULT_PHONE_REGION"],
+    )
+    shopify.add_argument("--shop", help="the shop's NAME.myshopify.com domain (required unless --status)")
+    shopify.add_argument("--token", help="the Admin API access token (shpat_…; default SHOPIFY_ACCESS_TOKEN)")
+    shopify.add_argument("--client-secret", help="the app's client secret, which signs webhooks (default SHOPIFY_CLIENT_SECRET)")
+    shopify.add_argument(
+        "--previous-client-secret", help="the secret before a rotation, accepted for webhooks for an hour beside the new one"
+    )
+    shopify.add_argument("--api-base-url", help=argparse.SUPPRESS)  # the tests' fake Shopify
+    for store in (shopify,):
+        store.add_argument("--status", action="store_true", help="show the connection, its last webhook and what is failing")
+        store.add_argument(
+            "--refunds-by-hand", action="store_true",
+            help="do not refund in the store: tag and note the order, and list the refund in the To do page",
+        )
+        store.add_argument("--public-url", help="the public https address of `serve` (default PUBLIC_URL)")
+        store.add_argument("--lead-time-days", type=int, default=14, help="supplier lead time of new products (default 14)")
+
     link = _command(
         commands, "link", "print the Telegram link for an order-confirmation e-mail",
         "Prints the t.me link that opens the bot linked to an order, for the shop's order-confirmation e-mail."
@@ -336,6 +369,22 @@ async def _webhook(args: argparse.Namespace, settings: Settings) -> int:
     return await jobs[args.webhook_command](settings, args.endpoint_id)
 
 
+async def _connect(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import connect_jobs
+
+    if args.status:
+        return await connect_jobs.print_status(settings, args.platform)
+    from bot.connectors.shopify.connect_options import shopify_connection
+
+    builders = {"shopify": shopify_connection}
+    try:
+        new = builders[args.platform](args, settings)
+    except ValueError as wrong:
+        print(wrong, file=sys.stderr)
+        return 1
+    return await connect_jobs.connect_store(settings, new, args.public_url or settings.public_url)
+
+
 async def _link(args: argparse.Namespace, settings: Settings) -> int:
     from bot.telegram_jobs import print_order_link
 
@@ -353,4 +402,5 @@ _JOBS: dict[str, Job] = {
     "customer": _customer,
     "staff": _staff,
     "webhook": _webhook,
+    "connect": _connect,
 }

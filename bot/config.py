@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     business_hours: str = "Mon-Fri 09:00-17:00"  # format: bot/business_hours.py
     response_target_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
+    # Online stores (backorder-bot connect): where stores send webhooks, and credentials so none is typed on a command line.
+    public_url: str = ""  # the public https address of `serve`; stores post to {PUBLIC_URL}/connectors/<platform>/webhooks
+    shopify_access_token: str = ""  # the custom app's Admin API access token (secret)
+    shopify_client_secret: str = ""  # the custom app's client secret: signs its webhooks (secret)
+    woocommerce_key: str = ""  # ck_… (secret)
+    woocommerce_secret: str = ""  # cs_… (secret)
+
     @field_validator("shop_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -780,3 +780,137 @@ class WebhookUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The instance that began handling it; still set when found again, that instance died midway.
     started_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class StoreConnectionStatus(StrEnum):
+    ACTIVE = "active"
+    FAILING = "failing"  # the last call to the store failed; retried
+    DISCONNECTED = "disconnected"  # the shop asked to be forgotten (shop/redact) or the merchant disconnected
+
+
+class StoreConnection(Base):
+    """A shop's online store (Shopify, WooCommerce) the bot keeps in step with, both ways."""
+
+    __tablename__ = "store_connections"
+    __table_args__ = (UniqueConstraint("platform", "shop", name="uq_store_connections_platform_shop"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(24))
+    shop: Mapped[str] = mapped_column(String(300))  # the shop's domain or base URL
+    credentials: Mapped[dict[str, Any]] = mapped_column(JSON)  # secret: never logged, never shown
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)  # the merchant's choices, e.g. refunds_by_hand
+    status: Mapped[StoreConnectionStatus] = mapped_column(
+        _enum(StoreConnectionStatus, "store_connection_status"), default=StoreConnectionStatus.ACTIVE
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_webhook_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # reconciled up to here
+    # How far the event log has been turned into write-back jobs (the feed's cursor).
+    fanned_out_transaction: Mapped[int] = mapped_column(BigInteger, default=0)
+    fanned_out_event: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreBackfill(Base):
+    """How far a connection's first load of one resource (products, orders, stock) has got: resumable."""
+
+    __tablename__ = "store_backfills"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id", ondelete="CASCADE"), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(24), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)  # the store's own, opaque; None: from the start
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StoreLink(Base):
+    """One of the store's ids (product, variant, inventory item, order, line item) and what it is here."""
+
+    __tablename__ = "store_links"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "kind", "store_id", name="uq_store_links_store_id"),
+        Index("ix_store_links_our_key", "connection_id", "kind", "our_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    store_id: Mapped[str] = mapped_column(String(64))  # text: the stores' ids exceed 32 bits
+    our_key: Mapped[str] = mapped_column(String(64))  # SKU, order number, or our line id
+    store_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the newest version applied
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what write-back needs
+
+
+class StoreWebhookStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # older than what was applied already (out of order)
+    FAILED = "failed"  # gave up after retrying
+
+
+class StoreWebhook(Base):
+    """A webhook the store sent, verified and queued to be applied; its key keeps a retried delivery out."""
+
+    __tablename__ = "store_webhooks"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "delivery_key", name="uq_store_webhooks_delivery"),
+        Index("ix_store_webhooks_due", "status", "next_attempt_at"),
+        Index("ix_store_webhooks_resource", "connection_id", "resource_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id", ondelete="CASCADE"))
+    delivery_key: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    resource_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # cleared once applied: it holds personal data
+    status: Mapped[StoreWebhookStatus] = mapped_column(
+        _enum(StoreWebhookStatus, "store_webhook_status"), default=StoreWebhookStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StoreWriteBackStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    BY_HAND = "by_hand"  # tagged and noted on the store order; the merchant refunds by hand
+    FAILED = "failed"  # gave up after retrying for two days
+
+
+class StoreWriteBack(Base):
+    """A change made here (a cancel, a swap) on its way to the store order; retried until the store has it."""
+
+    __tablename__ = "store_write_backs"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "event_id", name="uq_store_write_backs_event"),
+        Index("ix_store_write_backs_due", "status", "next_attempt_at"),
+        Index("ix_store_write_backs_order", "connection_id", "order_number", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("store_connections.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    order_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[StoreWriteBackStatus] = mapped_column(
+        _enum(StoreWriteBackStatus, "store_write_back_status"), default=StoreWriteBackStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # done in the store already
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -31,6 +31,7 @@ pytest_plugins = (
     "tests.e2e.web_client",
     "tests.cli_runner",
     "tests.fakes.woocommerce_fixtures",
+    "tests.fakes.shopify_fixtures",
 )
 
 DEFAULT_URL = "sqlite+aiosqlite:///{tmp}/test.sqlite3"

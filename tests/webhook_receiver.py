@@ -58,13 +58,20 @@ async def running_receiver(receiver: Receiver) -> AsyncIterator[Receiver]:
 @contextmanager
 def receiver_in_thread(receiver: Receiver) -> Iterator[Receiver]:
     """The receiver on a loop of its own, for tests that call the command (which runs its own loop)."""
+    with serving_in_thread(running_receiver(receiver)) as running:
+        yield running
+
+
+@contextmanager
+def serving_in_thread(serving: AsyncIterator[Any]) -> Iterator[Any]:
+    """What an async generator fixture yields, kept running on a loop of its own in another thread."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
-    serving = running_receiver(receiver)
+    yielded: list[Any] = []
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(anext(serving))
+        yielded.append(loop.run_until_complete(anext(serving)))
         started.set()
         loop.run_forever()
         loop.run_until_complete(serving.aclose())
@@ -73,7 +80,7 @@ def receiver_in_thread(receiver: Receiver) -> Iterator[Receiver]:
     thread.start()
     started.wait(10)
     try:
-        yield receiver
+        yield yielded[0]
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)

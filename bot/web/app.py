@@ -1,4 +1,5 @@
-"""The one web server: Telegram's webhook, the merchant API, the merchant console, /healthz and /metrics."""
+"""The one web server: Telegram's webhook, connected stores' webhooks, the merchant API, the merchant console,
+/healthz and /metrics."""
 
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.web.json_errors import json_errors
 from bot.web.merchant_api import build_merchant_api
 from bot.web.openapi import API_PREFIX
 from bot.web.proxies import behind_proxies, trusted_networks
+from bot.web.store_webhooks import add_store_webhook_routes
 from bot.web.telegram_webhook import add_webhook_route
 from bot.web.url_text import refuse_nul_characters
 from bot.webhook_inbox import WebhookInbox
@@ -50,6 +52,7 @@ def build_web_app(
             inbox = app[WEBHOOK_INBOX] = WebhookInbox(telegram, deps)
             app.cleanup_ctx.append(lambda _: inbox.running())
         add_webhook_route(app, telegram, deps.settings.webhook_secret, inbox)
+    add_store_webhook_routes(app, deps)
     api = build_merchant_api()
     app[MERCHANT_API] = api
     app.add_subapp(API_PREFIX, api)

@@ -31,6 +31,7 @@ FORBIDDEN = {
         "bot.demo",
         "bot.jobs",
         "bot.background",
+        "bot.connectors",
     ),
     "bot.render": ("bot.handlers", "bot.web", "bot.support", "bot.delivery", "bot.telegram_app", "bot.wiring"),
     "bot.handlers": ("bot.web", "bot.telegram_app", "bot.cli", "bot.demo"),

@@ -139,6 +139,28 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         "progress_message_id", "created_at", "finished_at", "urgent",
     ),
     "canned_replies": _all(_KEEP, "id", "key", "language", "text", "created_by", "created_at"),
+    # The online store's connection: its credentials are the merchant's secrets, never a customer's data.
+    "store_connections": _all(
+        _KEEP,
+        "id", "platform", "shop", "credentials", "settings", "status", "last_error", "last_error_at", "last_webhook_at",
+        "last_sync_at", "fanned_out_transaction", "fanned_out_event", "created_at", "updated_at",
+    ),
+    "store_backfills": _all(
+        _KEEP, "connection_id", "resource", "cursor", "done", "total", "finished", "started_at", "updated_at", "finished_at"
+    ),
+    # Store ids against SKUs, order numbers and line ids: nothing personal.
+    "store_links": _all(_KEEP, "id", "connection_id", "kind", "store_id", "our_key", "store_updated_at", "data"),
+    # A received webhook's payload may name a customer; it is cleared as soon as it is applied (seconds later).
+    "store_webhooks": _all(
+        _KEEP,
+        "id", "connection_id", "delivery_key", "topic", "resource_id", "resource_updated_at", "payload", "status",
+        "attempts", "next_attempt_at", "lease_expires_at", "last_error", "received_at", "processed_at",
+    ),
+    "store_write_backs": _all(
+        _KEEP,
+        "id", "connection_id", "event_id", "kind", "order_number", "status", "attempts", "next_attempt_at",
+        "lease_expires_at", "last_error", "steps", "created_at", "done_at",
+    ),
 }
 
 # Tables with rows about one person: each is a section of the export, named after the table.

@@ -4,16 +4,15 @@ backoff and jitter for more than a day, one order number's deliveries in order, 
 Every endpoint is served on its own (by endpoint id), so a slow or dead one never holds up another's.
 """
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, tuple_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, insert, select, tuple_, update
 
 from bot.services.event_log import type_filter
+from bot.services.retry_schedule import due_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
 from db.transaction_order import settled_transaction_bound
@@ -145,7 +144,6 @@ def _wanted(patterns: Sequence[str]) -> Any:
 
 async def claim(uow: UnitOfWork, endpoint_id: int, limit: int) -> list[DeliveryJob]:
     """Lease up to `limit` due deliveries of an active endpoint, each the oldest still pending of its order number."""
-    earlier = aliased(WebhookDelivery)
     async with uow:
         session, now = uow.session, uow.clock.now()
         due = (
@@ -154,21 +152,8 @@ async def claim(uow: UnitOfWork, endpoint_id: int, limit: int) -> list[DeliveryJ
             .where(
                 WebhookDelivery.endpoint_id == endpoint_id,
                 WebhookEndpoint.status == WebhookEndpointStatus.ACTIVE,
-                WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-                or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at <= now),
                 # An order's next delivery waits until the one before it is delivered or given up.
-                or_(
-                    WebhookDelivery.ordering_key.is_(None),
-                    ~exists().where(
-                        and_(
-                            earlier.endpoint_id == WebhookDelivery.endpoint_id,
-                            earlier.ordering_key == WebhookDelivery.ordering_key,
-                            earlier.status == WebhookDeliveryStatus.PENDING,
-                            earlier.id < WebhookDelivery.id,
-                        )
-                    ),
-                ),
+                due_in_turn(WebhookDelivery, "endpoint_id", "ordering_key", WebhookDeliveryStatus.PENDING, now),
             )
             .order_by(WebhookDelivery.id)
             .limit(limit)
@@ -240,19 +225,18 @@ async def record_outcomes(uow: UnitOfWork, endpoint_id: int, outcomes: Sequence[
 
 def _booked(outcome: Outcome, attempts: int, now: datetime) -> dict[str, Any]:
     """A delivery after this attempt: delivered, due again after a pause with jitter, or given up."""
-    status, next_attempt_at = WebhookDeliveryStatus.PENDING, now
+    status, due = WebhookDeliveryStatus.PENDING, now
     if outcome.delivered:
         status = WebhookDeliveryStatus.DELIVERED
-    elif attempts > len(RETRY_AFTER):
-        status = WebhookDeliveryStatus.FAILED
     else:
-        pause = RETRY_AFTER[attempts - 1].total_seconds() * random.uniform(1 - JITTER, 1 + JITTER)
-        next_attempt_at = now + timedelta(seconds=pause)
+        retry_at = next_attempt_at(now, attempts, RETRY_AFTER, JITTER)
+        status = WebhookDeliveryStatus.FAILED if retry_at is None else status
+        due = retry_at or now
     return {
         "delivery_id": outcome.delivery_id,
         "attempts": attempts,
         "status": status,
-        "next_attempt_at": next_attempt_at,
+        "next_attempt_at": due,
         "delivered_at": now if outcome.delivered else None,
         "last_status": outcome.status,
         "last_error": outcome.error,

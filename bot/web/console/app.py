@@ -17,6 +17,7 @@ from bot.web.console import (
     purchase_orders,
     reorder,
     sign_in,
+    stores,
     suppliers,
     tickets,
     to_do,
@@ -36,6 +37,7 @@ SECTIONS: tuple[Section, ...] = (
     broadcasts.SECTION,
     delay_notices.SECTION,
     tickets.SECTION,
+    stores.SECTION,
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

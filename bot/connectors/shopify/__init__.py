@@ -1,0 +1,1 @@
+"""Shopify: the GraphQL Admin API client, the adapter, its webhooks' signature and its objects in our words."""

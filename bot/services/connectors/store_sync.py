@@ -1,0 +1,524 @@
+"""The store's data into the bot, through the use cases every other front end uses: products and orders through
+intake's imports, stock counts through purchasing, cancels, shipments and paid refunds through fulfilment and
+backorders, privacy requests through privacy. The store's ids are linked to ours on the way (store_links).
+
+A new order is imported once; after that the store's updates are reconciled, never re-imported: a cancel or a
+lowered quantity cancels what still waits, a fulfilment ships. An update older than the one applied is skipped.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import Actor, record
+from bot.services.backorders.cancel import cancel_for_shop
+from bot.services.connectors.connections import ConnectionConfig, forget_shop
+from bot.services.connectors.store_links import Link, links_by_store_id, save_links
+from bot.services.connectors.store_records import (
+    UNTRACKED_STOCK,
+    FulfillmentSeen,
+    OrderCancelled,
+    OrderDeleted,
+    OrderSeen,
+    PrivacyRequest,
+    ProductDeleted,
+    ProductsSeen,
+    RefundSeen,
+    StockCount,
+    StockCounted,
+    StoreChange,
+    StoreFulfillment,
+    StoreOrder,
+    StoreProduct,
+)
+from bot.services.errors import DomainError, ImportRejected
+from bot.services.fulfilment.refunds import mark_refund_paid
+from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest, record_shipment
+from bot.services.intake.import_records import MAX_QUANTITY, Batch, OrderLineRecord, ProductRecord
+from bot.services.intake.order_import import import_order_records
+from bot.services.intake.product_import import import_product_records
+from bot.services.privacy import PersonNotFound, SubjectQuery, erase_customer
+from bot.services.privacy.subjects import find_subject
+from bot.services.purchasing.stock import set_available_stock
+from bot.services.unit_of_work import UnitOfWork
+from db.models import OPEN_LINE_STATUSES, Order, OrderLine, Product, Refund, RefundStatus
+
+DEFAULT_LEAD_TIME_DAYS = 14
+DEFAULT_CATEGORY = "general"
+
+
+@dataclass
+class SyncReport:
+    """What applying store data did: counts by what happened, and problems worth showing the merchant."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, what: str, count: int = 1) -> None:
+        if count:
+            self.counts[what] = self.counts.get(what, 0) + count
+
+    def merge(self, other: "SyncReport") -> None:
+        for what, count in other.counts.items():
+            self.add(what, count)
+        self.problems += other.problems
+
+
+def store_actor(connection: ConnectionConfig) -> Actor:
+    """Who changes the shop when the store does: the merchant, through their store platform."""
+    return Actor.merchant(connection.platform)
+
+
+async def apply_store_changes(uow: UnitOfWork, connection: ConnectionConfig, changes: Sequence[StoreChange]) -> SyncReport:
+    """Apply what the store reports, in order; each kind through its own use case."""
+    report = SyncReport()
+    for change in changes:
+        match change:
+            case ProductsSeen(products):
+                report.merge(await apply_products(uow, connection, products))
+            case StockCounted(counts):
+                report.merge(await apply_stock_counts(uow, connection, counts))
+            case OrderSeen(order):
+                report.merge(await apply_orders(uow, connection, [order]))
+            case OrderCancelled(store_id, number, at):
+                report.merge(await _cancel_order(uow, connection, store_id, number, at))
+            case FulfillmentSeen(order_store_id, fulfillment):
+                report.merge(await _fulfil(uow, connection, order_store_id, fulfillment))
+            case RefundSeen(order_store_id, refund_store_id, line_store_ids):
+                report.merge(await _refunded_in_store(uow, connection, refund_store_id, line_store_ids))
+            case PrivacyRequest():
+                report.merge(await _privacy(uow, connection, change))
+            case ProductDeleted(store_id) | OrderDeleted(store_id):
+                # Lines and refunds name the products and orders: they stay, as after any deletion in the shop.
+                report.add("deletions noted")
+    return report
+
+
+# Products
+
+
+async def apply_products(uow: UnitOfWork, connection: ConnectionConfig, products: Sequence[StoreProduct]) -> SyncReport:
+    """Create or update a product per variant with a SKU (name, category, price); stock is counted separately."""
+    report = SyncReport()
+    variants = {}
+    for product in products:
+        for variant in product.variants:
+            if variant.sku:
+                variants[variant.sku] = (product, variant)
+            else:
+                report.add("variants without a SKU skipped")
+    if not variants:
+        return report
+    async with uow.read_only():
+        known = {
+            sku: (category, lead_time)
+            for sku, category, lead_time in (
+                await uow.session.execute(
+                    select(Product.sku, Product.category, Product.lead_time_days).where(Product.sku.in_(list(variants)))
+                )
+            ).all()
+        }
+    lead_time = int(connection.settings.get("default_lead_time_days", DEFAULT_LEAD_TIME_DAYS))
+    records = [
+        ProductRecord(
+            row=index,
+            sku=sku,
+            name=variant.name[:200],
+            category=(variant.category or known.get(sku, (DEFAULT_CATEGORY, 0))[0])[:100],
+            price_minor=variant.price_minor,
+            currency=variant.currency,
+            lead_time_days=known[sku][1] if sku in known else lead_time,
+        )
+        for index, (sku, (product, variant)) in enumerate(variants.items(), start=1)
+    ]
+    imported, rejected = await _import_leaving_out_bad(
+        records, lambda batch: import_product_records(uow, Batch(batch), store_actor(connection))
+    )
+    report.add("products created", sum(len(result.created) for result in imported))
+    report.add("products updated", sum(len(result.updated) for result in imported))
+    report.add("products refused", len(rejected))
+    report.problems += [f"product {records[row - 1].sku}: {reason}" for row, reason in rejected]
+    links = []
+    for sku, (product, variant) in variants.items():
+        links.append(Link("variant", variant.store_id, sku, product.updated_at, {"product_id": product.store_id}))
+        if variant.inventory_item_id:
+            links.append(Link("inventory_item", variant.inventory_item_id, sku, None, {"variant_id": variant.store_id}))
+        if not variant.tracked:
+            links.append(Link("stock", sku, sku, None, {"untracked": True}))
+    await save_links(uow, connection.id, links)
+    return report
+
+
+async def _import_leaving_out_bad(records: list[Any], run: Any) -> tuple[list[Any], list[tuple[int, str]]]:
+    """Import all records at once; when some are refused, leave those out and import the rest.
+
+    A store's data is not a file the merchant can fix and send again: one bad product or order must not hold up
+    the others. The refused ones come back as (row, reason).
+    """
+    try:
+        return [await run(records)], []
+    except ImportRejected as refused:
+        bad_rows = {problem.row for problem in refused.problems}
+        reasons = {problem.row: f"{problem.column}: {problem.reason}" for problem in refused.problems}
+    good = [record for record in records if record.row not in bad_rows]
+    if not good:
+        return [], sorted(reasons.items())
+    try:
+        return [await run(good)], sorted(reasons.items())
+    except ImportRejected as refused_again:  # a record refused only beside others; rare enough to leave for now
+        for problem in refused_again.problems:
+            reasons.setdefault(problem.row, f"{problem.column}: {problem.reason}")
+        return [], sorted(reasons.items())
+
+
+# Stock
+
+
+async def apply_stock_counts(uow: UnitOfWork, connection: ConnectionConfig, counts: Sequence[StockCount]) -> SyncReport:
+    """Set each SKU's unallocated stock from the store's count, which has the store's committed orders taken off.
+
+    The store's `available` goes below zero for orders it sells on backorder; all of those and the allocated ones
+    are committed there, so ours (on hand, not yet allocated) is the store's count plus what still waits here.
+    """
+    report = SyncReport()
+    by_item = await links_by_store_id(uow, connection.id, "inventory_item", [c.inventory_item_id for c in counts if c.inventory_item_id])
+    latest: dict[str, StockCount] = {}
+    for count in counts:
+        sku = count.sku or (by_item[count.inventory_item_id].our_key if count.inventory_item_id in by_item else None)
+        if sku is None:
+            report.add("stock counts of unknown items skipped")
+            continue
+        latest[sku] = count
+    stored = await links_by_store_id(uow, connection.id, "stock", list(latest))
+    fresh = {
+        sku: count for sku, count in latest.items()
+        if not (stored.get(sku) and stored[sku].store_updated_at and count.updated_at
+                and count.updated_at < stored[sku].store_updated_at)
+    }
+    report.add("stock counts older than the last skipped", len(latest) - len(fresh))
+    await save_links(
+        uow, connection.id,
+        [Link("stock", sku, sku, count.updated_at, {"available": count.available}) for sku, count in fresh.items()],
+    )
+    report.merge(await _recount(uow, connection, {sku: count.available for sku, count in fresh.items()}))
+    return report
+
+
+async def _recount(uow: UnitOfWork, connection: ConnectionConfig, store_available: dict[str, int]) -> SyncReport:
+    report = SyncReport()
+    waiting = await _waiting_quantities(uow, list(store_available))
+    untracked = await links_by_store_id(uow, connection.id, "stock", list(store_available))
+    for sku, available in store_available.items():
+        ours = UNTRACKED_STOCK if untracked.get(sku) and untracked[sku].data.get("untracked") else available + waiting.get(sku, 0)
+        try:
+            result = await set_available_stock(uow, sku, max(0, min(ours, MAX_QUANTITY)), store_actor(connection))
+        except DomainError as refused:  # a SKU the shop does not have (its product was refused)
+            report.problems.append(f"stock of {sku}: {refused.message}")
+            continue
+        report.add("stock counts applied")
+        report.add("lines allocated from store stock", len(result.allocations))
+    return report
+
+
+async def _waiting_quantities(uow: UnitOfWork, skus: list[str]) -> dict[str, int]:
+    """Units of each SKU still waiting for stock here."""
+    if not skus:
+        return {}
+    open_quantity = OrderLine.quantity - OrderLine.allocated_quantity - OrderLine.cancelled_quantity - OrderLine.substituted_quantity
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Product.sku, func.sum(open_quantity))
+            .join(OrderLine, OrderLine.product_id == Product.id)
+            .where(Product.sku.in_(skus), OrderLine.status.in_(OPEN_LINE_STATUSES))
+            .group_by(Product.sku)
+        )
+        return {sku: int(total or 0) for sku, total in rows.all()}
+
+
+# Orders
+
+
+async def apply_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: Sequence[StoreOrder]) -> SyncReport:
+    """Import the orders the shop does not have yet; reconcile the ones it has with the store's newer version."""
+    report = SyncReport()
+    newest: dict[str, StoreOrder] = {}
+    for order in orders:
+        if order.store_id not in newest or newest[order.store_id].updated_at < order.updated_at:
+            newest[order.store_id] = order
+    linked = await links_by_store_id(uow, connection.id, "order", list(newest))
+    new, known = [], []
+    for store_id, order in newest.items():
+        link = linked.get(store_id)
+        if link is None:
+            new.append(order)
+        elif link.store_updated_at is not None and order.updated_at <= link.store_updated_at:
+            report.add("order updates older than the last skipped")
+        else:
+            known.append((order, link.our_key))
+    report.merge(await _import_new_orders(uow, connection, new))
+    for order, number in known:
+        report.merge(await _reconcile_order(uow, connection, order, number))
+    return report
+
+
+async def _import_new_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: list[StoreOrder]) -> SyncReport:
+    report = SyncReport()
+    if not orders:
+        return report
+    async with uow.read_only():
+        skus = set(
+            (await uow.session.scalars(
+                select(Product.sku).where(Product.sku.in_({line.sku for order in orders for line in order.lines if line.sku}))
+            )).all()
+        )
+        numbers_here = set(
+            (await uow.session.scalars(select(Order.number).where(Order.number.in_([order.number for order in orders])))).all()
+        )
+    records: list[OrderLineRecord] = []
+    importing: list[StoreOrder] = []
+    for order in orders:
+        reason = _why_not_imported(order, skus)
+        if reason:
+            report.add(reason)
+            continue
+        if order.number in numbers_here:  # imported before its link was saved (an interrupted run): link it now
+            importing.append(order)
+            continue
+        importing.append(order)
+        quantities: dict[str, tuple[int, int]] = {}
+        for line in order.lines:
+            open_quantity = line.quantity - line.fulfilled_quantity
+            if line.sku in skus and open_quantity > 0:
+                before = quantities.get(line.sku, (0, line.unit_price_minor))
+                quantities[line.sku] = (before[0] + open_quantity, before[1])
+        records += [
+            OrderLineRecord(
+                row=len(records) + index, order_number=order.number, placed_at=order.placed_at, email=order.email or "",
+                customer_name=order.customer_name[:200] or order.email or "", phone=order.phone, language=order.language,
+                sku=sku, quantity=quantity, unit_price_minor=price, currency=order.currency,
+            )
+            for index, (sku, (quantity, price)) in enumerate(quantities.items(), start=1)
+        ]
+    imported, rejected = await _import_leaving_out_bad(
+        records,
+        lambda batch: import_order_records(uow, Batch(batch), store_actor(connection), connection.settings.get("phone_region", "DE")),
+    )
+    refused_numbers = {records[row - 1].order_number for row, _ in rejected if 0 < row <= len(records)}
+    report.add("orders imported", sum(len(result.created) for result in imported))
+    report.add("orders refused", len(refused_numbers))
+    report.problems += [f"order {records[row - 1].order_number}: {reason}" for row, reason in rejected if 0 < row <= len(records)]
+    linked = [order for order in importing if order.number not in refused_numbers]
+    await _link_orders(uow, connection, linked)
+    report.merge(await _recount_after_orders(uow, connection, linked))
+    return report
+
+
+async def _recount_after_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: list[StoreOrder]) -> SyncReport:
+    """Count again the SKUs of new orders whose last store count already had them taken off.
+
+    The store may report its count before the order (webhooks come in any order). A count taken after the order
+    was placed includes it; applied before the order was here, it left the order's units out of what waits.
+    """
+    placed: dict[str, datetime] = {}
+    for order in orders:
+        for line in order.lines:
+            if line.sku:
+                placed[line.sku] = min(placed.get(line.sku, order.placed_at), order.placed_at)
+    counts = await links_by_store_id(uow, connection.id, "stock", list(placed))
+    due = {
+        sku: int(link.data["available"]) for sku, link in counts.items()
+        if "available" in link.data and link.store_updated_at is not None and link.store_updated_at >= placed[sku]
+    }
+    return await _recount(uow, connection, due) if due else SyncReport()
+
+
+def _why_not_imported(order: StoreOrder, skus: set[str]) -> str | None:
+    if order.cancelled:
+        return "cancelled orders skipped"
+    if not order.email:
+        return "orders without an e-mail address skipped"
+    if not any(line.sku in skus and line.quantity > line.fulfilled_quantity for line in order.lines):
+        return "orders with nothing left to ship skipped"
+    return None
+
+
+async def _link_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: list[StoreOrder]) -> None:
+    """Link the orders and their line items to ours, so updates find them and write-back knows the store's ids."""
+    if not orders:
+        return
+    our_lines = await _line_ids(uow, [order.number for order in orders])
+    links = []
+    for order in orders:
+        links.append(Link("order", order.store_id, order.number, order.updated_at, {}))
+        for line in order.lines:
+            line_id = our_lines.get((order.number, line.sku or ""))
+            if line_id is not None:
+                links.append(
+                    Link("line", line.store_id, str(line_id), None,
+                         {"order_id": order.store_id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity})
+                )
+    await save_links(uow, connection.id, links)
+
+
+async def _line_ids(uow: UnitOfWork, numbers: list[str]) -> dict[tuple[str, str], int]:
+    """Our original lines (not swapped-in ones) of these orders by (order number, SKU)."""
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Order.number, Product.sku, OrderLine.id)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(Order.number.in_(numbers), OrderLine.substitute_for_line_id.is_(None))
+        )
+        return {(number, sku): line_id for number, sku, line_id in rows.all()}
+
+
+async def _reconcile_order(uow: UnitOfWork, connection: ConnectionConfig, order: StoreOrder, number: str) -> SyncReport:
+    """A known order's newer version: cancelled or lowered lines cancel what waits; new fulfilments ship."""
+    report = SyncReport()
+    if order.cancelled:
+        report.merge(await _cancel_order(uow, connection, order.store_id, number, order.updated_at))
+    else:
+        remaining = await _remaining_by_sku(uow, number)
+        in_store: dict[str, int] = {}
+        for line in order.lines:
+            if line.sku:
+                in_store[line.sku] = in_store.get(line.sku, 0) + line.quantity
+        lowered = {sku for sku, here in remaining.items() if in_store.get(sku, 0) < here}
+        if lowered:
+            result = await cancel_for_shop(uow, number, store_actor(connection), lowered)
+            report.add("lines cancelled in the store", len([done for done in result.cancelled if not done.already_done]))
+    for fulfillment in order.fulfillments:
+        report.merge(await _fulfil(uow, connection, order.store_id, fulfillment, number))
+    await save_links(uow, connection.id, [Link("order", order.store_id, number, order.updated_at, {})])
+    return report
+
+
+async def _remaining_by_sku(uow: UnitOfWork, number: str) -> dict[str, int]:
+    """What the shop still means to deliver of each original SKU of the order (ordered less cancelled and swapped)."""
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Product.sku, OrderLine.quantity - OrderLine.cancelled_quantity - OrderLine.substituted_quantity)
+            .join(OrderLine, OrderLine.product_id == Product.id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.number == number, OrderLine.substitute_for_line_id.is_(None))
+        )
+        return {sku: int(quantity) for sku, quantity in rows.all()}
+
+
+async def _cancel_order(uow: UnitOfWork, connection: ConnectionConfig, store_id: str, number: str, at: datetime) -> SyncReport:
+    report = SyncReport()
+    linked = await links_by_store_id(uow, connection.id, "order", [store_id])
+    if store_id not in linked:
+        report.add("cancels of unknown orders skipped")
+        return report
+    result = await cancel_for_shop(uow, linked[store_id].our_key, store_actor(connection))
+    report.add("lines cancelled in the store", len([done for done in result.cancelled if not done.already_done]))
+    return report
+
+
+async def _fulfil(
+    uow: UnitOfWork, connection: ConnectionConfig, order_store_id: str, fulfillment: StoreFulfillment,
+    number: str | None = None,
+) -> SyncReport:
+    """Ship what the store fulfilled, once per fulfilment (the tracking number, or the fulfilment's id)."""
+    report = SyncReport()
+    done = await links_by_store_id(uow, connection.id, "fulfillment", [fulfillment.store_id])
+    if fulfillment.store_id in done:
+        return report
+    if number is None:
+        linked = await links_by_store_id(uow, connection.id, "order", [order_store_id])
+        if order_store_id not in linked:
+            report.add("fulfilments of unknown orders skipped")
+            return report
+        number = linked[order_store_id].our_key
+    shippable = await _shippable_by_sku(uow, number)
+    items = [ShipmentItem(sku, min(quantity, shippable.get(sku, 0))) for sku, quantity in fulfillment.items]
+    items = [item for item in items if item.quantity > 0]
+    if items:
+        parcel = Parcel(fulfillment.carrier, fulfillment.tracking_number or f"store-{fulfillment.store_id}", fulfillment.tracking_url)
+        try:
+            await record_shipment(uow, ShipmentRequest(number, items, parcel, fulfillment.shipped_at), store_actor(connection))
+            report.add("shipments recorded")
+        except DomainError as refused:
+            report.problems.append(f"fulfilment of order {number}: {refused.message}")
+    short = sum(quantity for _, quantity in fulfillment.items) - sum(item.quantity for item in items)
+    if short:
+        # The store shipped units still waiting here (its stock and ours disagreed): the next stock count settles it.
+        report.problems.append(f"order {number}: the store fulfilled {short} unit(s) not allocated here")
+    await save_links(uow, connection.id, [Link("fulfillment", fulfillment.store_id, number, None, {})])
+    return report
+
+
+async def _shippable_by_sku(uow: UnitOfWork, number: str) -> dict[str, int]:
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Product.sku, func.sum(OrderLine.allocated_quantity - OrderLine.shipped_quantity))
+            .join(OrderLine, OrderLine.product_id == Product.id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.number == number)
+            .group_by(Product.sku)
+        )
+        return {sku: int(quantity or 0) for sku, quantity in rows.all()}
+
+
+async def _refunded_in_store(
+    uow: UnitOfWork, connection: ConnectionConfig, refund_store_id: str, line_store_ids: Iterable[str]
+) -> SyncReport:
+    """The store refunded these line items: what we owe on them is paid (the merchant refunded by hand there)."""
+    report = SyncReport()
+    lines = await links_by_store_id(uow, connection.id, "line", list(line_store_ids))
+    line_ids = [int(link.our_key) for link in lines.values()]
+    if not line_ids:
+        return report
+    async with uow.read_only():
+        owed = (
+            await uow.session.scalars(
+                select(Refund.id).where(Refund.line_id.in_(line_ids), Refund.status == RefundStatus.OWED)
+            )
+        ).all()
+    for refund_id in owed:
+        await mark_refund_paid(uow, refund_id, f"{connection.platform}:{refund_store_id}", store_actor(connection))
+        report.add("refunds marked paid")
+    return report
+
+
+async def _privacy(uow: UnitOfWork, connection: ConnectionConfig, request: PrivacyRequest) -> SyncReport:
+    """The store passes on a person's request: erase them, note a data request, or forget the shop."""
+    report = SyncReport()
+    actor = store_actor(connection)
+    if request.kind == "shop_redact":
+        await forget_shop(uow, connection.id, actor)
+        report.add("shop forgotten")
+    elif request.kind == "customer_redact":
+        if request.email:
+            result = await erase_customer(uow, SubjectQuery(email=request.email), actor)
+            report.add("customers erased" if result.erased else "erasure requests for unknown people")
+        else:
+            report.add("erasure requests without an e-mail address")
+    else:
+        async with uow:
+            # Who asked stays out of the audit log; the export command finds them by e-mail.
+            record(uow.session, actor, "privacy.data_requested", "store_connection", connection.id, at=uow.clock.now(),
+                   customer_known=await _known(uow.session, request.email))
+            await uow.commit()
+        report.add("data requests noted")
+        report.problems.append(
+            "a customer asked the store for their data: run `backorder-bot customer export --email ADDRESS` with the"
+            " address from the store's request"
+        )
+    return report
+
+
+async def _known(session: AsyncSession, email: str | None) -> bool:
+    if not email:
+        return False
+    try:
+        await find_subject(session, SubjectQuery(email=email))
+    except PersonNotFound:
+        return False
+    return True
+

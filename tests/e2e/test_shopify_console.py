@@ -1,0 +1,43 @@
+"""The console's Store page shows a connected Shopify store as `--status` does: its health, last webhook,
+backfill, and a write-back failing with the store's own error message."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.connectors.backfill_run import run_backfill
+from bot.connectors.shopify.adapter import ShopifyAdapter
+from bot.connectors.worker import ConnectorWorker
+from bot.services.audit import Actor
+from bot.services.backorders.cancel import cancel_line
+from bot.services.connectors import ConnectionConfig
+from bot.services.unit_of_work import UnitOfWork
+from db.models import Order, OrderLine
+from tests.e2e.test_console_http import Console, console, console_deps, signed_in, token  # noqa: F401 - fixtures
+from tests.fakes.shopify_fixtures import Naps
+from tests.fakes.shopify_store import FakeShopify
+
+
+async def test_the_store_page_shows_health_backfill_and_a_failing_write_back(
+    signed_in: Console, uow: UnitOfWork, session: AsyncSession, shopify: FakeShopify, shopify_adapter: ShopifyAdapter,
+    shopify_connection: ConnectionConfig, naps: Naps,
+) -> None:
+    empty = await signed_in.get("/console/stores")
+    assert empty.status == 200 and "Shopify: backorder-demo.myshopify.com" in empty.text and "working" in empty.text
+
+    await run_backfill(uow, shopify_adapter, shopify_connection)
+    customer_id, line_id = (
+        await session.execute(
+            select(Order.customer_id, OrderLine.id).join(OrderLine, OrderLine.order_id == Order.id).where(Order.number == "1002")
+        )
+    ).one()
+    await session.rollback()
+    await cancel_line(uow, line_id=line_id, customer_id=customer_id, actor=Actor.customer(customer_id))
+    shopify.down = True
+    worker = ConnectorWorker(lambda: uow, lambda config: ShopifyAdapter(config, sleep=naps, retry_delays=(0.01,)), reconcile_every=None)
+    await worker.run_once()
+    await worker.aclose()
+
+    page = await signed_in.get("/console/stores")
+    assert "needs attention" in page.text
+    assert "Cancel of order 1002" in page.text and "Shopify answered 503" in page.text
+    assert "orders 3 / 3 done" in " ".join(page.text.split())
