@@ -5,6 +5,7 @@ Answers: 200 queued or a repeat (so the store stops retrying it); 401 unsigned o
 that platform is connected; 413 a body over the server's limit.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -13,8 +14,8 @@ from aiohttp import web
 
 from bot.composition import ChatDeps
 from bot.connectors.registry import Platform, platforms
-from bot.services.connectors import ConnectionConfig, WebhookVerifier, connection_config, queue_webhook
-from bot.services.connectors.store_records import WebhookRefused
+from bot.services.connectors import ConnectionConfig, WebhookVerifier, connection_config, queue_webhooks
+from bot.services.connectors.store_records import ReceivedWebhook, WebhookRefused
 from bot.web.json_errors import error_response
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,42 @@ class _Connections:
         return config, verifier
 
 
+class _Queue:
+    """Webhooks queued in batches: what arrives while a commit is on its way goes in the next one, so a burst of
+    deliveries costs a commit per batch instead of one each. Each is answered once its batch has committed."""
+
+    MAX_BATCH = 500
+
+    def __init__(self, deps: ChatDeps) -> None:
+        self._deps = deps
+        self._waiting: list[tuple[int, ReceivedWebhook, asyncio.Future[bool]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def put(self, connection_id: int, received: ReceivedWebhook) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((connection_id, received, answer))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="store-webhook-queue")
+        return await answer
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.MAX_BATCH], self._waiting[self.MAX_BATCH :]
+            try:
+                queued = await queue_webhooks(self._deps.uow(), [(connection_id, received) for connection_id, received, _ in batch])
+            except Exception as failed:  # noqa: BLE001 - every webhook of the batch gets the error (a 500: the store retries)
+                for _, _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(failed)
+                continue
+            for (_, _, answer), new in zip(batch, queued, strict=True):
+                if not answer.done():
+                    answer.set_result(new)
+
+
 def add_store_webhook_routes(app: web.Application, deps: ChatDeps) -> None:
     connections = _Connections(deps)
+    queue = _Queue(deps)
     known = platforms()
 
     async def receive_store_webhook(request: web.Request) -> web.Response:
@@ -63,7 +98,7 @@ def add_store_webhook_routes(app: web.Application, deps: ChatDeps) -> None:
             return error_response(refused.status, "webhook_refused", refused.reason)
         if received.ping:
             return web.json_response({"ok": True})
-        queued = await queue_webhook(deps.uow(), config.id, received)
+        queued = await queue.put(config.id, received)
         return web.json_response({"ok": True, "queued": queued})
 
     app.router.add_post(WEBHOOK_PATH, receive_store_webhook)

@@ -29,7 +29,7 @@ from bot.services.connectors.webhook_queue import (
     claim_webhooks,
     finish_webhooks,
     forget_old_webhooks,
-    queue_webhook,
+    queue_webhooks,
 )
 from bot.services.connectors.write_back import (
     WriteBackJob,
@@ -46,6 +46,6 @@ __all__ = [
     "apply_products", "apply_stock_counts", "apply_store_changes", "backfill_states", "claim_webhooks",
     "claim_write_backs", "connection_by_id", "connection_config", "connection_statuses", "fan_out_write_backs",
     "finish_webhooks", "finish_write_back", "forget_old_webhooks", "forget_shop", "live_connections",
-    "note_store_health", "note_synced", "note_text", "queue_webhook", "retry_failed_write_backs", "save_connection",
+    "note_store_health", "note_synced", "note_text", "queue_webhooks", "retry_failed_write_backs", "save_connection",
     "start_backfill", "store_actor",
 ]

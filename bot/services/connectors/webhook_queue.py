@@ -41,29 +41,40 @@ class WebhookOutcome:
     final: bool = False  # an error retrying cannot mend (a payload that cannot be read): given up at once
 
 
-async def queue_webhook(uow: UnitOfWork, connection_id: int, received: ReceivedWebhook) -> bool:
-    """Queue a verified webhook; False when its delivery was queued before (the store retrying it)."""
+async def queue_webhooks(uow: UnitOfWork, received: Sequence[tuple[int, ReceivedWebhook]]) -> list[bool]:
+    """Queue verified webhooks (connection id, webhook) in one transaction; for each, whether it is new (False: its
+    delivery was queued before, the store retrying it).
+
+    One INSERT for the lot: a receiver queues what arrived while the last commit was on its way, so a burst costs
+    a commit per batch, not per webhook.
+    """
+    if not received:
+        return []
+    now = uow.clock.now()
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for connection_id, webhook in received:
+        key = (connection_id, webhook.delivery_key[:200])
+        rows.setdefault(key, {
+            "connection_id": connection_id, "delivery_key": key[1], "topic": webhook.topic[:64],
+            "resource_id": (webhook.resource_id or None) and webhook.resource_id[:64],
+            "resource_updated_at": webhook.resource_updated_at, "payload": webhook.payload,
+            "status": StoreWebhookStatus.PENDING, "attempts": 0, "next_attempt_at": now, "received_at": now,
+        })
     async with uow.connection() as connection:
-        now = uow.clock.now()
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         statement = (
             insert(StoreWebhook)
-            .values(
-                connection_id=connection_id,
-                delivery_key=received.delivery_key[:200],
-                topic=received.topic[:64],
-                resource_id=(received.resource_id or None) and received.resource_id[:64],
-                resource_updated_at=received.resource_updated_at,
-                payload=received.payload,
-                status=StoreWebhookStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                received_at=now,
-            )
             .on_conflict_do_nothing(index_elements=["connection_id", "delivery_key"])
+            .returning(StoreWebhook.connection_id, StoreWebhook.delivery_key)
         )
-        result = await uow.commit_with(statement, {})
-        return result.rowcount == 1
+        inserted = {(row[0], row[1]) for row in await connection.execute(statement, list(rows.values()))}
+        await uow.commit()
+    answers = []
+    for connection_id, webhook in received:
+        key = (connection_id, webhook.delivery_key[:200])
+        answers.append(key in inserted)
+        inserted.discard(key)  # the same delivery twice in one batch: the first is the new one
+    return answers
 
 
 async def claim_webhooks(uow: UnitOfWork, connection_id: int, limit: int) -> list[QueuedWebhook]:
