@@ -290,3 +290,17 @@ def shopify_now():  # type: ignore[no-untyped-def]
 
     return datetime.now(timezone.utc)
 
+
+
+async def test_the_reconcile_brings_in_an_order_whose_webhook_never_came(
+    shopify: FakeShopify, backfilled: None, uow: UnitOfWork, naps: Naps, session: AsyncSession, clock: ManualClock
+) -> None:
+    shopify.add_order(1020, "fay@example.com", [("HS-120", 1)], placed_at=clock.now() - timedelta(minutes=1))
+    reconciling = ConnectorWorker(
+        lambda: uow, lambda config: ShopifyAdapter(config, sleep=naps), reconcile_every=timedelta(minutes=15)
+    )
+    await reconciling.run_once()
+    await reconciling.run_once()  # within the quarter hour: not asked again
+    await reconciling.aclose()
+    assert await _line(session, "1020", "HS-120") == (LineStatus.ALLOCATED, 1, 0)
+    assert shopify.calls.count("OrdersUpdatedSince") == 1
