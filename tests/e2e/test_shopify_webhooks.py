@@ -304,3 +304,38 @@ async def test_the_reconcile_brings_in_an_order_whose_webhook_never_came(
     await reconciling.aclose()
     assert await _line(session, "1020", "HS-120") == (LineStatus.ALLOCATED, 1, 0)
     assert shopify.calls.count("OrdersUpdatedSince") == 1
+
+
+async def test_a_line_the_store_staff_removed_cancels_what_waits_of_it(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession, clock: ManualClock
+) -> None:
+    order = shopify.order_by_name("#1001")
+    next(line for line in order.line_items if line.sku == "HS-200").current_quantity = 0  # edited in the Shopify admin
+    order.updated_at = clock.now()
+    await shopify.send_webhook(hooks, "orders/updated", shopify.order_payload(order))
+    await worker.run_once()
+    assert await _line(session, "1001", "HS-200") == (LineStatus.CANCELLED, 0, 1)
+    assert await _line(session, "1001", "HS-120") == (LineStatus.ALLOCATED, 1, 0)  # the other line is untouched
+
+
+async def test_orders_fulfilled_and_fulfillments_create_ship_the_parcel_once(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession, clock: ManualClock
+) -> None:
+    order = shopify.order_by_name("#1001")
+    body = shopify.fulfil(order, "HS-120", 1, "00340434161094042557", clock.now())
+    await shopify.send_webhook(hooks, "orders/fulfilled", shopify.order_payload(order))
+    await shopify.send_webhook(hooks, "fulfillments/create", body)
+    await worker.run_once()
+    await worker.run_once()
+    assert await _read(session, select(Shipment.tracking_number)) == [("00340434161094042557",)]
+    assert await _line(session, "1001", "HS-120") == (LineStatus.SHIPPED, 1, 0)
+
+
+async def test_a_deleted_product_keeps_its_orders(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession
+) -> None:
+    variant = shopify.variant_by_sku("MX-500")
+    await shopify.send_webhook(hooks, "products/delete", {"id": variant.product_id})
+    await worker.run_once()
+    assert await _line(session, "1003", "MX-500") == (LineStatus.PARTIALLY_ALLOCATED, 1, 0)
+    assert [status.value for (status,) in await _read(session, select(StoreWebhook.status))] == ["done"]
