@@ -48,7 +48,7 @@ async def connect_store(settings: Settings, new: NewConnection, public_url: str,
         stage = "Connected, then stopped"
         print(f"Connected to {identity.name} ({identity.shop}, {identity.currency}).", file=out)
         async with unit_of_work(settings) as uow:
-            options = {**new.settings, "currency": identity.currency}
+            options = {**new.settings, **identity.settings, "currency": identity.currency}
             config = await save_connection(uow, new.platform, new.shop, new.credentials, options, CLI_ACTOR)
             adapter = await _rebuilt(adapter, found.adapter, config)
             if public_url:

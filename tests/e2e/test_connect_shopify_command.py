@@ -45,8 +45,10 @@ def test_connect_checks_registers_and_backfills_then_status_shows_it(
     engine = create_engine(cli_database.replace("+aiosqlite", ""))
     with engine.connect() as connection:
         audit = " ".join(str(row) for row in connection.execute(text("SELECT details FROM audit_log")))
+        settings = connection.execute(text("SELECT settings FROM store_connections")).scalar_one()
     engine.dispose()
     assert store.token not in audit and store.client_secret not in audit
+    assert '"location_id": "24826418"' in settings and '"currency": "EUR"' in settings  # learned from the shop
 
 
 def test_a_wrong_token_is_refused_with_the_reason(

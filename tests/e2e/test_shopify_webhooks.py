@@ -339,3 +339,13 @@ async def test_a_deleted_product_keeps_its_orders(
     await worker.run_once()
     assert await _line(session, "1003", "MX-500") == (LineStatus.PARTIALLY_ALLOCATED, 1, 0)
     assert [status.value for (status,) in await _read(session, select(StoreWebhook.status))] == ["done"]
+
+
+async def test_stock_at_another_location_is_not_the_shops(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession, clock: ManualClock
+) -> None:
+    variant = shopify.variant_by_sku("HS-200")
+    elsewhere = {**shopify.inventory_payload(variant, clock.now()), "location_id": 99_000_000_001, "available": 40}
+    await shopify.send_webhook(hooks, "inventory_levels/update", elsewhere)
+    await worker.run_once()
+    assert await _line(session, "1001", "HS-200") == (LineStatus.BACKORDERED, 0, 0)

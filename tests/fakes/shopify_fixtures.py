@@ -11,7 +11,7 @@ from bot.connectors.shopify.adapter import ShopifyAdapter
 from bot.services.audit import Actor
 from bot.services.connectors import ConnectionConfig, save_connection
 from bot.services.unit_of_work import UnitOfWork
-from tests.fakes.shopify_store import FakeShopify, running_shopify
+from tests.fakes.shopify_store import LOCATION_ID, FakeShopify, running_shopify
 
 
 class Naps:
@@ -48,7 +48,7 @@ async def shopify(clock: ManualClock) -> AsyncIterator[FakeShopify]:
 
 async def connect(uow: UnitOfWork, store: FakeShopify, **settings: object) -> ConnectionConfig:
     credentials = {"access_token": store.token, "client_secret": store.client_secret}
-    options = {"api_base_url": store.url, "currency": store.currency, "phone_region": "DE", **settings}
+    options = {"api_base_url": store.url, "currency": store.currency, "phone_region": "DE", "location_id": str(LOCATION_ID), **settings}
     return await save_connection(uow, "shopify", store.shop, credentials, options, Actor.merchant("test"))
 
 

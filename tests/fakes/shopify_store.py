@@ -34,6 +34,7 @@ from tests.webhook_receiver import serving_in_thread
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 ALL_SCOPES = ("read_products", "read_inventory", "write_orders", "write_order_edits", "read_customers")
 BIG_ID = 5_720_000_000_000  # Shopify's ids pass 32 bits
+LOCATION_ID = 24826418  # the shop's one location (inventory_levels_update.json's)
 
 
 def fixture(name: str) -> Any:
@@ -280,7 +281,8 @@ class FakeShopify:
 
     def _op_ShopCheck(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
         return {"shop": {"name": "Backorder Demo", "myshopifyDomain": self.shop, "currencyCode": self.currency},
-                "currentAppInstallation": {"accessScopes": [{"handle": scope} for scope in self.scopes]}}
+                "currentAppInstallation": {"accessScopes": [{"handle": scope} for scope in self.scopes]},
+                "location": {"id": _gid("Location", LOCATION_ID), "name": "Warehouse"}}
 
     def _op_WebhookSubscriptions(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
         return {"webhookSubscriptions": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": self.subscriptions}}
@@ -299,6 +301,15 @@ class FakeShopify:
                 "inventoryItem": {"id": _gid("InventoryItem", variant.inventory_item_id), "tracked": variant.tracked},
                 "product": {"id": _gid("Product", variant.product_id), "title": variant.product_title,
                             "productType": variant.product_type, "updatedAt": "2026-11-01T10:00:00Z"}}
+
+    def _op_StockAtLocation(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
+        answer = self._op_ProductVariants(variables, query)
+        here = _num(variables["location"]) == LOCATION_ID
+        for node in answer["productVariants"]["nodes"]:
+            variant = self.variants[_num(node["id"])]
+            level = {"quantities": [{"name": "available", "quantity": variant.available}]} if here else None
+            node["inventoryItem"] = {**node["inventoryItem"], "inventoryLevel": level}
+        return answer
 
     def _op_ProductVariants(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
         ordered = sorted(self.variants.values(), key=lambda variant: variant.id)
@@ -452,7 +463,7 @@ class FakeShopify:
 
 # Requested costs, roughly as Shopify's calculator would put them (connections: `first` × the node's cost).
 _COSTS = {
-    "ShopCheck": 2, "WebhookSubscriptions": 12, "WebhookSubscriptionCreate": 10, "ProductVariants": 252,
+    "ShopCheck": 3, "WebhookSubscriptions": 12, "WebhookSubscriptionCreate": 10, "ProductVariants": 252, "StockAtLocation": 502,
     "BulkOperationRunQuery": 10, "BulkOperationStatus": 1, "OrdersUpdatedSince": 400, "OrderForWriteBack": 20,
     "OrderEditBegin": 10, "OrderEditSetQuantity": 10, "OrderEditAddVariant": 10, "OrderEditAddLineItemDiscount": 10,
     "OrderEditCommit": 10, "RefundCreate": 10, "OrderNote": 10, "TagsAdd": 10,

@@ -76,6 +76,8 @@ class ShopifyAdapter:
             config.shop, config.credentials.get("access_token", ""), base_url=config.settings.get("api_base_url"), **options
         )
         self._currency = str(config.settings.get("currency", "USD"))
+        # Stock is counted at the location the shop ships from: webhooks of other locations' levels are not ours.
+        self._location = str(config.settings["location_id"]) if config.settings.get("location_id") else None
         self._poll_seconds = poll_seconds
         self._sleep = sleep
         self._bulk: _BulkResult | None = None
@@ -104,7 +106,9 @@ class ShopifyAdapter:
                 " scopes, install the app again and use its new token."
             )
         self._currency = shop["currencyCode"]
-        return StoreIdentity(shop["myshopifyDomain"], shop["name"], shop["currencyCode"], tuple(sorted(granted)))
+        location = data.get("location") or {}
+        learned = {"location_id": number_of(location["id"])} if location.get("id") else {}
+        return StoreIdentity(shop["myshopifyDomain"], shop["name"], shop["currencyCode"], tuple(sorted(granted)), learned)
 
     async def register_webhooks(self, callback_url: str) -> list[str]:
         existing: set[tuple[str, str]] = set()
@@ -133,14 +137,20 @@ class ShopifyAdapter:
         return Page(products_from_variant_nodes(nodes, self._currency), next_cursor, total)
 
     async def stock_page(self, cursor: str | None) -> Page[StockCount]:
-        nodes, next_cursor, total = await self._variants(cursor)
+        if self._location is None:
+            nodes, next_cursor, total = await self._variants(cursor)
+        else:
+            nodes, next_cursor, total = await self._variants(
+                cursor, queries.STOCK_AT_LOCATION, {"location": gid("Location", self._location)}
+            )
         counts = [count for count in map(stock_from_variant_node, nodes) if count is not None]
         return Page(counts, next_cursor, total)
 
-    async def _variants(self, cursor: str | None) -> tuple[list[dict[str, Any]], str | None, int | None]:
-        data = await self.api.execute(
-            queries.PRODUCT_VARIANTS, {"first": VARIANTS_PER_PAGE, "cursor": cursor}, cost=VARIANTS_PER_PAGE * 2 + 2
-        )
+    async def _variants(
+        self, cursor: str | None, document: str = queries.PRODUCT_VARIANTS, extra: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None, int | None]:
+        variables = {"first": VARIANTS_PER_PAGE, "cursor": cursor, **(extra or {})}
+        data = await self.api.execute(document, variables, cost=VARIANTS_PER_PAGE * 3 + 2)
         page = data["productVariants"]
         info = page["pageInfo"]
         total = (data.get("productVariantsCount") or {}).get("count")
@@ -219,7 +229,7 @@ class ShopifyAdapter:
         if topic == "products/delete":
             return [ProductDeleted(str(payload["id"]))]
         if topic == "inventory_levels/update":
-            if payload.get("available") is None:
+            if payload.get("available") is None or (self._location and str(payload.get("location_id")) != self._location):
                 return []
             updated = payload.get("updated_at")
             return [StockCounted([StockCount(int(payload["available"]), inventory_item_id=str(payload["inventory_item_id"]),

@@ -102,6 +102,9 @@ def stock_from_variant_node(node: dict[str, Any]) -> StockCount | None:
         return None
     item = node.get("inventoryItem") or {}
     available = node.get("inventoryQuantity")
+    if "inventoryLevel" in item:  # asked at one location: not stocked there counts as none
+        quantities = (item["inventoryLevel"] or {}).get("quantities") or []
+        available = next((entry["quantity"] for entry in quantities if entry["name"] == "available"), 0)
     if not item.get("tracked", True):
         available = UNTRACKED_STOCK
     if available is None:

@@ -28,6 +28,7 @@ SHOP_CHECK = """
 query ShopCheck {
   shop { name myshopifyDomain currencyCode }
   currentAppInstallation { accessScopes { handle } }
+  location { id name }
 }
 """
 
@@ -57,6 +58,20 @@ query ProductVariants($first: Int!, $cursor: String) {
       id sku title price inventoryQuantity
       inventoryItem { id tracked }
       product { id title productType updatedAt }
+    }
+  }
+  productVariantsCount { count }
+}
+"""
+
+# The stock at the location the shop ships from (the primary one unless the connection names another).
+STOCK_AT_LOCATION = """
+query StockAtLocation($first: Int!, $cursor: String, $location: ID!) {
+  productVariants(first: $first, after: $cursor) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id sku
+      inventoryItem { id tracked inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } } }
     }
   }
   productVariantsCount { count }

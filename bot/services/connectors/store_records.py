@@ -51,6 +51,7 @@ class StoreIdentity:
     name: str
     currency: str
     scopes: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)  # learned from the store, kept on the connection
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class StoreLine:
     unit_price_minor: int
     fulfilled_quantity: int = 0
     variant_id: str | None = None
+    backordered_quantity: int | None = None  # what the store itself marks as waiting for stock; None: it does not say
 
 
 @dataclass(frozen=True)
