@@ -153,4 +153,9 @@ def describe_status(status: ConnectionStatus) -> str:
         lines.append(f"  ! {problem.kind} of order {problem.order_number} {problem.status.value} after {problem.attempts} attempt(s){retry}: {problem.error}")
     for topic, error in status.failed_webhooks:
         lines.append(f"  ! webhook {topic}: {error}")
+    for asked in status.data_requests:
+        lines.append(
+            f"  ! a customer asked the store for their data on {when(asked)}: answer with"
+            " `backorder-bot customer export --email ADDRESS` (the address is in the store's request)"
+        )
     return "\n".join(lines)

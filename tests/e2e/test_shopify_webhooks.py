@@ -248,6 +248,11 @@ async def test_customers_data_request_is_noted_for_the_merchant(
     await worker.run_once()
     actions = [action for (action,) in await _read(session, select(AuditEntry.action))]
     assert "privacy.data_requested" in actions
+    [status] = await connection_statuses(uow, "shopify")
+    assert len(status.data_requests) == 1 and not status.healthy
+    from bot.connect_jobs import describe_status
+
+    assert "backorder-bot customer export --email ADDRESS" in describe_status(status)
 
 
 async def test_shop_redact_forgets_the_store_but_keeps_the_orders(

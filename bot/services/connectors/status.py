@@ -2,13 +2,14 @@
 the backfill, and anything failing with the store's own error message."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.services.connectors.backfill import BackfillState, backfill_states
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
+    AuditEntry,
     StoreConnection,
     StoreConnectionStatus,
     StoreWebhook,
@@ -18,6 +19,7 @@ from db.models import (
 )
 
 SHOWN_FAILURES = 10
+DATA_REQUESTS_SHOWN_FOR = timedelta(days=30)  # Shopify expects the data within 30 days of the request
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,11 @@ class ConnectionStatus:
     write_backs: dict[str, int]  # by status
     problems: list[WriteBackProblem]  # retrying or failed, newest first
     failed_webhooks: list[tuple[str, str | None]]  # (topic, error), newest first
+    data_requests: list[datetime]  # when customers asked the store for their data (last 30 days), newest first
 
     @property
     def healthy(self) -> bool:
-        return self.status is StoreConnectionStatus.ACTIVE and not self.problems and not self.failed_webhooks
+        return self.status is StoreConnectionStatus.ACTIVE and not self.problems and not self.failed_webhooks and not self.data_requests
 
 
 async def connection_statuses(uow: UnitOfWork, platform: str | None = None) -> list[ConnectionStatus]:
@@ -130,6 +133,20 @@ async def _status(uow: UnitOfWork, connection: "_Row") -> ConnectionStatus:
                 .limit(SHOWN_FAILURES)
             )
         ).all()
+        data_requests = list(
+            (
+                await session.scalars(
+                    select(AuditEntry.at)
+                    .where(
+                        AuditEntry.action == "privacy.data_requested",
+                        AuditEntry.entity_type == "store_connection",
+                        AuditEntry.entity_id == str(connection.id),
+                        AuditEntry.at >= uow.clock.now() - DATA_REQUESTS_SHOWN_FOR,
+                    )
+                    .order_by(AuditEntry.at.desc())
+                )
+            ).all()
+        )
     return ConnectionStatus(
         platform=connection.platform,
         shop=connection.shop,
@@ -145,4 +162,5 @@ async def _status(uow: UnitOfWork, connection: "_Row") -> ConnectionStatus:
         write_backs={str(status): count for status, count in write_backs.items()},
         problems=problems,
         failed_webhooks=[(topic, error) for topic, error in failed_webhooks],
+        data_requests=data_requests,
     )
