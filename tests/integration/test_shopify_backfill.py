@@ -170,3 +170,18 @@ async def test_a_store_down_for_good_stops_the_backfill_resumably(
     shopify.down = False
     report = await run_backfill(uow, shopify_adapter, shopify_connection)
     assert report.counts["orders imported"] == 3
+
+
+async def test_an_order_the_shop_cannot_take_is_left_out_and_named_while_the_rest_load(
+    uow: UnitOfWork, session: AsyncSession, shopify_adapter: ShopifyAdapter, shopify_connection: ConnectionConfig,
+    shopify: FakeShopify, clock,
+) -> None:
+    from datetime import timedelta
+
+    shopify.add_order(1005, "not an address", [("HS-120", 1)], placed_at=clock.now() - timedelta(days=1))
+    shopify.add_order(1006, None, [("HS-120", 1)], placed_at=clock.now() - timedelta(days=1))  # a POS sale: no e-mail
+    report = await run_backfill(uow, shopify_adapter, shopify_connection)
+    assert report.counts["orders imported"] == 3
+    assert report.counts["orders refused"] == 1 and report.counts["orders without an e-mail address skipped"] == 1
+    assert any(problem.startswith("order 1005: customer_email") for problem in report.problems)
+    assert await _orders(session) == 3

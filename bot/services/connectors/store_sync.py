@@ -163,7 +163,7 @@ async def _import_leaving_out_bad(records: list[Any], run: Any) -> tuple[list[An
         return [await run(records)], []
     except ImportRejected as refused:
         bad_rows = {problem.row for problem in refused.problems}
-        reasons = {problem.row: f"{problem.column}: {problem.reason}" for problem in refused.problems}
+        reasons = {problem.row: f"{problem.field}: {problem.reason}" for problem in refused.problems}
     good = [record for record in records if record.row not in bad_rows]
     if not good:
         return [], sorted(reasons.items())
@@ -171,7 +171,7 @@ async def _import_leaving_out_bad(records: list[Any], run: Any) -> tuple[list[An
         return [await run(good)], sorted(reasons.items())
     except ImportRejected as refused_again:  # a record refused only beside others; rare enough to leave for now
         for problem in refused_again.problems:
-            reasons.setdefault(problem.row, f"{problem.column}: {problem.reason}")
+            reasons.setdefault(problem.row, f"{problem.field}: {problem.reason}")
         return [], sorted(reasons.items())
 
 
