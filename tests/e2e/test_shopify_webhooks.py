@@ -354,3 +354,17 @@ async def test_stock_at_another_location_is_not_the_shops(
     await shopify.send_webhook(hooks, "inventory_levels/update", elsewhere)
     await worker.run_once()
     assert await _line(session, "1001", "HS-200") == (LineStatus.BACKORDERED, 0, 0)
+
+
+async def test_customers_redact_without_an_email_finds_the_customer_by_phone(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession, clock: ManualClock
+) -> None:
+    order = shopify.add_order(1030, "gus@example.com", [("HS-120", 1)], placed_at=clock.now(), phone="+49 170 1234567")
+    await shopify.send_webhook(hooks, "orders/create", shopify.order_payload(order))
+    await worker.run_once()
+    request = fixture("customers_redact.json")
+    request["customer"].update(email=None, phone="0170 1234567")  # as the store has it, in the shop's country
+    await shopify.send_webhook(hooks, "customers/redact", request)
+    await worker.run_once()
+    emails = {email for (email,) in await _read(session, select(Customer.email))}
+    assert "gus@example.com" not in emails and "anna@example.com" in emails

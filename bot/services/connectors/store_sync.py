@@ -42,6 +42,7 @@ from bot.services.intake.import_records import MAX_QUANTITY, Batch, OrderLineRec
 from bot.services.intake.order_import import import_order_records
 from bot.services.intake.product_import import import_product_records
 from bot.services.privacy import PersonNotFound, SubjectQuery, erase_customer
+from bot.services.phone import normalise_phone
 from bot.services.privacy.subjects import find_subject
 from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
@@ -494,11 +495,12 @@ async def _privacy(uow: UnitOfWork, connection: ConnectionConfig, request: Priva
         await forget_shop(uow, connection.id, actor)
         report.add("shop forgotten")
     elif request.kind == "customer_redact":
-        if request.email:
-            result = await erase_customer(uow, SubjectQuery(email=request.email), actor)
+        query = _subject(request, connection)
+        if query is not None:
+            result = await erase_customer(uow, query, actor)
             report.add("customers erased" if result.erased else "erasure requests for unknown people")
         else:
-            report.add("erasure requests without an e-mail address")
+            report.add("erasure requests naming no e-mail address or phone")
     else:
         async with uow:
             # Who asked stays out of the audit log; the export command finds them by e-mail.
@@ -511,6 +513,18 @@ async def _privacy(uow: UnitOfWork, connection: ConnectionConfig, request: Priva
             " address from the store's request"
         )
     return report
+
+
+def _subject(request: PrivacyRequest, connection: ConnectionConfig) -> SubjectQuery | None:
+    """Who an erasure request names: by e-mail address, else by phone (a number several customers share finds no one)."""
+    if request.email:
+        return SubjectQuery(email=request.email)
+    if request.phone:
+        try:
+            return SubjectQuery(phone=normalise_phone(request.phone, connection.settings.get("phone_region", "DE")))
+        except DomainError:  # not a phone number
+            return None
+    return None
 
 
 async def _known(session: AsyncSession, email: str | None) -> bool:
