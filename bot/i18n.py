@@ -19,6 +19,12 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 SUPPORTED_LANGUAGES = ("en", "de")
 DOMAIN = "messages"
 NO_BREAK_SPACE = "\u00a0"
+NON_BREAKING_HYPHEN = "\u2011"
+
+
+def unbroken(reference: str) -> str:
+    """A reference such as `PO-2026-118` kept on one line: a chat breaks lines at hyphens and spaces otherwise."""
+    return reference.replace("-", NON_BREAKING_HYPHEN).replace(" ", NO_BREAK_SPACE)
 
 
 def N_(text: str) -> str:  # gettext's name for this marker: the catalog extractor looks for it

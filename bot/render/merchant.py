@@ -5,7 +5,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from bot.i18n import Translator
+from bot.i18n import Translator, unbroken
 from bot.render.callback_data import AUDIENCE_KINDS, Action, button
 from bot.render.errors import domain_error
 from bot.render.pages import items_shown, most_that_fit, one_page
@@ -44,7 +44,7 @@ def _summary_text(backlog: list[Any], shown: range, t: Translator) -> str:
         ).format(lines=sku.waiting_lines, units=sku.waiting_quantity, days=sku.oldest_wait_days)
         if sku.next_purchase_order:
             supply = t.gettext("next: {reference} due {date} ({quantity} pcs)").format(
-                reference=escape(sku.next_purchase_order), date=t.date(sku.next_expected_on), quantity=sku.next_quantity
+                reference=escape(unbroken(sku.next_purchase_order)), date=t.date(sku.next_expected_on), quantity=sku.next_quantity
             )
             if not sku.covered:
                 supply += t.gettext(" — {n} pcs more needed").format(n=sku.waiting_quantity - sku.incoming_quantity)

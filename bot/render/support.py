@@ -11,7 +11,7 @@ from typing import Any
 from babel.dates import format_date
 from telegram import BotCommand
 
-from bot.i18n import Translator
+from bot.i18n import Translator, unbroken
 from bot.render.callback_data import REFUSAL_CODES, Action, button
 from bot.render.errors import domain_error
 from bot.render.pages import cut_to_fit, items_shown, one_page
@@ -388,7 +388,7 @@ def _line_row(line: Any, t: Translator) -> str:
     parts.append(status)
     if line.eta is not None:
         basis = {
-            EtaBasis.PURCHASE_ORDER: line.purchase_order_reference or t.gettext("supplier shipment"),
+            EtaBasis.PURCHASE_ORDER: unbroken(line.purchase_order_reference) if line.purchase_order_reference else t.gettext("supplier shipment"),
             EtaBasis.LEAD_TIME: t.gettext("estimated"),
             EtaBasis.IN_STOCK: t.gettext("in stock"),
         }.get(line.eta_basis, "")

@@ -243,9 +243,11 @@ class BotApiServer:
     def _forward_message(self, call: ApiCall) -> JSON:
         state = self._target_chat(call)
         source = self._source_message(call, "forward", "forwarded")
-        origin_user = source.data["from"]
         content = _content_of(source.data)
-        content["forward_origin"] = {"type": "user", "sender_user": origin_user, "date": source.data["date"]}
+        # A forwarded forward names its first author, as Telegram's do.
+        content["forward_origin"] = copy.deepcopy(source.data.get("forward_origin")) or {
+            "type": "user", "sender_user": source.data["from"], "date": source.data["date"]
+        }
         return self._post_bot_message(state, call, content, markup_allowed=False)
 
     def _copy_message(self, call: ApiCall) -> JSON:

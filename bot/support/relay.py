@@ -1,4 +1,4 @@
-"""The relay worker: copies each pending ticket message to the other side, and records how it went.
+"""The relay worker: posts each pending ticket message on the other side, and records how it went.
 
 A message is delivered at once by the handler that queued it; this worker's background task retries the
 ones that failed in a way a retry can mend (Telegram's 5xx, time-outs, 429), with growing pauses, and after a
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import timedelta
 
-from telegram import Bot, ReplyParameters
+from telegram import Bot, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.delivery.rate_limits import retry_after_seconds
@@ -82,15 +82,7 @@ class RelayWorker:
                     return
                 continue
             try:
-                copied = await bot.copy_message(
-                    chat_id=job.target_chat_id,
-                    from_chat_id=job.source_chat_id,
-                    message_id=job.source_message_id,
-                    message_thread_id=job.target_thread_id,
-                    reply_parameters=(
-                        ReplyParameters(job.reply_to_message_id, allow_sending_without_reply=True) if job.reply_to_message_id else None
-                    ),
-                )
+                posted = await _post(bot, job)
             except TelegramError as error:
                 if job.direction is RelayDirection.TO_AGENTS and job.target_thread_id is not None and thread_gone(error):
                     if not await self._mend(job, reopen_topic(self.desk, bot, job.ticket_id, job.target_thread_id)):
@@ -98,7 +90,7 @@ class RelayWorker:
                     continue
                 await self._failed(bot, job, error)
                 return
-            await relay_delivered(self.desk.uow(), relay_id, copied.message_id)
+            await relay_delivered(self.desk.uow(), relay_id, posted.message_id)
             return
 
     async def _mend(self, job: RelayJob, mending: Awaitable[object]) -> bool:
@@ -162,6 +154,30 @@ class RelayWorker:
         if due is None:
             return self._poll_seconds
         return max(0.0, min(self._poll_seconds, (due - self.desk.deps.clock.now()).total_seconds()))
+
+
+async def _post(bot: Bot, job: RelayJob) -> Message | MessageId:
+    """Post the message on the other side: forwarded into a ticket's topic, copied everywhere else.
+
+    A copy shows the bot as its author. Into a topic the customer's message is forwarded, so the agents see
+    whose words it is ("Forwarded from Anna Klein", a tap away from her profile where her settings allow),
+    as in any support group. Without topics it stays a copy, because only a copy can reply to the ticket's
+    context card, whose first line names the ticket and the customer; and agents' answers are copies, so
+    the customer sees them from the shop's bot.
+    """
+    if job.direction is RelayDirection.TO_AGENTS and job.target_thread_id is not None:
+        return await bot.forward_message(
+            job.target_chat_id, job.source_chat_id, job.source_message_id, message_thread_id=job.target_thread_id
+        )
+    return await bot.copy_message(
+        chat_id=job.target_chat_id,
+        from_chat_id=job.source_chat_id,
+        message_id=job.source_message_id,
+        message_thread_id=job.target_thread_id,
+        reply_parameters=(
+            ReplyParameters(job.reply_to_message_id, allow_sending_without_reply=True) if job.reply_to_message_id else None
+        ),
+    )
 
 
 def _retry_can_help(error: TelegramError) -> bool:

@@ -55,6 +55,12 @@ async def link_in_the_chat(demo: DemoStack, customers: list[Persona]) -> None:
             await asyncio.sleep(0.05)
 
 
+async def references_on_one_line(page: Page) -> None:
+    """Every purchase-order reference on the page is on one line, however narrow its column."""
+    lines = await page.evaluate("[...document.querySelectorAll('.reference')].map((e) => e.getClientRects().length)")
+    assert lines and set(lines) == {1}, f"references broken across lines: {lines}"
+
+
 async def no_sideways_scrolling(page: Page) -> None:
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than the screen"
@@ -80,6 +86,7 @@ async def test_a_merchant_moves_a_purchase_order_then_broadcasts_and_watches_the
     # Move the headsets' purchase order a week later: the preview says whose ETAs move before anything does.
     await page.get_by_role("link", name="Purchase orders").click()
     po_row = page.locator(f'tr[data-reference="{HEADSET_ORDER}"]')
+    await references_on_one_line(page)  # the narrow Reference column would break them at their hyphens
     _, due_in_days, _ = headset.supply[0]
     new_date = demo.clock.today() + timedelta(days=due_in_days + 7)
     await po_row.get_by_label("New date").fill(new_date.isoformat())
@@ -272,6 +279,7 @@ async def test_the_console_fits_a_phone_screen(demo: DemoStack, phone_page: Page
     await sign_in(page, demo, await new_token(demo))
     await expect(page.get_by_role("heading", name="Backorders", exact=True)).to_be_visible()
     await no_sideways_scrolling(page)
+    await references_on_one_line(page)
     await page.screenshot(path=str(artifacts_dir / "console-phone-backorders.png"))
     await page.locator("#backorders").scroll_into_view_if_needed()
     await page.screenshot(path=str(artifacts_dir / "console-phone-backorders-table.png"))
@@ -285,6 +293,8 @@ async def test_the_console_fits_a_phone_screen(demo: DemoStack, phone_page: Page
         await page.get_by_role("link", name=link).click()
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         await no_sideways_scrolling(page)
+        if heading in ("Backorders", "Purchase orders"):
+            await references_on_one_line(page)
         await page.screenshot(path=str(artifacts_dir / shot))
 
     await page.get_by_role("link", name="Purchase orders").click()
@@ -294,4 +304,5 @@ async def test_the_console_fits_a_phone_screen(demo: DemoStack, phone_page: Page
     await page.get_by_role("button", name="Preview move").first.click()
     await expect(page.get_by_role("heading", name=re.compile("^Move "))).to_be_visible()
     await no_sideways_scrolling(page)
+    await references_on_one_line(page)
     await page.screenshot(path=str(artifacts_dir / "console-phone-move-preview.png"))

@@ -324,7 +324,7 @@ async def test_backorders_by_sku_show_lines_units_oldest_wait_next_shipment_and_
     cells = Page(200, row.group(0), {}).text
     # 4 lines of 1 unit, waiting since 1 Nov (26 days); PO-A's 2 units confirm 2 of the 4 ETAs.
     assert cells.startswith("HS-200 Studio Pro Wireless Headset 4 4 26 days since 1 Nov 2026, 13:00")
-    assert "PO-A: 2 on Fri 4 Dec 2026" in cells and "2 short" in cells
+    assert '<span class="reference">PO-A</span>: 2 on Fri 4 Dec 2026' in row.group(0) and "2 short" in cells
     assert "50 %" in cells and "(2 of 4)" in cells
     assert "4 waiting lines" in page.text
     # The aging chart: all four lines in the 2–4 weeks bracket.

@@ -19,6 +19,7 @@ from babel import Locale
 from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from bot.cli_command import cli_command
 from bot.i18n import SUPPORTED_LANGUAGES, Phrase, Translator, translator
@@ -117,6 +118,11 @@ def audience(chosen: Audience) -> str:
     return words.gettext(", or ").join(parts)
 
 
+def reference(value: str) -> Markup:
+    """A purchase-order reference kept on one line: a narrow column would break `PO-2026-118` at its hyphens."""
+    return Markup('<span class="reference">{}</span>').format(value)
+
+
 def ordinal(n: int) -> str:
     """`2nd` / `2.`."""
     return t().ordinal(n)
@@ -165,10 +171,11 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     # Old-style callables: `_()` returns plain text, which the autoescaping escapes with the values `.format` put in.
+    # Where a value is markup (`| reference`), the text is escaped first: `(_("…") | e).format(…)`.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
     env.filters.update(
         day=day, moment=moment, duration=duration, percent=percent, plural=plural, ordinal=ordinal,
-        language_name=language_name, audience=audience, words=words, money=money,
+        language_name=language_name, audience=audience, words=words, money=money, reference=reference,
     )
     env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder, language=_language.get)
     return env

@@ -205,6 +205,12 @@
     }
     const bubble = element("div", { class: "bubble" });
     if (showSenders && !mine) bubble.append(element("div", { class: "sender" }, fullName(sender)));
+    const origin = message.forward_origin;
+    if (origin) {
+      const forwarded = element("div", { class: "forwarded" }, `${word(actor, "forwarded")} `);
+      forwarded.append(element("strong", {}, originName(origin)));
+      bubble.append(forwarded);
+    }
     const quoted = message.reply_to_message;
     if (quoted && !quoted.forum_topic_created) {
       bubble.append(element("div", { class: "quote" }, `${fullName(quoted.from || {})}: ${preview(quoted)}`));
@@ -213,7 +219,7 @@
     const key = `${entry.chat_id}:${entry.message_id}`;
     const meta = element("div", { class: "meta" });
     if (entry.edit_count > 0) {
-      meta.append(element("span", { class: "edited" }, "edited "));
+      meta.append(element("span", { class: "edited" }, `${word(actor, "edited")} `));
       if (state.editsSeen[key] !== undefined && state.editsSeen[key] < entry.edit_count) item.classList.add("just-edited");
     }
     state.editsSeen[key] = entry.edit_count;
@@ -367,6 +373,24 @@
   function preview(message) {
     const text = message.text || message.caption || (message.photo ? "Photo" : "…");
     return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  }
+
+  // The few words Telegram's own app shows around a message, in the language of the person looking at it.
+  const APP_WORDS = {
+    en: { edited: "edited", forwarded: "Forwarded from" },
+    de: { edited: "bearbeitet", forwarded: "Weitergeleitet von" },
+  };
+
+  function word(actor, key) {
+    const language = (actor.language || "en").slice(0, 2);
+    return (APP_WORDS[language] || APP_WORDS.en)[key];
+  }
+
+  // Whom a forward names: the person (also when they hide their account), the chat or the channel.
+  function originName(origin) {
+    if (origin.type === "user") return fullName(origin.sender_user || {});
+    if (origin.type === "hidden_user") return origin.sender_user_name || "Someone";
+    return (origin.sender_chat || origin.chat || {}).title || "Someone";
   }
 
   function fullName(user) {

@@ -43,7 +43,7 @@ async def test_support_opens_a_ticket_in_a_topic_of_its_own_whose_first_post_is_
         GROUP.gettext("Why: {reason}").format(reason=GROUP.gettext("asked for a person")),
         GROUP.gettext("Orders: {orders}").format(orders=f"{ANNA_ORDER} (1\xa0Nov)"),
     ]
-    assert f"• [{shop.line_id}] {ITEM} · order {ANNA_ORDER} · waiting for stock · ETA 4\xa0Dec (PO-2026-118) · 3rd of 3 in line" in card.text
+    assert f"• [{shop.line_id}] {ITEM} · order {ANNA_ORDER} · waiting for stock · ETA 4\xa0Dec (PO\u20112026\u2011118) · 3rd of 3 in line" in card.text
     assert card.button_labels == [
         f"Cancel {shop.line_id}", f"Alternatives {shop.line_id}", f"ETA {shop.line_id}", "Assign to me", "Close ticket",
     ]

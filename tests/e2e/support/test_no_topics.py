@@ -39,6 +39,7 @@ async def test_without_topics_each_ticket_is_one_message_and_replies_to_it_reach
     assert card.text.startswith(f"#{ticket.id} · Anna Klein")
     assert copied.text == "Can you check my order 1042?"
     assert copied.raw["reply_to_message"]["message_id"] == card.message_id  # the card's first line heads it
+    assert "forward_origin" not in copied.raw  # a copy: only a copy can reply to the card
     to_customer = [m.text for m in chat.fake.bot_messages(chat.chat_id, after_message_id=mark)]
     assert to_customer == [
         "Of course, one moment.",

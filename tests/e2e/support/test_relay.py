@@ -57,6 +57,8 @@ async def test_everything_the_customer_sends_reaches_the_topic_and_every_agent_m
     _card, *copied = desk.messages(topic)
     assert _kinds(copied) == ["text", "photo", "document", "voice", "sticker", "text", "photo"]
     assert copied[0].text == "Where is my headset? Is it still coming this week?" and copied[0].from_bot
+    # Forwarded, so the agents see whose words they are (a copy would show only the bot's name).
+    assert [m.raw.get("forward_origin", {}).get("sender_user", {}).get("id") for m in copied] == [user.id] * 5 + [None] * 2
     assert copied[1].text == "the box I got" and copied[4].raw["sticker"]["emoji"] == "🙏"
     to_customer = fake.bot_messages(chat.chat_id, after_message_id=mark)
     assert [(m.text, _kinds([m])) for m in to_customer] == [("Hi Anna, it ships on 4 Dec.", ["text"]), ("your parcel label", ["photo"])]
@@ -177,8 +179,8 @@ async def test_a_message_left_pending_by_a_crashed_bot_is_delivered_once_after_t
     assert copied.text == "Are you still there?"
     [row] = await relays_when(session_factory, lambda rows: rows[0].status is not RelayStatus.PENDING)
     assert (row.status, row.target_message_id) == (RelayStatus.DELIVERED, copied.message_id)
-    copies = [r for r in fake.requests("copyMessage") if r.params.get("message_id") == message_id]
-    assert len(copies) == 1
+    forwards = [r for r in fake.requests("forwardMessage") if r.params.get("message_id") == message_id]
+    assert len(forwards) == 1
 
 
 async def test_a_failure_telegram_may_mend_is_reported_and_delivered_by_a_later_attempt(
@@ -188,7 +190,7 @@ async def test_a_failure_telegram_may_mend_is_reported_and_delivered_by_a_later_
     topic = await _open_ticket(chat, session, uow, session_factory)
     card = desk.messages(topic)[0]
     # Enough 502s to outlast the client's own quick retries, so the relay worker has to come back to it.
-    fake.inject_fault("copyMessage", Fault.server_error(502), times=4)
+    fake.inject_fault("forwardMessage", Fault.server_error(502), times=4)
 
     update = fake.send_text(chat.user, "My order number is 1042.")
     await bot.settle(update, timeout=20)
