@@ -1,12 +1,12 @@
 """Reading a Bot API request as Telegram does: query, JSON, form or multipart parameters, text with entities, keyboards."""
 
 import copy
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from bot.json_input import loads_json
 from bot.sandbox.bot_api_errors import bad_request
 from bot.sandbox.chat_objects import JSON
 from bot.sandbox.text_entities import EntityParseError, parse_markup, utf16_len
@@ -66,7 +66,7 @@ async def read_params(request: web.Request) -> tuple[JSON, dict[str, Upload]]:
     uploads: dict[str, Upload] = {}
     if request.content_type == "application/json":
         raw = await request.text()
-        body = json.loads(raw) if raw.strip() else {}
+        body = loads_json(raw) if raw.strip() else {}
         if not isinstance(body, dict):
             raise ValueError("the JSON body is not an object")
         params.update(body)
@@ -90,7 +90,7 @@ def _decode_form_value(name: str, value: str) -> Any:
     if name in _STRING_PARAMS:
         return value
     try:
-        return json.loads(value)
+        return loads_json(value)
     except ValueError:
         return value
 
@@ -135,8 +135,10 @@ def check_inline_keyboard(markup: JSON) -> None:
 
 def keyboard_change(markup: Any) -> JSON | None:
     """The reply keyboard a message puts in place: a keyboard, {} to remove it, or None for no change."""
-    if not isinstance(markup, dict):
+    if markup is None or markup == "":
         return None
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
         check_inline_keyboard(markup)
         return None

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.json_input import loads_json
 from bot.sandbox.chat_objects import JSON, ChatMessage, FakeUser
 from bot.sandbox.faults import Fault
 from bot.sandbox.rate_limits import RateLimits
@@ -189,7 +190,7 @@ class _SandboxHandlers:
 async def _json_body(request: web.Request) -> JSON:
     if not request.can_read_body:
         return {}
-    body = await request.json()
+    body = loads_json(await request.read())
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     return body

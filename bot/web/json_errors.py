@@ -1,6 +1,5 @@
 """Every error the web server answers, as JSON: `{"error": {"code", "message", "problems"?}}`."""
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -35,14 +34,6 @@ class InvalidRequest(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = list(problems)
-
-
-def loads_json(raw: bytes | str) -> Any:
-    """json.loads, with a body nested too deep for the parser refused like any other malformed one (ValueError)."""
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
 
 
 def error_response(

@@ -24,7 +24,7 @@ from bot.i18n import SUPPORTED_LANGUAGES
 from bot.sandbox.sandbox_http import add_sandbox_routes
 from bot.web.console.render import environment
 from bot.web.demo_sign_in import add_sign_in_links
-from bot.web.json_errors import loads_json
+from bot.json_input import loads_json
 
 DEMO = web.AppKey("demo", object)
 

@@ -11,7 +11,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.web.json_errors import error_response, loads_json
+from bot.json_input import loads_json
+from bot.web.json_errors import error_response
 from bot.webhook_inbox import WebhookInbox
 
 log = logging.getLogger(__name__)

@@ -497,3 +497,29 @@ async def test_a_text_over_4096_utf16_code_units_or_a_keyboard_over_100_buttons_
     assert fits["ok"]
     assert too_long == {"ok": False, "error_code": 400, "description": "Bad Request: message text is too long"}
     assert too_many == {"ok": False, "error_code": 400, "description": "Bad Request: reply markup is too long"}
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's parser goes
+
+
+async def test_a_body_nested_too_deeply_is_a_400_at_the_bot_api_and_the_sandbox_api(fake_api: FakeBotApi) -> None:
+    ada = fake_api.add_user("Ada")
+    fake_api.send_text(ada, "hi")  # she has started the bot
+    api = f"{fake_api.base_url}{fake_api.token}"
+    json_body = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        as_body = await http.post(f"{api}/sendMessage", data=NESTED, headers=json_body)
+        as_field = await http.post(f"{api}/sendMessage", data={"chat_id": str(ada.id), "text": "hi", "reply_markup": NESTED.decode()})
+        sandbox = [
+            await http.post(f"{fake_api.url}{path}", data=NESTED, headers=json_body)
+            for path in ("/sandbox-api/users", "/sandbox-api/groups", f"/sandbox-api/users/{ada.id}/text", "/sandbox-api/faults")
+        ]
+
+        assert (as_body.status, (await as_body.json())["description"]) == (
+            400, "Bad Request: can't parse request: the JSON is nested too deeply"
+        )
+        assert (as_field.status, (await as_field.json())["description"]) == (
+            400, "Bad Request: can't parse reply keyboard markup JSON object"
+        )
+        assert [(answer.status, (await answer.json())["error"]) for answer in sandbox] == [(400, "the JSON is nested too deeply")] * 4
+    assert fake_api.bot_messages(ada.id) == []
