@@ -88,6 +88,7 @@ from bot.web.json_errors import (
     error_response,
     invalid_request_response,
 )
+from bot.json_input import loads_json
 from bot.web.openapi import OPENAPI_PATH, Operation, build_openapi_document
 from bot.web.order_loop_api import ORDER_LOOP_OPERATIONS
 from bot.web.supplier_api import SUPPLIER_OPERATIONS
@@ -341,7 +342,7 @@ def _encode_cursor(cursor: QueueCursor) -> str:
 
 def _decode_cursor(text: str) -> QueueCursor:
     try:
-        queued_at, line_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        queued_at, line_id = loads_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         cursor = QueueCursor(datetime.fromisoformat(queued_at), int(line_id))
     except (ValueError, TypeError, binascii.Error):
         cursor = None

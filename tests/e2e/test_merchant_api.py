@@ -6,6 +6,7 @@ ETA of 5 December.
 """
 
 import asyncio
+import base64
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -578,7 +579,12 @@ async def test_backorders_can_be_narrowed_to_a_sku_a_category_or_an_age(
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": "0"}, "limit"), ({"limit": "many"}, "limit"), ({"cursor": "bm9wZQ"}, "cursor"), ({"colour": "red"}, "colour")],
+    [
+        ({"limit": "0"}, "limit"), ({"limit": "many"}, "limit"), ({"cursor": "bm9wZQ"}, "cursor"), ({"colour": "red"}, "colour"),
+        # Deeper than Python's parser goes, and short enough for a URL.
+        ({"cursor": base64.urlsafe_b64encode(b"[" * 2_500 + b"]" * 2_500).decode()}, "cursor"),
+    ],
+    ids=["limit 0", "limit many", "a made-up cursor", "an unknown filter", "a cursor nested 2,500 deep"],
 )
 async def test_bad_backorder_queries_are_refused(api: MerchantClient, params: dict[str, str], field: str) -> None:
     answer = await api.get("/backorders", params=params)
