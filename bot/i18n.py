@@ -70,7 +70,8 @@ def _catalog(tag: str) -> gettext.NullTranslations:
     if not po_path.exists():
         return _catalog(base) if base != tag else gettext.NullTranslations()
     with po_path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=tag, domain=DOMAIN)
+        # A broken catalog (an entry without its msgstr, left by a merge) fails here, not as a stray warning.
+        catalog = read_po(po_file, locale=tag, domain=DOMAIN, abort_invalid=True)
     compiled = BytesIO()
     # Compiling here rather than shipping .mo files means a catalog can never be stale.
     write_mo(compiled, catalog)

@@ -36,6 +36,14 @@ def test_every_message_in_the_code_has_a_german_translation() -> None:
     assert untranslated == []
 
 
+def test_every_catalog_reads_without_a_problem() -> None:
+    catalogs = sorted(LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
+    assert len(catalogs) >= 3
+    for path in catalogs:
+        with path.open("rb") as po_file:
+            read_po(po_file, abort_invalid=True)  # raises PoFileError naming the line
+
+
 def test_german_keeps_every_placeholder() -> None:
     german = translator("de")
     for message in _messages_in_code():
