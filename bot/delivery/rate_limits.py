@@ -12,6 +12,7 @@ worth at once, so a reply to a customer finds room at once (or within one spacin
 """
 
 import asyncio
+import heapq
 import math
 import time
 from collections import deque
@@ -139,6 +140,7 @@ class FloodControl:
         self._interactive_waiting = 0
         self._starts = 0
         self._finished_one = asyncio.Event()
+        self._waiting_in_chat: dict[int, list[int]] = {}  # chat -> the places (outbox ids) waiting to send there
 
     async def close(self) -> None:
         """Free what the limit holds (nothing here; a shared one's database connection)."""
@@ -156,27 +158,44 @@ class FloodControl:
         now = self._monotonic()
         return max(0.0, self._ready_at(now, chat_id, lane, interactive=False) - now)
 
+    async def wait_for_chat(self, chat_id: int, lane: Lane = Lane.STANDARD, *, within: float) -> float:
+        """Like wait_for, but while the chat's window is full of sends still on their way (inf), wait up to
+        `within` seconds for their answers: another worker is sending there, and is done in moments."""
+        deadline = self._monotonic() + within
+        while math.isinf(wait := self.wait_for(chat_id, lane)) and (left := deadline - self._monotonic()) > 0:
+            await self._until_one_finishes(timeout=left)
+        return wait
+
     @asynccontextmanager
-    async def sending(self, chat_id: int, lane: Lane = Lane.STANDARD, *, interactive: bool = False) -> AsyncIterator[None]:
+    async def sending(
+        self, chat_id: int, lane: Lane = Lane.STANDARD, *, interactive: bool = False, place: int | None = None
+    ) -> AsyncIterator[None]:
         """Wait for a turn to send to `chat_id`, hold it while the request runs, and count it when it ends.
 
         `interactive` sends (replies to someone who is waiting) go before outbox sends that are waiting, as
         soon as the windows have room, and do not wait for the chat's own limit (Telegram tolerates a
-        short burst of replies in a chat).
+        short burst of replies in a chat). Outbox sends to one chat start in the order of their `place`
+        (the message's id), whichever worker holds them, so a chat's messages arrive in the order queued.
         """
-        permit = await self._acquire(chat_id, lane, interactive)
+        permit = await self._acquire(chat_id, lane, interactive, place)
         try:
             yield
         finally:
             self._finish(permit)
 
-    async def _acquire(self, chat_id: int, lane: Lane, interactive: bool) -> _Permit:
+    async def _acquire(self, chat_id: int, lane: Lane, interactive: bool, place: int | None = None) -> _Permit:
         if interactive:
             self._interactive_waiting += 1
+        waiting = self._waiting_in_chat.setdefault(chat_id, []) if place is not None else None
+        if waiting is not None:
+            heapq.heappush(waiting, place)
         try:
             while True:
                 now = self._monotonic()
                 ready = self._ready_at(now, chat_id, lane, interactive) - _CLOSE_ENOUGH
+                if waiting and waiting[0] != place:  # an earlier message to this chat goes first
+                    await self._until_one_finishes(timeout=1.0)
+                    continue
                 if ready <= now and (interactive or not self._interactive_waiting):
                     return self._start(now, chat_id, lane, interactive)
                 if ready <= now:  # an interactive send is due first: give it this turn
@@ -188,6 +207,13 @@ class FloodControl:
         finally:
             if interactive:
                 self._interactive_waiting -= 1
+            if waiting is not None:
+                waiting.remove(place)
+                if waiting:
+                    heapq.heapify(waiting)
+                    self._wake_waiters()  # the next in this chat may be first now
+                else:
+                    del self._waiting_in_chat[chat_id]
 
     def _ready_at(self, now: float, chat_id: int, lane: Lane, interactive: bool) -> float:
         windows, paces = self._limits_for(lane)
@@ -230,6 +256,10 @@ class FloodControl:
         now = self._monotonic()
         for window in permit.windows:
             window.finish(now)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        """Wake every sender waiting for a send to finish or an earlier one in its chat to start."""
         finished, self._finished_one = self._finished_one, asyncio.Event()
         finished.set()
 

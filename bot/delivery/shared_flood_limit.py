@@ -91,7 +91,9 @@ class SharedFloodControl(FloodControl):
         super().pause(seconds)
         self._in_background(self._pause_everyone(seconds))
 
-    async def _acquire(self, chat_id: int, lane: Lane, interactive: bool) -> _Permit:
+    async def _acquire(self, chat_id: int, lane: Lane, interactive: bool, place: int | None = None) -> _Permit:
+        # The database hands out each chat's turns one at a time, first come first served, so `place` (the
+        # in-process order of a chat's messages) is not needed here.
         # Replies go in the standard lane; in paid mode only broadcast messages take the paid lane's turns.
         booked_lane = Lane.STANDARD if interactive or lane not in self._intervals else lane
         while True:

@@ -239,14 +239,16 @@ class OutboxWorker:
             log.error("outbox message %s cannot be rendered: %s", message.id, type(problem).__name__)
             return Outcome.FAILED
         lane = Lane.PAID_BROADCAST if self.policy.paid_broadcasts and message.broadcast_id is not None else Lane.STANDARD
-        wait = self.flood.wait_for(message.chat_id, lane)
+        # Another worker may be sending to this chat right now (its window is full of sends on their way):
+        # wait for its answer, rather than put this message off behind the chat's later ones.
+        wait = await self.flood.wait_for_chat(message.chat_id, lane, within=self.policy.chat_wait_limit)
         if wait > self.policy.chat_wait_limit:
             # inf: the chat's window is full of sends still awaiting Telegram's answer, so look again shortly.
             delay = wait if math.isfinite(wait) else self.policy.chat_wait_limit
             await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=delay))
             return Outcome.POSTPONED
         try:
-            async with self.flood.sending(message.chat_id, lane):
+            async with self.flood.sending(message.chat_id, lane, place=message.id):
                 telegram_message_id = await self._send_message(message.chat_id, screen, lane)
         except ChatBusy as busy:  # another process wrote to the chat a moment ago
             await claims.postpone(uow, message.id, worker, self.clock.now() + timedelta(seconds=busy.seconds))

@@ -108,6 +108,28 @@ async def test_telegrams_limits_are_kept_per_chat_per_group_and_overall(
     assert all(row.attempts == 0 for row in held_back)
 
 
+async def test_a_chats_messages_held_by_two_workers_all_go_out_in_the_order_queued(
+    fake: FakeBotApi, telegram_bot: Bot, session_factory: Sessions, clock: ManualClock
+) -> None:
+    fake.enforce_rate_limits(RateLimits(per_chat_per_second=1, per_group_per_minute=20, global_per_second=20))
+    [anna] = started_chats(fake, 1)
+    first_id, *_ = await queue(session_factory, clock, [broadcast_text(anna.id, f"part {i}") for i in range(3)])
+    fake.inject_fault("sendMessage", Fault.slow(0.5), chat_id=anna.id)  # "part 0" takes a while to be answered
+    flood = FloodControl(20)  # one process: its workers share the limits
+    one, other = (worker(telegram_bot, session_factory, clock, flood, batch_size=1) for _ in range(2))
+
+    first = asyncio.create_task(one.deliver_due())
+    while (await outbox_row(session_factory, first_id)).status is not OutboxStatus.SENDING:
+        await asyncio.sleep(0.01)
+    # While "part 0" is on its way, the other worker takes "part 1": Telegram's answer comes in moments,
+    # so it waits for it rather than putting "part 1" off until after "part 2".
+    sent = await asyncio.gather(first, other.deliver_due())
+
+    assert sum(sent) == 3
+    assert sent_texts(fake, anna.id) == ["part 0", "part 1", "part 2"]
+    assert fake.rate_limit_violations == []
+
+
 async def test_a_429_is_waited_out_then_the_message_is_delivered(
     fake: FakeBotApi, telegram_bot: Bot, session_factory: Sessions, clock: ManualClock
 ) -> None:
