@@ -57,6 +57,9 @@ def record(
     )
 
 
+_AUDIT_CHUNK = 2000  # entries per INSERT: an import's audit trail never sits in memory as one statement
+
+
 @dataclass(frozen=True, slots=True)
 class AuditFact:
     """One change for record_all: what was done to which entity, with its details."""
@@ -68,19 +71,23 @@ class AuditFact:
 
 
 async def record_all(session: AsyncSession, actor: Actor, at: datetime, facts: Iterable[AuditFact]) -> None:
-    """Audit entries for many changes at once, written as one set (an import's thousands of rows), uncommitted."""
-    rows = [
-        {
-            "at": at,
-            "actor_type": actor.type,
-            "actor_id": actor.id,
-            "action": fact.action,
-            "entity_type": fact.entity_type,
-            "entity_id": str(fact.entity_id),
-            "details": fact.details,
-        }
-        for fact in facts
-    ]
+    """Audit entries for many changes at once, written as sets (an import's thousands of rows), uncommitted."""
+    rows: list[dict[str, Any]] = []
+    for fact in facts:
+        rows.append(
+            {
+                "at": at,
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "action": fact.action,
+                "entity_type": fact.entity_type,
+                "entity_id": str(fact.entity_id),
+                "details": fact.details,
+            }
+        )
+        if len(rows) == _AUDIT_CHUNK:
+            await session.execute(insert(AuditEntry.__table__), rows)
+            rows = []
     if rows:
         await session.execute(insert(AuditEntry.__table__), rows)
 

@@ -23,12 +23,15 @@ from bot.services.intake.import_records import (
     OrderLineRecord,
 )
 from bot.services.intake.record_checks import check_batch, check_order_line
-from bot.services.intake.shop_lookup import REASON_ORDERS_IMPORTED, products_by_sku, rows_in, unknown_skus
+from bot.services.intake.shop_lookup import (
+    REASON_ORDERS_IMPORTED,
+    WRITE_CHUNK,
+    product_ids_by_sku,
+    rows_in,
+    unknown_skus,
+)
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, LineStatus, Order, OrderLine, Product
-
-_WRITE_CHUNK = 2000  # orders per set of INSERTs: bounded memory for the statement's parameters
-
 
 async def import_order_records(
     uow: UnitOfWork,
@@ -54,7 +57,7 @@ async def import_order_records(
     async with uow:
         session = uow.session
         named = [(line.row, line.sku) for line in lines] + [(bad.row, bad.sku) for bad in bad_rows]
-        products = await products_by_sku(session, {sku for _, sku in named if sku})
+        products = await product_ids_by_sku(session, {sku for _, sku in named if sku})
         problems += unknown_skus(named, products)
         existing = await _orders_by_number(session, orders)
         # An order with a bad row is incomplete here; comparing it with the stored one would only mislead.
@@ -97,19 +100,19 @@ async def _orders_by_number(session: AsyncSession, numbers: Iterable[str]) -> di
     heads = await rows_in(
         session,
         numbers,
-        lambda chunk: select(Order.number, Customer.email, Order.placed_at, Order.currency)
+        lambda among: select(Order.number, Customer.email, Order.placed_at, Order.currency)
         .join(Customer, Customer.id == Order.customer_id)
-        .where(Order.number.in_(chunk)),
+        .where(among(Order.number)),
     )
     orders = {number: _StoredOrder(number, email, at, currency, {}) for number, email, at, currency in heads}
     # Lines a customer swapped in through the chat are the shop's doing, not the export's.
     lines = await rows_in(
         session,
         orders,
-        lambda chunk: select(Order.number, Product.sku, OrderLine.quantity, OrderLine.unit_price_minor)
+        lambda among: select(Order.number, Product.sku, OrderLine.quantity, OrderLine.unit_price_minor)
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(Order.number.in_(chunk), OrderLine.substitute_for_line_id.is_(None)),
+        .where(among(Order.number), OrderLine.substitute_for_line_id.is_(None)),
     )
     for number, sku, quantity, unit_price_minor in lines:
         orders[number].lines[sku] = (quantity, unit_price_minor)
@@ -145,7 +148,7 @@ class _OrdersWritten:
 async def _write_orders(
     uow: UnitOfWork,
     orders: dict[str, list[OrderLineRecord]],
-    products: dict[str, Product],
+    products: dict[str, int],
     actor: Actor,
     progress: ImportProgress,
 ) -> _OrdersWritten:
@@ -154,8 +157,8 @@ async def _write_orders(
     customer_ids, customers_created = await _customers_for(uow, [lines[0] for lines in orders.values()], actor)
     order_ids: dict[str, int] = {}
     numbers = list(orders)
-    for start in range(0, len(numbers), _WRITE_CHUNK):
-        chunk = numbers[start : start + _WRITE_CHUNK]
+    for start in range(0, len(numbers), WRITE_CHUNK):
+        chunk = numbers[start : start + WRITE_CHUNK]
         inserted = await session.execute(
             insert(Order.__table__).returning(Order.id, Order.number),
             [
@@ -175,7 +178,7 @@ async def _write_orders(
             [
                 {
                     "order_id": order_ids[number],
-                    "product_id": products[line.sku].id,
+                    "product_id": products[line.sku],
                     "quantity": line.quantity,
                     "unit_price_minor": line.unit_price_minor,
                     "status": LineStatus.BACKORDERED,
@@ -210,7 +213,7 @@ async def _write_orders(
             ),
         )
         progress.rows_written(sum(len(orders[number]) for number in chunk))
-    affected = sorted({products[line.sku].id for lines in orders.values() for line in lines})
+    affected = sorted({products[line.sku] for lines in orders.values() for line in lines})
     allocations = await allocate_stock_of(session, uow.clock, actor, affected)
     moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, affected)
     return _OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
@@ -220,7 +223,7 @@ async def _customers_for(uow: UnitOfWork, firsts: list[OrderLineRecord], actor: 
     """The customer ids of these orders by e-mail: new ones created; known ones only get missing details filled in."""
     session, now = uow.session, uow.clock.now()
     rows = await rows_in(
-        session, {line.email for line in firsts}, lambda chunk: select(Customer).where(Customer.email.in_(chunk))
+        session, {line.email for line in firsts}, lambda among: select(Customer).where(among(Customer.email))
     )
     known: dict[str, Customer] = {customer.email: customer for (customer,) in rows}
     new: dict[str, OrderLineRecord] = {}
@@ -241,7 +244,7 @@ async def _customers_for(uow: UnitOfWork, firsts: list[OrderLineRecord], actor: 
             facts.append(AuditFact("customer.updated", "customer", customer.id, {"filled": filled}))
     ids = {email: customer.id for email, customer in known.items()}
     emails = list(new)
-    for start in range(0, len(emails), _WRITE_CHUNK):
+    for start in range(0, len(emails), WRITE_CHUNK):
         inserted = await session.execute(
             insert(Customer.__table__).returning(Customer.id, Customer.email),
             [
@@ -252,7 +255,7 @@ async def _customers_for(uow: UnitOfWork, firsts: list[OrderLineRecord], actor: 
                     "language": new[email].language,
                     "created_at": now,
                 }
-                for email in emails[start : start + _WRITE_CHUNK]
+                for email in emails[start : start + WRITE_CHUNK]
             ],
         )
         for customer_id, email in inserted:

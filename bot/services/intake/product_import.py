@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -23,6 +23,8 @@ from bot.services.intake.import_records import (
 from bot.services.intake.record_checks import check_batch, check_product
 from bot.services.intake.shop_lookup import (
     REASON_LEAD_TIME_CHANGED,
+    WRITE_CHUNK,
+    execute_in_sets,
     note_reason,
     recompute_for_reasons,
     rows_in,
@@ -85,18 +87,17 @@ class _StoredProduct:
 
 
 _FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
-_WRITE_CHUNK = 2000  # products per set of statements: bounded memory for the parameters
 
 
 async def _stored_products(session: AsyncSession, skus: Iterable[str]) -> dict[str, _StoredProduct]:
     rows = await rows_in(
         session,
         skus,
-        lambda chunk: select(
+        lambda among: select(
             Product.sku, Product.id, *(getattr(Product, field) for field in _FIELDS), StockLevel.available
         )
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
-        .where(Product.sku.in_(chunk)),
+        .where(among(Product.sku)),
     )
     return {
         sku: _StoredProduct(product_id, dict(zip(_FIELDS, values, strict=True)), available)
@@ -133,18 +134,18 @@ async def _write_products(
             }
     new = [given for given in records if given.sku not in existing]
     ids = {sku: stored.id for sku, stored in existing.items()}
-    for start in range(0, len(new), _WRITE_CHUNK):
+    for start in range(0, len(new), WRITE_CHUNK):
         inserted = await session.execute(
             insert(Product).returning(Product.id, Product.sku),
             [
                 _wanted(given)
                 | {"sku": given.sku, "tags": list(given.tags or ()), "created_at": now, "updated_at": now}
-                for given in new[start : start + _WRITE_CHUNK]
+                for given in new[start : start + WRITE_CHUNK]
             ],
         )
         ids.update((sku, product_id) for product_id, sku in inserted)
     changed = [given for given in records if changes.get(given.sku)]
-    await _execute_many(
+    await execute_in_sets(
         session,
         update(Product.__table__).where(Product.__table__.c.id == bindparam("product_id")),
         [
@@ -199,16 +200,6 @@ async def _write_products(
     )
 
 
-async def _execute_many(session: AsyncSession, statement: Executable, rows: list[dict[str, Any]]) -> None:
-    """One statement for many rows, a chunk at a time, grouped by the columns each row sets."""
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_columns.setdefault(tuple(sorted(row)), []).append(row)
-    for group in by_columns.values():
-        for start in range(0, len(group), _WRITE_CHUNK):
-            await session.execute(statement, group[start : start + _WRITE_CHUNK])
-
-
 @dataclass(frozen=True)
 class _Plan:
     """What one product import writes: its records, the products in the shop and the changes found so far."""
@@ -233,9 +224,9 @@ async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
         elif given.available is not None and given.available != stored.available:
             changes[given.sku]["available"] = [stored.available, given.available]
             counted.append({"stocked": ids[given.sku], "available": given.available, "updated_at": now})
-    await _execute_many(session, insert(StockLevel), added)
+    await execute_in_sets(session, insert(StockLevel), added)
     stock = StockLevel.__table__
-    await _execute_many(session, update(stock).where(stock.c.product_id == bindparam("stocked")), counted)
+    await execute_in_sets(session, update(stock).where(stock.c.product_id == bindparam("stocked")), counted)
 
 
 async def _write_substitutes(session: AsyncSession, plan: _Plan) -> None:
@@ -256,19 +247,22 @@ async def _write_substitutes(session: AsyncSession, plan: _Plan) -> None:
         ]
         if given.sku in changes:
             changes[given.sku]["substitutes"] = [before, list(given.substitutes)]
-    for start in range(0, len(replaced), _WRITE_CHUNK):
-        chunk = replaced[start : start + _WRITE_CHUNK]
-        await session.execute(delete(ProductSubstitute).where(ProductSubstitute.product_id.in_(chunk)))
-    await _execute_many(session, insert(ProductSubstitute), rows)
+    table = ProductSubstitute.__table__
+    await execute_in_sets(
+        session,
+        delete(table).where(table.c.product_id == bindparam("replaced")),
+        [{"replaced": product_id} for product_id in replaced],
+    )
+    await execute_in_sets(session, insert(ProductSubstitute), rows)
 
 
 async def _substitute_skus(session: AsyncSession, product_ids: list[int]) -> dict[int, list[str]]:
     rows = await rows_in(
         session,
         product_ids,
-        lambda chunk: select(ProductSubstitute.product_id, Product.sku)
+        lambda among: select(ProductSubstitute.product_id, Product.sku)
         .join(Product, Product.id == ProductSubstitute.substitute_id)
-        .where(ProductSubstitute.product_id.in_(chunk))
+        .where(among(ProductSubstitute.product_id))
         .order_by(ProductSubstitute.product_id, ProductSubstitute.rank, Product.sku),
     )
     substitutes: dict[int, list[str]] = {}

@@ -2,13 +2,14 @@
 recomputed. All or nothing."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from bot.services.audit import Actor, record
+from bot.services.audit import Actor, AuditFact, record_all
 from bot.services.backorders.eta import (
     REASON_PURCHASE_ORDER_ADDED,
     REASON_PURCHASE_ORDER_CANCELLED,
@@ -26,8 +27,9 @@ from bot.services.intake.import_records import (
 from bot.services.intake.record_checks import check_batch, check_purchase_order
 from bot.services.intake.shop_lookup import (
     REASON_PURCHASE_ORDERS_IMPORTED,
+    execute_in_sets,
     note_reason,
-    products_by_sku,
+    product_ids_by_sku,
     recompute_for_reasons,
     rows_in,
     unknown_skus,
@@ -54,7 +56,7 @@ async def import_purchase_order_records(
     async with uow:
         session = uow.session
         named = [(po.row, po.sku) for po in records] + [(bad.row, bad.sku) for bad in bad_rows]
-        products = await products_by_sku(session, {sku for _, sku in named if sku})
+        products = await product_ids_by_sku(session, {sku for _, sku in named if sku})
         problems += unknown_skus(named, products)
         existing = await _purchase_orders_by_reference(session, {po.reference for po in records})
         for po in records:
@@ -73,22 +75,47 @@ async def import_purchase_order_records(
     return result
 
 
-async def _purchase_orders_by_reference(session: AsyncSession, references: Iterable[str]) -> dict[str, PurchaseOrder]:
+@dataclass(frozen=True, slots=True)
+class _StoredPurchaseOrder:
+    """A purchase order already in the shop, as far as an import compares it."""
+
+    id: int
+    reference: str
+    sku: str
+    product_id: int
+    quantity: int
+    received_quantity: int
+    expected_on: date
+    status: PurchaseOrderStatus
+
+
+async def _purchase_orders_by_reference(
+    session: AsyncSession, references: Iterable[str]
+) -> dict[str, _StoredPurchaseOrder]:
     rows = await rows_in(
         session,
         references,
-        lambda chunk: select(PurchaseOrder)
-        .where(PurchaseOrder.reference.in_(chunk))
-        .options(selectinload(PurchaseOrder.product)),
+        lambda among: select(
+            PurchaseOrder.id,
+            PurchaseOrder.reference,
+            Product.sku,
+            PurchaseOrder.product_id,
+            PurchaseOrder.quantity,
+            PurchaseOrder.received_quantity,
+            PurchaseOrder.expected_on,
+            PurchaseOrder.status,
+        )
+        .join(Product, Product.id == PurchaseOrder.product_id)
+        .where(among(PurchaseOrder.reference)),
     )
-    return {purchase_order.reference: purchase_order for (purchase_order,) in rows}
+    return {row.reference: _StoredPurchaseOrder(*row) for row in rows}
 
 
-def _purchase_order_conflicts(stored: PurchaseOrder, given: PurchaseOrderRecord) -> list[tuple[str, str]]:
+def _purchase_order_conflicts(stored: _StoredPurchaseOrder, given: PurchaseOrderRecord) -> list[tuple[str, str]]:
     """Why the record cannot be applied to the purchase order already in the shop (nothing if it can)."""
     ref = stored.reference
-    if stored.product.sku != given.sku:
-        return [("sku", f"purchase order {ref} is for {stored.product.sku}; give this shipment a new reference")]
+    if stored.sku != given.sku:
+        return [("sku", f"purchase order {ref} is for {stored.sku}; give this shipment a new reference")]
     same = stored.quantity == given.quantity and stored.expected_on == given.expected_on
     if stored.status == PurchaseOrderStatus.CANCELLED:
         if given.status == PurchaseOrderStatus.OPEN:
@@ -103,91 +130,101 @@ def _purchase_order_conflicts(stored: PurchaseOrder, given: PurchaseOrderRecord)
     return []
 
 
+@dataclass
+class _Writes:
+    """What a purchase-order import writes, gathered before it is written as sets."""
+
+    added: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[AuditFact] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+
 async def _write_purchase_orders(
     uow: UnitOfWork,
     records: list[PurchaseOrderRecord],
-    products: dict[str, Product],
-    existing: dict[str, PurchaseOrder],
+    products: dict[str, int],
+    existing: dict[str, _StoredPurchaseOrder],
     actor: Actor,
 ) -> ImportResult:
+    """Insert new purchase orders and update changed ones as sets; recompute ETAs once per SKU concerned."""
     session, now = uow.session, uow.clock.now()
-    created, updated, cancelled, unchanged = [], [], [], []
-    reasons: dict[int, str] = {}
+    writes = _Writes()
     for given in records:
-        product = products[given.sku]
         stored = existing.get(given.reference)
         if stored is None:
-            session.add(
-                PurchaseOrder(
-                    reference=given.reference,
-                    product_id=product.id,
-                    quantity=given.quantity,
-                    received_quantity=0,
-                    expected_on=given.expected_on,
-                    status=given.status,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            record(
-                session,
-                actor,
-                "purchase_order.added",
-                "purchase_order",
-                given.reference,
-                at=now,
-                sku=given.sku,
-                quantity=given.quantity,
-                expected_on=given.expected_on.isoformat(),
-                status=given.status.value,
-            )
-            created.append(given.reference)
-            if given.status == PurchaseOrderStatus.OPEN:
-                note_reason(reasons, product.id, REASON_PURCHASE_ORDER_ADDED)
+            _add(writes, given, products[given.sku], now)
         elif stored.status != PurchaseOrderStatus.OPEN:
-            unchanged.append(given.reference)
-        elif given.status == PurchaseOrderStatus.CANCELLED:
-            stored.status = PurchaseOrderStatus.CANCELLED
-            stored.updated_at = now
-            record(
-                session,
-                actor,
-                "purchase_order.cancelled",
-                "purchase_order",
-                given.reference,
-                at=now,
-                outstanding=stored.outstanding,
-            )
-            cancelled.append(given.reference)
-            note_reason(reasons, product.id, REASON_PURCHASE_ORDER_CANCELLED)
+            writes.unchanged.append(given.reference)
         else:
-            changes = _apply_purchase_order_fields(stored, given)
-            if not changes:
-                unchanged.append(given.reference)
-                continue
-            stored.updated_at = now
-            record(session, actor, "purchase_order.updated", "purchase_order", given.reference, at=now, changes=changes)
-            updated.append(given.reference)
-            moved = "expected_on" in changes
-            note_reason(reasons, product.id, REASON_PURCHASE_ORDER_MOVED if moved else REASON_PURCHASE_ORDERS_IMPORTED)
-    await session.flush()
-    moves = await recompute_for_reasons(session, uow.clock, uow.policy, reasons)
+            _change(writes, stored, given, now)
+    await execute_in_sets(session, insert(PurchaseOrder.__table__), writes.added)
+    table = PurchaseOrder.__table__
+    await execute_in_sets(session, update(table).where(table.c.id == bindparam("purchase_order_id")), writes.changed)
+    await record_all(session, actor, now, writes.facts)
+    moves = await recompute_for_reasons(session, uow.clock, uow.policy, writes.reasons)
     return ImportResult(
         kind="purchase-orders",
-        created=tuple(created),
-        updated=tuple(updated),
-        cancelled=tuple(cancelled),
-        unchanged=tuple(unchanged),
+        created=tuple(writes.created),
+        updated=tuple(writes.updated),
+        cancelled=tuple(writes.cancelled),
+        unchanged=tuple(writes.unchanged),
         eta_moves=moves,
     )
 
 
-def _apply_purchase_order_fields(stored: PurchaseOrder, given: PurchaseOrderRecord) -> dict[str, list[Any]]:
+def _add(writes: _Writes, given: PurchaseOrderRecord, product_id: int, now: datetime) -> None:
+    writes.added.append(
+        {
+            "reference": given.reference,
+            "product_id": product_id,
+            "quantity": given.quantity,
+            "received_quantity": 0,
+            "expected_on": given.expected_on,
+            "status": given.status,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    details = {
+        "sku": given.sku,
+        "quantity": given.quantity,
+        "expected_on": given.expected_on.isoformat(),
+        "status": given.status.value,
+    }
+    writes.facts.append(AuditFact("purchase_order.added", "purchase_order", given.reference, details))
+    writes.created.append(given.reference)
+    if given.status == PurchaseOrderStatus.OPEN:
+        note_reason(writes.reasons, product_id, REASON_PURCHASE_ORDER_ADDED)
+
+
+def _change(writes: _Writes, stored: _StoredPurchaseOrder, given: PurchaseOrderRecord, now: datetime) -> None:
+    """An open purchase order cancelled, or its quantity or date changed, or left as it is."""
+    if given.status == PurchaseOrderStatus.CANCELLED:
+        cancel = {"purchase_order_id": stored.id, "status": PurchaseOrderStatus.CANCELLED, "updated_at": now}
+        writes.changed.append(cancel)
+        outstanding = {"outstanding": stored.quantity - stored.received_quantity}
+        writes.facts.append(AuditFact("purchase_order.cancelled", "purchase_order", given.reference, outstanding))
+        writes.cancelled.append(given.reference)
+        note_reason(writes.reasons, stored.product_id, REASON_PURCHASE_ORDER_CANCELLED)
+        return
     changes: dict[str, list[Any]] = {}
+    values: dict[str, Any] = {}
     if stored.quantity != given.quantity:
         changes["quantity"] = [stored.quantity, given.quantity]
-        stored.quantity = given.quantity
+        values["quantity"] = given.quantity
     if stored.expected_on != given.expected_on:
         changes["expected_on"] = [stored.expected_on.isoformat(), given.expected_on.isoformat()]
-        stored.expected_on = given.expected_on
-    return changes
+        values["expected_on"] = given.expected_on
+    if not changes:
+        writes.unchanged.append(given.reference)
+        return
+    writes.changed.append({"purchase_order_id": stored.id, "updated_at": now} | values)
+    writes.facts.append(AuditFact("purchase_order.updated", "purchase_order", given.reference, {"changes": changes}))
+    writes.updated.append(given.reference)
+    reason = REASON_PURCHASE_ORDER_MOVED if "expected_on" in changes else REASON_PURCHASE_ORDERS_IMPORTED
+    note_reason(writes.reasons, stored.product_id, reason)

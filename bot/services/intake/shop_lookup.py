@@ -1,11 +1,12 @@
 """What the import use cases read from the shop before writing, and the ETA recompute they end with."""
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Container, Iterable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ARRAY, ColumnElement, Executable, Select, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from bot.clock import Clock
 from bot.services.backorders.eta import (
@@ -24,28 +25,51 @@ REASON_ORDERS_IMPORTED = "orders_imported"
 REASON_LEAD_TIME_CHANGED = "lead_time_changed"
 REASON_PURCHASE_ORDERS_IMPORTED = "purchase_orders_imported"
 
-_LOOKUP_CHUNK = 500  # keeps IN (...) lists well inside every driver's parameter limit
+_LOOKUP_CHUNK = 50_000  # keys per lookup: the key list is one parameter, this bounds its size
+WRITE_CHUNK = 2000  # rows per executemany: bounded memory for the statement's parameters
+
+Among = Callable[[ColumnElement[Any]], ColumnElement[bool]]
 
 
 async def rows_in(
-    session: AsyncSession, values: Iterable[Any], statement_for: Callable[[list[Any]], Select[Any]]
+    session: AsyncSession, values: Iterable[Any], statement_for: Callable[[Among], Select[Any]]
 ) -> list[Any]:
-    """Run `statement_for(chunk)` for chunks of the distinct values and return all result rows."""
+    """All rows of `statement_for(among)`, where `among(column)` says the column holds one of the distinct values.
+
+    The values travel as one parameter joined as a table (a JSON array on SQLite, an array on PostgreSQL), not as
+    an IN list of thousands of parameters: PostgreSQL compares such a list with every row it scans.
+    """
     distinct = sorted(set(values))
     rows: list[Any] = []
     for start in range(0, len(distinct), _LOOKUP_CHUNK):
-        rows += (await session.execute(statement_for(distinct[start : start + _LOOKUP_CHUNK]))).all()
+        chunk = distinct[start : start + _LOOKUP_CHUNK]
+        among = partial(_among, session.bind.dialect.name, chunk)
+        rows += (await session.execute(statement_for(among))).all()
     return rows
 
 
-async def products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
-    rows = await rows_in(
-        session, skus, lambda chunk: select(Product).where(Product.sku.in_(chunk)).options(selectinload(Product.stock))
-    )
-    return {product.sku: product for (product,) in rows}
+def _among(dialect: str, values: list[Any], column: ColumnElement[Any]) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column.in_(select(func.unnest(bindparam(None, values, type_=ARRAY(column.type)))))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(values))))
 
 
-def unknown_skus(named: Iterable[tuple[int, str | None]], products: dict[str, Product]) -> list[RowProblem]:
+async def product_ids_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, int]:
+    rows = await rows_in(session, skus, lambda among: select(Product.sku, Product.id).where(among(Product.sku)))
+    return dict(rows)
+
+
+async def execute_in_sets(session: AsyncSession, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
+    """One statement for many rows, WRITE_CHUNK at a time, grouped by the columns each row sets."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for group in by_columns.values():
+        for start in range(0, len(group), WRITE_CHUNK):
+            await session.execute(statement, group[start : start + WRITE_CHUNK])
+
+
+def unknown_skus(named: Iterable[tuple[int, str | None]], products: Container[str]) -> list[RowProblem]:
     """A problem for every row naming a SKU the shop does not have."""
     return [
         RowProblem(row, "sku", f"{sku} is not a product of the shop; import it first")
