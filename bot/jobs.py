@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from bot.config import Settings
 from bot.services.audit import Actor
-from bot.services.errors import DomainError, ImportRejected
+from bot.services.errors import LISTED_PROBLEMS, DomainError, ImportRejected
 from bot.services.intake.csv_import import (
     ImportResult,
     ShipmentImport,
@@ -26,7 +26,6 @@ from bot.services.unit_of_work import UnitOfWork
 from bot.wiring import unit_of_work
 
 IMPORT_ACTOR = Actor.merchant("csv-import")
-LISTED_PROBLEMS = 100  # a file wrong in every row would otherwise print thousands of lines
 _NOUNS = {"products": "products", "orders": "orders", "purchase-orders": "purchase orders"}
 
 

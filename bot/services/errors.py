@@ -201,6 +201,10 @@ class UnsupportedLanguage(DomainError):
         self.language = language
 
 
+# A file or batch wrong in every row is told its first problems and how many there are in all.
+LISTED_PROBLEMS = 100
+
+
 class RowProblem(NamedTuple):
     """One bad cell of an imported file (the whole row when `field` is empty); row 1 is the header."""
 

@@ -6,7 +6,9 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.services.errors import LISTED_PROBLEMS
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,9 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     problems: list[Problem] | None = None
+    problems_total: int | None = Field(
+        None, description=f"How many problems there are, when more than the {LISTED_PROBLEMS} listed."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -39,7 +44,12 @@ class InvalidRequest(Exception):
 def error_response(
     status: int, code: str, message: str, problems: Sequence[Problem] | None = None, **headers: str
 ) -> web.Response:
-    detail = ErrorDetail(code=code, message=message, problems=list(problems) if problems is not None else None)
+    """The error as JSON; a long list of problems is cut to the first LISTED_PROBLEMS, with the total beside it."""
+    listed, total = None, None
+    if problems is not None:
+        listed = list(problems[:LISTED_PROBLEMS])
+        total = len(problems) if len(problems) > LISTED_PROBLEMS else None
+    detail = ErrorDetail(code=code, message=message, problems=listed, problems_total=total)
     return web.json_response(
         ErrorBody(error=detail).model_dump(mode="json", exclude_none=True), status=status, headers=headers or None
     )
@@ -47,8 +57,12 @@ def error_response(
 
 def invalid_request_response(problems: Sequence[Problem]) -> web.Response:
     noun = "problem" if len(problems) == 1 else "problems"
+    listed = f" The first {LISTED_PROBLEMS} are listed." if len(problems) > LISTED_PROBLEMS else ""
     return error_response(
-        422, "invalid_request", f"The request was not accepted, nothing was changed: {len(problems)} {noun}.", problems
+        422,
+        "invalid_request",
+        f"The request was not accepted, nothing was changed: {len(problems)} {noun}.{listed}",
+        problems,
     )
 
 

@@ -579,12 +579,8 @@ async def _import_products(
 
 def _problems(rejected: ImportRejected, path_of: Callable[[int, str], str]) -> list[Problem]:
     """The import's row problems as problems of the request's fields (`path_of(row, column)`), each said once."""
-    problems: list[Problem] = []
-    for row_problem in rejected.problems:
-        problem = Problem(field=path_of(row_problem.row, row_problem.field), reason=row_problem.reason)
-        if problem not in problems:
-            problems.append(problem)
-    return problems
+    said = dict.fromkeys((path_of(problem.row, problem.field), problem.reason) for problem in rejected.problems)
+    return [Problem(field=field, reason=reason) for field, reason in said]
 
 
 def _joined(path: str, field: str) -> str:

@@ -180,6 +180,31 @@ async def test_a_body_over_one_megabyte_is_refused_with_413(api: MerchantClient,
     assert await count(session_factory, Product) == 0
 
 
+async def test_a_batch_wrong_in_every_order_lists_the_first_hundred_problems_and_the_total(
+    api: MerchantClient, session: AsyncSession, session_factory
+) -> None:
+    await add_product(session, "HS-200")
+    await session.commit()
+    before = await row_counts(session_factory)
+    orders = [order(str(5000 + index), ("HS-200", 1), ("NOPE-1", 1)) for index in range(250)]
+
+    answer = await api.post("/orders", {"orders": orders})
+
+    assert answer.status == 422
+    error = answer.body["error"]
+    assert error["message"] == "The request was not accepted, nothing was changed: 250 problems. The first 100 are listed."
+    assert error["problems_total"] == 250
+    assert list(answer.problems) == [f"orders[{index}].lines[1].sku" for index in range(100)]
+    assert await row_counts(session_factory) == before
+
+
+async def test_a_short_list_of_problems_comes_without_a_total(api: MerchantClient) -> None:
+    answer = await api.post("/products", {"products": [HEADSET | {"sku": "HS-200", "currency": "EUX"}]})
+
+    assert answer.status == 422
+    assert "problems_total" not in answer.body["error"]
+
+
 # ---- products and stock ----------------------------------------------------------------------------------
 
 
