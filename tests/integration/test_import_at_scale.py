@@ -1,11 +1,10 @@
 """A whole store's file at once: thousands of rows checked, written as sets, allocated in queue order, all or
 nothing — and a dry run that writes nothing at all."""
 
+import asyncio
 import io
 import os
 import signal
-import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,15 +33,16 @@ def products_file() -> str:
     return "sku,name,category,price,currency,lead_time_days,available\n" + "\n".join(rows) + "\n"
 
 
-def orders_file(orders: int) -> str:
+def orders_file(orders: int, first_number: int = 100000, customer: str = "c") -> str:
     """Two lines per order, a customer for every three orders, placed over October in a shuffled order."""
     rows = ["order_number,placed_at,customer_email,customer_name,customer_phone,sku,quantity,unit_price,currency"]
     for n in range(orders):
-        customer = n % (orders // 3 + 1)
+        person = n % (orders // 3 + 1)
         for k in range(2):
             rows.append(
-                f"{100000 + n},2026-10-{1 + (n * 7) % 28:02d}T10:{n % 60:02d}:00+01:00,c{customer}@example.com,"
-                f"Customer {customer},0151 2{customer:07d},P-{(n * 7 + k * 13) % SKUS},{1 + k},10.50,EUR"
+                f"{first_number + n},2026-10-{1 + (n * 7) % 28:02d}T10:{n % 60:02d}:00+01:00,"
+                f"{customer}{person}@example.com,Customer {person},0151 2{person:07d},"
+                f"P-{(n * 7 + k * 13) % SKUS},{1 + k},10.50,EUR"
             )
     return "\n".join(rows) + "\n"
 
@@ -144,39 +144,41 @@ def test_the_import_command_lists_the_first_hundred_problems_and_the_total(
     assert "… and 150 more problem(s)" in err
 
 
-def test_a_killed_import_leaves_nothing_half_written(cli_database: str, tmp_path: Path) -> None:
-    orders = _write(tmp_path / "orders.csv", orders_file(10000))
-    # How long the whole import takes on this machine, now, so the kill lands halfway on a fast one or a slow one.
-    timing_database = f"sqlite+aiosqlite:///{tmp_path}/timing.sqlite3"
-    _shop_with_products(timing_database, tmp_path)
+async def test_a_killed_import_leaves_nothing_half_written(
+    database_url: str, session_factory: Sessions, tmp_path: Path
+) -> None:
+    await _run_cli(database_url, tmp_path, "import", "products", _write(tmp_path / "products.csv", products_file()))
+    # How long an import of this size takes on this machine, now (other order numbers and customers, so it
+    # leaves the file below new), so the kill lands halfway on a fast machine or a slow one.
+    earlier = _write(tmp_path / "earlier.csv", orders_file(10000, first_number=700000, customer="earlier-c"))
     started = time.monotonic()
-    assert _import_orders(timing_database, orders, tmp_path).wait() == 0
+    await _run_cli(database_url, tmp_path, "import", "orders", earlier)
     whole_import = time.monotonic() - started
-    _shop_with_products(cli_database, tmp_path)
+    before = await row_counts(session_factory)
+    orders = _write(tmp_path / "orders.csv", orders_file(10000))
 
-    importing = _import_orders(cli_database, orders, tmp_path)
-    time.sleep(whole_import / 2)
+    importing = await asyncio.create_subprocess_exec(
+        *_cli_command("import", "orders", orders), env=os.environ | {"DATABASE_URL": database_url}, cwd=tmp_path
+    )
+    await asyncio.sleep(whole_import / 2)
     importing.send_signal(signal.SIGKILL)
-    importing.wait()
+    await importing.wait()
 
     assert importing.returncode == -signal.SIGKILL, "the import finished before it could be killed"
-    assert _counts(cli_database) == (0, 0, 0)
-    assert run_cli("import", "orders", orders) == 0
-    assert _counts(cli_database) == (10000, 20000, 3334)
+    assert await row_counts(session_factory) == before
+    await _run_cli(database_url, tmp_path, "import", "orders", orders)
+    after = await row_counts(session_factory)
+    assert [after[table] - before[table] for table in ("orders", "order_lines", "customers")] == [10000, 20000, 3334]
 
 
-def _shop_with_products(database_url: str, tmp_path: Path) -> None:
-    upgrade(database_url)
-    products = _write(tmp_path / "products.csv", products_file())
-    environment = os.environ | {"DATABASE_URL": database_url}
-    command = _cli_command("import", "products", products)
-    assert subprocess.run(command, env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL).returncode == 0
-
-
-def _import_orders(database_url: str, orders: str, tmp_path: Path) -> subprocess.Popen[bytes]:
-    environment = os.environ | {"DATABASE_URL": database_url}
-    command = _cli_command("import", "orders", orders)
-    return subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL)
+async def _run_cli(database_url: str, tmp_path: Path, *argv: str) -> None:
+    command = await asyncio.create_subprocess_exec(
+        *_cli_command(*argv),
+        env=os.environ | {"DATABASE_URL": database_url},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    assert await command.wait() == 0
 
 
 def _cli_command(*argv: str) -> list[str]:
@@ -186,15 +188,6 @@ def _cli_command(*argv: str) -> list[str]:
 def _write(path: Path, text: str) -> str:
     path.write_text(text)
     return str(path)
-
-
-def _counts(url: str) -> tuple[int, int, int]:
-    """Orders, order lines and customers in the command's SQLite file."""
-    with sqlite3.connect(url.removeprefix("sqlite+aiosqlite:///")) as connection:
-        return tuple(
-            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (our own table names)
-            for table in ("orders", "order_lines", "customers")
-        )
 
 
 class Terminal(io.StringIO):

@@ -5,6 +5,7 @@ with its row number as a spreadsheet shows it (the header is row 1). The columns
 import csv
 import io
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -186,6 +187,11 @@ def _text(limit: int) -> Callable[[str], str]:
     return partial(field_rules.text, limit=limit)
 
 
+def _shared_text(limit: int) -> Callable[[str], str]:
+    """Text that many rows repeat (a category, a tag): one copy of it in memory, however many records hold it."""
+    return lambda raw: sys.intern(field_rules.text(raw, limit))
+
+
 def _whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
     return lambda raw: field_rules.whole_number(cell_formats.whole_number(raw), minimum, maximum)
 
@@ -219,11 +225,11 @@ def read_products(text: str, progress: ImportProgress = NO_PROGRESS) -> Batch[Pr
 def _product_record(row: _Row) -> ProductRecord | None:
     sku = row.value("sku", field_rules.sku)
     name = row.value("name", _text(200))
-    category = row.value("category", _text(100))
+    category = row.value("category", _shared_text(100))
     currency = row.value("currency", field_rules.currency)
     price_minor = row.value("price", partial(cell_formats.amount, currency=currency))
     lead_time_days = row.value("lead_time_days", _whole_number(0, MAX_LEAD_TIME_DAYS))
-    tags = row.value("tags", lambda raw: cell_formats.separated_list(raw, _text(50)), required=False)
+    tags = row.value("tags", lambda raw: cell_formats.separated_list(raw, _shared_text(50)), required=False)
     substitutes = row.value(
         "substitutes", lambda raw: cell_formats.separated_list(raw, field_rules.sku), required=False
     )

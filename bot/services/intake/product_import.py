@@ -1,6 +1,7 @@
 """Products in by SKU, with their tags, substitutes and (optionally) unallocated stock: all or nothing."""
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from bot.services.intake.record_checks import check_batch, check_product
 from bot.services.intake.shop_lookup import (
     REASON_LEAD_TIME_CHANGED,
     WRITE_CHUNK,
+    each_row_in,
     execute_in_sets,
     note_reason,
     recompute_for_reasons,
@@ -77,20 +79,24 @@ def _substitute_problems(named: list[tuple[int, str | None, tuple[str, ...]]], k
     return problems
 
 
+_FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
+_FIELD_INDEX = {field: index for index, field in enumerate(_FIELDS)}
+
+
 @dataclass(frozen=True, slots=True)
 class _StoredProduct:
     """A product already in the shop, as far as an import compares it."""
 
     id: int
-    fields: dict[str, Any]  # name, category, price_minor, currency, lead_time_days, tags
+    values: tuple[Any, ...]  # of _FIELDS: a whole store's products are held at once, so no dict each
     available: int | None  # None: no stock row yet
 
-
-_FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
+    def field(self, name: str) -> Any:
+        return self.values[_FIELD_INDEX[name]]
 
 
 async def _stored_products(session: AsyncSession, skus: Iterable[str]) -> dict[str, _StoredProduct]:
-    rows = await rows_in(
+    rows = each_row_in(
         session,
         skus,
         lambda among: select(
@@ -100,9 +106,17 @@ async def _stored_products(session: AsyncSession, skus: Iterable[str]) -> dict[s
         .where(among(Product.sku)),
     )
     return {
-        sku: _StoredProduct(product_id, dict(zip(_FIELDS, values, strict=True)), available)
-        for sku, product_id, *values, available in rows
+        sku: _StoredProduct(product_id, _shared(values), available) async for sku, product_id, *values, available in rows
     }
+
+
+def _shared(values: list[Any]) -> tuple[Any, ...]:
+    """The values with their text interned: a category, currency or tag is then held once for all products."""
+    return tuple(
+        sys.intern(value) if isinstance(value, str) else [sys.intern(tag) for tag in value] if isinstance(value, list)
+        else value
+        for value in values
+    )
 
 
 def _wanted(given: ProductRecord) -> dict[str, Any]:
@@ -128,9 +142,9 @@ async def _write_products(
         stored = existing.get(given.sku)
         if stored is not None:
             changes[given.sku] = {
-                field: [stored.fields[field], new]
+                field: [stored.field(field), new]
                 for field, new in _wanted(given).items()
-                if stored.fields[field] != new
+                if stored.field(field) != new
             }
     new = [given for given in records if given.sku not in existing]
     ids = {sku: stored.id for sku, stored in existing.items()}
@@ -158,33 +172,14 @@ async def _write_products(
     await _write_substitutes(session, plan)
     await _write_stock(session, plan)
 
-    facts = []
+    # Generated as they are written, so a whole store's audit trail is never in memory at once.
+    await record_all(session, actor, now, _audit_facts(plan))
     reasons: dict[int, str] = {}
-    for given in records:
-        product_id = ids[given.sku]
-        if given.sku not in existing:
-            facts.append(
-                AuditFact(
-                    "product.created",
-                    "product",
-                    given.sku,
-                    {
-                        "name": given.name,
-                        "price_minor": given.price_minor,
-                        "currency": given.currency,
-                        "lead_time_days": given.lead_time_days,
-                        "substitutes": list(given.substitutes or ()),
-                        "available": given.available or 0,
-                    },
-                )
-            )
-        elif changes[given.sku]:
-            facts.append(AuditFact("product.updated", "product", given.sku, {"changes": changes[given.sku]}))
-            if "available" in changes[given.sku]:
-                note_reason(reasons, product_id, REASON_STOCK_CHANGED)
-            if "lead_time_days" in changes[given.sku]:
-                note_reason(reasons, product_id, REASON_LEAD_TIME_CHANGED)
-    await record_all(session, actor, now, facts)
+    for sku, changed in changes.items():
+        if "available" in changed:
+            note_reason(reasons, ids[sku], REASON_STOCK_CHANGED)
+        if "lead_time_days" in changed:
+            note_reason(reasons, ids[sku], REASON_LEAD_TIME_CHANGED)
 
     allocations = await allocate_stock_of(
         session, uow.clock, actor, [ids[given.sku] for given in records if "available" in changes.get(given.sku, {})]
@@ -211,19 +206,40 @@ class _Plan:
     now: datetime
 
 
+def _audit_facts(plan: _Plan) -> Iterator[AuditFact]:
+    """product.created for each new product, product.updated with its changes for each changed one."""
+    for given in plan.records:
+        changed = plan.changes.get(given.sku)
+        if given.sku not in plan.existing:
+            details = {
+                "name": given.name,
+                "price_minor": given.price_minor,
+                "currency": given.currency,
+                "lead_time_days": given.lead_time_days,
+                "substitutes": list(given.substitutes or ()),
+                "available": given.available or 0,
+            }
+            yield AuditFact("product.created", "product", given.sku, details)
+        elif changed:
+            yield AuditFact("product.updated", "product", given.sku, {"changes": changed})
+
+
 async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
     """New products get a stock row; a known product's count changes only when the record gives one."""
     existing, ids, changes, now = plan.existing, plan.ids, plan.changes, plan.now
-    added, counted = [], []
+    counted = []
     for given in plan.records:
         stored = existing.get(given.sku)
-        if stored is None or (given.available is not None and stored.available is None):
-            added.append({"product_id": ids[given.sku], "available": given.available or 0, "updated_at": now})
-            if stored is not None:
-                changes[given.sku]["available"] = [None, given.available]
-        elif given.available is not None and given.available != stored.available:
-            changes[given.sku]["available"] = [stored.available, given.available]
+        if stored is None or given.available is None or given.available == stored.available:
+            continue
+        changes[given.sku]["available"] = [stored.available, given.available]
+        if stored.available is not None:
             counted.append({"stocked": ids[given.sku], "available": given.available, "updated_at": now})
+    added = (
+        {"product_id": ids[given.sku], "available": given.available or 0, "updated_at": now}
+        for given in plan.records
+        if given.sku not in existing or (given.available is not None and existing[given.sku].available is None)
+    )
     await execute_in_sets(session, insert(StockLevel), added)
     stock = StockLevel.__table__
     await execute_in_sets(session, update(stock).where(stock.c.product_id == bindparam("stocked")), counted)

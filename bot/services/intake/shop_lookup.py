@@ -1,7 +1,7 @@
 """What the import use cases read from the shop before writing, and the ETA recompute they end with."""
 
 import json
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Container, Iterable
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,7 @@ REASON_ORDERS_IMPORTED = "orders_imported"
 REASON_LEAD_TIME_CHANGED = "lead_time_changed"
 REASON_PURCHASE_ORDERS_IMPORTED = "purchase_orders_imported"
 
-_LOOKUP_CHUNK = 50_000  # keys per lookup: the key list is one parameter, this bounds its size
+_LOOKUP_CHUNK = 10_000  # keys per lookup: bounds the key parameter and the rows held at once
 WRITE_CHUNK = 2000  # rows per executemany: bounded memory for the statement's parameters
 
 Among = Callable[[ColumnElement[Any]], ColumnElement[bool]]
@@ -34,18 +34,24 @@ Among = Callable[[ColumnElement[Any]], ColumnElement[bool]]
 async def rows_in(
     session: AsyncSession, values: Iterable[Any], statement_for: Callable[[Among], Select[Any]]
 ) -> list[Any]:
-    """All rows of `statement_for(among)`, where `among(column)` says the column holds one of the distinct values.
+    """All rows of `statement_for(among)`, where `among(column)` says the column holds one of the distinct values."""
+    return [row async for row in each_row_in(session, values, statement_for)]
+
+
+async def each_row_in(
+    session: AsyncSession, values: Iterable[Any], statement_for: Callable[[Among], Select[Any]]
+) -> AsyncIterator[Any]:
+    """The rows of rows_in() one at a time, fetched _LOOKUP_CHUNK keys at a time.
 
     The values travel as one parameter joined as a table (a JSON array on SQLite, an array on PostgreSQL), not as
     an IN list of thousands of parameters: PostgreSQL compares such a list with every row it scans.
     """
     distinct = sorted(set(values))
-    rows: list[Any] = []
     for start in range(0, len(distinct), _LOOKUP_CHUNK):
         chunk = distinct[start : start + _LOOKUP_CHUNK]
         among = partial(_among, session.bind.dialect.name, chunk)
-        rows += (await session.execute(statement_for(among))).all()
-    return rows
+        for row in (await session.execute(statement_for(among))).all():
+            yield row
 
 
 def _among(dialect: str, values: list[Any], column: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -59,14 +65,21 @@ async def product_ids_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict
     return dict(rows)
 
 
-async def execute_in_sets(session: AsyncSession, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
-    """One statement for many rows, WRITE_CHUNK at a time, grouped by the columns each row sets."""
+async def execute_in_sets(session: AsyncSession, statement: Executable, rows: Iterable[dict[str, Any]]) -> None:
+    """One statement for many rows, WRITE_CHUNK at a time, grouped by the columns each row sets.
+
+    `rows` may be a generator: rows are written as they come, so only a chunk per group is held at once.
+    """
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+        group = by_columns.setdefault(tuple(sorted(row)), [])
+        group.append(row)
+        if len(group) == WRITE_CHUNK:
+            await session.execute(statement, group)
+            group.clear()
     for group in by_columns.values():
-        for start in range(0, len(group), WRITE_CHUNK):
-            await session.execute(statement, group[start : start + WRITE_CHUNK])
+        if group:
+            await session.execute(statement, group)
 
 
 def unknown_skus(named: Iterable[tuple[int, str | None]], products: Container[str]) -> list[RowProblem]:
