@@ -16,6 +16,7 @@ from bot.services.audit import Actor
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.backorders.status import get_line_view
 from bot.services.errors import ProductNotFound, SupplierInUse, SupplierNameTaken, SupplierNotFound
+from bot.services.intake.csv_import import import_purchase_orders
 from bot.services.purchasing.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
 from bot.services.purchasing.supplier_record import ReceivedShipment, TrackRecord, Trend, percentile
 from bot.services.purchasing.suppliers import (
@@ -104,6 +105,26 @@ async def test_products_get_a_default_supplier_that_their_new_purchase_orders_ta
     assert purchase_order.first_expected_on == date(2026, 12, 4)
     with pytest.raises(SupplierInUse):
         await remove_supplier(uow, supplier.id, MERCHANT)
+
+
+async def test_imported_purchase_orders_take_the_default_supplier_and_count_their_date_moves(
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
+) -> None:
+    await add_product(session, "HS-200")
+    await session.commit()
+    supplier = (await add_supplier(uow, SupplierFields("Nordic Audio"), MERCHANT)).supplier
+    await assign_products(uow, supplier.id, ["HS-200"], MERCHANT)
+    header = "reference,sku,quantity,expected_on\n"
+
+    await import_purchase_orders(uow, header + "PO-1,HS-200,5,2026-12-04\n", MERCHANT)
+    await import_purchase_orders(uow, header + "PO-1,HS-200,5,2026-12-11\n", MERCHANT)
+    await import_purchase_orders(uow, header + "PO-1,HS-200,6,2026-12-18\n", MERCHANT)
+
+    async with session_factory() as check:
+        purchase_order = (await check.execute(select(PurchaseOrder).where(PurchaseOrder.reference == "PO-1"))).scalar_one()
+    assert purchase_order.supplier_id == supplier.id
+    assert (purchase_order.first_expected_on, purchase_order.expected_on) == (date(2026, 12, 4), date(2026, 12, 18))
+    assert (purchase_order.date_moves, purchase_order.quantity) == (2, 6)
 
 
 async def test_a_supplier_nothing_refers_to_can_be_removed(uow: UnitOfWork) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -29,7 +29,6 @@ from bot.services.intake.shop_lookup import (
     REASON_PURCHASE_ORDERS_IMPORTED,
     execute_in_sets,
     note_reason,
-    product_ids_by_sku,
     recompute_for_reasons,
     rows_in,
     unknown_skus,
@@ -56,7 +55,7 @@ async def import_purchase_order_records(
     async with uow:
         session = uow.session
         named = [(po.row, po.sku) for po in records] + [(bad.row, bad.sku) for bad in bad_rows]
-        products = await product_ids_by_sku(session, {sku for _, sku in named if sku})
+        products = await _products_by_sku(session, {sku for _, sku in named if sku})
         problems += unknown_skus(named, products)
         existing = await _purchase_orders_by_reference(session, {po.reference for po in records})
         for po in records:
@@ -73,6 +72,14 @@ async def import_purchase_order_records(
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
             await uow.commit()
     return result
+
+
+async def _products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, tuple[int, int | None]]:
+    """Each product's id and its default supplier's, by SKU."""
+    rows = await rows_in(
+        session, skus, lambda among: select(Product.sku, Product.id, Product.supplier_id).where(among(Product.sku))
+    )
+    return {sku: (product_id, supplier_id) for sku, product_id, supplier_id in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +143,7 @@ class _Writes:
 
     added: list[dict[str, Any]] = field(default_factory=list)
     changed: list[dict[str, Any]] = field(default_factory=list)
+    moved: list[dict[str, Any]] = field(default_factory=list)  # their date: counted in the supplier's record
     facts: list[AuditFact] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -147,7 +155,7 @@ class _Writes:
 async def _write_purchase_orders(
     uow: UnitOfWork,
     records: list[PurchaseOrderRecord],
-    products: dict[str, int],
+    products: dict[str, tuple[int, int | None]],
     existing: dict[str, _StoredPurchaseOrder],
     actor: Actor,
 ) -> ImportResult:
@@ -157,7 +165,7 @@ async def _write_purchase_orders(
     for given in records:
         stored = existing.get(given.reference)
         if stored is None:
-            _add(writes, given, products[given.sku], now)
+            _add(writes, given, *products[given.sku], now)
         elif stored.status != PurchaseOrderStatus.OPEN:
             writes.unchanged.append(given.reference)
         else:
@@ -165,6 +173,16 @@ async def _write_purchase_orders(
     await execute_in_sets(session, insert(PurchaseOrder.__table__), writes.added)
     table = PurchaseOrder.__table__
     await execute_in_sets(session, update(table).where(table.c.id == bindparam("purchase_order_id")), writes.changed)
+    await execute_in_sets(
+        session,
+        update(table)
+        .where(table.c.id == bindparam("purchase_order_id"))
+        .values(
+            first_expected_on=func.coalesce(table.c.first_expected_on, table.c.expected_on),
+            date_moves=table.c.date_moves + 1,
+        ),
+        writes.moved,
+    )
     await record_all(session, actor, now, writes.facts)
     moves = await recompute_for_reasons(session, uow.clock, uow.policy, writes.reasons)
     return ImportResult(
@@ -177,11 +195,17 @@ async def _write_purchase_orders(
     )
 
 
-def _add(writes: _Writes, given: PurchaseOrderRecord, product_id: int, now: datetime) -> None:
+def _add(
+    writes: _Writes, given: PurchaseOrderRecord, product_id: int, supplier_id: int | None, now: datetime
+) -> None:
+    """A new purchase order, from the product's default supplier (a file names none)."""
     writes.added.append(
         {
             "reference": given.reference,
             "product_id": product_id,
+            "supplier_id": supplier_id,
+            "first_expected_on": given.expected_on,
+            "date_moves": 0,
             "quantity": given.quantity,
             "received_quantity": 0,
             "expected_on": given.expected_on,
@@ -223,7 +247,10 @@ def _change(writes: _Writes, stored: _StoredPurchaseOrder, given: PurchaseOrderR
     if not changes:
         writes.unchanged.append(given.reference)
         return
-    writes.changed.append({"purchase_order_id": stored.id, "updated_at": now} | values)
+    # A moved date is kept as the first promised one (if none is yet) before it is overwritten.
+    (writes.moved if "expected_on" in values else writes.changed).append(
+        {"purchase_order_id": stored.id, "updated_at": now} | values
+    )
     writes.facts.append(AuditFact("purchase_order.updated", "purchase_order", given.reference, {"changes": changes}))
     writes.updated.append(given.reference)
     reason = REASON_PURCHASE_ORDER_MOVED if "expected_on" in changes else REASON_PURCHASE_ORDERS_IMPORTED
