@@ -11,7 +11,6 @@ from bot.services.audit import Actor
 from bot.services.errors import DomainError
 from bot.services.event_log import parse_types
 from bot.services.unit_of_work import UnitOfWork
-from bot.services.webhooks.deliveries import endpoint_target
 from bot.services.webhooks.endpoints import (
     EndpointView,
     add_endpoint,
@@ -20,7 +19,7 @@ from bot.services.webhooks.endpoints import (
     remove_endpoint,
     rotate_secret,
 )
-from bot.webhook_delivery import WebhookSender, send_test
+from bot.webhook_delivery import try_endpoint
 from bot.wiring import unit_of_work
 
 CLI_ACTOR = Actor.merchant("cli")
@@ -67,6 +66,8 @@ def describe_endpoint(endpoint: EndpointView) -> str:
              f"  waiting: {endpoint.pending_deliveries}"]
     if endpoint.disabled_reason:
         lines.append(f"    disabled: {endpoint.disabled_reason}")
+        if endpoint.last_error:
+            lines.append(f"    last error: {endpoint.last_error}")
     elif endpoint.failing_since:
         lines.append(f"    failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC: {endpoint.last_error}")
     if endpoint.rotating_until:
@@ -110,12 +111,7 @@ async def test_webhook(settings: Settings, endpoint_id: int) -> int:
     """Send a signed webhook.test message to the endpoint now and say how it answered."""
 
     async def job(uow: UnitOfWork) -> int:
-        target = await endpoint_target(uow, endpoint_id)
-        if target is None:
-            print(f"There is no webhook endpoint {endpoint_id}.", file=sys.stderr)
-            return 1
-        async with WebhookSender(connections=1) as sender:
-            outcome = await send_test(sender, target, uow.clock.now())
+        target, outcome = await try_endpoint(uow, endpoint_id)
         if outcome.delivered:
             print(f"{target.url} answered {outcome.status}: the endpoint works.")
             return 0

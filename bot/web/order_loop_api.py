@@ -5,12 +5,11 @@ described beside the other routes (bot/web/merchant_api.py)."""
 from aiohttp import web
 
 from bot.services.backorders.cancel import cancel_for_shop
-from bot.services.errors import InvalidFeedQuery, InvalidWebhookUrl, WebhookEndpointNotFound
+from bot.services.errors import InvalidFeedQuery, InvalidWebhookUrl
 from bot.services.event_log import FeedCursor, parse_types, read_events
 from bot.services.fulfilment.refunds import list_refunds, mark_refund_paid
 from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest, record_shipment
 from bot.services.fulfilment.to_do import lines_to_ship
-from bot.services.webhooks.deliveries import endpoint_target
 from bot.services.webhooks.endpoints import (
     add_endpoint,
     enable_endpoint,
@@ -41,7 +40,7 @@ from bot.web.order_loop_models import (
     WebhookSecretOut,
     WebhookTestOut,
 )
-from bot.webhook_delivery import WebhookSender, send_test
+from bot.webhook_delivery import try_endpoint
 
 EVENTS, SHIPMENTS, ORDERS, REFUNDS, FULFILMENT = "events", "shipments", "orders", "refunds", "fulfilment"
 WEBHOOKS = "webhooks"
@@ -147,13 +146,7 @@ async def enable_webhook_endpoint(request: web.Request) -> web.Response:
 
 async def test_webhook_endpoint(request: web.Request) -> web.Response:
     """Send a signed `webhook.test` message to the endpoint now and answer with how it took it."""
-    endpoint_id = int(request.match_info["endpoint_id"])
-    uow = request_uow(request)
-    target = await endpoint_target(uow, endpoint_id)
-    if target is None:
-        raise WebhookEndpointNotFound(endpoint_id)
-    async with WebhookSender(connections=1) as sender:
-        outcome = await send_test(sender, target, uow.clock.now())
+    _, outcome = await try_endpoint(request_uow(request), int(request.match_info["endpoint_id"]))
     return json_answer(WebhookTestOut(delivered=outcome.delivered, status=outcome.status, error=outcome.error))
 
 

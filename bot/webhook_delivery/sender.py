@@ -10,7 +10,9 @@ from functools import lru_cache
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
-from bot.services.webhooks.deliveries import DeliveryJob, EndpointTarget, Outcome
+from bot.services.errors import WebhookEndpointNotFound
+from bot.services.unit_of_work import UnitOfWork
+from bot.services.webhooks.deliveries import DeliveryJob, EndpointTarget, Outcome, endpoint_target
 
 TIMEOUT_SECONDS = 10  # an answer later than this counts as a failure
 _ERROR_BODY_CHARS = 200
@@ -79,3 +81,12 @@ async def send_test(sender: WebhookSender, target: EndpointTarget, now: datetime
     message_id = "msg_test_" + secrets.token_hex(8)
     job = DeliveryJob(0, message_id, "webhook.test", now, {"endpoint_id": target.id}, attempt=1)
     return await sender.send(target, job)
+
+
+async def try_endpoint(uow: UnitOfWork, endpoint_id: int) -> tuple[EndpointTarget, Outcome]:
+    """Send the endpoint a signed `webhook.test` message now, disabled or not; WebhookEndpointNotFound if unknown."""
+    target = await endpoint_target(uow, endpoint_id)
+    if target is None:
+        raise WebhookEndpointNotFound(endpoint_id)
+    async with WebhookSender(connections=1) as sender:
+        return target, await send_test(sender, target, uow.clock.now())

@@ -14,6 +14,12 @@ from playwright.async_api import Page, expect
 from bot.demo_stack import DemoStack
 from tests.browser.test_console import link_in_the_chat, new_token, no_sideways_scrolling, sign_in
 
+async def sign_in_in_german(page: Page, demo: DemoStack) -> None:
+    await page.goto(f"{demo.url}/console")
+    await page.get_by_label("API-Token").fill(await new_token(demo))
+    await page.get_by_role("button", name="Anmelden").click()
+
+
 TRACK = "https://www.dhl.de/track?piececode=00340434161094042557"
 
 
@@ -83,9 +89,7 @@ async def test_the_to_do_page_in_german_and_on_a_phone(demo: DemoStack, german_p
     await no_sideways_scrolling(phone_page)
     await phone_page.screenshot(path=str(artifacts_dir / "console-phone-to-do.png"), full_page=True)
 
-    await german_page.goto(f"{demo.url}/console")
-    await german_page.get_by_label("API-Token").fill(await new_token(demo))
-    await german_page.get_by_role("button", name="Anmelden").click()
+    await sign_in_in_german(german_page, demo)
     await german_page.get_by_role("link", name="Zu erledigen").click()
     await expect(german_page.get_by_role("heading", name="Zu erledigen", exact=True)).to_be_visible()
     await expect(german_page.locator("#refunds")).to_contain_text("Zu zahlende Erstattungen")

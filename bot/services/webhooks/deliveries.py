@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 
+from bot.i18n import N_
 from bot.services.event_log import type_filter
 from bot.services.retry_schedule import due_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
@@ -26,6 +27,9 @@ JITTER = 0.2  # each pause is stretched or shrunk by up to a fifth, so retries o
 DISABLE_AFTER = timedelta(days=1)  # an endpoint failing this long is disabled
 LEASE = timedelta(seconds=60)  # well over the 10 s an attempt may take
 FAN_OUT_PAGE = 500
+# Why an endpoint was disabled, stored in English and shown translated; its last error is kept beside it.
+GONE = N_("The endpoint answered 410 Gone: it asked to be sent nothing more.")
+FAILING_FOR_A_DAY = N_("Every delivery failed for a day.")
 
 
 @dataclass(frozen=True)
@@ -256,9 +260,9 @@ def _note_health(endpoint: WebhookEndpoint, outcomes: Sequence[Outcome], now: da
         endpoint.failing_since = now
     gone = next((outcome for outcome in failures if outcome.gone), None)
     if gone is not None:
-        _disable(endpoint, "The endpoint answered 410 Gone: it asked to be sent nothing more.")
+        _disable(endpoint, GONE)
     elif now - endpoint.failing_since >= DISABLE_AFTER:
-        _disable(endpoint, f"Every delivery failed for a day (last error: {endpoint.last_error}).")
+        _disable(endpoint, FAILING_FOR_A_DAY)
 
 
 def _disable(endpoint: WebhookEndpoint, reason: str) -> None:

@@ -21,6 +21,7 @@ from bot.web.console import (
     suppliers,
     tickets,
     to_do,
+    webhooks,
 )
 from bot.web.console.auth import SIGNER, SessionSigner, require_session
 from bot.web.console.page import NAVIGATION, Section
@@ -38,6 +39,7 @@ SECTIONS: tuple[Section, ...] = (
     delay_notices.SECTION,
     tickets.SECTION,
     stores.SECTION,
+    webhooks.SECTION,
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
