@@ -84,10 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _command(
         commands, "deliver",
-        "only send queued messages (the outbox), in a process beside run or serve; PostgreSQL only",
+        "only send queued messages (the outbox) and merchant webhooks, in a process beside run or serve; PostgreSQL only",
         "Only sends what the outbox holds (notifications, broadcasts, delay notices), with OUTBOX_WORKERS workers,"
-        " until Ctrl-C or SIGTERM: a process of its own beside `run` or `serve` (set OUTBOX_WORKERS=0 there), so a"
-        " paid broadcast does not slow the bot's answers. Needs PostgreSQL.",
+        " and the merchant's webhooks (one loop per endpoint, apart from the outbox), until Ctrl-C or SIGTERM: a"
+        " process of its own beside `run` or `serve` (set OUTBOX_WORKERS=0 there), so a paid broadcast does not slow"
+        " the bot's answers. Needs PostgreSQL.",
         ["BOT_TOKEN", "DATABASE_URL", "OUTBOX_WORKERS", "OUTBOX_RATE_PER_SECOND", "PAID_BROADCASTS",
          "PAID_BROADCAST_RATE_PER_SECOND", "QUIET_HOURS_START", "QUIET_HOURS_END"],
     )

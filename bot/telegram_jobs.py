@@ -16,6 +16,7 @@ from bot.memory import settle_for_serving
 from bot.services.conversations.linking import build_link_for_order
 from bot.services.errors import DomainError
 from bot.telegram_app import build_application
+from bot.webhook_delivery import run_webhook_delivery
 from bot.wiring import NO_BOT_TOKEN, chat_deps, log_to_console, secret_key_problem, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,12 @@ async def run_bot(settings: Settings) -> int:
 
 
 async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, stats: DeliveryStats | None = None) -> int:
-    """Only send what the outbox holds, with OUTBOX_WORKERS workers, until `stopped` (default: Ctrl-C or SIGTERM).
+    """Only send what waits to be sent — the outbox, with OUTBOX_WORKERS workers, and the merchant's webhooks, one
+    loop per endpoint beside them — until `stopped` (default: Ctrl-C or SIGTERM).
 
     A process of its own beside `run` or `serve` (set OUTBOX_WORKERS=0 there), so a paid broadcast at up to
     1,000 messages a second does not slow the bot's answers. Needs PostgreSQL: SQLite is one process's database.
+    The webhook loops lease their deliveries as the bot's own do, so both processes may send without sending twice.
     """
     if not settings.bot_token:
         print(NO_BOT_TOKEN, file=sys.stderr)
@@ -70,11 +73,17 @@ async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, st
                 sender, deps.session_factory, deps.clock, settings, settings.outbox_workers, stop=stop, flood=flood,
                 stats=stats,
             )
-            log.info("Sending the outbox with %d workers; press Ctrl-C to stop.", settings.outbox_workers)
+            # A task of its own: a slow or dead endpoint waits only for itself, never for the outbox or another endpoint.
+            webhooks = asyncio.create_task(run_webhook_delivery(deps.uow), name="webhook-delivery")
+            log.info("Sending the outbox with %d workers, and webhooks; press Ctrl-C to stop.", settings.outbox_workers)
             settle_for_serving()
             await (stopped or until_stopped())
             stop.set()
-            await asyncio.gather(*workers)
+            webhooks.cancel()
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                await asyncio.gather(webhooks, return_exceptions=True)
         await flood.close()
     return 0
 

@@ -1,4 +1,5 @@
-"""`serve` (and `run`) deliver the outbox and run the daily jobs beside the bot, with nothing else started."""
+"""`serve` (and `run`) deliver the outbox and merchant webhooks and run the daily jobs beside the bot, with nothing
+else started."""
 
 import asyncio
 import logging
@@ -10,12 +11,16 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.sandbox import FakeBotApi
+from bot.services.audit import Actor
+from bot.services.event_log import EventType, emit
 from bot.services.outbox import OutgoingMessage, enqueue
-from bot.services.unit_of_work import ShopPolicy
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from bot.services.webhooks.endpoints import add_endpoint
 from bot.web_jobs import serving
 from db.models import DelayNotice, LinkAttempt, LinkMethod, OutboxMessage, OutboxStatus
 from tests.e2e.test_webhook import deps_for
 from tests.shop import add_customer, add_order, add_product
+from tests.webhook_receiver import Receiver, running_receiver
 
 
 async def test_a_queued_message_is_delivered_while_serving(
@@ -41,6 +46,36 @@ async def test_a_queued_message_is_delivered_while_serving(
     async with session_factory() as check:
         statuses = (await check.scalars(select(OutboxMessage.status))).all()
     assert statuses == [OutboxStatus.SENT]
+
+
+async def test_webhooks_are_delivered_while_serving_and_a_hanging_endpoint_holds_up_neither_telegram_nor_another(
+    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy, uow: UnitOfWork
+) -> None:
+    user = fake_api.add_user("Anna")
+    fake_api.send_text(user, "hi")
+    customer = await add_customer(session, "Anna Klein")
+    customer.telegram_user_id = user.id
+    await session.commit()
+    async for hanging in running_receiver(Receiver(then="slow")):  # takes each request and never answers in time
+        async for healthy in running_receiver(Receiver()):
+            hanging.secret = (await add_endpoint(uow, hanging.url, [], Actor.merchant("shop"))).secret
+            healthy.secret = (await add_endpoint(uow, healthy.url, [], Actor.merchant("shop"))).secret
+            async with uow:
+                emit(uow.session, EventType.LINE_SHIPPED, clock.now(), {"order_number": "1042"}, "1042")
+                await enqueue(uow.session, clock, [OutgoingMessage(user.id, "broadcast", "en", {"text": "On its way."}, customer_id=customer.id)])
+                await uow.commit()
+
+            async with serving(deps_for(fake_api, session_factory, clock, policy), "127.0.0.1", 0):
+                await fake_api.wait_until(
+                    lambda: any(m.text == "On its way." for m in fake_api.bot_messages(user.id)), 8, what="the outbox message"
+                )
+                for _ in range(160):  # 8 s: less than the 10 s the hanging endpoint may take
+                    if healthy.received and hanging.received:
+                        break
+                    await asyncio.sleep(0.05)
+
+    assert [(m.type, m.data["order_number"]) for m in healthy.received] == [("line.shipped", "1042")]
+    assert len(hanging.received) == 1 and healthy.refused == hanging.refused == 0
 
 
 async def test_the_daily_jobs_send_a_delay_notice_for_a_missed_promise(

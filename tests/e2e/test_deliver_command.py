@@ -8,11 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.sandbox import FakeBotApi, FakeUser, RateLimits
+from bot.services.audit import Actor
+from bot.services.event_log import EventType, emit
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from bot.services.webhooks.endpoints import add_endpoint
 from bot.telegram_jobs import deliver
 from db.models import OutboxStatus
 from tests.cli_runner import run_cli
 from tests.e2e.chat_bot import chat_settings
 from tests.outbox_queue import broadcast_text, outbox_rows, queue
+from tests.webhook_receiver import Receiver, running_receiver
 
 QUIET_HOURS_OFF = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}
 
@@ -44,6 +49,44 @@ async def test_deliver_sends_what_the_outbox_holds_until_it_is_stopped(
     assert await asyncio.wait_for(running, 10) == 0
     assert [[m.text for m in fake_api.bot_messages(user.id)] for user in users] == [[f"sale {i}"] for i in range(5)]
     assert all(row.status is OutboxStatus.SENT for row in await outbox_rows(session_factory, ids))
+
+
+@pytest.mark.postgres_only
+async def test_deliver_sends_webhooks_too_and_a_hanging_endpoint_holds_up_neither_telegram_nor_another_endpoint(
+    fake_api: FakeBotApi, session_factory: async_sessionmaker[AsyncSession], database_url: str, is_postgres: bool,
+    policy: ShopPolicy,
+) -> None:
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: deliver refuses SQLite, which is one process's database")
+    users = started_customers(fake_api, 3)
+    a_minute_ago = ManualClock(datetime.now(timezone.utc) - timedelta(minutes=1))  # deliver runs on the real clock
+    uow = UnitOfWork(session_factory, a_minute_ago, policy)
+    async for hanging in running_receiver(Receiver(then="slow")):  # takes each request and never answers in time
+        async for healthy in running_receiver(Receiver()):
+            hanging.secret = (await add_endpoint(uow, hanging.url, [], Actor.merchant("shop"))).secret
+            healthy.secret = (await add_endpoint(uow, healthy.url, ["line.*"], Actor.merchant("shop"))).secret
+            async with uow:
+                for number in ("1042", "1043"):
+                    emit(uow.session, EventType.LINE_SHIPPED, a_minute_ago.now(), {"order_number": number}, number)
+                await uow.commit()
+            await queue(session_factory, a_minute_ago, [broadcast_text(user.id, f"sale {i}") for i, user in enumerate(users)])
+            settings = chat_settings(fake_api, database_url=database_url, outbox_workers=1, **QUIET_HOURS_OFF)
+            stop = asyncio.Event()
+
+            running = asyncio.create_task(deliver(settings, stop.wait()))
+            started = asyncio.get_running_loop().time()
+            await fake_api.wait_until(lambda: len(fake_api.requests("sendMessage")) == len(users), 10, what="every message sent")
+            while len(healthy.received) < 2 or not hanging.received:
+                assert asyncio.get_running_loop().time() - started < 8, "the healthy endpoint got nothing in time, or waited for the hanging one"
+                await asyncio.sleep(0.05)
+            waited = asyncio.get_running_loop().time() - started
+            stop.set()
+            assert await asyncio.wait_for(running, 10) == 0
+
+    # Everything arrived well within the 10 s the hanging endpoint's first request may take.
+    assert waited < 8
+    assert [m.data["order_number"] for m in healthy.received] == ["1042", "1043"] and healthy.refused == 0
+    assert [[m.text for m in fake_api.bot_messages(user.id)] for user in users] == [[f"sale {i}"] for i in range(3)]
 
 
 async def test_deliver_refuses_sqlite_and_a_process_with_no_workers(
