@@ -6,11 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
 from bot.i18n import Translator
-from bot.render.backorder_card import resolved_card
 from bot.services.audit import Actor
 from bot.services.backorders.cancel import cancel_line
 from bot.services.backorders.eta import recompute_all_etas
-from bot.services.backorders.status import get_line_view
 from bot.services.fulfilment.refunds import list_refunds, mark_refund_paid
 from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest, record_shipment
 from bot.services.purchasing.purchase_orders import move_purchase_order, receive_purchase_order
@@ -206,6 +204,9 @@ async def test_a_shipped_item_shows_its_day_carrier_and_track_link_and_a_paid_re
     case = await add_product(session, "CASE-1", price=1900, name="Headset case")
     second = await add_order(session, shop.anna, [(case, 1)], number="1043")
     await session.commit()
+    # Lists shown while the items waited: their item buttons are pressed again once the items are resolved.
+    [while_waiting] = await chat.command("orders")
+    [also_while_waiting] = await chat.command("orders")
     await receive_purchase_order(uow, PURCHASE_ORDER, Actor.merchant("shop"))
     parcel = Parcel("DHL", "00340434161094042557", "https://www.dhl.de/track?piececode=00340434161094042557")
     await record_shipment(uow, ShipmentRequest(ANNA_ORDER, [ShipmentItem("HS-200", 1)], parcel), Actor.merchant("shop"))
@@ -214,7 +215,7 @@ async def test_a_shipped_item_shows_its_day_carrier_and_track_link_and_a_paid_re
     await mark_refund_paid(uow, owed.id, "PAY-1", Actor.merchant("shop"))
 
     [order_list] = await chat.command("orders")
-    card = (await chat.press(order_list, ITEM)).message if ITEM in order_list.button_labels else None
+    pressed = await chat.press(while_waiting, ITEM)
 
     day = t.date(clock.now().date())
     assert f"• {ITEM} — " + t.gettext("shipped {day}").format(day=day) + " · DHL · " + t.gettext("Track") in order_list.text
@@ -223,10 +224,15 @@ async def test_a_shipped_item_shows_its_day_carrier_and_track_link_and_a_paid_re
     assert "• Headset case × 1 — " + t.gettext("cancelled") + " · " + t.gettext("refund of {amount} paid").format(
         amount=t.money(1900, "EUR")
     ) in order_list.text
-    assert card is None  # resolved items are listed, not buttons
-    view = await get_line_view(uow, shop.anna.id, shop.line_id)
-    resolved = resolved_card(view, t)
-    assert resolved.text.split("\n")[1] == t.gettext("Order {order} · {status}").format(
+    assert ITEM not in order_list.button_labels  # resolved items are listed, not buttons
+    # The item's card, from the button of the list shown while it waited.
+    [card] = pressed.new or [pressed.message]
+    assert (card.text or "").split("\n")[1] == t.gettext("Order {order} · {status}").format(
         order=ANNA_ORDER, status=t.gettext("shipped {day}").format(day=day) + " · DHL"
     )
-    assert resolved.keyboard.inline_keyboard[0][0].url == parcel.tracking_url
+    assert card.inline_keyboard[0][0] == {"text": t.gettext("Track parcel"), "url": parcel.tracking_url}
+    refunded = await chat.press(also_while_waiting, "Headset case × 1")
+    [case_card] = refunded.new or [refunded.message]
+    assert (case_card.text or "").split("\n")[1] == t.gettext("Order {order} · {status}").format(
+        order="1043", status=t.gettext("cancelled") + " · " + t.gettext("refund of {amount} paid").format(amount=t.money(1900, "EUR"))
+    )
