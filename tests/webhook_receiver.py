@@ -23,7 +23,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers with `script` in turn (a status, or "slow" for no answer in time), then with `then`."""
+    """Answers with `script` in turn (a status, "slow" for no answer in time, "redirect" for a 307 to itself), then
+    with `then`."""
 
     secret: str = ""
     script: list[int | str] = field(default_factory=list)
@@ -44,6 +45,8 @@ class Receiver:
         if answer == "slow":
             await asyncio.sleep(30)
             answer = 204
+        if answer == "redirect":  # to itself, keeping the method: a sender that follows it posts again
+            return web.Response(status=307, headers={"Location": str(request.url)})
         return web.Response(status=int(answer), text="" if int(answer) < 300 else "receiver says no")
 
 

@@ -21,13 +21,14 @@ _ERROR_BODY_CHARS = 200
 class WebhookSender:
     """Posts deliveries over one connection pool; `async with WebhookSender() as sender:`."""
 
-    def __init__(self, connections: int = 200) -> None:
+    def __init__(self, connections: int = 200, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
         self._connections = connections
+        self._timeout_seconds = timeout_seconds
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "WebhookSender":
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
+            timeout=aiohttp.ClientTimeout(total=self._timeout_seconds),
             connector=aiohttp.TCPConnector(limit=self._connections),
             headers={"User-Agent": "BackorderDesk-Webhooks/1"},
         )
@@ -46,13 +47,17 @@ class WebhookSender:
             ensure_ascii=False,
         )
         try:
-            async with self._session.post(target.url, data=body.encode("utf-8"), headers=signed_headers(target, job.message_id, body)) as response:
+            # A redirect is an answer other than 2xx, not an address to post to instead.
+            async with self._session.post(
+                target.url, data=body.encode("utf-8"), headers=signed_headers(target, job.message_id, body),
+                allow_redirects=False,
+            ) as response:
                 if 200 <= response.status < 300:
                     return Outcome(job.delivery_id, response.status)
                 text = (await response.text(errors="replace"))[:_ERROR_BODY_CHARS]
                 return Outcome(job.delivery_id, response.status, f"HTTP {response.status}: {text}".strip())
         except TimeoutError:
-            return Outcome(job.delivery_id, None, f"no answer within {TIMEOUT_SECONDS} seconds")
+            return Outcome(job.delivery_id, None, f"no answer within {self._timeout_seconds:g} seconds")
         except aiohttp.ClientError as failed:
             return Outcome(job.delivery_id, None, f"{type(failed).__name__}: {failed}"[:_ERROR_BODY_CHARS])
 

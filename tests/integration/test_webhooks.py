@@ -118,6 +118,29 @@ async def test_a_failing_receiver_is_retried_with_growing_pauses_until_it_recove
     )  # fmt: skip
 
 
+async def test_an_answer_later_than_the_timeout_or_a_redirect_is_not_a_delivery(
+    uow: UnitOfWork, receiver: Receiver, session_factory: Sessions, clock: ManualClock
+) -> None:
+    endpoint_id = await _subscribe(uow, receiver)
+    receiver.script = ["slow", "redirect"]
+    await _events(uow, (EventType.LINE_SHIPPED, "1042"))
+
+    async with WebhookSender(timeout_seconds=0.5) as impatient:  # 10 s in production; the same rule, sooner
+        worker = WebhookWorker(lambda: uow, impatient)
+        await _round(worker, uow, endpoint_id)
+        [late] = await _deliveries(session_factory)
+        clock.advance(seconds=7)
+        await _round(worker, uow, endpoint_id)
+        [redirected] = await _deliveries(session_factory)
+        clock.advance(minutes=7)
+        await _round(worker, uow, endpoint_id)
+
+    assert (late.status, late.last_status, late.last_error) == (WebhookDeliveryStatus.PENDING, None, "no answer within 0.5 seconds")
+    assert (redirected.status, redirected.last_status) == (WebhookDeliveryStatus.PENDING, 307)
+    [done] = await _deliveries(session_factory)
+    assert (done.status, done.attempts) == (WebhookDeliveryStatus.DELIVERED, 3)
+
+
 async def test_410_gone_disables_the_endpoint_at_once(
     uow: UnitOfWork, receiver: Receiver, worker: WebhookWorker
 ) -> None:
