@@ -6,7 +6,7 @@ Anna is linked to her chat and ordered two headsets and a case; both headsets ar
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 
 import pytest
 from sqlalchemy import select
@@ -18,13 +18,14 @@ from bot.delivery import DeliveryPolicy, FloodControl, OutboxWorker, outbox_bot
 from bot.services.quiet_hours import QuietHours
 from bot.i18n import translator
 from bot.sandbox import FakeBotApi
+from bot.services.backorders.eta import recompute_all_etas
 from bot.services.event_log import read_events
 from bot.services.unit_of_work import UnitOfWork
-from db.models import LineStatus, OrderLine, OutboxMessage, RefundStatus
+from db.models import EtaBasis, LineStatus, OrderLine, OutboxMessage, Product, RefundStatus
 from tests import readback
 from tests.e2e.chat_bot import chat_settings
 from tests.e2e.web_client import MerchantClient
-from tests.shop import add_customer, add_order, add_product
+from tests.shop import T0, add_customer, add_order, add_product, add_purchase_order, minutes_after
 
 Sessions = async_sessionmaker[AsyncSession]
 TRACK = "https://www.dhl.de/track?piececode=00340434161094042557"
@@ -160,6 +161,33 @@ async def test_the_shop_cancels_a_waiting_line_the_customer_is_told_and_the_refu
     assert [(event.type, event.data["by"]) for event in events] == [("line.cancelled", "shop"), ("refund.owed", "shop")]
     [entry] = await readback.audit_entries(session_factory, "line.cancelled")
     assert entry.actor_id == f"api-token:{api.token_id}"
+
+
+async def test_a_shop_cancel_moves_the_lines_behind_up_and_tells_those_customers(
+    api: MerchantClient, anna: Anna, fake: FakeBotApi, session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
+) -> None:
+    # Anna's case is first in line for the one case PO-C brings on 4 Dec; Ben's waits on the lead time behind her.
+    user = fake.add_user("Ben")
+    fake.send_command(user, "start")
+    case = await session.scalar(select(Product).where(Product.sku == "CASE-1"))
+    assert case is not None
+    ben = await add_customer(session, "Ben Carter")
+    ben.telegram_user_id, ben.language = user.id, "en"
+    bens = await add_order(session, ben, [(case, 1)], number="1043", placed_at=minutes_after(T0, 5))
+    await add_purchase_order(session, case, 1, date(2026, 12, 4), reference="PO-C")
+    await session.commit()
+    await recompute_all_etas(uow)
+    before = await readback.line(session_factory, bens.lines[0].id)
+    assert before.eta_basis is EtaBasis.LEAD_TIME
+
+    answer = await api.post("/orders/1042/cancel", {"skus": ["CASE-1"]})
+
+    assert answer.status == 200, answer.body
+    after = await readback.line(session_factory, bens.lines[0].id)
+    assert (after.eta, after.eta_basis) == (date(2026, 12, 5), EtaBasis.PURCHASE_ORDER)  # PO-C's unit is his now
+    async with session_factory() as check:
+        told = (await check.scalars(select(OutboxMessage).where(OutboxMessage.template == "eta_moved"))).all()
+    assert [message.chat_id for message in told] == [user.id]
 
 
 async def test_cancelling_a_sku_the_order_does_not_have_is_a_404_and_changes_nothing(

@@ -24,6 +24,7 @@ from bot.services.backorders.delay_notices import (
     process_delay_notices,
 )
 from bot.services.backorders.eta import recompute_all_etas
+from bot.services.event_log import read_events
 from bot.services.errors import DelayNoticeNotFound, DelayNoticeSuperseded, LineNotCancellable
 from bot.services.purchasing.purchase_orders import add_purchase_order, move_purchase_order, receive_purchase_order
 from bot.services.unit_of_work import UnitOfWork
@@ -149,6 +150,12 @@ async def test_a_further_delay_needs_consent_and_silence_cancels_the_line_with_a
     assert "Unless you tell us by Friday,\xa011\xa0December\xa02026 that you will wait" in renewed_text
     told = render_outgoing("delay_auto_cancelled", messages[2].params, translator("en")).text
     assert "cancelled 1 × Studio Pro Wireless Headset" in told and "€149.00" in told
+    # The shop's systems read it once, as the bot's own doing, with the refund owed.
+    events = (await read_events(uow, None, ["line.cancelled", "refund.owed", "delay_notice.*"])).events
+    assert [(event.type, event.data.get("by")) for event in events][-3:] == [
+        ("delay_notice.sent", None), ("line.cancelled", "automatic"), ("refund.owed", "automatic"),
+    ]  # fmt: skip
+    assert [event.type for event in events].count("line.cancelled") == 1
 
 
 async def test_agreeing_to_a_further_delay_keeps_the_line_until_the_next_miss(

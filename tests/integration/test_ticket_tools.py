@@ -10,6 +10,7 @@ from bot.i18n import translator
 from bot.render.proactive import render_outgoing
 from bot.services.audit import Actor
 from bot.services.errors import TicketClosed
+from bot.services.event_log import read_events
 from bot.services.support.ticket_tools import cancel_for_customer, offer_alternatives, ticket_for_tools
 from bot.services.support.tickets import Escalation, EscalationKind, TicketPolicy, close_ticket, open_ticket
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
@@ -100,6 +101,20 @@ async def test_no_tool_works_on_a_closed_ticket_and_nothing_changes(
     assert await readback.audit_entries(session_factory, "line.cancelled") == []
     async with session_factory() as reader:
         assert await reader.scalar(select(OrderLine.status).where(OrderLine.id == line_id)) is LineStatus.BACKORDERED
+
+
+async def test_an_agent_s_cancel_tells_the_shop_s_systems_who_did_it_once(uow: UnitOfWork, session: AsyncSession) -> None:
+    customer_id, line_id = await _anna_waits(session)
+    ticket_id = await _open(uow, customer_id)
+
+    await cancel_for_customer(uow, ticket_id, line_id, AGENT)
+    await cancel_for_customer(uow, ticket_id, line_id, AGENT)  # a second press changes nothing
+
+    events = (await read_events(uow, None, ["line.cancelled", "refund.owed"])).events
+    assert [(event.type, event.data["by"], event.data["by_id"]) for event in events] == [
+        ("line.cancelled", "agent", str(AGENT)), ("refund.owed", "agent", str(AGENT)),
+    ]  # fmt: skip
+    assert events[1].data["amount"] == {"amount_minor": 14900, "currency": "EUR"}
 
 
 async def test_offered_alternatives_are_queued_with_the_customers_own_buttons_and_recorded_as_the_agents(
