@@ -3,7 +3,8 @@ merchant would, and answers as scripted (fail, then recover; 410 Gone; too slow)
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +14,25 @@ from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
+HANGING_LIMIT = 8.0  # seconds: less than the 10 s a delivery may take, so "not held up by a hanging endpoint"
+
+
+async def arrival(condition: Callable[[], bool], timeout: float = 30.0) -> float:
+    """When `condition` first held (time.monotonic, as `Received.arrived_at`), checked every 20 ms."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+    return time.monotonic()
+
+
 @dataclass
 class Received:
     message_id: str
     type: str
     data: dict[str, Any]
     headers: dict[str, str]
+    arrived_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
