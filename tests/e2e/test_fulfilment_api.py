@@ -19,7 +19,9 @@ from bot.services.quiet_hours import QuietHours
 from bot.i18n import translator
 from bot.sandbox import FakeBotApi
 from bot.services.backorders.eta import recompute_all_etas
+from bot.services.audit import Actor
 from bot.services.event_log import read_events
+from bot.services.intake.csv_import import import_shipments
 from bot.services.unit_of_work import UnitOfWork
 from db.models import EtaBasis, LineStatus, OrderLine, OutboxMessage, Product, RefundStatus
 from tests import readback
@@ -91,6 +93,21 @@ async def test_a_shipment_ships_the_line_and_the_customer_gets_a_track_button_in
     )  # fmt: skip
 
 
+async def test_a_shipments_file_ships_the_line_and_the_customer_gets_the_same_track_button(
+    anna: Anna, fake: FakeBotApi, telegram_bot: Bot, session_factory: Sessions, clock: ManualClock, uow: UnitOfWork
+) -> None:
+    text = f"order_number,sku,quantity,carrier,tracking_number,tracking_url\n1042,HS-200,2,DHL,00340434161094042557,{TRACK}\n"
+
+    result = await import_shipments(uow, text, Actor.merchant("import"))
+
+    assert [shipment.order_number for shipment in result.recorded] == ["1042"]
+    assert (await readback.line(session_factory, anna.headset_line)).status == LineStatus.SHIPPED
+    assert await deliver(telegram_bot, session_factory, clock) == 1
+    [message] = fake.bot_messages(anna.chat_id)
+    assert "1042" in (message.text or "") and "DHL" in (message.text or "")
+    assert message.inline_keyboard[0] == [{"text": "Sendung verfolgen", "url": TRACK}]
+
+
 async def test_the_same_tracking_number_again_changes_nothing_and_tells_nobody_twice(
     api: MerchantClient, anna: Anna, session_factory: Sessions
 ) -> None:
@@ -105,6 +122,21 @@ async def test_the_same_tracking_number_again_changes_nothing_and_tells_nobody_t
     assert other.status == 409 and other.body["error"]["code"] == "shipment_conflict"
     line = await readback.line(session_factory, anna.headset_line)
     assert (line.status, line.shipped_quantity) == (LineStatus.ALLOCATED, 1)  # a partial shipment: one still to ship
+    async with session_factory() as session:
+        assert len((await session.scalars(select(OutboxMessage.id))).all()) == 1
+
+
+async def test_a_retried_shipment_without_a_tracking_number_ships_once_with_its_idempotency_key(
+    api: MerchantClient, anna: Anna, session_factory: Sessions
+) -> None:
+    shipment = {"order_number": "1042", "lines": [{"sku": "HS-200", "quantity": 1}]}
+
+    first = await api.post("/shipments", shipment, key="parcel-7")
+    retry = await api.post("/shipments", shipment, key="parcel-7")
+
+    assert (first.status, retry.status) == (201, 201) and retry.body == first.body
+    line = await readback.line(session_factory, anna.headset_line)
+    assert (line.status, line.shipped_quantity) == (LineStatus.ALLOCATED, 1)  # the second unit still to ship
     async with session_factory() as session:
         assert len((await session.scalars(select(OutboxMessage.id))).all()) == 1
 
