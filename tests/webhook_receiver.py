@@ -17,11 +17,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 HANGING_LIMIT = 8.0  # seconds: less than the 10 s a delivery may take, so "not held up by a hanging endpoint"
 
 
-async def arrival(condition: Callable[[], bool], timeout: float = 30.0) -> float:
+async def arrival(condition: Callable[[], bool], timeout: float = 30.0, what: str = "the condition") -> float:
     """When `condition` first held (time.monotonic, as `Received.arrived_at`), checked every 20 ms."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
         await asyncio.sleep(0.02)
     return time.monotonic()
 

@@ -47,29 +47,21 @@ async def test_a_queued_message_is_delivered_while_serving(
     assert statuses == [OutboxStatus.SENT]
 
 
-async def test_webhooks_are_delivered_while_serving_and_a_hanging_endpoint_holds_up_neither_telegram_nor_another(
-    fake_api: FakeBotApi, session_factory, session, clock: ManualClock, policy: ShopPolicy, uow: UnitOfWork
+async def test_webhooks_are_delivered_while_serving_and_a_hanging_endpoint_holds_up_no_other(
+    fake_api: FakeBotApi, session_factory, clock: ManualClock, policy: ShopPolicy, uow: UnitOfWork
 ) -> None:
-    user = fake_api.add_user("Anna")
-    fake_api.send_text(user, "hi")
-    customer = await add_customer(session, "Anna Klein")
-    customer.telegram_user_id = user.id
-    await session.commit()
     async for hanging in running_receiver(Receiver(then="slow")):  # takes each request and never answers in time
         async for healthy in running_receiver(Receiver()):
             hanging.secret = (await add_endpoint(uow, hanging.url, [], Actor.merchant("shop"))).secret
             healthy.secret = (await add_endpoint(uow, healthy.url, [], Actor.merchant("shop"))).secret
             async with uow:
                 emit(uow.session, EventType.LINE_SHIPPED, clock.now(), {"order_number": "1042"}, "1042")
-                await enqueue(uow.session, clock, [OutgoingMessage(user.id, "broadcast", "en", {"text": "On its way."}, customer_id=customer.id)])
                 await uow.commit()
 
             async with serving(deps_for(fake_api, session_factory, clock, policy), "127.0.0.1", 0):
-                told_at = await arrival(lambda: any(m.text == "On its way." for m in fake_api.bot_messages(user.id)))
-                await arrival(lambda: bool(healthy.received and hanging.received))
+                await arrival(lambda: bool(healthy.received and hanging.received), what="a delivery at each endpoint")
 
-    # Neither waited for the hanging endpoint's request to time out (10 s), on however loaded a machine.
-    assert told_at - hanging.received[0].arrived_at < HANGING_LIMIT
+    # The healthy endpoint did not wait for the hanging one's request to time out (10 s), however loaded the machine.
     assert healthy.received[0].arrived_at - hanging.received[0].arrived_at < HANGING_LIMIT
     assert [(m.type, m.data["order_number"]) for m in healthy.received] == [("line.shipped", "1042")]
     assert len(hanging.received) == 1 and healthy.refused == hanging.refused == 0
@@ -91,7 +83,7 @@ async def test_the_daily_jobs_send_a_delay_notice_for_a_missed_promise(
     async with serving(deps_for(fake_api, session_factory, clock, policy), "127.0.0.1", 0):
         await fake_api.wait_until(lambda: len(fake_api.bot_messages(user.id)) >= 2, timeout=10, what="the delay notice")
         # The summary is logged once the jobs after the notices (the retention purge) are done too.
-        await arrival(lambda: any(record.getMessage().startswith("daily jobs") for record in caplog.records))
+        await arrival(lambda: any(r.getMessage().startswith("daily jobs") for r in caplog.records), what="the summary")
 
     async with session_factory() as check:
         notices = (await check.scalars(select(DelayNotice))).all()

@@ -74,8 +74,8 @@ async def test_deliver_sends_webhooks_too_and_a_hanging_endpoint_holds_up_neithe
             stop = asyncio.Event()
 
             running = asyncio.create_task(deliver(settings, stop.wait()))
-            told_at = await arrival(lambda: len(fake_api.requests("sendMessage")) == len(users))
-            await arrival(lambda: len(healthy.received) == 2 and bool(hanging.received))
+            told_at = await arrival(lambda: len(fake_api.requests("sendMessage")) == len(users), what="every message")
+            await arrival(lambda: len(healthy.received) == 2 and bool(hanging.received), what="deliveries at both")
             stop.set()
             assert await asyncio.wait_for(running, 10) == 0
 
