@@ -1,6 +1,7 @@
 """`serve` (and `run`) deliver the outbox and merchant webhooks and run the daily jobs beside the bot, with nothing
 else started."""
 
+import asyncio
 import logging
 from datetime import date, timedelta
 
