@@ -13,7 +13,8 @@ core that the connector depends on; every resource starts as a documented exampl
 - Webhooks: creating one sends the unsigned, form-encoded `webhook_id=N` ping. Deliveries are WordPress's JSON
   (`\\/` for `/`, `\\uXXXX` for non-ASCII), signed with base64 HMAC-SHA256 of those bytes, with the
   `X-WC-Webhook-*` headers; the delivery id is derived from the webhook id and the current second, so it is not
-  unique. A failed delivery is not retried; after 5 failures in a row the webhook is disabled.
+  unique. A failed delivery is not retried; a failure finding more than five counted in a row disables the
+  webhook, the seventh (WC_Webhook::failed_delivery; the documentation says "after 5").
 
 Failure modes for the tests: `fail_next(status, ...)` scripts answers (429 with Retry-After, 5xx), `outage`
 answers every request with 503, `delay` holds every answer.
@@ -21,7 +22,6 @@ answers every request with 503, `delay` holds every answer.
 
 import asyncio
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -285,8 +285,12 @@ class FakeWooCommerce:
                 sent.append(await self.deliver(webhook_id, payload))
         return sent
 
-    async def deliver(self, webhook_id: int, payload: JSON, *, body: bytes | None = None) -> Delivery:
-        """One delivery of `payload` (or exactly `body`) to a webhook, counted towards disabling it if it fails."""
+    async def deliver(
+        self, webhook_id: int, payload: JSON, *, body: bytes | None = None, tamper: Callable[[bytes], bytes] | None = None
+    ) -> Delivery:
+        """One delivery of `payload` (or exactly `body`) to a webhook, counted towards disabling it if it fails.
+
+        `tamper` changes the bytes after they were signed, as someone in between would."""
         webhook = self.webhooks[webhook_id]
         raw = body if body is not None else wordpress_json(payload)
         topic = webhook["topic"]
@@ -301,15 +305,19 @@ class FakeWooCommerce:
             "X-WC-Webhook-ID": str(webhook_id),
             "X-WC-Webhook-Delivery-ID": self.delivery_id(webhook_id),
         }
+        if tamper is not None:
+            raw = tamper(raw)
         status = await self._post(webhook["delivery_url"], raw, headers)
         delivery = Delivery(webhook_id, topic, raw, headers, status)
         self.deliveries.append(delivery)
-        if status is not None and 200 <= status < 300:
+        # As WC_Webhook::log_delivery and failed_delivery: 2xx, 301 and 302 succeed; a failure finding more than
+        # five counted already disables the webhook (the seventh in a row), else it is counted.
+        if status is not None and 200 <= status < 303:
             self.webhook_failures[webhook_id] = 0
+        elif self.webhook_failures.get(webhook_id, 0) > MAX_WEBHOOK_FAILURES:
+            webhook["status"] = "disabled"
         else:
             self.webhook_failures[webhook_id] = self.webhook_failures.get(webhook_id, 0) + 1
-            if self.webhook_failures[webhook_id] >= MAX_WEBHOOK_FAILURES:
-                webhook["status"] = "disabled"
         return delivery
 
     def delivery_id(self, webhook_id: int) -> str:

@@ -1,0 +1,138 @@
+"""WooCommerce's webhooks through the real web app: the creation ping, new orders, stock, a bad signature, a replay,
+an update arriving after a newer one, and a delivery WooCommerce never retried, found by the reconcile."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.composition import ChatDeps
+from bot.connectors.backfill_run import run_backfill
+from bot.connectors.woocommerce.adapter import WooCommerceAdapter
+from bot.connectors.worker import ConnectorWorker
+from bot.services.connectors import ConnectionConfig
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
+from bot.web.app import build_web_app
+from db.models import LineStatus, Order, OrderLine, Product, StockLevel, StoreWebhook
+from tests.e2e.chat_driver import read_all
+from tests.fakes.woocommerce_fixtures import woo_adapter_for
+from tests.fakes.woocommerce_store import FakeWooCommerce, signature, wordpress_json
+
+PATH = "/connectors/woocommerce/webhooks"
+
+
+@pytest.fixture
+async def hooked(
+    web_deps: ChatDeps, woo_adapter: WooCommerceAdapter, woo_connection: ConnectionConfig, uow: UnitOfWork
+) -> AsyncIterator[str]:
+    """The web app listening, the store's webhooks registered with it and the backfill done; its webhook URL."""
+    async with TestServer(build_web_app(web_deps)) as server:
+        url = str(server.make_url(PATH))
+        await woo_adapter.register_webhooks(url)
+        await run_backfill(uow, woo_adapter, woo_connection)
+        yield url
+
+
+async def _queued(session_factory: async_sessionmaker[AsyncSession]) -> list[tuple[str, str]]:
+    return [tuple(row) for row in await read_all(session_factory, select(StoreWebhook.topic, StoreWebhook.status).order_by(StoreWebhook.id))]
+
+
+async def _line(session_factory: async_sessionmaker[AsyncSession], number: str, sku: str) -> tuple[LineStatus, int, int] | None:
+    rows = await read_all(
+        session_factory,
+        select(OrderLine.status, OrderLine.quantity, OrderLine.cancelled_quantity)
+        .join(Order, Order.id == OrderLine.order_id).join(Product, Product.id == OrderLine.product_id)
+        .where(Order.number == number, Product.sku == sku),
+    )
+    return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+
+
+async def test_the_creation_ping_is_answered_and_queues_nothing(
+    hooked: str, woo_stocked: FakeWooCommerce, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    assert [status for _, status in woo_stocked.pings] == [200, 200, 200, 200]
+    assert await _queued(session_factory) == []
+
+
+async def test_a_new_order_by_webhook_joins_the_queue_as_woocommerce_marked_it(
+    hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.advance(minutes=5)
+    order = woo_stocked.place_order([("HS-200", 1)], email="dora@example.com", first_name="Dora", number="1004")
+    [delivery] = await woo_stocked.fire("order.created", order["id"])
+    assert delivery.status == 200
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1004", "HS-200") == (LineStatus.BACKORDERED, 1, 0)
+    assert order["line_items"][0]["meta_data"][0]["key"] == "Backordered"
+
+
+async def test_a_bad_signature_is_refused_and_a_replay_queued_once(
+    hooked: str, woo_stocked: FakeWooCommerce, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    order = next(iter(woo_stocked.orders.values()))
+    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    body = wordpress_json(order)
+    forged = await woo_stocked.deliver(hook_id, order, tamper=lambda sent: sent.replace(b'"total":"238.00"', b'"total":"0.01"'))
+    woo_stocked.webhook_secrets[hook_id], secret = "not-ours", woo_stocked.webhook_secrets[hook_id]
+    wrong_key = await woo_stocked.deliver(hook_id, order)
+    woo_stocked.webhook_secrets[hook_id] = secret
+    first = await woo_stocked.deliver(hook_id, order)
+    replay = await woo_stocked.deliver(hook_id, order)
+    assert (forged.status, wrong_key.status, first.status, replay.status) == (401, 401, 200, 200)
+    assert forged.body != body and forged.headers["X-WC-Webhook-Signature"] == signature(secret, body)
+    assert await _queued(session_factory) == [("order.updated", "pending")]
+
+
+async def test_out_of_order_and_same_second_updates(
+    hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    ben = next(order for order in woo_stocked.orders.values() if order["number"] == "1002")
+    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    clock.advance(minutes=1)
+    older = dict(woo_stocked.edit_order(ben["id"], customer_note="leave it at the door"))
+    clock.advance(minutes=1)
+    newer = dict(woo_stocked.edit_order(ben["id"], status="cancelled"))
+    await woo_stocked.deliver(hook_id, newer)
+    await woo_stocked.deliver(hook_id, older)  # WooCommerce's deliveries come in any order
+    await woo_worker.run_once()
+    await woo_worker.run_once()  # one order's webhooks are applied one at a time
+    assert await _line(session_factory, "1002", "HS-200") == (LineStatus.CANCELLED, 2, 2)
+    statuses = [status for _, status in await _queued(session_factory)]
+    assert sorted(statuses) == ["done", "skipped"]
+
+
+async def test_a_stock_change_by_webhook_goes_to_the_queue_in_order(
+    hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.advance(minutes=5)
+    headset = woo_stocked.set_stock("HS-200", -1)  # three waited (-3); two arrived: Anna first, then one of Ben's two
+    [delivery] = await woo_stocked.fire("product.updated", headset["id"])
+    assert delivery.status == 200
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1001", "HS-200") == (LineStatus.ALLOCATED, 1, 0)
+    assert (await _line(session_factory, "1002", "HS-200") or ())[0] is LineStatus.PARTIALLY_ALLOCATED
+    available = await read_all(session_factory, select(StockLevel.available).join(Product).where(Product.sku == "HS-200"))
+    assert [tuple(row) for row in available] == [(0,)]
+
+
+async def test_a_cancel_whose_delivery_was_lost_is_found_by_the_reconcile(
+    hooked: str, woo_stocked: FakeWooCommerce, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock,
+    policy: ShopPolicy,
+) -> None:
+    clock.advance(minutes=20)
+    cleo = next(order for order in woo_stocked.orders.values() if order["number"] == "1003")
+    woo_stocked.edit_order(cleo["id"], status="cancelled")  # and its webhook never arrives: the site was down
+    reconciling = ConnectorWorker(
+        lambda: UnitOfWork(session_factory, clock, policy), woo_adapter_for, reconcile_every=timedelta(minutes=15)
+    )
+    await reconciling.run_once()
+    await reconciling.aclose()
+    # Cleo's one waiting mixer is cancelled; the one in stock was the shop's to stop before shipping.
+    assert await _line(session_factory, "1003", "MX-500") == (LineStatus.ALLOCATED, 2, 1)
