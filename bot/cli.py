@@ -221,7 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--previous-client-secret", help="the secret before a rotation, accepted for webhooks for an hour beside the new one"
     )
     shopify.add_argument("--api-base-url", help=argparse.SUPPRESS)  # the tests' fake Shopify
-    for store in (shopify,):
+    woocommerce = _command(
+        stores, "woocommerce", "a WooCommerce store, through a REST API key with Read/Write permissions",
+        "Connects a WooCommerce store (3.5 or later) through a REST API key (WooCommerce > Settings > Advanced >"
+        " REST API, Read/Write; README: \"Online stores\"). The key and secret are read from WOOCOMMERCE_KEY and"
+        " WOOCOMMERCE_SECRET unless given here.",
+        ["DATABASE_URL", "PUBLIC_URL", "WOOCOMMERCE_KEY", "WOOCOMMERCE_SECRET", "DEFAULT_PHONE_REGION"],
+    )
+    woocommerce.add_argument("--url", help="the store's address, https://… (required unless --status)")
+    woocommerce.add_argument("--key", help="the REST API consumer key (ck_…; default WOOCOMMERCE_KEY)")
+    woocommerce.add_argument("--secret", help="the REST API consumer secret (cs_…; default WOOCOMMERCE_SECRET)")
+    woocommerce.add_argument(
+        "--query-string-auth", action="store_true",
+        help="send the key in the query string, for servers that drop the Authorization header",
+    )
+    woocommerce.add_argument(
+        "--backordered-label", action="append", metavar="LABEL",
+        help="the line-item label the store writes for backordered units in its language (\"Backordered\" is always read)",
+    )
+    for store in (shopify, woocommerce):
         store.add_argument("--status", action="store_true", help="show the connection, its last webhook and what is failing")
         store.add_argument(
             "--refunds-by-hand", action="store_true",
@@ -377,7 +395,9 @@ async def _connect(args: argparse.Namespace, settings: Settings) -> int:
         return await connect_jobs.print_status(settings, args.platform)
     from bot.connectors.shopify.connect_options import shopify_connection
 
-    builders = {"shopify": shopify_connection}
+    from bot.connectors.woocommerce.connect_options import woocommerce_connection
+
+    builders = {"shopify": shopify_connection, "woocommerce": woocommerce_connection}
     try:
         new = builders[args.platform](args, settings)
     except ValueError as wrong:

@@ -7,7 +7,7 @@ A separate session per read matters on SQLite, where every transaction takes the
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AuditEntry, OrderLine, Refund, StockLevel
+from db.models import AuditEntry, LineStatus, Order, OrderLine, Product, Refund, StockLevel
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -47,3 +47,25 @@ async def available(sessions: Sessions, product_id: int) -> int:
 async def line_count(sessions: Sessions) -> int:
     async with sessions() as session:
         return (await session.execute(select(func.count()).select_from(OrderLine))).scalar_one()
+
+
+async def lines_by_order_and_sku(sessions: Sessions) -> dict[tuple[str, str], tuple[LineStatus, int, int]]:
+    """Every line as (status, allocated quantity, quantity), by order number and SKU."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Order.number, Product.sku, OrderLine.status, OrderLine.allocated_quantity, OrderLine.quantity)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Product, Product.id == OrderLine.product_id)
+        )
+        return {(number, sku): (status, allocated, quantity) for number, sku, status, allocated, quantity in rows.all()}
+
+
+async def stock_by_sku(sessions: Sessions) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(select(Product.sku, StockLevel.available).join(StockLevel, StockLevel.product_id == Product.id))
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+async def order_count(sessions: Sessions) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Order)) or 0

@@ -18,7 +18,7 @@ class Platform:
 
 
 # Each platform's package has a module `platform` with a PLATFORM; one line here per platform.
-PLATFORM_MODULES: tuple[str, ...] = ("bot.connectors.shopify.platform",)
+PLATFORM_MODULES: tuple[str, ...] = ("bot.connectors.shopify.platform", "bot.connectors.woocommerce.platform")
 
 
 def platforms() -> dict[str, Platform]:
