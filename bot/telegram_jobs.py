@@ -41,7 +41,6 @@ async def run_bot(settings: Settings) -> int:
                 await until_stopped()
             await application.updater.stop()
             await application.stop()
-        await flood.close()
     return 0
 
 
@@ -84,7 +83,6 @@ async def deliver(settings: Settings, stopped: Awaitable[None] | None = None, st
                 await asyncio.gather(*workers)
             finally:
                 await asyncio.gather(webhooks, return_exceptions=True)
-        await flood.close()
     return 0
 
 

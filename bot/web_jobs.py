@@ -122,7 +122,6 @@ async def serving(deps: ChatDeps, host: str, port: int) -> AsyncIterator[Running
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
-            await flood.close()
 
 
 async def _forget_idempotency_keys(deps: ChatDeps) -> None:

@@ -142,9 +142,6 @@ class FloodControl:
         self._finished_one = asyncio.Event()
         self._waiting_in_chat: dict[int, list[int]] = {}  # chat -> the places (outbox ids) waiting to send there
 
-    async def close(self) -> None:
-        """Free what the limit holds (nothing here; a shared one's database connection)."""
-
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nothing starts for `seconds`."""
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)

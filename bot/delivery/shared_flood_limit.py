@@ -2,7 +2,7 @@
 
 Telegram counts per bot, so the serving processes' replies and relays and the `deliver` processes' outbox lanes
 draw on one limit. Just before each send the sender asks the database for its lane's turn (flood_try_turn, one
-round trip): turns are spaced evenly at the outbox's share of OUTBOX_RATE_PER_SECOND (or of the paid rate) on the
+round trip, in autocommit): turns are spaced evenly at the outbox's share of OUTBOX_RATE_PER_SECOND (or of the paid rate) on the
 database server's clock, the one all processes share, so together they keep to it however many processes there
 are and whichever of them is idle; a sender told to wait asks again after that time. Nothing is reserved ahead,
 so a process that dies holds no share at all. The same call keeps each chat's one message a second (a group's
@@ -15,11 +15,10 @@ SQLite is one machine's database with one process writing, where FloodControl al
 
 import asyncio
 import logging
-from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.delivery.rate_limits import (
@@ -73,8 +72,6 @@ class SharedFloodControl(FloodControl):
     ) -> None:
         super().__init__(rate_per_second, paid_rate_per_second=paid_rate_per_second)
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._connection: AsyncConnection | None = None
-        self._connection_lock = asyncio.Lock()
         self._chat_wait_limit = chat_wait_limit
         self._intervals = {Lane.STANDARD: 1 / (rate_per_second * OUTBOX_SHARE)}
         if paid_rate_per_second:
@@ -129,31 +126,10 @@ class SharedFloodControl(FloodControl):
             log.warning("the shared flood limit could not be updated", exc_info=True)
 
     async def _scalar(self, statement: Any, parameters: dict[str, Any]) -> Any:
-        """Run one statement on this process's own connection for the limit, in autocommit.
-
-        One connection held open, rather than one from the pool per send: a checkout costs a round trip of its own
-        (the pool's liveness ping) and a COMMIT another, which under load tripled the time a send waited.
-        """
-        async with self._connection_lock:
-            if self._connection is None or self._connection.closed:
-                self._connection = await self._engine.connect()
-            try:
-                result = await self._connection.execute(statement, parameters)
-            except Exception:
-                await self._drop_connection()
-                raise
+        """Run one statement in autocommit on a connection from the process's pool (no COMMIT round trip)."""
+        async with self._engine.connect() as connection:
+            result = await connection.execute(statement, parameters)
             return result.scalar() if result.returns_rows else None
-
-    async def _drop_connection(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with suppress(Exception):
-                await connection.close()
-
-    async def close(self) -> None:
-        """Give the connection back; the next send opens another."""
-        async with self._connection_lock:
-            await self._drop_connection()
 
     def _in_background(self, chore: Any) -> None:
         task = asyncio.get_running_loop().create_task(chore)

@@ -23,20 +23,12 @@ async def engines(engine: AsyncEngine, database_url: str, is_postgres: bool) -> 
         pytest.skip("the flood limit is shared through PostgreSQL; on SQLite one process sends (test_flood_control.py)")
     own = [create_engine(database_url) for _ in range(3)]
     yield own
-    for flood in _made:
-        await flood.close()
-    _made.clear()
     for each in own:
         await each.dispose()
 
 
-_made: list[SharedFloodControl] = []
-
-
 def shared(engine: AsyncEngine, **options: float) -> SharedFloodControl:
-    flood = SharedFloodControl(engine, RATE, **options)
-    _made.append(flood)
-    return flood
+    return SharedFloodControl(engine, RATE, **options)
 
 
 async def send(flood: SharedFloodControl, chat_id: int, starts: list[float], *, interactive: bool = False) -> None:
@@ -102,7 +94,6 @@ async def test_a_process_that_dies_leaves_its_share_to_the_others(engines: list[
     dying = shared(dying_engine)
     for chat in range(1, 21):  # it was sending at the full rate...
         await send(dying, chat, [])
-    await dying.close()
     await dying_engine.dispose()  # ...and is killed
 
     survivor = shared(engines[0])
