@@ -62,8 +62,8 @@ async def import_order_records(
         existing = await _orders_by_number(session, orders)
         # An order with a bad row is incomplete here; comparing it with the stored one would only mislead.
         incomplete = {bad.order_number for bad in bad_rows}
-        for number, order in existing.items():
-            difference = None if number in incomplete else _difference(order, orders[number])
+        for number in (number for number in orders if number in existing):  # in the file's order
+            difference = None if number in incomplete else _difference(existing[number], orders[number])
             if difference:
                 problems += [RowProblem(line.row, "order_number", difference) for line in orders[number]]
         if problems:
@@ -78,7 +78,7 @@ async def import_order_records(
     return ImportResult(
         kind="orders",
         created=written.created,
-        unchanged=tuple(existing),
+        unchanged=tuple(number for number in orders if number in existing),  # in the file's order
         customers_created=written.customers_created,
         allocations=written.allocations,
         eta_moves=written.eta_moves,
