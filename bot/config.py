@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     secret_key: str = ""
     link_token_ttl_days: int = Field(default=30, ge=1, le=365)
     link_attempts_per_hour: int = Field(default=5, ge=1, le=1000)
+    # How long a Mini App's Telegram sign-in (`initData`) is believed after Telegram signed it.
+    mini_app_max_age_minutes: int = Field(default=1440, ge=1, le=7 * 24 * 60)
     # Retention: how many days each kind of personal data is kept (bot/services/privacy/retention.py).
     retention_ticket_transcript_days: int = Field(default=90, ge=1, le=3650)
     retention_closed_ticket_days: int = Field(default=730, ge=1, le=3650)
