@@ -135,3 +135,50 @@ def lateness_chart(title: str, points: Sequence[LatenessPoint]) -> Markup:
         f'<title>{escape(title)}</title><line class="zero" x1="0" x2="{_WIDTH}" y1="{half + 4}" y2="{half + 4}"/>'
         f"{''.join(columns)}</svg>"
     )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A part of a split bar: how many, what they are (its tooltip) and its colour's class."""
+
+    value: int
+    tooltip: str
+    css_class: str
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """A split bar's row: its label, its parts in order, and the text after it (e.g. the first part's share)."""
+
+    label: str
+    segments: Sequence[Segment]
+    after: str
+
+
+def split_bars(title: str, rows: Sequence[SplitRow]) -> Markup:
+    """One full-width bar per row, split into its parts by their shares of the row's total; an empty row is a track."""
+    room = _WIDTH - _LABEL_WIDTH - 64  # right of the bar: a share, `100 %` at the most
+    drawn = []
+    for index, row in enumerate(rows):
+        y = index * _ROW_HEIGHT + 6
+        middle = y + _BAR_HEIGHT / 2
+        total = sum(segment.value for segment in row.segments)
+        parts = [f'<rect class="track" x="{_LABEL_WIDTH}" y="{y}" width="{room}" height="{_BAR_HEIGHT}" rx="3"/>']
+        x = float(_LABEL_WIDTH)
+        for segment in row.segments if total else ():
+            width = round(room * segment.value / total, 1)
+            parts.append(
+                f'<rect class="{escape(segment.css_class)}" x="{round(x, 1)}" y="{y}" width="{width}" height="{_BAR_HEIGHT}">'
+                f"<title>{escape(segment.tooltip)}</title></rect>"
+            )
+            x += width
+        drawn.append(
+            f'<g class="split"><text class="label" x="0" y="{middle}" dominant-baseline="central">{escape(row.label)}</text>'
+            f'{"".join(parts)}<text class="value" x="{_LABEL_WIDTH + room + 6}" y="{middle}" dominant-baseline="central">'
+            f"{escape(row.after)}</text></g>"
+        )
+    height = len(rows) * _ROW_HEIGHT + 6
+    return Markup(
+        f'<svg class="chart split-bars" viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>{''.join(drawn)}</svg>"
+    )

@@ -18,6 +18,7 @@ from aiohttp import web
 from babel import Locale
 from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -98,6 +99,16 @@ def money(amount_minor: int, currency: str) -> str:
     return t().money(amount_minor, currency)
 
 
+def amounts(by_currency: dict[str, int]) -> str:
+    """Sums in several currencies as `€49.00 + £12.00`; none as a dash."""
+    return " + ".join(money(amount, currency) for currency, amount in sorted(by_currency.items())) or "–"
+
+
+def one_decimal(value: float | None) -> str:
+    """`4.5` / `4,5`; nothing as a dash."""
+    return "–" if value is None else format_decimal(value, "0.0", locale=t().locale)
+
+
 def language_name(code: str) -> str:
     """`German` for `de` on an English page, `Deutsch` on a German one."""
     return Locale.parse(code).get_display_name(_language.get()) or code
@@ -176,6 +187,7 @@ def environment() -> Environment:
     env.filters.update(
         day=day, moment=moment, duration=duration, percent=percent, plural=plural, ordinal=ordinal,
         language_name=language_name, audience=audience, words=words, money=money, reference=reference,
+        amounts=amounts, one_decimal=one_decimal,
     )
     env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder, language=_language.get)
     return env
