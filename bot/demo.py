@@ -128,7 +128,7 @@ async def demo_stack(
             await forget_old_updates(uow(), clock.now() + _ALL_OF_TIME)
             async with FakeBotApi(f"{SANDBOX_BOT_ID}:{secrets.token_urlsafe(24)}", now=clock.now) as fake:
                 cast = _cast(fake, base)
-                deps = ChatDeps(_demo_settings(base, database_url, fake, cast), session_factory, clock, policy)
+                deps = ChatDeps(_demo_settings(base, database_url, fake, cast, _address(listener)), session_factory, clock, policy)
                 stack = DemoStack(fake, deps, clock, cast, SignInLinks(clock))
                 async with _running(stack, listener):
                     yield stack
@@ -168,7 +168,14 @@ def _cast(fake: FakeBotApi, base: Settings) -> DemoCast:
     )
 
 
-def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: DemoCast) -> Settings:
+def _address(listener: socket.socket) -> str:
+    """`http://host:port` of the demo's web server."""
+    host, port = listener.getsockname()[:2]
+    return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+
+
+def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: DemoCast, address: str) -> Settings:
+    # PUBLIC_URL is the demo's own address: the sandbox's merchant and agent get the console behind their menu button.
     return base.model_copy(
         update={
             "database_url": database_url,
@@ -179,6 +186,7 @@ def _demo_settings(base: Settings, database_url: str, fake: FakeBotApi, cast: De
             "support_chat_id": cast.support_group.id,
             "agent_user_ids": [cast.agent.user.id],
             "merchant_user_ids": [cast.merchant.user.id],
+            "public_url": address,
         }
     )
 
@@ -204,8 +212,7 @@ async def _running(stack: DemoStack, listener: socket.socket) -> AsyncIterator[N
         try:
             async with background_work(application, deps, flood, stats, progress_every_seconds=PROGRESS_EVERY_SECONDS):
                 await web.SockSite(runner, listener).start()
-                host, port = listener.getsockname()[:2]
-                stack.url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+                stack.url = _address(listener)
                 yield
         finally:
             await runner.cleanup()

@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot.composition import ChatDeps
+from bot.console_button import offer_console_button
 from bot.handlers import (
     agent_tools,
     free_text,
@@ -57,6 +58,7 @@ class BackorderApplication(Application):  # type: ignore[type-arg]
     async def initialize(self) -> None:
         await super().initialize()
         await _announce_commands(self)
+        await offer_console_button(self.bot, self.bot_data["deps"].settings)
 
     async def start(self) -> None:
         await super().start()

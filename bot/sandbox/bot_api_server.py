@@ -136,7 +136,8 @@ class BotApiServer:
             "setMyName": stored_true,
             "setMyDescription": stored_true,
             "setMyShortDescription": stored_true,
-            "setChatMenuButton": stored_true,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
             "getFile": self._get_file,
@@ -372,6 +373,25 @@ class BotApiServer:
         self.state.command_lists.pop(commands_key(call.get("scope"), call.get("language_code")), None)
         self.state.notify()
         return True
+
+    def _set_chat_menu_button(self, call: ApiCall) -> bool:
+        """A private chat's menu button, or without chat_id the default one (as Telegram keeps them)."""
+        button = call.get("menu_button") or {"type": "default"}
+        kind = button.get("type") if isinstance(button, dict) else None
+        if kind not in ("default", "commands", "web_app"):
+            raise bad_request("can't parse menu button: unknown type")
+        if kind == "web_app":
+            web_app = button.get("web_app")
+            if not button.get("text") or not isinstance(web_app, dict) or not str(web_app.get("url", "")).startswith(("https://", "http://")):
+                raise bad_request("can't parse menu button: a web_app button needs a text and a web_app url")
+        self.state.menu_buttons[call.integer("chat_id")] = dict(button)
+        self._store_profile(call)
+        self.state.notify()
+        return True
+
+    def _get_chat_menu_button(self, call: ApiCall) -> JSON:
+        buttons = self.state.menu_buttons
+        return copy.deepcopy(buttons.get(call.integer("chat_id"), buttons.get(None, {"type": "default"})))
 
     def _store_profile(self, call: ApiCall) -> bool:
         self.state.profile_settings[(call.method, str(call.get("language_code") or ""))] = dict(call.params)

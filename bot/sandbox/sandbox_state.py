@@ -141,6 +141,7 @@ class SandboxState:
         self.callback_queries: dict[str, PendingCallbackQuery] = {}
         self.command_lists: dict[tuple[str, str], list[JSON]] = {}
         self.profile_settings: dict[tuple[str, str], JSON] = {}
+        self.menu_buttons: dict[int | None, JSON] = {}  # chat id (None: the default) -> its menu button
         self.webhook_settings: JSON = {}
         self.files: dict[str, StoredFile] = {}
         self.fault_plan = FaultPlan()

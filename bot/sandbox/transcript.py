@@ -126,6 +126,10 @@ class Transcript(SandboxState):
         """What the bot last set with setMyName, setMyDescription, setMyShortDescription or setChatMenuButton."""
         return self.profile_settings.get((method, language_code))
 
+    def menu_button(self, chat_id: int | None = None) -> JSON:
+        """The menu button a chat shows: its own, else the default one the bot set, else Telegram's."""
+        return copy.deepcopy(self.menu_buttons.get(chat_id, self.menu_buttons.get(None, {"type": "default"})))
+
     @property
     def webhook(self) -> JSON:
         return dict(self.webhook_settings)

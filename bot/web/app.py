@@ -9,7 +9,7 @@ from telegram.ext import Application
 
 from bot.composition import ChatDeps
 from bot.metrics import BotMetrics
-from bot.web.app_keys import DEPS, METRICS, WEBHOOK_INBOX
+from bot.web.app_keys import DEPS, METRICS, TELEGRAM, WEBHOOK_INBOX
 from bot.web.console.app import build_console
 from bot.web.console.auth import CONSOLE_PREFIX
 from bot.web.console.render import STATIC_DIR
@@ -46,6 +46,7 @@ def build_web_app(
     app[METRICS] = metrics
     add_health_routes(app, deps, metrics)
     if telegram is not None:
+        app[TELEGRAM] = telegram
         metrics.instrument(telegram)
         inbox = None
         if deps.session_factory.kw["bind"].dialect.name == "postgresql":  # where several instances may serve

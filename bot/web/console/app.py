@@ -19,11 +19,12 @@ from bot.web.console import (
     sign_in,
     stores,
     suppliers,
+    telegram,
     tickets,
     to_do,
     webhooks,
 )
-from bot.web.console.auth import SIGNER, SessionSigner, require_session
+from bot.web.console.auth import CONSOLE_SESSION, SIGNER, SessionSigner, require_session
 from bot.web.console.page import NAVIGATION, Section
 from bot.web.console.render import STATIC_DIR, console_language, render
 
@@ -50,6 +51,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+# Telegram Web shows a Mini App in an iframe of its own page, and the sandbox in one of this origin's.
+FRAMED_BY_TELEGRAM = {
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self' https://web.telegram.org"
+    ),
+}
 
 
 def build_console(deps: ChatDeps) -> web.Application:
@@ -61,6 +68,7 @@ def build_console(deps: ChatDeps) -> web.Application:
         log.warning("console: SECRET_KEY is not set, so nobody can sign in to /console")
     console[NAVIGATION] = SECTIONS
     console.add_routes(sign_in.routes)
+    console.add_routes(telegram.routes)
     for section in SECTIONS:
         console.add_routes(section.routes)
     console.router.add_static("/static", STATIC_DIR)
@@ -83,7 +91,16 @@ async def html_pages(request: web.Request, handler: Handler) -> web.StreamRespon
             message=N_("Something went wrong on our side; nothing was changed by this page. Try again later."),
         )
     response.headers.update(SECURITY_HEADERS)
+    if _in_telegram(request):
+        response.headers.update(FRAMED_BY_TELEGRAM)
+        del response.headers["X-Frame-Options"]
     return response
+
+
+def _in_telegram(request: web.Request) -> bool:
+    """The Mini App's own page, or a page of a session opened as a Mini App: the only ones Telegram may frame."""
+    session = request.get(CONSOLE_SESSION)
+    return request.path.startswith(telegram.TELEGRAM_PATH) or (session is not None and session.in_telegram)
 
 
 def _refusal(refused: web.HTTPException) -> str:

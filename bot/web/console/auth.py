@@ -9,6 +9,17 @@ Every form that changes something carries a per-session CSRF token (an HMAC of t
 without it; SameSite=Strict already keeps the cookie off other sites' requests, the form token makes sure.
 The sign-in form itself is tied to the browser that loaded it the same way, through a short-lived cookie,
 so another site cannot sign a merchant in with its own token.
+
+Opened as a Telegram Mini App (bot/web/console/telegram.py), the session is the same kind: it stands for an API
+token the server keeps for that Telegram user, whose secret nobody sees, and its claims add who signed in and
+as what (`merchant`, or `agent`: the ticket pages only). Telegram Web shows Mini Apps in an iframe of
+web.telegram.org, where a SameSite=Strict or Lax cookie is never sent; so over HTTPS those sessions' cookies are
+SameSite=None; Secure. Such a cookie goes along with requests other sites' pages make, which is why every form
+still carries its token and a foreign Origin is refused: SameSite no longer does that part of the work there.
+(Partitioned, CHIPS, would keep the cookie to Telegram's frame; Python's http.cookies learns it in 3.14. A
+browser that blocks third-party cookies outright, such as Safari, needs the Telegram app rather than Telegram
+Web, whose own webviews open the console as a top-level page.) Over plain HTTP (the sandbox, which frames the
+console from its own origin) they stay SameSite=Strict, as browsers refuse SameSite=None without Secure.
 """
 
 import base64
@@ -17,7 +28,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -39,6 +50,9 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 _KEY_CONTEXT = b"backorder-desk merchant console session v1"  # keeps these signatures apart from link tokens'
 _OPEN = "_console_open_without_session"
+_FOR_AGENTS = "_console_open_to_agents"
+ROLE_MERCHANT = "merchant"
+ROLE_AGENT = "agent"
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,8 @@ class SessionClaims:
     token_prefix: str
     session_id: str
     expires_at: datetime
+    telegram_user_id: int | None = None  # signed in as a Mini App by this Telegram user
+    role: str = ROLE_MERCHANT
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,15 @@ class ConsoleSession:
     token: TokenInfo
     claims: SessionClaims
     csrf: str
+
+    @property
+    def in_telegram(self) -> bool:
+        """Opened as a Telegram Mini App rather than with a token typed into the sign-in form."""
+        return self.claims.telegram_user_id is not None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.claims.role == ROLE_AGENT
 
     @property
     def actor(self) -> Actor:
@@ -77,11 +102,10 @@ class SessionSigner:
         self._key = hmac.new(secret_key.encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
 
     def seal(self, claims: SessionClaims) -> str:
-        payload = _b64(
-            json.dumps(
-                [claims.token_id, claims.token_prefix, claims.session_id, int(claims.expires_at.timestamp())]
-            ).encode("utf-8")
-        )
+        fields: list[object] = [claims.token_id, claims.token_prefix, claims.session_id, int(claims.expires_at.timestamp())]
+        if claims.telegram_user_id is not None:
+            fields += [claims.telegram_user_id, claims.role]
+        payload = _b64(json.dumps(fields).encode("utf-8"))
         return f"{payload}.{self._sign('session', payload)}"
 
     def open(self, value: str, now: datetime) -> SessionClaims | None:
@@ -90,8 +114,13 @@ class SessionSigner:
         if not hmac.compare_digest(signature, self._sign("session", payload)):
             return None
         try:
-            token_id, prefix, session_id, expires = json.loads(_unb64(payload))
+            token_id, prefix, session_id, expires, *telegram = json.loads(_unb64(payload))
             claims = SessionClaims(int(token_id), str(prefix), str(session_id), datetime.fromtimestamp(int(expires), now.tzinfo))
+            if telegram:
+                user_id, role = telegram
+                if role not in (ROLE_MERCHANT, ROLE_AGENT):
+                    return None
+                claims = replace(claims, telegram_user_id=int(user_id), role=role)
         except (ValueError, TypeError, binascii.Error):
             return None
         return claims if claims.expires_at > now else None
@@ -115,6 +144,12 @@ def open_without_session(handler: Handler) -> Handler:
     return handler
 
 
+def open_to_agents(handler: Handler) -> Handler:
+    """Mark a console handler an agent's session may use too (the ticket pages); every other one is merchants' only."""
+    setattr(handler, _FOR_AGENTS, True)
+    return handler
+
+
 def console_session(request: web.Request) -> ConsoleSession:
     return request[CONSOLE_SESSION]
 
@@ -124,11 +159,20 @@ def signer_of(request: web.Request) -> SessionSigner | None:
     return request.config_dict.get(SIGNER)
 
 
-def start_session(response: web.StreamResponse, request: web.Request, signer: SessionSigner, token: TokenInfo) -> None:
-    """Sign the browser in as `token`: set the session cookie and drop the sign-in form's cookie."""
+def start_session(
+    response: web.StreamResponse,
+    request: web.Request,
+    signer: SessionSigner,
+    token: TokenInfo,
+    *,
+    telegram_user_id: int | None = None,
+    role: str = ROLE_MERCHANT,
+) -> None:
+    """Sign the browser in as `token` (for a Mini App: as that Telegram user, in that role): set the session
+    cookie and drop the sign-in form's cookie."""
     now = request.config_dict[DEPS].clock.now()
-    claims = SessionClaims(token.id, token.prefix, secrets.token_urlsafe(18), now + SESSION_LIFETIME)
-    _set_cookie(response, request, SESSION_COOKIE, signer.seal(claims), SESSION_LIFETIME)
+    claims = SessionClaims(token.id, token.prefix, secrets.token_urlsafe(18), now + SESSION_LIFETIME, telegram_user_id, role)
+    set_session_cookie(response, request, SESSION_COOKIE, signer.seal(claims), SESSION_LIFETIME, in_telegram=telegram_user_id is not None)
     response.del_cookie(SIGN_IN_COOKIE, path=CONSOLE_PREFIX)
 
 
@@ -173,7 +217,7 @@ async def require_session(request: web.Request, handler: Handler) -> web.StreamR
     cookie = request.cookies.get(SESSION_COOKIE)
     claims = signer.open(cookie, deps.clock.now()) if signer is not None and cookie else None
     token = await active_token(deps.uow(), claims.token_id, claims.token_prefix) if claims is not None else None
-    if signer is None or claims is None or token is None:
+    if signer is None or claims is None or token is None or not _still_allowed(request, claims):
         return _signed_out(request, "expired" if cookie else None)
     csrf = signer.form_token("csrf", claims.session_id)
     if request.method not in ("GET", "HEAD") and not await _form_is_ours(request, csrf):
@@ -184,8 +228,31 @@ async def require_session(request: web.Request, handler: Handler) -> web.StreamR
             title="Form refused",
             message="This form has expired or did not come from the console. Go back, reload the page and try again.",
         )
-    request[CONSOLE_SESSION] = ConsoleSession(token, claims, csrf)
+    session = request[CONSOLE_SESSION] = ConsoleSession(token, claims, csrf)
+    if session.is_agent and not getattr(request.match_info.handler, _FOR_AGENTS, False):
+        return _merchants_only(request)
     return await handler(request)
+
+
+def _still_allowed(request: web.Request, claims: SessionClaims) -> bool:
+    """A Mini App merchant session ends as soon as MERCHANT_USER_IDS no longer lists its user; an agent's, when
+    AGENT_USER_IDS is set and no longer lists them (group membership was checked when it began)."""
+    settings = request.config_dict[DEPS].settings
+    if claims.telegram_user_id is None:
+        return True
+    if claims.role == ROLE_MERCHANT:
+        return claims.telegram_user_id in settings.merchant_user_ids
+    return not settings.agent_user_ids or claims.telegram_user_id in settings.agent_user_ids
+
+
+def _merchants_only(request: web.Request) -> web.StreamResponse:
+    """An agent asked for a merchant's page: the console's home leads to the tickets, anything else is refused."""
+    if request.method == "GET" and request.path in (CONSOLE_PREFIX, CONSOLE_PREFIX + "/"):
+        return see_other(f"{CONSOLE_PREFIX}/tickets")
+    return render(
+        "error", 403, session=None, title="Merchants only",
+        message="This page is for the shop's merchants; agents see the tickets.",
+    )
 
 
 async def _form_is_ours(request: web.Request, csrf: str) -> bool:
@@ -221,13 +288,21 @@ def see_other(location: str) -> web.Response:
 def _set_cookie(
     response: web.StreamResponse, request: web.Request, name: str, value: str, lifetime: timedelta
 ) -> None:
+    set_session_cookie(response, request, name, value, lifetime, in_telegram=False)
+
+
+def set_session_cookie(
+    response: web.StreamResponse, request: web.Request, name: str, value: str, lifetime: timedelta, *, in_telegram: bool
+) -> None:
+    """A console cookie: SameSite=Strict, or for a Mini App over HTTPS SameSite=None; Secure (see above)."""
+    cross_site = in_telegram and request.secure
     response.set_cookie(
         name,
         value,
         max_age=int(lifetime.total_seconds()),
         path=CONSOLE_PREFIX,
         httponly=True,
-        samesite="Strict",
+        samesite="None" if cross_site else "Strict",
         secure=request.secure,
     )
 

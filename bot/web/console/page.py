@@ -25,6 +25,7 @@ class Section:
     label: str
     path: str
     routes: web.RouteTableDef
+    for_agents: bool = False  # shown to an agent's session too (its handlers are marked open_to_agents)
 
 
 NAVIGATION = web.AppKey("console_navigation", tuple[Section, ...])
@@ -34,9 +35,11 @@ def page(request: web.Request, section: Section, template: str, status: int = 20
     """A signed-in page, with what the layout needs: the session (for the form token), the navigation and the
     shop's time zone."""
     deps = deps_of(request)
+    session = console_session(request)
+    navigation = [entry for entry in request.config_dict[NAVIGATION] if entry.for_agents or not session.is_agent]
     return render(
-        template, status, session=console_session(request), shop_name=deps.settings.shop_name, tz=deps.clock.tz,
-        section=section.key, navigation=request.config_dict[NAVIGATION], **context,
+        template, status, session=session, shop_name=deps.settings.shop_name, tz=deps.clock.tz,
+        section=section.key, navigation=navigation, **context,
     )
 
 

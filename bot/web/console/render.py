@@ -58,7 +58,11 @@ async def console_language(
     _language.set(language)
     response = await handler(request)
     if request.query.get("lang") in SUPPORTED_LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, path="/console", httponly=True, samesite="Lax")
+        # SameSite=None over HTTPS so the choice holds inside Telegram Web's frame too; a language is no secret.
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, path="/console", httponly=True,
+            samesite="None" if request.secure else "Lax", secure=request.secure or None,
+        )
     return response
 
 
