@@ -384,8 +384,10 @@ class BotApiServer:
             web_app = button.get("web_app")
             if not button.get("text") or not isinstance(web_app, dict) or not str(web_app.get("url", "")).startswith(("https://", "http://")):
                 raise bad_request("can't parse menu button: a web_app button needs a text and a web_app url")
-        self.state.menu_buttons[call.integer("chat_id")] = dict(button)
-        self._store_profile(call)
+        chat_id = call.integer("chat_id")
+        self.state.menu_buttons[chat_id] = dict(button)
+        if chat_id is None:  # the bot's default button is part of its profile; a chat's own is not
+            self._store_profile(call)
         self.state.notify()
         return True
 

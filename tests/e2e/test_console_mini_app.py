@@ -227,3 +227,20 @@ async def test_an_agent_gets_the_tickets_and_a_tickets_context_and_nothing_else(
 
 async def agent_csrf(webview: Console) -> str:
     return (await webview.get("/console/tickets")).field("csrf")
+
+
+async def test_signing_out_in_telegram_drops_the_cookie_as_it_was_set_and_returns_to_the_mini_app_page(
+    webview: Console, clock: ManualClock
+) -> None:
+    https = {"X-Forwarded-Proto": "https"}
+    _, _, headers = await open_mini_app(webview, signed(MERCHANT, clock), **https)
+    cookie = next(value for value in headers.getall("Set-Cookie") if value.startswith("bd_console=")).split(";")[0]
+    async with webview.client.get("/console", headers={**https, "Cookie": cookie}) as home:
+        csrf = Page(home.status, await home.text(), home.headers).field("csrf")
+
+    async with webview.client.post(
+        "/console/sign-out", data={"csrf": csrf}, headers={**https, "Cookie": cookie}, allow_redirects=False
+    ) as response:
+        assert (response.status, response.headers["Location"]) == (303, "/console/telegram")
+        dropped = next(value for value in response.headers.getall("Set-Cookie") if value.startswith("bd_console="))
+    assert "Max-Age=0" in dropped and "SameSite=None" in dropped and "Secure" in dropped

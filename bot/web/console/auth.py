@@ -176,8 +176,12 @@ def start_session(
     response.del_cookie(SIGN_IN_COOKIE, path=CONSOLE_PREFIX)
 
 
-def end_session(response: web.StreamResponse) -> None:
-    response.del_cookie(SESSION_COOKIE, path=CONSOLE_PREFIX)
+def end_session(response: web.StreamResponse, request: web.Request | None = None, *, in_telegram: bool = False) -> None:
+    """Drop the session cookie; a Mini App's with the attributes it was set with, or Telegram Web's frame keeps it."""
+    if in_telegram and request is not None:
+        set_session_cookie(response, request, SESSION_COOKIE, "", timedelta(0), in_telegram=True)
+    else:
+        response.del_cookie(SESSION_COOKIE, path=CONSOLE_PREFIX)
 
 
 def sign_in_nonce(request: web.Request) -> str:

@@ -7,8 +7,10 @@ from aiohttp import web
 from bot.i18n import N_
 
 from bot.services.merchant_access.api_tokens import authenticate
+from bot.console_button import CONSOLE_MINI_APP_PATH as TELEGRAM_PATH
 from bot.web.console.auth import (
     CONSOLE_PREFIX,
+    console_session,
     SIGN_IN_PATH,
     end_session,
     keep_sign_in_nonce,
@@ -67,8 +69,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/sign-out")
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    response = see_other(f"{SIGN_IN_PATH}?reason=signed_out")
-    end_session(response)
+    """End the session; a Mini App goes back to its own page, which Telegram Web may show in its frame."""
+    in_telegram = console_session(request).in_telegram
+    response = see_other(TELEGRAM_PATH if in_telegram else f"{SIGN_IN_PATH}?reason=signed_out")
+    end_session(response, request, in_telegram=in_telegram)
     return response
 
 

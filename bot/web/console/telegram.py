@@ -87,7 +87,8 @@ async def sign_in_with_telegram(request: web.Request) -> web.StreamResponse:
     if role is None:
         log.info("console: Telegram user %d is neither a merchant nor an agent", user.id)
         return _refused(403, "not_staff", language)
-    token = await named_token(deps.uow(), f"Telegram {role} {user.id} (console Mini App)", Actor.merchant(f"telegram:{user.id}"))
+    actor = Actor.merchant(f"telegram:{user.id}") if role == ROLE_MERCHANT else Actor.agent(user.id)
+    token = await named_token(deps.uow(), f"Telegram {role} {user.id} (console Mini App)", actor)
     response = web.json_response({"next": CONSOLE_PREFIX if role == ROLE_MERCHANT else f"{CONSOLE_PREFIX}/tickets"})
     start_session(response, request, signer, token, telegram_user_id=user.id, role=role)
     if language is not None:
