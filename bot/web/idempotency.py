@@ -9,6 +9,7 @@ with a key is still running, a second one waits for its answer.
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 from aiohttp import web
@@ -16,13 +17,15 @@ from aiohttp.typedefs import Handler
 
 from bot.services.merchant_access.idempotent_requests import (
     Answered,
-    Claimed,
+    ClaimOutcome,
     KeyReused,
+    RequestKey,
     StillRunning,
     claim_request,
     release_claim,
     store_answer,
 )
+from bot.services.unit_of_work import UnitOfWork
 from bot.web.api_auth import request_token
 from bot.web.app_keys import DEPS
 from bot.web.json_errors import Problem, error_response, invalid_request_response
@@ -50,25 +53,17 @@ async def idempotency(request: web.Request, handler: Handler) -> web.StreamRespo
             [Problem(field=f"header {HEADER}", reason=f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")]
         )
     deps = request.config_dict[DEPS]
-    token_id = request_token(request).id
     fingerprint = request_fingerprint(request.method, request.path_qs, await request.read())
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while True:
-        outcome = await claim_request(
-            deps.uow(), token_id, key, request.method, request.path_qs[:_STORED_PATH_LENGTH], fingerprint, STALE_AFTER
+    key_of_request = RequestKey(request_token(request).id, key, request.method, request.path_qs[:_STORED_PATH_LENGTH], fingerprint)
+    outcome = await claim_when_free(deps.uow, key_of_request)
+    if isinstance(outcome, Answered):
+        return web.json_response(outcome.body, status=outcome.status_code, headers={REPLAYED_HEADER: "true"})
+    if isinstance(outcome, KeyReused):
+        return error_response(422, "idempotency_key_reused", f"{HEADER} reused with a different request.")
+    if isinstance(outcome, StillRunning):
+        return error_response(
+            409, "idempotency_key_in_use", f"A request with this {HEADER} is still running; retry it in a moment."
         )
-        if isinstance(outcome, Claimed):
-            break
-        if isinstance(outcome, Answered):
-            return web.json_response(outcome.body, status=outcome.status_code, headers={REPLAYED_HEADER: "true"})
-        if isinstance(outcome, KeyReused):
-            return error_response(422, "idempotency_key_reused", f"{HEADER} reused with a different request.")
-        assert isinstance(outcome, StillRunning)
-        if asyncio.get_running_loop().time() >= deadline:
-            return error_response(
-                409, "idempotency_key_in_use", f"A request with this {HEADER} is still running; retry it in a moment."
-            )
-        await asyncio.sleep(POLL_SECONDS)
 
     try:
         response = await handler(request)
@@ -80,6 +75,19 @@ async def idempotency(request: web.Request, handler: Handler) -> web.StreamRespo
         return response
     await store_answer(deps.uow(), outcome.claim_id, response.status, json.loads(response.text))
     return response
+
+
+async def claim_when_free(new_uow: Callable[[], UnitOfWork], request_key: RequestKey) -> ClaimOutcome:
+    """Claim the key, or wait up to WAIT_SECONDS for the request holding it to answer; StillRunning after that."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while True:
+        outcome = await claim_request(
+            new_uow(), request_key.token_id, request_key.key, request_key.method, request_key.path,
+            request_key.fingerprint, STALE_AFTER,
+        )
+        if not isinstance(outcome, StillRunning) or asyncio.get_running_loop().time() >= deadline:
+            return outcome
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:

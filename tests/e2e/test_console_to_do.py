@@ -1,6 +1,7 @@
 """The console's To do page through the real aiohttp app: refunds to pay, swaps to ship and lines ready to ship,
 "Mark paid" and "Mark shipped" (the customer told through the outbox), the refusals, and each list as CSV."""
 
+import asyncio
 import csv
 import io
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from bot.services.backorders.alternatives import pick_alternative
 from bot.services.backorders.cancel import cancel_line
 from bot.services.unit_of_work import UnitOfWork
 from db.models import LineStatus, OrderLine, OutboxMessage, Refund, RefundStatus
-from tests.e2e.test_console_http import Console, console, console_deps, count, signed_in, token  # noqa: F401 - fixtures
+from tests.e2e.test_console_http import Console, Page, console, console_deps, count, signed_in, token  # noqa: F401 - fixtures
 from tests.shop import T0, add_customer, add_order, add_product, add_substitute, minutes_after
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -152,6 +153,38 @@ async def test_a_swap_ships_from_its_list_in_part(signed_in: Console, to_do: ToD
     swap = await signed_in.post("/console/to-do/shipments", {**form, "order_number": "1043", "sku": "HS-150"})
     assert swap.status == 303
     assert "No swaps to ship." in (await signed_in.get(swap.location)).text
+
+
+async def test_a_double_clicked_mark_shipped_without_tracking_number_ships_once(
+    signed_in: Console, to_do: ToDo, session_factory: Sessions
+) -> None:
+    page = await signed_in.get("/console/to-do")
+    row = page.html[page.html.index(f'data-line="{to_do.dora_line}"'):]
+    form = {"csrf": page.field("csrf"), "form_id": Page(200, row, {}).field("form_id"), "order_number": "1045",
+            "sku": "HS-120", "quantity": "1"}
+
+    first, second = await asyncio.gather(*(signed_in.post("/console/to-do/shipments", form) for _ in range(2)))
+    reloaded = await signed_in.post("/console/to-do/shipments", form)
+
+    assert first.status == second.status == reloaded.status == 303
+    assert first.location == second.location == reloaded.location
+    async with session_factory() as check:
+        line = await check.get(OrderLine, to_do.dora_line)
+        assert line is not None and line.shipped_quantity == 1  # one of the two allocated units, not both
+    assert "1 × HS-120" in _section((await signed_in.get("/console/to-do")).html, "ready")
+
+
+async def test_a_refused_form_can_be_sent_again_once_corrected(signed_in: Console, to_do: ToDo, session_factory: Sessions) -> None:
+    page = await signed_in.get("/console/to-do")
+    form = {"csrf": page.field("csrf"), "form_id": page.field("form_id"), "order_number": "1045", "sku": "HS-120"}
+
+    refused = await signed_in.post("/console/to-do/shipments", {**form, "quantity": "3"})
+    corrected = await signed_in.post("/console/to-do/shipments", {**form, "quantity": "2"})
+
+    assert (refused.status, corrected.status) == (409, 303)
+    async with session_factory() as check:
+        line = await check.get(OrderLine, to_do.dora_line)
+        assert line is not None and line.shipped_quantity == 2
 
 
 @pytest.mark.parametrize(

@@ -228,3 +228,19 @@ async def test_the_forms_need_the_console_s_form_token(
     async with session_factory() as check:
         [endpoint] = (await check.scalars(select(WebhookEndpoint))).all()
     assert (endpoint.url, endpoint.previous_secret, endpoint.status) == (receiver.url, None, WebhookEndpointStatus.ACTIVE)
+
+
+async def test_reloading_the_page_that_showed_a_new_secret_adds_no_second_endpoint(
+    signed_in: Console, receiver: Receiver, session_factory: Sessions
+) -> None:
+    page = await signed_in.get("/console/webhooks")
+    form = [("csrf", page.field("csrf")), ("form_id", page.field("form_id")), ("url", receiver.url), ("types", "line.*")]
+
+    added = await signed_in.post("/console/webhooks", form)
+    reloaded = await signed_in.post("/console/webhooks", form)
+
+    assert added.status == 201 and shown_secret(added)
+    assert (reloaded.status, reloaded.location) == (303, "/console/webhooks")
+    assert not SECRET.findall((await signed_in.get(reloaded.location)).html)
+    async with session_factory() as check:
+        assert len((await check.scalars(select(WebhookEndpoint))).all()) == 1

@@ -25,6 +25,7 @@ from bot.web.console import (
     webhooks,
 )
 from bot.web.console.auth import CONSOLE_SESSION, SIGNER, SessionSigner, require_session
+from bot.web.console.form_once import once_per_form
 from bot.web.console.page import NAVIGATION, Section
 from bot.web.console.render import STATIC_DIR, console_language, render
 
@@ -61,7 +62,7 @@ FRAMED_BY_TELEGRAM = {
 
 def build_console(deps: ChatDeps) -> web.Application:
     """The console as an aiohttp application, to be mounted at CONSOLE_PREFIX."""
-    console = web.Application(middlewares=[console_language, html_pages, require_session])
+    console = web.Application(middlewares=[console_language, html_pages, require_session, once_per_form])
     if deps.settings.secret_key.strip():
         console[SIGNER] = SessionSigner(deps.settings.secret_key)
     else:

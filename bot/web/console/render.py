@@ -6,6 +6,7 @@ bot's own; dates and numbers are Babel's for that language.
 """
 
 import hashlib
+import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from bot.web import charts
 STATIC_DIR = Path(__file__).parent.parent / "static"
 STATIC_PREFIX = "/console/static"
 LANGUAGE_COOKIE = "console_lang"
+FORM_ID_FIELD = "form_id"  # makes a form act once: bot/web/console/form_once.py
 
 # Each request is served in a task of its own, so the language set for one never leaks into another's page.
 _language: ContextVar[str] = ContextVar("console_language", default="en")
@@ -64,6 +66,11 @@ async def console_language(
             samesite="None" if request.secure else "Lax", secure=request.secure or None,
         )
     return response
+
+
+def form_once() -> Markup:
+    """The hidden field that makes a form act once; a new id each time the form is drawn."""
+    return Markup(f'<input type="hidden" name="{FORM_ID_FIELD}" value="{secrets.token_urlsafe(18)}">')
 
 
 def day(value: date | None) -> str:
@@ -193,7 +200,7 @@ def environment() -> Environment:
         language_name=language_name, audience=audience, words=words, money=money, reference=reference,
         amounts=amounts, one_decimal=one_decimal,
     )
-    env.globals.update(static_url=static_url, charts=charts, command=command_in_the_bots_folder, language=_language.get)
+    env.globals.update(static_url=static_url, form_once=form_once, charts=charts, command=command_in_the_bots_folder, language=_language.get)
     return env
 
 
