@@ -16,7 +16,7 @@ import heapq
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -162,6 +162,9 @@ class FloodControl:
         while math.isinf(wait := self.wait_for(chat_id, lane)) and (left := deadline - self._monotonic()) > 0:
             await self._until_one_finishes(timeout=left)
         return wait
+
+    async def book(self, chat_ids: Sequence[int], lane: Lane = Lane.STANDARD) -> None:
+        """Book turns ahead for outbox messages about to be sent to `chat_ids`: this process's pacing needs none."""
 
     @asynccontextmanager
     async def sending(

@@ -1,23 +1,35 @@
 """Telegram's flood limit kept for the whole bot, across every process that sends for it, through PostgreSQL.
 
 Telegram counts per bot, so the serving processes' replies and relays and the `deliver` processes' outbox lanes
-draw on one limit. Just before each send the sender asks the database for its lane's turn (flood_try_turn, one
-round trip, in autocommit): turns are spaced evenly at the outbox's share of OUTBOX_RATE_PER_SECOND (or of the paid rate) on the
-database server's clock, the one all processes share, so together they keep to it however many processes there
-are and whichever of them is idle; a sender told to wait asks again after that time. Nothing is reserved ahead,
-so a process that dies holds no share at all. The same call keeps each chat's one message a second (a group's
-twenty a minute) across processes: an outbox send to a chat another process just wrote to waits, or goes back
-to the queue (ChatBusy), while a reply goes at its turn and pushes the chat's next outbox message back. After a
-429 every process pauses.
+draw on one limit. A sender books its turn in the database (db/flood_limit.py, one round trip for a whole batch
+of an outbox worker's messages), then sleeps until it and sends. Turns lie on a grid at the outbox's share of
+OUTBOX_RATE_PER_SECOND (or of the paid rate) on the database server's clock, the one all processes share, so
+together they keep to it however many processes there are and whichever of them is idle.
+
+The grid is kept when a sender asks a little late (CATCH_UP), so lateness does not add up into a lower rate. The
+fake Bot API, like Telegram, refuses a 31st send within any one second, so a grid at 98 % of the rate leaves the 30
+turns after any send 20 ms more than a second, and that is all the burst this limit can allow: a turn sent more than
+ON_TIME after it was due (an event loop woken late, a slow round trip; the reading of the database's clock counts
+its doubt) moves the lane's turns not yet booked back by the excess, before the turns a second on, which it could
+bunch with, are booked. So a loaded machine sends more slowly rather than into 429s. Turns are booked at most
+OUTBOX_HORIZON ahead (a reply's at most REPLY_HORIZON), so a process that dies leaves a fraction of a second unused,
+and a reply waits behind at most that much of the outbox.
+
+The same call keeps each chat's one message a second (a group's twenty a minute) across processes, for replies as
+much as for outbox messages: a reply to a chat another process just wrote to waits for the chat's next free time;
+an outbox message waits too, or goes back to the queue (ChatBusy). After a 429 every process pauses.
 
 SQLite is one machine's database with one process writing, where FloodControl alone keeps the limit.
 """
 
 import asyncio
 import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
@@ -31,20 +43,28 @@ from bot.delivery.rate_limits import (
     _Permit,
     process_flood_control,
 )
+from db.flood_limit import Grid, Turn, claim_turns, forget_idle_chats, pause_every_lane, push_back_turns
 
 log = logging.getLogger(__name__)
 
 # Seconds added to a chat's gap, so a send still arrives a full gap after the one before it however the way
 # to Telegram jitters.
 CHAT_GAP_MARGIN = 0.1
-# Turns asked for between deletions of chats whose next free time is past a minute ago.
+# Seconds a turn may be sent after it was due; see the module's docstring for why no more.
+ON_TIME = 0.008
+# Seconds behind the clock the grid is kept rather than started afresh: a sender that asks that late still sends
+# on its turn, within ON_TIME once the round trip is counted.
+CATCH_UP = 0.003
+# Seconds ahead of the clock the outbox books turns: at 30/s nine, a batch's share among a few workers.
+OUTBOX_HORIZON = 0.3
+# Seconds ahead a reply may book: always more than the outbox's, so the reply has its turn right after them.
+REPLY_HORIZON = 2.0
+# Seconds a booked turn stays this process's to use; one older was missed and is forgotten.
+FORGET_BOOKED_AFTER = 1.0
+# Round trips to the database whose timing sets this process's reading of the database's clock.
+CLOCK_SAMPLES = 50
+# Turns booked between deletions of chats whose next free time is past a minute ago.
 _FORGET_CHATS_EVERY = 1000
-
-_TRY_TURN = text("SELECT flood_try_turn(:lane, :chat, :chat_gap, :interval, :wait_for_chat)")
-_PAUSE = text(
-    "UPDATE flood_lanes SET paused_until = GREATEST(paused_until, extract(epoch from clock_timestamp()) + :seconds)"
-)
-_FORGET_CHATS = text("DELETE FROM flood_chats WHERE free_at < extract(epoch from clock_timestamp()) - 60")
 
 
 class ChatBusy(Exception):
@@ -53,6 +73,30 @@ class ChatBusy(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"the chat is busy for {seconds:.2f} s")
         self.seconds = seconds
+
+
+def chat_gap(chat_id: int) -> float:
+    """Seconds between two messages to a chat, margin included: a private chat's one a second, a group's 3 s."""
+    return (60 / GROUP_PER_MINUTE if chat_id < 0 else 1 / PRIVATE_CHAT_PER_SECOND) + CHAT_GAP_MARGIN
+
+
+@dataclass
+class _DatabaseClock:
+    """The database's clock read on this process's: from the round trip, of the last CLOCK_SAMPLES, that took least
+    time, since the database read its clock somewhere between asking and hearing back."""
+
+    samples: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=CLOCK_SAMPLES))  # (doubt, offset)
+
+    def add(self, asked: float, answered: float, db_now: float) -> None:
+        self.samples.append(((answered - asked) / 2, db_now - (asked + answered) / 2))
+
+    def local(self, db_time: float) -> float:
+        """`db_time` on this process's clock."""
+        return db_time - min(self.samples)[1]
+
+    def doubt(self) -> float:
+        """Seconds the reading may be off, either way."""
+        return min(self.samples)[0] if self.samples else 0.0
 
 
 class SharedFloodControl(FloodControl):
@@ -69,14 +113,21 @@ class SharedFloodControl(FloodControl):
         *,
         paid_rate_per_second: float | None = None,
         chat_wait_limit: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(rate_per_second, paid_rate_per_second=paid_rate_per_second)
+        super().__init__(rate_per_second, paid_rate_per_second=paid_rate_per_second, monotonic=monotonic)
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._chat_wait_limit = chat_wait_limit
         self._intervals = {Lane.STANDARD: 1 / (rate_per_second * OUTBOX_SHARE)}
         if paid_rate_per_second:
             self._intervals[Lane.PAID_BROADCAST] = 1 / (paid_rate_per_second * PAID_OUTBOX_SHARE)
-        self._turns = 0
+        self._booked: dict[tuple[int, Lane], float] = {}  # (chat, lane) -> the booked turn, on this process's clock
+        # The outbox's workers ask for turns one at a time, none while the lane is known to be booked ahead.
+        self._asking = {lane: asyncio.Lock() for lane in Lane}
+        self._lane_full_until = dict.fromkeys(Lane, 0.0)
+        self._clock = _DatabaseClock()
+        self.round_trips = 0
+        self.late_turns = 0
         self._chores: set[asyncio.Task[None]] = set()
 
     def wait_for(self, chat_id: int, lane: Lane = Lane.STANDARD) -> float:
@@ -86,50 +137,104 @@ class SharedFloodControl(FloodControl):
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nothing starts here for `seconds`, and the other processes are told to wait too."""
         super().pause(seconds)
-        self._in_background(self._pause_everyone(seconds))
+        self._in_background(self._run(pause_every_lane, seconds))
+
+    async def book(self, chat_ids: Sequence[int], lane: Lane = Lane.STANDARD) -> None:
+        """Book turns ahead for the outbox messages about to be sent to `chat_ids`, in this order, in one round trip;
+        those the lane has no room for yet book their own when they are sent."""
+        booked_lane = self._booked_lane(lane, interactive=False)
+        if not chat_ids or (chat_ids[0], booked_lane) in self._booked:
+            return  # the next message has its turn; the others book theirs when it is their go
+        now = self._monotonic()
+        for key in [key for key, at in self._booked.items() if at < now - FORGET_BOOKED_AFTER]:
+            del self._booked[key]
+        chats = [chat for chat in dict.fromkeys(chat_ids) if (chat, booked_lane) not in self._booked]
+        async with self._asking[booked_lane]:
+            if self._monotonic() < self._lane_full_until[booked_lane]:
+                return  # no room yet: the message books its own turn when it is sent
+            for chat, (turn, at) in zip(chats, await self._claim_for_outbox(booked_lane, chats)):
+                if turn.reserved:
+                    self._booked[(chat, booked_lane)] = at
 
     async def _acquire(self, chat_id: int, lane: Lane, interactive: bool, place: int | None = None) -> _Permit:
         # The database hands out each chat's turns one at a time, first come first served, so `place` (the
         # in-process order of a chat's messages) is not needed here.
-        # Replies go in the standard lane; in paid mode only broadcast messages take the paid lane's turns.
-        booked_lane = Lane.STANDARD if interactive or lane not in self._intervals else lane
+        booked_lane = self._booked_lane(lane, interactive)
         while True:
             while (paused := self.paused_for()) > 0:
                 await asyncio.sleep(paused)
-            wait = await self._try_turn(booked_lane, chat_id, wait_for_chat=not interactive)
-            if wait == 0:
-                # Counted in this process's windows too; the spacing was the database's.
-                return self._start(self._monotonic(), chat_id, lane, interactive=True)
-            if -wait > self._chat_wait_limit:
-                raise ChatBusy(-wait)
-            await asyncio.sleep(abs(wait))
+            at = self._booked.pop((chat_id, booked_lane), None)
+            if at is None:
+                turn, at = await (self._claim_for_reply(chat_id) if interactive else self._claim_in_turn(booked_lane, chat_id))
+                if not turn.reserved:
+                    await self._wait_for_room(turn, interactive)
+                    continue
+            await self._sleep_until(at)
+            if (late := self._monotonic() - at + self._clock.doubt() - ON_TIME) > 0:
+                # Sent late, this send is closer to the next turns than the grid allows: move the turns not yet
+                # booked (those a second on, where Telegram's window would see them bunch) back by as much.
+                self.late_turns += 1
+                self._in_background(self._run(push_back_turns, booked_lane.value, late))
+            # Counted in this process's windows too; the spacing was the database's.
+            return self._start(self._monotonic(), chat_id, lane, interactive=True)
 
-    async def _try_turn(self, lane: Lane, chat_id: int, *, wait_for_chat: bool) -> float:
-        gap = 60 / GROUP_PER_MINUTE if chat_id < 0 else 1 / PRIVATE_CHAT_PER_SECOND
-        parameters: dict[str, Any] = {
-            "lane": lane.value, "chat": chat_id, "chat_gap": gap + CHAT_GAP_MARGIN,
-            "interval": self._intervals[lane], "wait_for_chat": wait_for_chat,
-        }
-        wait = float(await self._scalar(_TRY_TURN, parameters))
-        self._turns += 1
-        if self._turns % _FORGET_CHATS_EVERY == 0:
-            self._in_background(self._run(_FORGET_CHATS, {}))
-        return wait
+    def _booked_lane(self, lane: Lane, interactive: bool) -> Lane:
+        # Replies go in the standard lane; in paid mode only broadcast messages take the paid lane's turns.
+        return Lane.STANDARD if interactive or lane not in self._intervals else lane
 
-    async def _pause_everyone(self, seconds: float) -> None:
-        await self._run(_PAUSE, {"seconds": seconds})
+    async def _claim_for_reply(self, chat_id: int) -> tuple[Turn, float]:
+        [answer] = await self._claim(Lane.STANDARD, [chat_id], REPLY_HORIZON)
+        return answer
 
-    async def _run(self, statement: Any, parameters: dict[str, Any]) -> None:
+    async def _claim_in_turn(self, lane: Lane, chat_id: int) -> tuple[Turn, float]:
+        """One outbox message's turn, asked by one of this process's workers at a time, once the lane has room."""
+        async with self._asking[lane]:
+            await self._sleep_until(self._lane_full_until[lane])
+            [answer] = await self._claim_for_outbox(lane, [chat_id])
+            return answer
+
+    async def _claim_for_outbox(self, lane: Lane, chats: list[int]) -> list[tuple[Turn, float]]:
+        answers = await self._claim(lane, chats, OUTBOX_HORIZON)
+        # Booked to the horizon: ask again once a third of it is free, for a few turns at a time rather than one.
+        full_for = max((turn.wait for turn, _ in answers if not turn.reserved and turn.wait > 0), default=0.0)
+        if full_for:
+            self._lane_full_until[lane] = self._monotonic() + full_for + OUTBOX_HORIZON / 3
+        return answers
+
+    async def _wait_for_room(self, turn: Turn, interactive: bool) -> None:
+        """Sleep while the chat is busy, or a reply's lane booked ahead (an outbox message waits for its lane in
+        _claim_in_turn); an outbox message hands a long-busy chat back."""
+        busy = turn.chat_busy_for
+        if busy > self._chat_wait_limit and not interactive:
+            raise ChatBusy(busy)
+        if busy or interactive:
+            await asyncio.sleep(busy or turn.wait)
+
+    async def _sleep_until(self, at: float) -> None:
+        """Sleep until `at` on this process's clock."""
+        if (ahead := at - self._monotonic()) > 0:
+            await asyncio.sleep(ahead)
+
+    async def _claim(self, lane: Lane, chats: list[int], horizon: float) -> list[tuple[Turn, float]]:
+        """The database's answer for each chat, with the turn (if booked) on this process's clock."""
+        grid = Grid(self._intervals[lane], CATCH_UP, horizon)
+        asked = self._monotonic()
+        async with self._engine.connect() as connection:
+            turns = await claim_turns(connection, lane.value, [(chat, chat_gap(chat)) for chat in chats], grid)
+        answered = self._monotonic()
+        if turns:
+            self._clock.add(asked, answered, turns[0].db_now)
+        self.round_trips += 1
+        if self.round_trips % _FORGET_CHATS_EVERY == 0:
+            self._in_background(self._run(forget_idle_chats))
+        return [(turn, self._clock.local(turn.db_now + turn.wait)) for turn in turns]
+
+    async def _run(self, statement: Callable[..., Awaitable[None]], *arguments: Any) -> None:
         try:
-            await self._scalar(statement, parameters)
+            async with self._engine.connect() as connection:
+                await statement(connection, *arguments)
         except Exception:  # noqa: BLE001 - housekeeping; the next send's turn still keeps the limit
             log.warning("the shared flood limit could not be updated", exc_info=True)
-
-    async def _scalar(self, statement: Any, parameters: dict[str, Any]) -> Any:
-        """Run one statement in autocommit on a connection from the process's pool (no COMMIT round trip)."""
-        async with self._engine.connect() as connection:
-            result = await connection.execute(statement, parameters)
-            return result.scalar() if result.returns_rows else None
 
     def _in_background(self, chore: Any) -> None:
         task = asyncio.get_running_loop().create_task(chore)

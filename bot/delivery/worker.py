@@ -205,6 +205,8 @@ class OutboxWorker:
                     continue
                 if self._give_way is not None:
                     await self._give_way(GIVE_WAY_AT_MOST)
+                lane = self._lane(untried[0])
+                await self.flood.book([m.chat_id for m in untried if self._lane(m) is lane], lane)
                 outcomes.append(self._count(await self._deliver(untried.pop(0))))
                 await self._sent.record_if_due(self._uow)
         finally:
@@ -238,7 +240,7 @@ class OutboxWorker:
             # The type only: the problem may quote the message's parameters (names, texts).
             log.error("outbox message %s cannot be rendered: %s", message.id, type(problem).__name__)
             return Outcome.FAILED
-        lane = Lane.PAID_BROADCAST if self.policy.paid_broadcasts and message.broadcast_id is not None else Lane.STANDARD
+        lane = self._lane(message)
         # Another worker may be sending to this chat right now (its window is full of sends on their way):
         # wait for its answer, rather than put this message off behind the chat's later ones.
         wait = await self.flood.wait_for_chat(message.chat_id, lane, within=self.policy.chat_wait_limit)
@@ -286,6 +288,9 @@ class OutboxWorker:
             return Outcome.FAILED if status is OutboxStatus.FAILED else Outcome.RETRYING
         self._sent.add(Sent(message.id, telegram_message_id))
         return Outcome.SENT
+
+    def _lane(self, message: ClaimedMessage) -> Lane:
+        return Lane.PAID_BROADCAST if self.policy.paid_broadcasts and message.broadcast_id is not None else Lane.STANDARD
 
     async def _send_message(self, chat_id: int, screen: Screen, lane: Lane) -> int:
         """sendMessage; Telegram's id for the new message."""
