@@ -18,7 +18,15 @@ _CLAIM_TURNS = text(
 _PAUSE = text(
     "UPDATE flood_lanes SET paused_until = GREATEST(paused_until, extract(epoch from clock_timestamp()) + :seconds)"
 )
-_PUSH_BACK = text("UPDATE flood_lanes SET next_turn_at = next_turn_at + :seconds WHERE lane = :lane")
+# A move back made since the late turn was booked moved every later turn, so it counts towards this one.
+_PUSH_BACK = text("""
+    UPDATE flood_lanes SET
+        next_turn_at = next_turn_at + GREATEST(0, :seconds - CASE WHEN pushed_at >= :booked_at THEN pushed_by ELSE 0 END),
+        pushed_by = GREATEST(:seconds, CASE WHEN pushed_at >= :booked_at THEN pushed_by ELSE 0 END),
+        pushed_at = CASE WHEN pushed_at >= :booked_at AND pushed_by >= :seconds THEN pushed_at
+                         ELSE extract(epoch from clock_timestamp()) END
+    WHERE lane = :lane
+""")
 _FORGET_CHATS = text("DELETE FROM flood_chats WHERE free_at < extract(epoch from clock_timestamp()) - 60")
 
 
@@ -62,9 +70,11 @@ async def pause_every_lane(connection: AsyncConnection, seconds: float) -> None:
     await connection.execute(_PAUSE, {"seconds": seconds})
 
 
-async def push_back_turns(connection: AsyncConnection, lane: str, seconds: float) -> None:
-    """A turn was sent `seconds` late: the lane's turns not yet booked move back by as much."""
-    await connection.execute(_PUSH_BACK, {"lane": lane, "seconds": seconds})
+async def push_back_turns(connection: AsyncConnection, lane: str, seconds: float, booked_at: float) -> None:
+    """A turn booked at `booked_at` (the database's clock) was sent `seconds` late: the lane's turns not yet booked
+    move back by as much, less what they were moved back since it was booked (moves do not add up: each late send
+    needs the turns a second after it that far back, and one move serves them all)."""
+    await connection.execute(_PUSH_BACK, {"lane": lane, "seconds": seconds, "booked_at": booked_at})
 
 
 async def forget_idle_chats(connection: AsyncConnection) -> None:

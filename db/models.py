@@ -740,7 +740,7 @@ class JobLease(Base):
 
 
 class FloodLane(Base):
-    """Telegram's overall sending limit, shared by every process of the bot on PostgreSQL: the next free turn.
+    """Telegram's overall sending limit, shared by every process of the bot on PostgreSQL: the next turn not booked.
 
     Times are seconds since the epoch on the database server's clock, the one clock all processes share.
     """
@@ -750,6 +750,9 @@ class FloodLane(Base):
     lane: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_turn_at: Mapped[float] = mapped_column(Float)
     paused_until: Mapped[float] = mapped_column(Float)  # after a 429, nobody sends before this
+    # The last move back of the turns after a late send, and by how much (db/flood_limit.py, push_back_turns).
+    pushed_at: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
+    pushed_by: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
 
 
 class FloodChat(Base):

@@ -99,6 +99,14 @@ class _DatabaseClock:
         return min(self.samples)[0] if self.samples else 0.0
 
 
+@dataclass(frozen=True)
+class _Booking:
+    """A turn booked for a chat: due `at` on this process's clock, booked `booked_at` on the database's."""
+
+    at: float
+    booked_at: float
+
+
 class SharedFloodControl(FloodControl):
     """FloodControl whose overall, per-chat and 429 limits hold across processes (see the module's docstring).
 
@@ -121,7 +129,7 @@ class SharedFloodControl(FloodControl):
         self._intervals = {Lane.STANDARD: 1 / (rate_per_second * OUTBOX_SHARE)}
         if paid_rate_per_second:
             self._intervals[Lane.PAID_BROADCAST] = 1 / (paid_rate_per_second * PAID_OUTBOX_SHARE)
-        self._booked: dict[tuple[int, Lane], float] = {}  # (chat, lane) -> the booked turn, on this process's clock
+        self._booked: dict[tuple[int, Lane], _Booking] = {}
         # The outbox's workers ask for turns one at a time, none while the lane is known to be booked ahead.
         self._asking = {lane: asyncio.Lock() for lane in Lane}
         self._lane_full_until = dict.fromkeys(Lane, 0.0)
@@ -146,15 +154,15 @@ class SharedFloodControl(FloodControl):
         if not chat_ids or (chat_ids[0], booked_lane) in self._booked:
             return  # the next message has its turn; the others book theirs when it is their go
         now = self._monotonic()
-        for key in [key for key, at in self._booked.items() if at < now - FORGET_BOOKED_AFTER]:
+        for key in [key for key, booking in self._booked.items() if booking.at < now - FORGET_BOOKED_AFTER]:
             del self._booked[key]
         chats = [chat for chat in dict.fromkeys(chat_ids) if (chat, booked_lane) not in self._booked]
         async with self._asking[booked_lane]:
             if self._monotonic() < self._lane_full_until[booked_lane]:
                 return  # no room yet: the message books its own turn when it is sent
-            for chat, (turn, at) in zip(chats, await self._claim_for_outbox(booked_lane, chats)):
+            for chat, (turn, booking) in zip(chats, await self._claim_for_outbox(booked_lane, chats)):
                 if turn.reserved:
-                    self._booked[(chat, booked_lane)] = at
+                    self._booked[(chat, booked_lane)] = booking
 
     async def _acquire(self, chat_id: int, lane: Lane, interactive: bool, place: int | None = None) -> _Permit:
         # The database hands out each chat's turns one at a time, first come first served, so `place` (the
@@ -163,18 +171,18 @@ class SharedFloodControl(FloodControl):
         while True:
             while (paused := self.paused_for()) > 0:
                 await asyncio.sleep(paused)
-            at = self._booked.pop((chat_id, booked_lane), None)
-            if at is None:
-                turn, at = await (self._claim_for_reply(chat_id) if interactive else self._claim_in_turn(booked_lane, chat_id))
+            booking = self._booked.pop((chat_id, booked_lane), None)
+            if booking is None:
+                turn, booking = await (self._claim_for_reply(chat_id) if interactive else self._claim_in_turn(booked_lane, chat_id))
                 if not turn.reserved:
                     await self._wait_for_room(turn, interactive)
                     continue
-            await self._sleep_until(at)
-            if (late := self._monotonic() - at + self._clock.doubt() - ON_TIME) > 0:
+            await self._sleep_until(booking.at)
+            if (late := self._monotonic() - booking.at + self._clock.doubt() - ON_TIME) > 0:
                 # Sent late, this send is closer to the next turns than the grid allows: move the turns not yet
                 # booked (those a second on, where Telegram's window would see them bunch) back by as much.
                 self.late_turns += 1
-                self._in_background(self._run(push_back_turns, booked_lane.value, late))
+                self._in_background(self._run(push_back_turns, booked_lane.value, late, booking.booked_at))
             # Counted in this process's windows too; the spacing was the database's.
             return self._start(self._monotonic(), chat_id, lane, interactive=True)
 
@@ -182,18 +190,18 @@ class SharedFloodControl(FloodControl):
         # Replies go in the standard lane; in paid mode only broadcast messages take the paid lane's turns.
         return Lane.STANDARD if interactive or lane not in self._intervals else lane
 
-    async def _claim_for_reply(self, chat_id: int) -> tuple[Turn, float]:
+    async def _claim_for_reply(self, chat_id: int) -> tuple[Turn, _Booking]:
         [answer] = await self._claim(Lane.STANDARD, [chat_id], REPLY_HORIZON)
         return answer
 
-    async def _claim_in_turn(self, lane: Lane, chat_id: int) -> tuple[Turn, float]:
+    async def _claim_in_turn(self, lane: Lane, chat_id: int) -> tuple[Turn, _Booking]:
         """One outbox message's turn, asked by one of this process's workers at a time, once the lane has room."""
         async with self._asking[lane]:
             await self._sleep_until(self._lane_full_until[lane])
             [answer] = await self._claim_for_outbox(lane, [chat_id])
             return answer
 
-    async def _claim_for_outbox(self, lane: Lane, chats: list[int]) -> list[tuple[Turn, float]]:
+    async def _claim_for_outbox(self, lane: Lane, chats: list[int]) -> list[tuple[Turn, _Booking]]:
         answers = await self._claim(lane, chats, OUTBOX_HORIZON)
         # Booked to the horizon: ask again once a third of it is free, for a few turns at a time rather than one.
         full_for = max((turn.wait for turn, _ in answers if not turn.reserved and turn.wait > 0), default=0.0)
@@ -215,7 +223,7 @@ class SharedFloodControl(FloodControl):
         if (ahead := at - self._monotonic()) > 0:
             await asyncio.sleep(ahead)
 
-    async def _claim(self, lane: Lane, chats: list[int], horizon: float) -> list[tuple[Turn, float]]:
+    async def _claim(self, lane: Lane, chats: list[int], horizon: float) -> list[tuple[Turn, _Booking]]:
         """The database's answer for each chat, with the turn (if booked) on this process's clock."""
         grid = Grid(self._intervals[lane], CATCH_UP, horizon)
         asked = self._monotonic()
@@ -227,7 +235,7 @@ class SharedFloodControl(FloodControl):
         self.round_trips += 1
         if self.round_trips % _FORGET_CHATS_EVERY == 0:
             self._in_background(self._run(forget_idle_chats))
-        return [(turn, self._clock.local(turn.db_now + turn.wait)) for turn in turns]
+        return [(turn, _Booking(self._clock.local(turn.db_now + turn.wait), turn.db_now)) for turn in turns]
 
     async def _run(self, statement: Callable[..., Awaitable[None]], *arguments: Any) -> None:
         try:

@@ -9,6 +9,7 @@ import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0018_flood_turns_ahead'
@@ -65,6 +66,9 @@ END $$;
 
 
 def upgrade() -> None:
+    # The last move back of the lane's turns after a late send (db/flood_limit.py, push_back_turns).
+    op.add_column('flood_lanes', sa.Column('pushed_at', sa.Float(), server_default=sa.text('0'), nullable=False))
+    op.add_column('flood_lanes', sa.Column('pushed_by', sa.Float(), server_default=sa.text('0'), nullable=False))
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP FUNCTION flood_try_turn(text, bigint, double precision, double precision, boolean)')
         op.execute(CLAIM_TURNS)
@@ -76,6 +80,9 @@ def downgrade() -> None:
             'DROP FUNCTION flood_claim_turns(text, bigint[], double precision[], double precision, double precision, double precision)'
         )
         op.execute(_try_turn_of_0014())
+    with op.batch_alter_table('flood_lanes') as lanes:
+        lanes.drop_column('pushed_by')
+        lanes.drop_column('pushed_at')
 
 
 def _try_turn_of_0014() -> str:
