@@ -133,6 +133,7 @@ class SharedFloodControl(FloodControl):
         # The outbox's workers ask for turns one at a time, none while the lane is known to be booked ahead.
         self._asking = {lane: asyncio.Lock() for lane in Lane}
         self._lane_full_until = dict.fromkeys(Lane, 0.0)
+        self._push_backs: dict[Lane, tuple[float, float]] = {}  # lane -> (seconds, booked_at) not yet sent
         self._clock = _DatabaseClock()
         self.round_trips = 0
         self.late_turns = 0
@@ -181,10 +182,23 @@ class SharedFloodControl(FloodControl):
             if (late := self._monotonic() - booking.at + self._clock.doubt() - ON_TIME) > 0:
                 # Sent late, this send is closer to the next turns than the grid allows: move the turns not yet
                 # booked (those a second on, where Telegram's window would see them bunch) back by as much.
-                self.late_turns += 1
-                self._in_background(self._run(push_back_turns, booked_lane.value, late, booking.booked_at))
+                self._push_back(booked_lane, late, booking.booked_at)
             # Counted in this process's windows too; the spacing was the database's.
             return self._start(self._monotonic(), chat_id, lane, interactive=True)
+
+    def _push_back(self, lane: Lane, seconds: float, booked_at: float) -> None:
+        """Move the lane's unbooked turns back in the background; this process's late sends meanwhile go in one move."""
+        self.late_turns += 1
+        if (waiting := self._push_backs.get(lane)) is not None:
+            self._push_backs[lane] = (max(waiting[0], seconds), min(waiting[1], booked_at))
+            return
+        self._push_backs[lane] = (seconds, booked_at)
+        self._in_background(self._send_push_back(lane))
+
+    async def _send_push_back(self, lane: Lane) -> None:
+        await asyncio.sleep(0)  # late sends of this moment join in
+        seconds, booked_at = self._push_backs.pop(lane)
+        await self._run(push_back_turns, lane.value, seconds, booked_at)
 
     def _booked_lane(self, lane: Lane, interactive: bool) -> Lane:
         # Replies go in the standard lane; in paid mode only broadcast messages take the paid lane's turns.
