@@ -31,6 +31,9 @@ CHATTERS = 6
 RECIPIENTS = 210  # at 30 a second, seven seconds: longer than the first round, shorter than all three
 ROUNDS = 3  # each round: /help, /orders, a double tap on the first item; one instance is killed after round 1
 KILLED_AFTER = 1
+# Seconds an answer may take: a second or two when the machine is quiet; a loaded CI machine needs the headroom, and
+# only a lost answer should fail the test.
+ANSWER_WITHIN = 60
 
 
 async def shop(sessions: Sessions, chatters: list[FakeUser]) -> None:
@@ -50,10 +53,10 @@ async def chat(fake: FakeBotApi, telegram: Telegram, session: aiohttp.ClientSess
     for _ in rounds:
         help_request = fake.send_command(user, "help")
         await telegram.push(session, help_request)
-        await fake.wait_for_reply(help_request, timeout=15)
+        await fake.wait_for_reply(help_request, timeout=ANSWER_WITHIN)
         orders_request = fake.send_command(user, "orders")
         await telegram.push(session, orders_request)
-        listing = await fake.wait_for_reply(orders_request, timeout=15)
+        listing = await fake.wait_for_reply(orders_request, timeout=ANSWER_WITHIN)
         button = listing.inline_keyboard[0][0]["callback_data"]
         first = fake.press_button(user, listing, button)
         second = fake.press_button(user, listing, button)
@@ -108,7 +111,7 @@ async def test_three_instances_and_two_senders_lose_and_repeat_nothing_even_when
             servers[0].popen.wait()
             await asyncio.gather(*(chat(fake, telegram, session, user, range(KILLED_AFTER, ROUNDS)) for user in chatters))
             await fake.wait_until(
-                lambda: sum(1 for u in recipients if fake.bot_messages(u.id)) == RECIPIENTS, timeout=60, what="the broadcast"
+                lambda: sum(1 for u in recipients if fake.bot_messages(u.id)) == RECIPIENTS, timeout=120, what="the broadcast"
             )
             # What the killed instance had taken is handled elsewhere once its chats' leases run out.
             await until_handled(session_factory, timeout=CHAT_LEASE.total_seconds() + 3 * SWEEP_EVERY_SECONDS + 10)

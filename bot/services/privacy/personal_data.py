@@ -123,7 +123,7 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
     ),
     "processed_updates": _all(_KEEP, "update_id", "processed_at"),  # ids only; purged by retention
     "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
-    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until"),
+    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by"),
     # A chat id with the second its next message may go; deleted a minute later by the senders themselves.
     "flood_chats": _all(_KEEP, "chat_id", "free_at"),
     # An update as Telegram sent it (a customer's words) for the moments until it is handled, then deleted.
@@ -222,6 +222,7 @@ NOT_STAFF = frozenset(
         "ticket_messages.target_chat_id",
         "outbox_messages.telegram_message_id",  # a message's number in its chat
         "flood_chats.chat_id",  # any chat's next free second, deleted a minute later
+        "flood_lanes.pushed_by",  # seconds the sending turns were moved back, not a person
         "webhook_updates.started_by",  # the bot instance handling an update, not a person
     }
 )
