@@ -314,11 +314,12 @@ class EtaChange(Base):
 
 
 class Refund(Base):
-    """Money the shop owes a customer; one per line and reason, so a retry cannot owe it twice."""
+    """Money the shop owes a customer: one per cancel or swap of a line (the line's lock keeps a retry from owing
+    twice); a line the store lowered step by step owes one per step."""
 
     __tablename__ = "refunds"
     __table_args__ = (
-        UniqueConstraint("line_id", "reason", name="uq_refunds_line_reason"),
+        Index("ix_refunds_line_id", "line_id"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
     )
 

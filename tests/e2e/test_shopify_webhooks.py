@@ -368,3 +368,38 @@ async def test_customers_redact_without_an_email_finds_the_customer_by_phone(
     await worker.run_once()
     emails = {email for (email,) in await _read(session, select(Customer.email))}
     assert "gus@example.com" not in emails and "anna@example.com" in emails
+
+
+async def test_a_quantity_the_store_lowered_cancels_only_that_many_waiting_units(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession, clock: ManualClock
+) -> None:
+    order = shopify.order_by_name("#1002")  # Ben waits for two headsets
+    line = next(line for line in order.line_items if line.sku == "HS-200")
+    line.current_quantity = 1  # he asked the shop by phone to send one only
+    order.updated_at = clock.now()
+    await shopify.send_webhook(hooks, "orders/updated", shopify.order_payload(order))
+    await worker.run_once()
+    assert await _line(session, "1002", "HS-200") == (LineStatus.BACKORDERED, 0, 1)  # the other one still waits
+    clock.advance(minutes=1)
+    line.current_quantity = 0
+    order.updated_at = clock.now()
+    await shopify.send_webhook(hooks, "orders/updated", shopify.order_payload(order))
+    await worker.run_once()
+    assert await _line(session, "1002", "HS-200") == (LineStatus.CANCELLED, 0, 2)
+    owed = await _read(
+        session,
+        select(Refund.amount_minor).join(OrderLine, OrderLine.id == Refund.line_id).join(Order)
+        .where(Order.number == "1002").order_by(Refund.id),
+    )
+    assert [amount for amount, in owed] == [14900, 14900]
+
+
+async def test_a_lowered_quantity_keeps_what_is_reserved_to_ship(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession, clock: ManualClock
+) -> None:
+    order = shopify.order_by_name("#1003")  # Cleo: one mixer reserved, one waiting
+    next(line for line in order.line_items if line.sku == "MX-500").current_quantity = 1
+    order.updated_at = clock.now()
+    await shopify.send_webhook(hooks, "orders/updated", shopify.order_payload(order))
+    await worker.run_once()
+    assert await _line(session, "1003", "MX-500") == (LineStatus.ALLOCATED, 1, 1)

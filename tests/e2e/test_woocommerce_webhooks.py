@@ -1,6 +1,7 @@
 """WooCommerce's webhooks through the real web app: the creation ping, new orders, stock, a bad signature, a replay,
 an update arriving after a newer one, and a delivery WooCommerce never retried, found by the reconcile."""
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -136,3 +137,24 @@ async def test_a_cancel_whose_delivery_was_lost_is_found_by_the_reconcile(
     await reconciling.aclose()
     # Cleo's one waiting mixer is cancelled; the one in stock was the shop's to stop before shipping.
     assert await _line(session_factory, "1003", "MX-500") == (LineStatus.ALLOCATED, 2, 1)
+
+
+async def test_two_changes_within_one_second_are_both_applied_and_a_replay_once(
+    hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    ben = next(order for order in woo_stocked.orders.values() if order["number"] == "1002")
+    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    clock.advance(minutes=1)
+    ben["line_items"][0]["quantity"] = 1  # the staff take one headset off...
+    lowered = json.loads(json.dumps(woo_stocked.edit_order(ben["id"])))
+    clock.advance(seconds=0.4)
+    cancelled = json.loads(json.dumps(woo_stocked.edit_order(ben["id"], status="cancelled")))  # ...then cancel it all
+    assert lowered["date_modified_gmt"] == cancelled["date_modified_gmt"]
+    for body in (lowered, lowered, cancelled):
+        assert (await woo_stocked.deliver(hook_id, body)).status == 200
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1002", "HS-200") == (LineStatus.BACKORDERED, 2, 1)
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1002", "HS-200") == (LineStatus.CANCELLED, 2, 2)
+    assert [status for _, status in await _queued(session_factory)] == ["done", "done"]

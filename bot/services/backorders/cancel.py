@@ -1,9 +1,9 @@
 """A customer cancels what is still waiting, is refunded for it, and everyone behind moves up."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
@@ -105,21 +105,27 @@ async def cancel_order(uow: UnitOfWork, customer_id: int, order_number: str, act
 
 
 async def cancel_for_shop(
-    uow: UnitOfWork, order_number: str, actor: Actor, skus: Collection[str] = ()
+    uow: UnitOfWork, order_number: str, actor: Actor, skus: Collection[str] = (), *,
+    units: Mapping[str, int] | None = None,
 ) -> OrderCancelResult:
     """The shop cancels what still waits of an order (of the SKUs named, or all); the customer is told.
 
+    With `units`, only that many waiting units of each SKU named there are cancelled (the store lowered a line's
+    quantity): the units that came last in the queue go, so what is reserved or nearest to stock stays.
     OrderNotFound for an unknown order; LineNotFound when a SKU named is not on it.
     """
     async with uow:
         order = (await uow.session.execute(select(Order).where(Order.number == order_number))).scalar_one_or_none()
         if order is None:
             raise OrderNotFound()
-        return await _cancel_order(uow, order, actor, set(skus))
+        return await _cancel_order(uow, order, actor, set(skus) | set(units or {}), units)
 
 
-async def _cancel_order(uow: UnitOfWork, order: Order, actor: Actor, skus: set[str] | None = None) -> OrderCancelResult:
-    """Cancel the order's waiting lines (of `skus` only, when given) and commit if anything changed."""
+async def _cancel_order(
+    uow: UnitOfWork, order: Order, actor: Actor, skus: set[str] | None = None, units: Mapping[str, int] | None = None
+) -> OrderCancelResult:
+    """Cancel the order's waiting lines (of `skus` only, when given; `units` of a SKU at most) and commit if anything
+    changed."""
     session = uow.session
     cancelled: list[CancelResult] = []
     kept: list[KeptLine] = []
@@ -127,13 +133,21 @@ async def _cancel_order(uow: UnitOfWork, order: Order, actor: Actor, skus: set[s
     lines = await locked_order_lines(session, order)
     if skus and skus - {line.product.sku for line in lines}:
         raise LineNotFound()
-    for line in lines:
+    left = dict(units or {})
+    # With a number of units to cancel, the newest lines of a SKU give theirs first.
+    for line in sorted(lines, key=lambda each: -each.id) if units else lines:
         if skus and line.product.sku not in skus:
+            continue
+        sku = line.product.sku
+        if units is not None and (left.get(sku, 0) <= 0 or line.open_quantity == 0):
             continue
         if _was_cancelled(line):
             cancelled.append(await _earlier_cancel(session, line))
         elif line.status in OPEN_LINE_STATUSES:
-            cancelled.append(await _cancel(uow, line, actor))
+            quantity = min(line.open_quantity, left[sku]) if units is not None else None
+            cancelled.append(await _cancel(uow, line, actor, quantity))
+            if units is not None:
+                left[sku] -= quantity or 0
             changed_skus.add(line.product_id)
         else:
             kept.append(KeptLine(line.id, line.product.sku, line.product.name, line.status, _why_not(line)))
@@ -182,15 +196,19 @@ def _check_cancellable(line: OrderLine) -> None:
         raise LineNotCancellable(LineStatus.CANCELLED.value if _was_cancelled(line) else line.status.value)
 
 
-async def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor) -> CancelResult:
-    """Cancel the line's waiting quantity, owe its refund, audit it and log its events, in the current transaction."""
+async def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor, quantity: int | None = None) -> CancelResult:
+    """Cancel the line's waiting quantity (or `quantity` of it), owe its refund, audit it and log its events, in the
+    current transaction."""
     now = uow.clock.now()
-    quantity = line.open_quantity
+    quantity = line.open_quantity if quantity is None else min(quantity, line.open_quantity)
     refund = quantity * line.unit_price_minor
     line.cancelled_quantity += quantity
-    # What was allocated still ships; a line with nothing allocated is cancelled outright.
-    line.status = LineStatus.ALLOCATED if line.allocated_quantity else LineStatus.CANCELLED
-    line.resolved_at = now
+    if line.open_quantity:  # some still waits: the line keeps its place in the queue
+        line.status = LineStatus.PARTIALLY_ALLOCATED if line.allocated_quantity else LineStatus.BACKORDERED
+    else:
+        # What was allocated still ships; a line with nothing allocated is cancelled outright.
+        line.status = LineStatus.ALLOCATED if line.allocated_quantity else LineStatus.CANCELLED
+        line.resolved_at = now
     line.updated_at = now
     owed = Refund(
         line_id=line.id,
@@ -222,10 +240,11 @@ async def _earlier_cancel(session: AsyncSession, line: OrderLine) -> CancelResul
     """The result of the cancel that already happened, rebuilt from the line and the refund it owed."""
     refund = (
         await session.execute(
-            select(Refund.amount_minor).where(Refund.line_id == line.id, Refund.reason == RefundReason.CANCELLED)
+            # A line the store lowered step by step has one refund per step.
+            select(func.sum(Refund.amount_minor)).where(Refund.line_id == line.id, Refund.reason == RefundReason.CANCELLED)
         )
     ).scalar_one_or_none()
-    return _result(line, refund or 0, already_done=True)
+    return _result(line, int(refund or 0), already_done=True)
 
 
 def _result(line: OrderLine, refund: int, *, already_done: bool) -> CancelResult:

@@ -2,12 +2,14 @@
 intake's imports, stock counts through purchasing, cancels, shipments and paid refunds through fulfilment and
 backorders, privacy requests through privacy. The store's ids are linked to ours on the way (store_links).
 
-A new order is imported once; after that the store's updates are reconciled, never re-imported: a cancel or a
-lowered quantity cancels what still waits, a fulfilment ships. An update older than the one applied is skipped.
+A new order is imported once; after that the store's updates are reconciled, never re-imported: a cancel cancels
+what still waits, a quantity lowered by N cancels N waiting units (the last in the queue first), a fulfilment
+ships. An update older than the one applied is skipped, and so is one as old with the same content.
 """
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -248,7 +250,7 @@ async def apply_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: Se
     report = SyncReport()
     newest: dict[str, StoreOrder] = {}
     for order in orders:
-        if order.store_id not in newest or newest[order.store_id].updated_at < order.updated_at:
+        if order.store_id not in newest or newest[order.store_id].updated_at <= order.updated_at:
             newest[order.store_id] = order
     linked = await links_by_store_id(uow, connection.id, "order", list(newest))
     new, known = [], []
@@ -256,7 +258,7 @@ async def apply_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: Se
         link = linked.get(store_id)
         if link is None:
             new.append(order)
-        elif link.store_updated_at is not None and order.updated_at <= link.store_updated_at:
+        elif _applied_already(order, link):
             report.add("order updates older than the last skipped")
         else:
             known.append((order, link.our_key))
@@ -264,6 +266,24 @@ async def apply_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: Se
     for order, number in known:
         report.merge(await _reconcile_order(uow, connection, order, number))
     return report
+
+
+def _applied_already(order: StoreOrder, link: Link) -> bool:
+    """An older version than the one applied, or the same one again.
+
+    Stores stamp changes to the second (WooCommerce's date_modified_gmt, Shopify's updated_at): two edits within one
+    second share a time, so an equal time is the same version only when the content is the same too.
+    """
+    if link.store_updated_at is None:
+        return False
+    if order.updated_at != link.store_updated_at:
+        return order.updated_at < link.store_updated_at
+    return link.data.get("digest") == order_digest(order)
+
+
+def order_digest(order: StoreOrder) -> str:
+    """A short fingerprint of what an order says, whatever its modification time."""
+    return hashlib.sha256(repr(replace(order, updated_at=order.placed_at)).encode()).hexdigest()[:16]
 
 
 async def _import_new_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: list[StoreOrder]) -> SyncReport:
@@ -354,7 +374,7 @@ async def _link_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: li
     our_lines = await _line_ids(uow, [order.number for order in orders])
     links = []
     for order in orders:
-        links.append(Link("order", order.store_id, order.number, order.updated_at, {}))
+        links.append(Link("order", order.store_id, order.number, order.updated_at, {"digest": order_digest(order)}))
         for line in order.lines:
             line_id = our_lines.get((order.number, line.sku or ""))
             if line_id is not None:
@@ -388,14 +408,27 @@ async def _reconcile_order(uow: UnitOfWork, connection: ConnectionConfig, order:
         for line in order.lines:
             if line.sku:
                 in_store[line.sku] = in_store.get(line.sku, 0) + line.quantity
-        lowered = {sku for sku, here in remaining.items() if in_store.get(sku, 0) < here}
+        lowered = {sku: here - in_store.get(sku, 0) for sku, here in remaining.items() if in_store.get(sku, 0) < here}
         if lowered:
-            result = await cancel_for_shop(uow, number, store_actor(connection), lowered)
-            report.add("lines cancelled in the store", len([done for done in result.cancelled if not done.already_done]))
+            result = await cancel_for_shop(uow, number, store_actor(connection), units=lowered)
+            done = [each for each in result.cancelled if not each.already_done]
+            report.add("lines cancelled in the store", len(done))
+            report.problems += _lowered_below_reserved(number, lowered, remaining, await _remaining_by_sku(uow, number))
     for fulfillment in order.fulfillments:
         report.merge(await _fulfil(uow, connection, order.store_id, fulfillment, number))
-    await save_links(uow, connection.id, [Link("order", order.store_id, number, order.updated_at, {})])
+    await save_links(uow, connection.id, [Link("order", order.store_id, number, order.updated_at, {"digest": order_digest(order)})])
     return report
+
+
+def _lowered_below_reserved(
+    number: str, lowered: dict[str, int], before: dict[str, int], after: dict[str, int]
+) -> list[str]:
+    """The units the store took off that were reserved or shipped here, not waiting: the merchant settles those."""
+    return [
+        f"order {number}: the store removed {short} unit(s) of {sku} that were already reserved or shipped here"
+        for sku, units in lowered.items()
+        if (short := units - (before[sku] - after.get(sku, 0))) > 0
+    ]
 
 
 async def _remaining_by_sku(uow: UnitOfWork, number: str) -> dict[str, int]:
