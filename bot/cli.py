@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     for store in (shopify, woocommerce):
         store.add_argument("--status", action="store_true", help="show the connection, its last webhook and what is failing")
         store.add_argument(
+            "--retry-failed", action="store_true",
+            help="put the changes that gave up being written back to the store (see --status) back in line",
+        )
+        store.add_argument(
             "--refunds-by-hand", action="store_true",
             help="do not refund in the store: tag and note the order, and list the refund in the To do page",
         )
@@ -393,6 +397,8 @@ async def _connect(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.status:
         return await connect_jobs.print_status(settings, args.platform)
+    if args.retry_failed:
+        return await connect_jobs.retry_failed(settings, args.platform)
     from bot.connectors.shopify.connect_options import shopify_connection
 
     from bot.connectors.woocommerce.connect_options import woocommerce_connection

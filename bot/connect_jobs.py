@@ -14,7 +14,14 @@ from bot.config import Settings
 from bot.connectors.backfill_run import run_backfill
 from bot.connectors.registry import platform
 from bot.services.audit import Actor
-from bot.services.connectors import ConnectionConfig, ConnectionStatus, SyncReport, connection_statuses, save_connection
+from bot.services.connectors import (
+    ConnectionConfig,
+    ConnectionStatus,
+    SyncReport,
+    connection_statuses,
+    retry_failed_write_backs,
+    save_connection,
+)
 from bot.services.connectors.store_records import StoreRefused, StoreUnavailable
 from bot.wiring import unit_of_work
 from db.models import StoreConnectionStatus
@@ -134,6 +141,25 @@ async def print_status(settings: Settings, platform_name: str, *, stream: TextIO
     return 0
 
 
+async def retry_failed(settings: Settings, platform_name: str, *, stream: TextIO | None = None) -> int:
+    """Put the platform's given-up write-backs back in line, after the merchant mended what the store refused."""
+    out = stream or sys.stdout
+    async with unit_of_work(settings) as uow:
+        statuses = await connection_statuses(uow, platform_name)
+        if not statuses:
+            print(f"No {platform_name} store is connected; `backorder-bot connect {platform_name} --help` says how.", file=out)
+            return 1
+        for status in statuses:
+            queued = await retry_failed_write_backs(uow, status.id, CLI_ACTOR)
+            print(
+                f"{status.platform} store {status.shop}: "
+                + (f"{queued} change(s) that had given up are queued again; `serve` writes them back to the store."
+                   if queued else "no write-back had given up."),
+                file=out,
+            )
+    return 0
+
+
 def describe_status(status: ConnectionStatus) -> str:
     """The connection as `--status` and the console show it, in plain lines."""
     when = lambda at: at.strftime("%Y-%m-%d %H:%M UTC") if at else "never"  # noqa: E731
@@ -151,6 +177,11 @@ def describe_status(status: ConnectionStatus) -> str:
     for problem in status.problems:
         retry = f", next try {when(problem.next_attempt_at)}" if problem.next_attempt_at else ""
         lines.append(f"  ! {problem.kind} of order {problem.order_number} {problem.status.value} after {problem.attempts} attempt(s){retry}: {problem.error}")
+    if status.given_up:
+        lines.append(
+            f"  ! {status.given_up} write-back(s) gave up: once the store takes them, queue them again with"
+            f" `backorder-bot connect {status.platform} --retry-failed`"
+        )
     for topic, error in status.failed_webhooks:
         lines.append(f"  ! webhook {topic}: {error}")
     for asked in status.data_requests:

@@ -41,6 +41,10 @@ def test_connect_checks_registers_and_backfills_then_status_shows_it(
         assert "shopify store backorder-demo.myshopify.com: active" in status
         assert "backfill orders: 3 of 3, done" in status
         assert "refunds in the store" in status
+        assert "gave up" not in status
+
+        assert run_cli("connect", "shopify", "--retry-failed") == 0
+        assert "backorder-demo.myshopify.com: no write-back had given up." in capsys.readouterr().out
     assert store.token not in out.err + out.out + status and store.client_secret not in out.err + status
     engine = create_engine(cli_database.replace("+aiosqlite", ""))
     with engine.connect() as connection:

@@ -11,7 +11,7 @@ from bot.services.audit import Actor
 from bot.services.backorders.cancel import cancel_line
 from bot.services.connectors import ConnectionConfig
 from bot.services.unit_of_work import UnitOfWork
-from db.models import Order, OrderLine
+from db.models import AuditEntry, Order, OrderLine
 from tests.e2e.test_console_http import Console, console, console_deps, signed_in, token  # noqa: F401 - fixtures
 from tests.fakes.shopify_fixtures import Naps
 from tests.fakes.shopify_store import FakeShopify
@@ -41,3 +41,37 @@ async def test_the_store_page_shows_health_backfill_and_a_failing_write_back(
     assert "needs attention" in page.text
     assert "Cancel of order 1002" in page.text and "Shopify answered 503" in page.text
     assert "orders 3 / 3 done" in " ".join(page.text.split())
+
+
+async def test_a_write_back_that_gave_up_is_queued_again_from_the_store_page_and_audited(
+    signed_in: Console, uow: UnitOfWork, session: AsyncSession, shopify: FakeShopify, shopify_adapter: ShopifyAdapter,
+    shopify_connection: ConnectionConfig, naps: Naps,
+) -> None:
+    await run_backfill(uow, shopify_adapter, shopify_connection)
+    customer_id, line_id = (
+        await session.execute(
+            select(Order.customer_id, OrderLine.id).join(OrderLine, OrderLine.order_id == Order.id).where(Order.number == "1002")
+        )
+    ).one()
+    await session.rollback()
+    await cancel_line(uow, line_id=line_id, customer_id=customer_id, actor=Actor.customer(customer_id))
+    shopify.token = "shpat_rotated"  # the merchant rotated the app's token in the Shopify admin: refused for good
+    worker = ConnectorWorker(lambda: uow, lambda config: ShopifyAdapter(config, sleep=naps), reconcile_every=None)
+    await worker.run_once()
+    page = await signed_in.get("/console/stores")
+    assert "given up" in page.text and "Try the 1 change that gave up again" in page.text
+
+    forged = await signed_in.post(f"/console/stores/{shopify_connection.id}/retry-failed", {"csrf": "not ours"})
+    assert forged.status == 403
+    shopify.token = "shpat_good"  # the token is mended
+    retried = await signed_in.post(f"/console/stores/{shopify_connection.id}/retry-failed", {"csrf": page.field("csrf")})
+    assert retried.status == 303
+    shown = await signed_in.get(retried.location.removeprefix(str(signed_in.client.make_url(""))))
+    assert "1 change is queued again" in shown.text and "gave up again" not in shown.text
+    await worker.run_once()
+    await worker.aclose()
+    order = shopify.order_by_name("#1002")
+    assert len(order.refunds) == 1 and "Backorder Desk" in (order.note or "")
+    audit = (await session.execute(select(AuditEntry.action, AuditEntry.actor_type).where(AuditEntry.action == "store.write_backs_retried"))).all()
+    await session.rollback()
+    assert [(action, str(actor)) for action, actor in audit] == [("store.write_backs_retried", "merchant")]

@@ -34,6 +34,7 @@ class WriteBackProblem:
 
 @dataclass(frozen=True)
 class ConnectionStatus:
+    id: int
     platform: str
     shop: str
     status: StoreConnectionStatus
@@ -49,6 +50,11 @@ class ConnectionStatus:
     problems: list[WriteBackProblem]  # retrying or failed, newest first
     failed_webhooks: list[tuple[str, str | None]]  # (topic, error), newest first
     data_requests: list[datetime]  # when customers asked the store for their data (last 30 days), newest first
+
+    @property
+    def given_up(self) -> int:
+        """Write-backs that stopped retrying: the merchant can put them back in line."""
+        return self.write_backs.get(StoreWriteBackStatus.FAILED.value, 0)
 
     @property
     def healthy(self) -> bool:
@@ -148,6 +154,7 @@ async def _status(uow: UnitOfWork, connection: "_Row") -> ConnectionStatus:
             ).all()
         )
     return ConnectionStatus(
+        id=connection.id,
         platform=connection.platform,
         shop=connection.shop,
         status=connection.status,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
 
+from bot.services.audit import Actor, record
 from bot.services.connectors.connections import ConnectionConfig
 from bot.services.connectors.store_links import links_by_our_key
 from bot.services.connectors.store_records import WriteBackRequest, WriteBackResult
@@ -212,13 +213,28 @@ async def finish_write_back(
         await uow.commit()
 
 
-async def retry_failed_write_backs(uow: UnitOfWork, connection_id: int) -> int:
-    """Put failed jobs back in line (after the merchant fixed what the store refused); how many."""
+async def retry_failed_write_backs(uow: UnitOfWork, connection_id: int, actor: Actor) -> int:
+    """Put the jobs that gave up back in line, oldest first, after the merchant mended what the store refused (a
+    scope, a setting, a product); how many. Each starts its schedule afresh and keeps the steps it had done."""
     async with uow:
-        result = await uow.session.execute(
-            update(StoreWriteBack)
-            .where(StoreWriteBack.connection_id == connection_id, StoreWriteBack.status == StoreWriteBackStatus.FAILED)
-            .values(status=StoreWriteBackStatus.PENDING, attempts=0, next_attempt_at=uow.clock.now())
+        session, now = uow.session, uow.clock.now()
+        ids = list(
+            (
+                await session.scalars(
+                    select(StoreWriteBack.id)
+                    .where(StoreWriteBack.connection_id == connection_id, StoreWriteBack.status == StoreWriteBackStatus.FAILED)
+                    .order_by(StoreWriteBack.id)
+                    .with_for_update()
+                )
+            ).all()
         )
+        if not ids:
+            return 0
+        await session.execute(
+            update(StoreWriteBack)
+            .where(StoreWriteBack.id.in_(ids))
+            .values(status=StoreWriteBackStatus.PENDING, attempts=0, next_attempt_at=now, lease_expires_at=None)
+        )
+        record(session, actor, "store.write_backs_retried", "store_connection", connection_id, at=now, write_backs=ids)
         await uow.commit()
-        return result.rowcount or 0  # type: ignore[attr-defined]
+        return len(ids)
