@@ -182,6 +182,12 @@ def describe_status(status: ConnectionStatus) -> str:
             f"  ! {status.given_up} write-back(s) gave up: once the store takes them, queue them again with"
             f" `backorder-bot connect {status.platform} --retry-failed`"
         )
+    if status.webhooks_off:
+        lines.append(
+            f"  ! the store turned off the webhooks {', '.join(status.webhooks_off)} after failed deliveries and did not"
+            f" take them back ({status.webhooks_off_error}): until they are active again in the store, only the"
+            " reconcile brings its changes in"
+        )
     for topic, error in status.failed_webhooks:
         lines.append(f"  ! webhook {topic}: {error}")
     for asked in status.data_requests:

@@ -15,10 +15,11 @@ from bot.composition import ChatDeps
 from bot.connectors.backfill_run import run_backfill
 from bot.connectors.woocommerce.adapter import WooCommerceAdapter
 from bot.connectors.worker import ConnectorWorker
-from bot.services.connectors import ConnectionConfig
+from bot.connect_jobs import describe_status
+from bot.services.connectors import ConnectionConfig, connection_statuses
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.web.app import build_web_app
-from db.models import LineStatus, Order, OrderLine, Product, StockLevel, StoreWebhook
+from db.models import AuditEntry, LineStatus, Order, OrderLine, Product, StockLevel, StoreWebhook
 from tests.e2e.chat_driver import read_all
 from tests.fakes.woocommerce_fixtures import woo_adapter_for
 from tests.fakes.woocommerce_store import FakeWooCommerce, signature, wordpress_json
@@ -158,3 +159,32 @@ async def test_two_changes_within_one_second_are_both_applied_and_a_replay_once(
     await woo_worker.run_once()
     assert await _line(session_factory, "1002", "HS-200") == (LineStatus.CANCELLED, 2, 2)
     assert [status for _, status in await _queued(session_factory)] == ["done", "done"]
+
+
+async def test_a_webhook_the_store_keeps_disabled_is_shown_and_the_reconcile_goes_on(
+    hooked: str, woo_stocked: FakeWooCommerce, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock,
+    policy: ShopPolicy,
+) -> None:
+    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    woo_stocked.webhooks[hook_id]["status"] = "disabled"  # after five failed deliveries in a row
+    woo_stocked.fail_next(403, path_contains="/webhooks/", method="PUT")  # a security plugin blocks the change
+    clock.advance(minutes=20)
+    cleo = next(order for order in woo_stocked.orders.values() if order["number"] == "1003")
+    woo_stocked.edit_order(cleo["id"], status="cancelled")
+    reconciling = ConnectorWorker(
+        lambda: UnitOfWork(session_factory, clock, policy), woo_adapter_for, reconcile_every=timedelta(minutes=15)
+    )
+    await reconciling.run_once()
+    assert await _line(session_factory, "1003", "MX-500") == (LineStatus.ALLOCATED, 2, 1)  # reconciled all the same
+    [status] = await connection_statuses(UnitOfWork(session_factory, clock, policy), "woocommerce")
+    assert status.webhooks_off == ["order.updated"] and not status.healthy
+    assert "the store turned off the webhooks order.updated" in describe_status(status)
+
+    clock.advance(minutes=20)
+    await reconciling.run_once()  # the plugin lets it through now
+    await reconciling.aclose()
+    assert woo_stocked.webhooks[hook_id]["status"] == "active"
+    [status] = await connection_statuses(UnitOfWork(session_factory, clock, policy), "woocommerce")
+    assert status.webhooks_off == [] and status.healthy
+    actions = await read_all(session_factory, select(AuditEntry.action).where(AuditEntry.action.like("store.webhooks_%")).order_by(AuditEntry.id))
+    assert [action for action, in actions] == ["store.webhooks_still_off", "store.webhooks_revived"]

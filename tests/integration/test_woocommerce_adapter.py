@@ -20,6 +20,7 @@ from bot.services.connectors.store_records import (
     StoreRefused,
     StoreUnavailable,
     WebhookRefused,
+    WebhooksChecked,
     WriteBackRequest,
 )
 from tests.fakes.woocommerce_store import FakeWooCommerce
@@ -213,6 +214,7 @@ async def test_reconciling_reads_what_changed_since_and_revives_disabled_webhook
         changes = await adapter.changes_since(since)
     orders = [change.order.store_id for change in changes if isinstance(change, OrderSeen)]
     assert orders == [str(new["id"])]
+    assert changes[0] == WebhooksChecked(revived=["order.updated"])
     assert woo_store.webhooks[receiver_down[0]]["status"] == "active"
     assert ("GET", "/wp-json/wc/v3/orders?orderby=id&order=asc&modified_after=2026-12-01T09:59:59&dates_are_gmt=true&page=1&per_page=100") in woo_store.requests
 

@@ -37,6 +37,7 @@ from bot.services.connectors.store_records import (
     StoreRefused,
     StoreUnavailable,
     WebhookRefused,
+    WebhooksChecked,
     WriteBackRequest,
     WriteBackResult,
 )
@@ -142,30 +143,37 @@ class WooCommerceAdapter:
 
     async def changes_since(self, since: datetime) -> list[StoreChange]:
         """Orders and products modified since then, for the deliveries WooCommerce never retried; our webhooks
-        it disabled after failing deliveries are set active again (and logged)."""
-        await self._revive_webhooks()
+        it disabled after failing deliveries are set active again, or reported when the store keeps them off."""
+        checked = await self._revive_webhooks()
         after = (since.astimezone(UTC) - _RECONCILE_OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
         query = {**_OLDEST_FIRST, "modified_after": after, "dates_are_gmt": "true"}
         orders = await self._call(lambda: self._all("orders", query))
         products = await self._products(await self._call(lambda: self._all("products", query)))
-        changes: list[StoreChange] = []
+        changes: list[StoreChange] = [checked]
         if products:
             changes += [ProductsSeen(products), StockCounted(stock_counts(products))]
         changes += [OrderSeen(store_order(order, self._backordered_keys)) for order in orders]
         return changes
 
-    async def _revive_webhooks(self) -> list[str]:
+    async def _revive_webhooks(self) -> WebhooksChecked:
         """WooCommerce disables a webhook after five failed deliveries in a row and retries none of them."""
         hooks = await self._call(lambda: self._all("webhooks"))
-        revived = []
+        revived, still_off, error = [], [], None
         for hook in hooks:
             if str(hook.get("name", "")).startswith(WEBHOOK_NAME) and hook.get("status") == "disabled":
-                await self._call(lambda: self._client.put(f"webhooks/{int(hook['id'])}", {"status": "active"}), write=True)
+                try:
+                    await self._call(lambda: self._client.put(f"webhooks/{int(hook['id'])}", {"status": "active"}), write=True)
+                except (StoreUnavailable, StoreRefused) as failed:  # the reconcile goes on; --status shows it
+                    still_off.append(str(hook.get("topic")))
+                    error = failed.message
+                    continue
                 revived.append(str(hook.get("topic")))
         if revived:
             log.warning("%s had disabled the webhooks %s after failed deliveries; they are active again",
                         self._client.store_url, ", ".join(revived))
-        return revived
+        if still_off:
+            log.warning("%s keeps the webhooks %s disabled: %s", self._client.store_url, ", ".join(still_off), error)
+        return WebhooksChecked(revived, still_off, error)
 
     async def _products(self, found: list[dict[str, Any]]) -> list[StoreProduct]:
         """The products with the variations of the variable ones, fetched PAGES_AT_ONCE at a time."""

@@ -5,10 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
 from bot.services.unit_of_work import UnitOfWork
-from db.models import StoreConnection, StoreConnectionStatus, StoreLink, StoreWebhook
+from db.models import AuditEntry, StoreConnection, StoreConnectionStatus, StoreLink, StoreWebhook
 
 MAX_ERROR_CHARS = 2000
 
@@ -142,3 +143,58 @@ async def note_synced(uow: UnitOfWork, connection_id: int, until: datetime) -> N
             update(StoreConnection).where(StoreConnection.id == connection_id).values(last_sync_at=until)
         )
         await uow.commit()
+
+
+WEBHOOKS_REVIVED = "store.webhooks_revived"
+WEBHOOKS_STILL_OFF = "store.webhooks_still_off"
+
+
+async def note_webhooks_checked(
+    uow: UnitOfWork, connection_id: int, revived: list[str], still_off: list[str], error: str | None, actor: Actor
+) -> None:
+    """Audit webhooks the store had turned off: set active again, or still off (shown by --status until mended).
+
+    A check that finds the same webhooks still off for the same reason as the last one adds nothing.
+    """
+    if not revived and not still_off and not await _webhooks_off(uow, connection_id):
+        return
+    async with uow:
+        session, now = uow.session, uow.clock.now()
+        last = await _last_webhook_check(session, connection_id)
+        if still_off:
+            details = {"topics": still_off, "error": (error or "")[:MAX_ERROR_CHARS]}
+            if last != (WEBHOOKS_STILL_OFF, details):
+                record(session, actor, WEBHOOKS_STILL_OFF, "store_connection", connection_id, at=now, **details)
+        elif revived or (last is not None and last[0] == WEBHOOKS_STILL_OFF):
+            record(session, actor, WEBHOOKS_REVIVED, "store_connection", connection_id, at=now, topics=revived)
+        await uow.commit()
+
+
+async def webhooks_still_off(uow: UnitOfWork, connection_id: int) -> tuple[list[str], str] | None:
+    """The webhooks the last check found off and could not turn on, with the store's answer; None when all are on."""
+    async with uow.read_only():
+        last = await _last_webhook_check(uow.session, connection_id)
+    if last is None or last[0] != WEBHOOKS_STILL_OFF:
+        return None
+    return list(last[1].get("topics", [])), str(last[1].get("error", ""))
+
+
+async def _webhooks_off(uow: UnitOfWork, connection_id: int) -> bool:
+    return await webhooks_still_off(uow, connection_id) is not None
+
+
+async def _last_webhook_check(session: AsyncSession, connection_id: int) -> tuple[str, dict[str, Any]] | None:
+    """The action and details of the connection's last audited webhook check."""
+    row = (
+        await session.execute(
+            select(AuditEntry.action, AuditEntry.details)
+            .where(
+                AuditEntry.entity_type == "store_connection",
+                AuditEntry.entity_id == str(connection_id),
+                AuditEntry.action.in_([WEBHOOKS_REVIVED, WEBHOOKS_STILL_OFF]),
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row[0], dict(row[1] or {})) if row is not None else None

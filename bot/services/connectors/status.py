@@ -1,12 +1,13 @@
 """How a store connection is doing, for `connect … --status` and the console: the connection, the last webhook,
 the backfill, and anything failing with the store's own error message."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.services.connectors.backfill import BackfillState, backfill_states
+from bot.services.connectors.connections import webhooks_still_off
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     AuditEntry,
@@ -50,6 +51,8 @@ class ConnectionStatus:
     problems: list[WriteBackProblem]  # retrying or failed, newest first
     failed_webhooks: list[tuple[str, str | None]]  # (topic, error), newest first
     data_requests: list[datetime]  # when customers asked the store for their data (last 30 days), newest first
+    webhooks_off: list[str] = field(default_factory=list)  # turned off by the store, and it would not turn them on
+    webhooks_off_error: str | None = None  # the store's answer to turning them on
 
     @property
     def given_up(self) -> int:
@@ -58,7 +61,7 @@ class ConnectionStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.status is StoreConnectionStatus.ACTIVE and not self.problems and not self.failed_webhooks and not self.data_requests
+        return self.status is StoreConnectionStatus.ACTIVE and not self.problems and not self.failed_webhooks and not self.data_requests and not self.webhooks_off
 
 
 async def connection_statuses(uow: UnitOfWork, platform: str | None = None) -> list[ConnectionStatus]:
@@ -87,6 +90,7 @@ class _Row:
 
 async def _status(uow: UnitOfWork, connection: "_Row") -> ConnectionStatus:
     backfills = await backfill_states(uow, connection.id)
+    webhooks_off, webhooks_off_error = await webhooks_still_off(uow, connection.id) or ([], None)
     async with uow.read_only():
         session = uow.session
         webhooks = dict(
@@ -170,4 +174,6 @@ async def _status(uow: UnitOfWork, connection: "_Row") -> ConnectionStatus:
         problems=problems,
         failed_webhooks=[(topic, error) for topic, error in failed_webhooks],
         data_requests=data_requests,
+        webhooks_off=webhooks_off,
+        webhooks_off_error=webhooks_off_error,
     )

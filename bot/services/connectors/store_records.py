@@ -190,9 +190,19 @@ class PrivacyRequest:
     store_customer_id: str | None = None
 
 
+@dataclass(frozen=True)
+class WebhooksChecked:
+    """The bot's webhooks the store had turned off (WooCommerce does after failed deliveries), seen at a reconcile:
+    those set active again, and those still off with the store's answer to turning them on."""
+
+    revived: list[str]
+    still_off: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
 StoreChange = (
     ProductsSeen | ProductDeleted | StockCounted | OrderSeen | OrderCancelled | OrderDeleted | FulfillmentSeen
-    | RefundSeen | PrivacyRequest
+    | RefundSeen | PrivacyRequest | WebhooksChecked
 )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, record
 from bot.services.backorders.cancel import cancel_for_shop
-from bot.services.connectors.connections import ConnectionConfig, forget_shop
+from bot.services.connectors.connections import ConnectionConfig, forget_shop, note_webhooks_checked
 from bot.services.connectors.store_links import Link, links_by_store_id, save_links
 from bot.services.connectors.store_records import (
     UNTRACKED_STOCK,
@@ -36,6 +36,7 @@ from bot.services.connectors.store_records import (
     StoreFulfillment,
     StoreOrder,
     StoreProduct,
+    WebhooksChecked,
 )
 from bot.services.errors import DomainError, ImportRejected
 from bot.services.fulfilment.refunds import mark_refund_paid
@@ -95,6 +96,11 @@ async def apply_store_changes(uow: UnitOfWork, connection: ConnectionConfig, cha
                 report.merge(await _refunded_in_store(uow, connection, refund_store_id, line_store_ids))
             case PrivacyRequest():
                 report.merge(await _privacy(uow, connection, change))
+            case WebhooksChecked(revived, still_off, error):
+                await note_webhooks_checked(uow, connection.id, revived, still_off, error, store_actor(connection))
+                report.add("webhooks the store had turned off, on again", len(revived))
+                if still_off:
+                    report.problems.append(f"the store turned off the webhooks {', '.join(still_off)} and keeps them off: {error}")
             case ProductDeleted(store_id) | OrderDeleted(store_id):
                 # Lines and refunds name the products and orders: they stay, as after any deletion in the shop.
                 report.add("deletions noted")
