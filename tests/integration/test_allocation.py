@@ -7,7 +7,7 @@ from bot.clock import ManualClock
 from bot.services.audit import Actor
 from bot.services.backorders.allocation import AllocationChange, allocate_available_stock
 from bot.services.errors import InvalidQuantity, ProductNotFound
-from bot.services.purchasing.stock import set_available_stock
+from bot.services.purchasing.stock import set_available_stock, set_available_stocks
 from bot.services.unit_of_work import UnitOfWork
 from db.models import ActorType, EtaBasis, LineStatus
 from tests import readback
@@ -136,3 +136,28 @@ async def test_a_stock_count_is_refused_for_a_negative_number_or_an_unknown_sku(
         await set_available_stock(uow, sku, available, Actor.merchant())
 
     assert await readback.available(session_factory, product.id) == 2
+
+
+async def test_many_stock_counts_at_once_serve_each_queue_in_order_and_name_unknown_skus(
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions, clock: ManualClock
+) -> None:
+    headset = await add_product(session, "HP-1", available=0)
+    mixer = await add_product(session, "MX-1", available=7)
+    customer = await add_customer(session)
+    later = await add_order(session, customer, [(headset, 2)], placed_at=minutes_after(T0, 5), number="BD-2")
+    first = await add_order(session, customer, [(headset, 2), (mixer, 1)], placed_at=T0, number="BD-1")
+    await session.commit()
+
+    result = await set_available_stocks(uow, {"HP-1": 3, "MX-1": 7, "NOPE-9": 4}, Actor.merchant("shopify"))
+
+    assert result.unknown == ("NOPE-9",) and result.counted == {"HP-1": 3, "MX-1": 7}
+    assert [(change.order_number, change.sku, change.allocated_now) for change in result.allocations] == [
+        ("BD-1", "HP-1", 2), ("BD-2", "HP-1", 1), ("BD-1", "MX-1", 1),
+    ]
+    assert (await readback.line(session_factory, later.lines[0].id)).status is LineStatus.PARTIALLY_ALLOCATED
+    assert (await readback.line(session_factory, first.lines[1].id)).status is LineStatus.ALLOCATED
+    assert [await readback.available(session_factory, p.id) for p in (headset, mixer)] == [0, 6]
+    entries = await readback.audit_entries(session_factory, "stock.set")
+    assert [(entry.entity_id, entry.details["new_available"]) for entry in entries] == [("HP-1", 3)]  # MX-1 unchanged
+    with pytest.raises(InvalidQuantity):
+        await set_available_stocks(uow, {"HP-1": -1}, Actor.merchant("shopify"))

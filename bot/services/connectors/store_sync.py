@@ -47,7 +47,7 @@ from bot.services.intake.product_import import import_product_records
 from bot.services.privacy import PersonNotFound, SubjectQuery, erase_customer
 from bot.services.phone import normalise_phone
 from bot.services.privacy.subjects import find_subject
-from bot.services.purchasing.stock import set_available_stock
+from bot.services.purchasing.stock import set_available_stocks
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OPEN_LINE_STATUSES, Order, OrderLine, Product, Refund, RefundStatus
 
@@ -221,15 +221,18 @@ async def _recount(uow: UnitOfWork, connection: ConnectionConfig, store_availabl
     report = SyncReport()
     waiting = await _waiting_quantities(uow, list(store_available))
     untracked = await links_by_store_id(uow, connection.id, "stock", list(store_available))
-    for sku, available in store_available.items():
-        ours = UNTRACKED_STOCK if untracked.get(sku) and untracked[sku].data.get("untracked") else available + waiting.get(sku, 0)
-        try:
-            result = await set_available_stock(uow, sku, max(0, min(ours, MAX_QUANTITY)), store_actor(connection))
-        except DomainError as refused:  # a SKU the shop does not have (its product was refused)
-            report.problems.append(f"stock of {sku}: {refused.message}")
-            continue
-        report.add("stock counts applied")
-        report.add("lines allocated from store stock", len(result.allocations))
+    ours = {
+        sku: max(0, min(
+            UNTRACKED_STOCK if untracked.get(sku) and untracked[sku].data.get("untracked") else available + waiting.get(sku, 0),
+            MAX_QUANTITY,
+        ))
+        for sku, available in store_available.items()
+    }
+    # All SKUs in one transaction: one allocation and one ETA recompute for the lot, not one per SKU.
+    result = await set_available_stocks(uow, ours, store_actor(connection))
+    report.problems += [f"stock of {sku}: the shop has no product {sku} (the store's product was refused)" for sku in result.unknown]
+    report.add("stock counts applied", len(result.counted))
+    report.add("lines allocated from store stock", len(result.allocations))
     return report
 
 
