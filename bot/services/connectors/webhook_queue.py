@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.services.connectors.store_records import ReceivedWebhook
-from bot.services.retry_schedule import due_in_turn, next_attempt_at
+from bot.services.retry_schedule import attempts_so_far, book_attempts, claim_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
 from db.models import StoreWebhook, StoreWebhookStatus
 
@@ -81,21 +81,13 @@ async def claim_webhooks(uow: UnitOfWork, connection_id: int, limit: int) -> lis
     """Lease up to `limit` due webhooks of the connection, in the order they came."""
     async with uow:
         session, now = uow.session, uow.clock.now()
-        due = (
-            select(StoreWebhook.id)
-            .where(
-                StoreWebhook.connection_id == connection_id,
-                # One resource's webhooks are applied in the order they came.
-                due_in_turn(StoreWebhook, "connection_id", "resource_id", StoreWebhookStatus.PENDING, now),
-            )
-            .order_by(StoreWebhook.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        ids = await claim_in_turn(
+            session, StoreWebhook, owner="connection_id", owner_id=connection_id,
+            # One resource's webhooks are applied in the order they came.
+            key="resource_id", pending=StoreWebhookStatus.PENDING, now=now, limit=limit, lease=LEASE,
         )
-        ids = list((await session.scalars(due)).all())
         if not ids:
             return []
-        await session.execute(update(StoreWebhook).where(StoreWebhook.id.in_(ids)).values(lease_expires_at=now + LEASE))
         rows = (
             await session.execute(
                 select(StoreWebhook.id, StoreWebhook.topic, StoreWebhook.payload, StoreWebhook.attempts)
@@ -113,34 +105,12 @@ async def finish_webhooks(uow: UnitOfWork, outcomes: Sequence[WebhookOutcome]) -
         return
     async with uow:
         session, now = uow.session, uow.clock.now()
-        attempts = dict(
-            (
-                await session.execute(
-                    select(StoreWebhook.id, StoreWebhook.attempts).where(
-                        StoreWebhook.id.in_([outcome.webhook_id for outcome in outcomes])
-                    )
-                )
-            ).all()
-        )
+        attempts = await attempts_so_far(session, StoreWebhook, [outcome.webhook_id for outcome in outcomes])
         rows = [_booked(outcome, attempts[outcome.webhook_id] + 1, now) for outcome in outcomes if outcome.webhook_id in attempts]
-        table = StoreWebhook.__table__
         for status in {row["status"] for row in rows}:
             # The payload (personal data) goes once the webhook is applied; a failing one keeps it for its retries.
             payload = {} if status is StoreWebhookStatus.PENDING else {"payload": None}
-            await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("webhook_id"))
-                .values(
-                    attempts=bindparam("attempts"),
-                    status=bindparam("status"),
-                    next_attempt_at=bindparam("next_attempt_at"),
-                    processed_at=bindparam("processed_at"),
-                    last_error=bindparam("last_error"),
-                    lease_expires_at=None,
-                    **payload,
-                ),
-                [row for row in rows if row["status"] is status],
-            )
+            await book_attempts(session, StoreWebhook, [row for row in rows if row["status"] is status], **payload)
         await uow.commit()
 
 
@@ -153,7 +123,7 @@ def _booked(outcome: WebhookOutcome, attempts: int, now: datetime) -> dict[str, 
         status = StoreWebhookStatus.FAILED if retry_at is None else StoreWebhookStatus.PENDING
         due = retry_at or now
     return {
-        "webhook_id": outcome.webhook_id,
+        "row_id": outcome.webhook_id,
         "attempts": attempts,
         "status": status,
         "next_attempt_at": due,

@@ -20,7 +20,7 @@ from bot.services.event_log import EventType
 from bot.services.fulfilment.refunds import mark_refund_paid
 from bot.services.connectors.store_sync import store_actor
 from bot.services.errors import DomainError
-from bot.services.retry_schedule import due_in_turn, next_attempt_at
+from bot.services.retry_schedule import claim_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, StoreConnection, StoreWriteBack, StoreWriteBackStatus
 from db.transaction_order import settled_transaction_bound
@@ -87,21 +87,13 @@ async def claim_write_backs(uow: UnitOfWork, connection: ConnectionConfig, limit
     """Lease up to `limit` due jobs, each the oldest still pending of its order, with what to ask the store."""
     async with uow:
         session, now = uow.session, uow.clock.now()
-        due = (
-            select(StoreWriteBack.id)
-            .where(
-                StoreWriteBack.connection_id == connection.id,
-                # An order is edited one change at a time, in the order they were made.
-                due_in_turn(StoreWriteBack, "connection_id", "order_number", StoreWriteBackStatus.PENDING, now),
-            )
-            .order_by(StoreWriteBack.id)
-            .limit(limit)
-            .with_for_update(of=StoreWriteBack, skip_locked=True)
+        ids = await claim_in_turn(
+            session, StoreWriteBack, owner="connection_id", owner_id=connection.id,
+            # An order is edited one change at a time, in the order they were made.
+            key="order_number", pending=StoreWriteBackStatus.PENDING, now=now, limit=limit, lease=LEASE,
         )
-        ids = list((await session.scalars(due)).all())
         if not ids:
             return []
-        await session.execute(update(StoreWriteBack).where(StoreWriteBack.id.in_(ids)).values(lease_expires_at=now + LEASE))
         rows = (
             await session.execute(
                 select(StoreWriteBack, Event.public_id, Event.occurred_at, Event.payload)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import insert, select, tuple_
 
 from bot.i18n import N_
 from bot.services.event_log import type_filter
-from bot.services.retry_schedule import due_in_turn, next_attempt_at
+from bot.services.retry_schedule import attempts_so_far, book_attempts, claim_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
 from db.transaction_order import settled_transaction_bound
@@ -150,25 +150,15 @@ async def claim(uow: UnitOfWork, endpoint_id: int, limit: int) -> list[DeliveryJ
     """Lease up to `limit` due deliveries of an active endpoint, each the oldest still pending of its order number."""
     async with uow:
         session, now = uow.session, uow.clock.now()
-        due = (
-            select(WebhookDelivery.id)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(
-                WebhookDelivery.endpoint_id == endpoint_id,
-                WebhookEndpoint.status == WebhookEndpointStatus.ACTIVE,
-                # An order's next delivery waits until the one before it is delivered or given up.
-                due_in_turn(WebhookDelivery, "endpoint_id", "ordering_key", WebhookDeliveryStatus.PENDING, now),
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
-            .with_for_update(of=WebhookDelivery, skip_locked=True)
+        ids = await claim_in_turn(
+            session, WebhookDelivery, owner="endpoint_id", owner_id=endpoint_id,
+            # An order's next delivery waits until the one before it is delivered or given up.
+            key="ordering_key", pending=WebhookDeliveryStatus.PENDING, now=now, limit=limit, lease=LEASE,
+            conditions=[WebhookEndpoint.status == WebhookEndpointStatus.ACTIVE],
+            join=(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id),
         )
-        ids = list((await session.scalars(due)).all())
         if not ids:
             return []
-        await session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).values(lease_expires_at=now + LEASE)
-        )
         rows = (
             await session.execute(
                 select(WebhookDelivery.id, WebhookDelivery.attempts, Event.public_id, Event.type, Event.occurred_at, Event.payload)
@@ -184,44 +174,20 @@ async def claim(uow: UnitOfWork, endpoint_id: int, limit: int) -> list[DeliveryJ
 async def record_outcomes(uow: UnitOfWork, endpoint_id: int, outcomes: Sequence[Outcome]) -> None:
     """Book a batch of attempts at one endpoint: delivered, retried later, given up, or the endpoint disabled.
 
-    One UPDATE for the batch (executemany), not one per delivery: at hundreds of deliveries a second the
-    ORM's row-by-row bookkeeping was most of the cost.
+    One UPDATE for the batch (executemany), not one per delivery.
     """
     if not outcomes:
         return
     async with uow:
         session, now = uow.session, uow.clock.now()
         endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
-        attempts = dict(
-            (
-                await session.execute(
-                    select(WebhookDelivery.id, WebhookDelivery.attempts).where(
-                        WebhookDelivery.id.in_([outcome.delivery_id for outcome in outcomes])
-                    )
-                )
-            ).all()
-        )
+        attempts = await attempts_so_far(session, WebhookDelivery, [outcome.delivery_id for outcome in outcomes])
         rows = [
             _booked(outcome, attempts[outcome.delivery_id] + 1, now)
             for outcome in outcomes
             if outcome.delivery_id in attempts  # a delivery of an endpoint removed meanwhile is gone
         ]
-        if rows:
-            table = WebhookDelivery.__table__
-            await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("delivery_id"))
-                .values(
-                    attempts=bindparam("attempts"),
-                    status=bindparam("status"),
-                    next_attempt_at=bindparam("next_attempt_at"),
-                    delivered_at=bindparam("delivered_at"),
-                    last_status=bindparam("last_status"),
-                    last_error=bindparam("last_error"),
-                    lease_expires_at=None,
-                ),
-                rows,
-            )
+        await book_attempts(session, WebhookDelivery, rows)
         if endpoint is not None:
             _note_health(endpoint, outcomes, now)
         await uow.commit()
@@ -237,7 +203,7 @@ def _booked(outcome: Outcome, attempts: int, now: datetime) -> dict[str, Any]:
         status = WebhookDeliveryStatus.FAILED if retry_at is None else status
         due = retry_at or now
     return {
-        "delivery_id": outcome.delivery_id,
+        "row_id": outcome.delivery_id,
         "attempts": attempts,
         "status": status,
         "next_attempt_at": due,
