@@ -437,6 +437,8 @@ class FakeWooCommerce:
         products = list(self.products.values())
         if "sku" in request.query:  # matches variations too
             products = [item for item in [*products, *self.variations.values()] if item["sku"] == request.query["sku"]]
+        if "type" in request.query:
+            products = [item for item in products if item.get("type") == request.query["type"]]
         return self._page(request, products)
 
     async def _get_product(self, request: web.Request) -> web.Response:

@@ -308,3 +308,20 @@ async def test_a_refusal_is_the_stores_message_and_final(woo_store: FakeWooComme
     async with _connected(woo_store) as adapter:
         with pytest.raises(StoreRefused, match="Invalid refund amount"):
             await adapter.write_back(_cancel(order, "HS-200", 1, 99900))  # more than was paid
+
+
+async def test_reconciling_finds_a_variation_changed_on_its_own(woo_store: FakeWooCommerce) -> None:
+    moment = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
+    woo_store.now = lambda: moment[0]
+    woo_store.add_variable_product("Tee", [("TEE-S", "19.90", 4, "notify"), ("TEE-M", "19.90", 0, "notify")])
+    woo_store.add_variable_product("Cap", [("CAP-1", "9.90", 2, "notify")])
+    moment[0] += timedelta(hours=1)
+    since = moment[0]
+    moment[0] += timedelta(minutes=5)
+    woo_store.set_stock("TEE-M", 6)  # a delivery booked on the variation; its product's own time stays
+    async with _connected(woo_store) as adapter:
+        changes = await adapter.changes_since(since)
+    [seen] = [change for change in changes if isinstance(change, ProductsSeen)]
+    [counted] = [change for change in changes if isinstance(change, StockCounted)]
+    assert [[variant.sku for variant in product.variants] for product in seen.products] == [["TEE-M"]]
+    assert [(count.sku, count.available) for count in counted.counts] == [("TEE-M", 6)]

@@ -1,6 +1,7 @@
 """A WooCommerce store as the connector use cases see it (StoreAdapter): credentials, webhooks, pages, changes,
 write-back. Pages are numbered (`page`, `per_page` up to 100), oldest id first, so a resumed backfill goes on
-where it stopped; lists of variable products fetch their variations too."""
+where it stopped; lists of variable products fetch their variations too, and a reconcile asks every variable product
+for the variations changed since."""
 
 import asyncio
 import logging
@@ -148,12 +149,30 @@ class WooCommerceAdapter:
         after = (since.astimezone(UTC) - _RECONCILE_OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
         query = {**_OLDEST_FIRST, "modified_after": after, "dates_are_gmt": "true"}
         orders = await self._call(lambda: self._all("orders", query))
-        products = await self._products(await self._call(lambda: self._all("products", query)))
+        modified = await self._call(lambda: self._all("products", query))
+        products = await self._products(modified) + await self._changed_variations(query, {item["id"] for item in modified})
         changes: list[StoreChange] = [checked]
         if products:
             changes += [ProductsSeen(products), StockCounted(stock_counts(products))]
         changes += [OrderSeen(store_order(order, self._backordered_keys)) for order in orders]
         return changes
+
+    async def _changed_variations(self, query: Mapping[str, str], read: set[int]) -> list[StoreProduct]:
+        """Variations changed on their own (a variation's stock or price): saving one leaves its product's
+        modification time alone, so each variable product's variations are asked for what changed since."""
+        currency = await self._store_currency()
+        variable = [
+            product for product in await self._call(lambda: self._all("products", {**_OLDEST_FIRST, "type": "variable"}))
+            if product["id"] not in read
+        ]
+        limit = asyncio.Semaphore(PAGES_AT_ONCE)
+
+        async def changed_of(product: dict[str, Any]) -> list[dict[str, Any]]:
+            async with limit:
+                return await self._call(lambda: self._all(f"products/{int(product['id'])}/variations", query))
+
+        changed = await asyncio.gather(*(changed_of(product) for product in variable))
+        return [store_product(product, own, currency) for product, own in zip(variable, changed, strict=True) if own]
 
     async def _revive_webhooks(self) -> WebhooksChecked:
         """WooCommerce disables a webhook after five failed deliveries in a row and retries none of them."""
