@@ -38,13 +38,15 @@ async def _links(uow: UnitOfWork, connection_id: int, kind: str, column: Any, va
         return found
     async with uow.read_only():
         for start in range(0, len(wanted), _CHUNK):
-            rows = await uow.session.scalars(
-                select(StoreLink).where(
+            # Columns, not ORM objects: a backfill reads tens of thousands of links, and identity-mapping each
+            # one cost more than the query.
+            rows = await uow.session.execute(
+                select(StoreLink.store_id, StoreLink.our_key, StoreLink.store_updated_at, StoreLink.data).where(
                     StoreLink.connection_id == connection_id, StoreLink.kind == kind, column.in_(wanted[start : start + _CHUNK])
                 )
             )
-            for row in rows:
-                link = Link(row.kind, row.store_id, row.our_key, row.store_updated_at, dict(row.data or {}))
+            for store_id, our_key, store_updated_at, data in rows:
+                link = Link(kind, store_id, our_key, store_updated_at, dict(data or {}))
                 found[key(link)] = link
     return found
 
