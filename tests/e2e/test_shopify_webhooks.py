@@ -403,3 +403,18 @@ async def test_a_lowered_quantity_keeps_what_is_reserved_to_ship(
     await shopify.send_webhook(hooks, "orders/updated", shopify.order_payload(order))
     await worker.run_once()
     assert await _line(session, "1003", "MX-500") == (LineStatus.ALLOCATED, 1, 1)
+
+
+async def test_the_reconcile_brings_in_a_product_change_whose_webhook_never_came(
+    shopify: FakeShopify, backfilled: None, uow: UnitOfWork, naps: Naps, session: AsyncSession, clock: ManualClock
+) -> None:
+    mixer = shopify.variant_by_sku("MX-500")
+    mixer.product_title, mixer.price, mixer.updated_at = "ProMix Stand Mixer II", "379.00", clock.now() - timedelta(minutes=1)
+    reconciling = ConnectorWorker(
+        lambda: uow, lambda config: ShopifyAdapter(config, sleep=naps), reconcile_every=timedelta(minutes=15)
+    )
+    await reconciling.run_once()
+    await reconciling.aclose()
+    rows = await _read(session, select(Product.name, Product.price_minor).where(Product.sku == "MX-500"))
+    assert [tuple(row) for row in rows] == [("ProMix Stand Mixer II", 37900)]
+    assert shopify.calls.count("VariantsUpdatedSince") == 1

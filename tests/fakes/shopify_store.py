@@ -69,6 +69,7 @@ class Variant:
     available: int
     tracked: bool = True
     product_type: str = "audio"
+    updated_at: datetime | None = None  # its product's last change; None: long ago
 
 
 @dataclass
@@ -300,7 +301,8 @@ class FakeShopify:
                 "inventoryQuantity": variant.available,
                 "inventoryItem": {"id": _gid("InventoryItem", variant.inventory_item_id), "tracked": variant.tracked},
                 "product": {"id": _gid("Product", variant.product_id), "title": variant.product_title,
-                            "productType": variant.product_type, "updatedAt": "2026-11-01T10:00:00Z"}}
+                            "productType": variant.product_type,
+                            "updatedAt": _iso(variant.updated_at) if variant.updated_at else "2026-11-01T10:00:00Z"}}
 
     def _op_StockAtLocation(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
         answer = self._op_ProductVariants(variables, query)
@@ -319,6 +321,15 @@ class FakeShopify:
         return {"productVariants": {"pageInfo": {"hasNextPage": end < len(ordered), "endCursor": str(end)},
                                     "nodes": [self._variant_node(variant) for variant in page]},
                 "productVariantsCount": {"count": len(ordered)}}
+
+    def _op_VariantsUpdatedSince(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
+        since = datetime.fromisoformat(re.search(r"updated_at:>'([^']+)'", variables["query"]).group(1).replace("Z", "+00:00"))
+        changed = sorted((v for v in self.variants.values() if v.updated_at and v.updated_at > since), key=lambda v: v.id)
+        start = int(variables.get("cursor") or 0)
+        page = changed[start : start + int(variables["first"])]
+        end = start + len(page)
+        return {"productVariants": {"pageInfo": {"hasNextPage": end < len(changed), "endCursor": str(end)},
+                                    "nodes": [self._variant_node(variant) for variant in page]}}
 
     def _order_node(self, order: FakeOrder) -> dict[str, Any]:
         return {"__typename": "Order", "id": _gid("Order", order.id), "name": order.name, "createdAt": _iso(order.created_at),

@@ -201,7 +201,8 @@ class ShopifyAdapter:
             await self._sleep(self._poll_seconds)
 
     async def changes_since(self, since: datetime) -> list[StoreChange]:
-        """Orders updated since then (products and stock come by webhook, which Shopify retries for 48 hours)."""
+        """Orders and products updated since then, for webhooks that never came (stock comes by webhook, which
+        Shopify retries for 48 hours)."""
         changes: list[StoreChange] = []
         query = f"updated_at:>'{since.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
         cursor = None
@@ -210,8 +211,17 @@ class ShopifyAdapter:
             page = data["orders"]
             changes += [OrderSeen(order_from_node(node, node["lineItems"]["nodes"])) for node in page["nodes"]]
             if not page["pageInfo"]["hasNextPage"]:
-                return changes
+                break
             cursor = page["pageInfo"]["endCursor"]
+        products: list[StoreProduct] = []
+        cursor = None
+        while True:
+            nodes, cursor, _ = await self._variants(cursor, queries.VARIANTS_UPDATED_SINCE, {"query": query})
+            products += products_from_variant_nodes(nodes, self._currency)
+            if cursor is None:
+                break
+        # Products first: an order of a product that is new since must find it.
+        return ([ProductsSeen(products)] if products else []) + changes
 
     # Webhooks
 

@@ -64,6 +64,20 @@ query ProductVariants($first: Int!, $cursor: String) {
 }
 """
 
+# Variants whose product changed since the last reconcile (Shopify's productVariants search takes `updated_at`).
+VARIANTS_UPDATED_SINCE = """
+query VariantsUpdatedSince($first: Int!, $cursor: String, $query: String!) {
+  productVariants(first: $first, after: $cursor, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id sku title price inventoryQuantity
+      inventoryItem { id tracked }
+      product { id title productType updatedAt }
+    }
+  }
+}
+"""
+
 # The stock at the location the shop ships from (the primary one unless the connection names another).
 STOCK_AT_LOCATION = """
 query StockAtLocation($first: Int!, $cursor: String, $location: ID!) {
