@@ -64,8 +64,11 @@ async def test_a_write_back_that_gave_up_is_queued_again_from_the_store_page_and
     forged = await signed_in.post(f"/console/stores/{shopify_connection.id}/retry-failed", {"csrf": "not ours"})
     assert forged.status == 403
     shopify.token = "shpat_good"  # the token is mended
-    retried = await signed_in.post(f"/console/stores/{shopify_connection.id}/retry-failed", {"csrf": page.field("csrf")})
+    form = {"csrf": page.field("csrf"), "form_id": page.field("form_id")}
+    retried = await signed_in.post(f"/console/stores/{shopify_connection.id}/retry-failed", form)
     assert retried.status == 303
+    again = await signed_in.post(f"/console/stores/{shopify_connection.id}/retry-failed", form)  # a double click
+    assert again.status == 303 and again.location == retried.location
     shown = await signed_in.get(retried.location.removeprefix(str(signed_in.client.make_url(""))))
     assert "1 change is queued again" in shown.text and "gave up again" not in shown.text
     await worker.run_once()

@@ -4,8 +4,8 @@ A store's staff can take units off an order line more than once (5 → 3, later 
 refund, which the store may pay before the next. The cancel stays idempotent through the locked line (its waiting
 quantity), not through one refund per line and reason. The line's refunds are still found by an index.
 
-Revision ID: 0018_refund_per_cancel
-Revises: 0017_store_connections
+Revision ID: 0019_refund_per_cancel
+Revises: 0018_flood_turns_ahead
 Create Date: 2026-12-02
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0018_refund_per_cancel'
-down_revision: str | None = '0017_store_connections'
+revision: str = '0019_refund_per_cancel'
+down_revision: str | None = '0018_flood_turns_ahead'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
