@@ -11,7 +11,8 @@ The walk is done in SQL with running totals, so a recompute is a few statements 
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -25,16 +26,20 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     func,
     insert,
     literal,
     or_,
     select,
+    type_coerce,
     update,
 )
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -110,25 +115,31 @@ def _expected_arrival() -> ColumnElement[date]:
     return _days_after(PurchaseOrder.expected_on, func.coalesce(Supplier.eta_slip_days, 0))
 
 
-def _computed_etas(today: date, handling_days: int, product_ids: Collection[int] | None) -> Select[Any]:
-    """One row per waiting line whose computed ETA, basis or purchase order differs from the stored one."""
+def _computed_etas(scoped: bool) -> Select[Any]:
+    """One row per waiting line whose computed ETA, basis or purchase order differs from the stored one.
+
+    Bound: `today`, `handling_days`, `ready_on` (today + handling days) and, when scoped, `product_ids`.
+    """
     queue_filter = [waiting()]
     supply_filter = [PurchaseOrder.status == PurchaseOrderStatus.OPEN]
     sku_filter = []
-    if product_ids is not None:
-        queue_filter.append(OrderLine.product_id.in_(list(product_ids)))
-        supply_filter.append(PurchaseOrder.product_id.in_(list(product_ids)))
-        sku_filter.append(Product.id.in_(list(product_ids)))
-    today_param = literal(today, Date)
-    handling = literal(handling_days, Integer)
+    if scoped:
+        product_ids = bindparam("product_ids", expanding=True)
+        queue_filter.append(OrderLine.product_id.in_(product_ids))
+        supply_filter.append(PurchaseOrder.product_id.in_(product_ids))
+        sku_filter.append(Product.id.in_(product_ids))
+    today_param = bindparam("today", type_=Date)
+    handling = bindparam("handling_days", type_=Integer)
 
     # Running totals: how many units the queue needs up to and including each line...
     queue = (
         select(
             OrderLine.id,
+            OrderLine.order_id,
             OrderLine.product_id,
             OrderLine.eta,
-            OrderLine.eta_basis,
+            # Read as text: the moves map it to EtaBasis themselves, faster than a result processor per row.
+            type_coerce(OrderLine.eta_basis, String).label("eta_basis"),
             OrderLine.eta_purchase_order_id,
             func.sum(open_quantity())
             .over(partition_by=OrderLine.product_id, order_by=(OrderLine.queued_at, OrderLine.id), rows=(None, 0))
@@ -176,11 +187,13 @@ def _computed_etas(today: date, handling_days: int, product_ids: Collection[int]
     computed = (
         select(
             queue.c.id.label("line_id"),
+            queue.c.order_id,
+            queue.c.product_id,
             queue.c.eta.label("old_eta"),
             queue.c.eta_basis.label("old_basis"),
             queue.c.eta_purchase_order_id.label("old_purchase_order_id"),
             case(
-                (in_stock, literal(today + timedelta(days=handling_days), Date)),
+                (in_stock, bindparam("ready_on", type_=Date)),
                 (on_purchase_order, supply.c.eta),
                 else_=skus.c.estimated_eta,
             ).label("new_eta"),
@@ -220,6 +233,8 @@ _recomputed = Table(
     "eta_recompute",
     _scratch,
     Column("line_id", Integer, primary_key=True, autoincrement=False),
+    Column("order_id", Integer),
+    Column("product_id", Integer),
     Column("old_eta", Date),
     Column("old_basis", String(24)),
     Column("old_purchase_order_id", Integer),
@@ -245,76 +260,70 @@ async def recompute_etas(
     """
     if product_ids is not None and not product_ids:
         return []
-    computed = _computed_etas(clock.today(), policy.handling_days, product_ids)
-    if session.get_bind().dialect.name == "postgresql":
-        return await _recompute_in_one_statement(session, computed, reason, clock.now())
-    return await _recompute_through_scratch_table(session, computed, reason, clock.now())
+    today = clock.today()
+    parameters: dict[str, Any] = {
+        "today": today,
+        "handling_days": policy.handling_days,
+        "ready_on": today + timedelta(days=policy.handling_days),
+        "reason": reason,
+        "now": clock.now(),
+    }
+    scoped = product_ids is not None
+    if scoped:
+        parameters["product_ids"] = list(product_ids)
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        return _moves(await connection.execute(_one_statement(scoped), parameters), reason)
+    return await _recompute_through_scratch_table(session, scoped, parameters)
 
 
-async def _recompute_in_one_statement(
-    session: AsyncSession, computed: Select[Any], reason: str, now: datetime
-) -> list[EtaMove]:
+@cache
+def _one_statement(scoped: bool) -> Select[Any]:
     """PostgreSQL: compute, store, record and report in one statement (data-modifying CTEs).
 
     One round trip and no scratch table: a temporary table costs PostgreSQL catalog writes in every
-    transaction, several times the work of a one-SKU recompute.
+    transaction, several times the work of a one-SKU recompute. Built once and reused, as building it
+    takes longer than running it for one SKU.
     """
-    changed = computed.cte("changed")
+    changed = _computed_etas(scoped).cte("changed")
     lines = OrderLine.__table__
-    stored = (
-        update(lines)
-        .where(lines.c.id == changed.c.line_id)
-        .values(_stored_values(changed, now))
-        .returning(lines.c.id, lines.c.order_id, lines.c.product_id)
-        .cte("stored")
-    )
-    history = insert(EtaChange.__table__).from_select(_HISTORY_COLUMNS, _history_rows(changed, reason, now))
-    moves = (
-        select(*_move_columns(changed))
-        .add_cte(history.cte("history"))
-        .join(stored, stored.c.id == changed.c.line_id)
-        .join(Order, Order.id == stored.c.order_id)
-        .join(Product, Product.id == stored.c.product_id)
-        .where(_moved(changed))
-        .order_by(changed.c.line_id)
-    )
-    return await _read_moves(session, moves, reason)
+    # Not read below: PostgreSQL runs a data-modifying WITH query to completion whether or not it is read.
+    stored = update(lines).where(lines.c.id == changed.c.line_id).values(_stored_values(changed)).cte("stored")
+    history = insert(EtaChange.__table__).from_select(_HISTORY_COLUMNS, _history_rows(changed))
+    return _moves_of(changed).add_cte(history.cte("history"), stored)
 
 
 async def _recompute_through_scratch_table(
-    session: AsyncSession, computed: Select[Any], reason: str, now: datetime
+    session: AsyncSession, scoped: bool, parameters: dict[str, Any]
 ) -> list[EtaMove]:
     """SQLite: the computed rows go to a scratch table once, then history, lines and moves are read from it."""
     # No try/finally: after an error the transaction is rolled back, and the scratch table with it.
     await session.run_sync(lambda sync_session: _recomputed.create(sync_session.connection()))
-    filled = await session.execute(
-        insert(_recomputed).from_select([column.name for column in _recomputed.columns], computed)
-    )
+    connection = await session.connection()
+    fill, record_history, store, report = _scratch_statements(scoped)
     moves: list[EtaMove] = []
-    if filled.rowcount:
-        recomputed = _recomputed.c
-        await session.execute(
-            insert(EtaChange.__table__).from_select(_HISTORY_COLUMNS, _history_rows(_recomputed, reason, now))
-        )
-        lines = OrderLine.__table__
-        await session.execute(
-            update(lines)
-            # The IN is redundant, but without it SQLite's planner walks every order line instead of the few changed.
-            .where(lines.c.id == recomputed.line_id, lines.c.id.in_(select(recomputed.line_id)))
-            .values(_stored_values(_recomputed, now))
-        )
-        moves = await _read_moves(
-            session,
-            select(*_move_columns(_recomputed))
-            .join(OrderLine, OrderLine.id == recomputed.line_id)
-            .join(Order, Order.id == OrderLine.order_id)
-            .join(Product, Product.id == OrderLine.product_id)
-            .where(_moved(_recomputed))
-            .order_by(recomputed.line_id),
-            reason,
-        )
+    if (await connection.execute(fill, parameters)).rowcount:
+        await connection.execute(record_history, parameters)
+        await connection.execute(store, parameters)
+        moves = _moves(await connection.execute(report), parameters["reason"])
     await session.run_sync(lambda sync_session: _recomputed.drop(sync_session.connection()))
     return moves
+
+
+@cache
+def _scratch_statements(scoped: bool) -> tuple[Executable, Executable, Executable, Select[Any]]:
+    """SQLite: fill the scratch table, record history, store the new ETAs, report the moves; built once."""
+    lines = OrderLine.__table__
+    recomputed = _recomputed.c
+    return (
+        insert(_recomputed).from_select([column.name for column in _recomputed.columns], _computed_etas(scoped)),
+        insert(EtaChange.__table__).from_select(_HISTORY_COLUMNS, _history_rows(_recomputed)),
+        update(lines)
+        # The IN is redundant, but without it SQLite's planner walks every order line instead of the few changed.
+        .where(lines.c.id == recomputed.line_id, lines.c.id.in_(select(recomputed.line_id)))
+        .values(_stored_values(_recomputed)),
+        _moves_of(_recomputed),
+    )
 
 
 def _moved(computed: FromClause) -> ColumnElement[bool]:
@@ -325,19 +334,19 @@ def _moved(computed: FromClause) -> ColumnElement[bool]:
     )
 
 
-def _stored_values(computed: FromClause, now: datetime) -> dict[str, Any]:
+def _stored_values(computed: FromClause) -> dict[str, Any]:
     return {
         "eta": computed.c.new_eta,
         "eta_basis": computed.c.new_basis,
         "eta_purchase_order_id": computed.c.new_purchase_order_id,
-        "updated_at": now,
+        "updated_at": bindparam("now", type_=OrderLine.updated_at.type),
     }
 
 
 _HISTORY_COLUMNS = ["line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"]
 
 
-def _history_rows(computed: FromClause, reason: str, now: datetime) -> Select[Any]:
+def _history_rows(computed: FromClause) -> Select[Any]:
     """One ETA-history row per moved line, inserted in line order."""
     return (
         select(
@@ -346,38 +355,41 @@ def _history_rows(computed: FromClause, reason: str, now: datetime) -> Select[An
             computed.c.new_eta,
             computed.c.old_basis,
             computed.c.new_basis,
-            literal(reason, String),
-            literal(now, EtaChange.changed_at.type),
+            bindparam("reason", type_=String),
+            bindparam("now", type_=EtaChange.changed_at.type),
         )
         .where(_moved(computed))
         .order_by(computed.c.line_id)
     )
 
 
-def _move_columns(computed: FromClause) -> tuple[ColumnElement[Any], ...]:
-    """What an EtaMove is made of; the caller joins the line's order and product."""
+def _moves_of(computed: FromClause) -> Select[Any]:
+    """The moved lines with what an EtaMove is made of, in line order."""
     return (
-        computed.c.line_id,
-        Order.customer_id,
-        Order.number,
-        Product.sku,
-        computed.c.old_eta,
-        computed.c.new_eta,
-        computed.c.old_basis,
-        computed.c.new_basis,
+        select(
+            computed.c.line_id,
+            Order.customer_id,
+            Order.number,
+            Product.sku,
+            computed.c.old_eta,
+            computed.c.new_eta,
+            computed.c.old_basis,
+            computed.c.new_basis,
+        )
+        .join(Order, Order.id == computed.c.order_id)
+        .join(Product, Product.id == computed.c.product_id)
+        .where(_moved(computed))
+        .order_by(computed.c.line_id)
     )
 
 
-async def _read_moves(session: AsyncSession, moves: Select[Any], reason: str) -> list[EtaMove]:
-    # Straight through the connection, all rows at once: ORM result handling, or fetching row by row through
-    # the async adapter, would each double the time for 100,000 rows.
-    connection = await session.connection()
-    rows = (await connection.execute(moves)).all()
+def _moves(result: Result[Any], reason: str) -> list[EtaMove]:
+    # All rows at once: fetching row by row through the async adapter would double the time for 100,000 rows.
     return [
         EtaMove(
             line_id, customer_id, number, sku, old_eta, new_eta, _BASES.get(old_basis), _BASES[new_basis], reason
         )
-        for line_id, customer_id, number, sku, old_eta, new_eta, old_basis, new_basis in rows
+        for line_id, customer_id, number, sku, old_eta, new_eta, old_basis, new_basis in result.all()
     ]
 
 
