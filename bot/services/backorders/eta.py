@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -244,6 +245,8 @@ _recomputed = Table(
     prefixes=["TEMPORARY"],
 )
 _BASES = {basis.value: basis for basis in EtaBasis}
+# Up to this many SKUs a recompute's rows fit PostgreSQL's default working memory.
+_FEW_SKUS = 100
 
 
 async def recompute_etas(
@@ -273,6 +276,10 @@ async def recompute_etas(
         parameters["product_ids"] = list(product_ids)
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
+        if product_ids is None or len(product_ids) > _FEW_SKUS:
+            # Sorting and keeping 100,000 computed rows takes some 20 MB; with the default 4 MB PostgreSQL spills
+            # them to temporary files three times over. For this transaction only.
+            await connection.execute(text("SET LOCAL work_mem = '64MB'"))
         return _moves(await connection.execute(_one_statement(scoped), parameters), reason)
     return await _recompute_through_scratch_table(session, scoped, parameters)
 
