@@ -306,7 +306,7 @@ class EtaChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key, as in the audit log: the rows are written only from order_lines in the statement that moves
     # the ETA, and checking 100,000 of them one by one took a third of a full recompute on PostgreSQL (migration
-    # 0019_eta_changes_without_line_fk).
+    # 0020_eta_changes_without_line_fk).
     line_id: Mapped[int] = mapped_column(Integer)
     old_eta: Mapped[date | None] = mapped_column(Date)
     new_eta: Mapped[date | None] = mapped_column(Date)

@@ -7,8 +7,8 @@ a third of the whole recompute. The rows come from order_lines in that same stat
 line that does not exist; order lines are never deleted (erasure pseudonymises them), so the cascade never ran.
 Like the audit log, the history is kept without a foreign key; its index on (line_id, changed_at) stays.
 
-Revision ID: 0019_eta_changes_without_line_fk
-Revises: 0018_flood_turns_ahead
+Revision ID: 0020_eta_changes_without_line_fk
+Revises: 0019_refund_per_cancel
 Create Date: 2026-12-02
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0019_eta_changes_without_line_fk'
-down_revision: str | None = '0018_flood_turns_ahead'
+revision: str = '0020_eta_changes_without_line_fk'
+down_revision: str | None = '0019_refund_per_cancel'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
