@@ -23,7 +23,7 @@ from telegram import Update
 from bot.background import background_work
 from bot.cli_command import cli_command
 from bot.clock import SystemClock
-from bot.composition import ChatDeps
+from bot.composition import MINI_APP_PATH, ChatDeps
 from bot.config import Settings
 from bot.delivery import DeliveryStats, FloodControlRateLimiter, flood_control_for
 from bot.demo_clock import daytime, quiet_hours_of
@@ -128,7 +128,10 @@ async def demo_stack(
             await forget_old_updates(uow(), clock.now() + _ALL_OF_TIME)
             async with FakeBotApi(f"{SANDBOX_BOT_ID}:{secrets.token_urlsafe(24)}", now=clock.now) as fake:
                 cast = _cast(fake, base)
-                deps = ChatDeps(_demo_settings(base, database_url, fake, cast, _address(listener)), session_factory, clock, policy)
+                deps = ChatDeps(
+                    _demo_settings(base, database_url, fake, cast, _address(listener)), session_factory, clock, policy,
+                    sandbox_mini_app_url=_address(listener) + MINI_APP_PATH,
+                )
                 stack = DemoStack(fake, deps, clock, cast, SignInLinks(clock))
                 async with _running(stack, listener):
                     yield stack

@@ -2,7 +2,7 @@
 
 import logging
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -59,6 +59,7 @@ class BackorderApplication(Application):  # type: ignore[type-arg]
         await super().initialize()
         await _announce_commands(self)
         await offer_console_button(self.bot, self.bot_data["deps"].settings)
+        await announce_mini_app(self)
 
     async def start(self) -> None:
         await super().start()
@@ -171,3 +172,21 @@ async def _announce_commands(application: Application) -> None:
             )
         except TelegramError as refused:
             log.warning("could not set the %s command menu: %s", language, refused)
+
+
+async def announce_mini_app(application: Application) -> None:  # type: ignore[type-arg]
+    """The chat menu button opening the customers' Mini App, where one is served; a refusal must not stop the bot.
+
+    Telegram's default for every private chat (per-chat buttons, such as a merchant's, stand above it); it
+    is named in the shop's language, as one text serves every chat.
+    """
+    deps: ChatDeps = application.bot_data["deps"]
+    if deps.mini_app_url is None:
+        return
+    t = translator(deps.settings.default_language)
+    try:
+        await application.bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(t.gettext("Track my items"), WebAppInfo(deps.mini_app_url))
+        )
+    except TelegramError as refused:
+        log.warning("could not set the Mini App's menu button: %s", refused)

@@ -19,26 +19,30 @@ async def orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, conversation.not_linked(tr(context)))
         return
     status = await get_backorder_status(deps(context).uow(), customer)
-    await reply(update, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
+    await reply(update, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context), mini_app=_mini_app(context)))
 
 
 async def orders_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
     """Show the customer's waiting and recently resolved items in place of the pressed message, so the chat stays tidy."""
     status = await get_backorder_status(deps(context).uow(), customer_id(context))
-    await show(update.callback_query, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context)))
+    await show(update.callback_query, backorder_card.order_list(status.waiting, status.recently_resolved, tr(context), mini_app=_mini_app(context)))
 
 
 async def orders_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
     """‹ Previous / Next ›: another page of the list, in place."""
     status = await get_backorder_status(deps(context).uow(), customer_id(context))
-    screen = backorder_card.order_list(status.waiting, status.recently_resolved, tr(context), data.ids[0])
+    screen = backorder_card.order_list(
+        status.waiting, status.recently_resolved, tr(context), data.ids[0], mini_app=_mini_app(context)
+    )
     await show(update.callback_query, screen)
 
 
 async def orders_at_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: CallbackData) -> None:
     """« Back from an item: the page of the list that holds it, in place."""
     status = await get_backorder_status(deps(context).uow(), customer_id(context))
-    screen = backorder_card.order_list_at(status.waiting, status.recently_resolved, data.ids[0], tr(context))
+    screen = backorder_card.order_list_at(
+        status.waiting, status.recently_resolved, data.ids[0], tr(context), mini_app=_mini_app(context)
+    )
     await show(update.callback_query, screen)
 
 
@@ -51,7 +55,10 @@ async def line_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         # The press was answered already (button_pressed answers first), so say it in the chat.
         await reply(update, domain_error(refused, t))
         return
-    screen = backorder_card.backorder_card(line, t) if line.status in OPEN_LINE_STATUSES else backorder_card.resolved_card(line, t)
+    if line.status in OPEN_LINE_STATUSES:
+        screen = backorder_card.backorder_card(line, t, mini_app=_mini_app(context))
+    else:
+        screen = backorder_card.resolved_card(line, t)
     await present(update, screen)
 
 
@@ -65,4 +72,9 @@ async def show_order(update: Update, context: ContextTypes.DEFAULT_TYPE, order_n
         return
     waiting = [line for line in order.lines if line.status in OPEN_LINE_STATUSES]
     resolved = [line for line in order.lines if line.status not in OPEN_LINE_STATUSES]
-    await reply(update, backorder_card.order_list(waiting, resolved, t, paged=False))
+    await reply(update, backorder_card.order_list(waiting, resolved, t, paged=False, mini_app=_mini_app(context)))
+
+
+def _mini_app(context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The Mini App's address for this chat's buttons; none before the chat is linked, which the app would only refuse."""
+    return deps(context).mini_app_url if customer_id(context) is not None else None

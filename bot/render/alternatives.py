@@ -9,7 +9,8 @@ from bot.render.phrases import refund_promise
 from bot.render.screen import Screen, inline
 
 
-def _price_note(alternative: Any, t: Translator) -> str:
+def price_note(alternative: Any, t: Translator) -> str:
+    """What the swap does to the price: "€10.00 cheaper — we refund the difference", or "same price"."""
     if alternative.refund_minor:
         return t.gettext("{amount} cheaper — we refund the difference").format(
             amount=t.money(alternative.refund_minor, alternative.currency)
@@ -38,7 +39,7 @@ def alternatives_list(result: Any, t: Translator) -> Screen:
             "• <b>{name}</b> — {price} ({note})".format(
                 name=escape(alternative.name),
                 price=t.money(alternative.unit_price_minor, alternative.currency),
-                note=_price_note(alternative, t),
+                note=price_note(alternative, t),
             )
         )
         rows.append([(alternative.name[:40], button(Action.PICK_ASK, result.line_id, alternative.product_id))])
@@ -49,7 +50,7 @@ def confirm_pick(line_id: int, alternative: Any, t: Translator) -> Screen:
     text = "\n".join(
         [
             t.gettext("Swap your item for <b>{name}</b>?").format(name=escape(alternative.name)),
-            _sentence(_price_note(alternative, t)),
+            _sentence(price_note(alternative, t)),
             t.gettext("It is in stock and ships right away."),
         ]
     )

@@ -9,7 +9,7 @@ from bot.i18n import Translator
 from bot.render.callback_data import Action, button
 from bot.render.pages import items_shown, page_buttons, page_ranges
 from bot.render.phrases import days_waiting, eta_explanation, eta_reason_label, item_title, ship_date, status_label
-from bot.render.screen import Screen, inline
+from bot.render.screen import Screen, inline, with_web_app
 from db.models import LineStatus
 
 
@@ -36,11 +36,14 @@ def coming_title(line: Any) -> str:
     return f"{line.product_name} × {quantity}"
 
 
-def order_list(waiting: list[Any], resolved: list[Any], t: Translator, page: int = 1, *, paged: bool = True) -> Screen:
+def order_list(
+    waiting: list[Any], resolved: list[Any], t: Translator, page: int = 1, *, paged: bool = True, mini_app: str | None = None
+) -> Screen:
     """One page of the waiting items (as buttons) and then the recently resolved ones, with page buttons.
 
     `page` outside the list (a forged or outdated button) shows the nearest page. Unpaged (one order's
-    items, asked for by its number), the first page says how many more the full list holds.
+    items, asked for by its number), the first page says how many more the full list holds. With the
+    `mini_app` address, a last button opens every item's timeline there.
     """
     if not waiting and not resolved:
         return Screen(t.gettext("Good news: nothing on your orders is waiting for stock."))
@@ -55,16 +58,24 @@ def order_list(waiting: list[Any], resolved: list[Any], t: Translator, page: int
         rows.append(page_buttons(number, len(pages), Action.ORDERS_PAGE, t))
     elif len(pages) > 1:
         rows.append([(t.gettext("My orders"), button(Action.ORDERS))])
-    return Screen(text, inline(*rows) if any(rows) else None)
+    keyboard = with_web_app(inline(*rows) if any(rows) else None, t.gettext("Track my items"), mini_app)
+    return Screen(text, keyboard)
 
 
-def order_list_at(waiting: list[Any], resolved: list[Any], line_id: int, t: Translator) -> Screen:
+def item_address(mini_app: str | None, line_id: int) -> str | None:
+    """The Mini App opened at one item's timeline."""
+    return f"{mini_app}?line={line_id}" if mini_app else None
+
+
+def order_list_at(
+    waiting: list[Any], resolved: list[Any], line_id: int, t: Translator, *, mini_app: str | None = None
+) -> Screen:
     """The page of the order list that holds the item `line_id` (the first page if it is not listed)."""
     entries = [*waiting, *resolved]
     index = next((i for i, line in enumerate(entries) if line.line_id == line_id), 0)
     pages = _list_pages(entries, len(waiting), t, paged=True)
     page = next((number for number, shown in enumerate(pages, start=1) if index in shown), 1)
-    return order_list(waiting, resolved, t, page)
+    return order_list(waiting, resolved, t, page, mini_app=mini_app)
 
 
 def _list_pages(entries: list[Any], waiting: int, t: Translator, *, paged: bool) -> list[range]:
@@ -121,7 +132,7 @@ def _ships(line: Any, t: Translator) -> str:
     return ship_date(line.eta, line.eta_confirmed, t)
 
 
-def backorder_card(line: Any, t: Translator) -> Screen:
+def backorder_card(line: Any, t: Translator, *, mini_app: str | None = None) -> Screen:
     """One item: status, ETA with its basis, the last change and why; the actions a customer can take."""
     lines = [
         f"<b>{_escape(item_title(line))}</b>",
@@ -146,7 +157,7 @@ def backorder_card(line: Any, t: Translator) -> Screen:
         [(t.gettext("Talk to a person"), button(Action.HUMAN, line.line_id))],
         [(t.gettext("« Back"), button(Action.ORDERS_AT, line.line_id))],
     )
-    return Screen("\n".join(lines), keyboard)
+    return Screen("\n".join(lines), with_web_app(keyboard, t.gettext("Timeline"), item_address(mini_app, line.line_id)))
 
 
 def resolved_card(line: Any, t: Translator) -> Screen:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, WebAppInfo
 
 Keyboard = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -18,3 +18,11 @@ def inline(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
     )
+
+
+def with_web_app(keyboard: InlineKeyboardMarkup | None, label: str, url: str | None) -> InlineKeyboardMarkup | None:
+    """The keyboard with a last row opening a Mini App at `url` (in private chats only, as Telegram allows); unchanged without one."""
+    if url is None:
+        return keyboard
+    rows = list(keyboard.inline_keyboard) if keyboard is not None else []
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(label, web_app=WebAppInfo(url))]])

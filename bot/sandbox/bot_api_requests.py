@@ -3,6 +3,7 @@
 import copy
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -131,6 +132,16 @@ def check_inline_keyboard(markup: JSON) -> None:
         data = button.get("callback_data")
         if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
             raise bad_request("BUTTON_DATA_INVALID")
+        if "web_app" in button:
+            check_web_app(button["web_app"])
+
+
+def check_web_app(web_app: Any) -> None:
+    """A WebAppInfo: Telegram opens only https pages; the sandbox also those of its own machine (the demo's)."""
+    url = urlsplit(str(web_app.get("url", "")) if isinstance(web_app, dict) else "")
+    local = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")
+    if not (url.scheme == "https" and url.hostname) and not local:
+        raise bad_request("BUTTON_URL_INVALID")
 
 
 def keyboard_change(markup: Any) -> JSON | None:

@@ -606,3 +606,4 @@ def _member_object(user: JSON, status: str, *, is_bot: bool, forum: bool) -> JSO
         return {"status": status, "user": user}
     raise ValueError(f"unsupported member status {status!r}")
 
+

@@ -3,8 +3,11 @@
     GET  /sandbox-api/state                          bot, users, chats, version
     POST /sandbox-api/users                          {first_name, last_name?, username?, language_code?}
     POST /sandbox-api/groups                         {title, supergroup?, forum?, bot_is_admin?}
+    POST /sandbox-api/users/{user_id}/web-app        {url, color_scheme?}: the address the user's Telegram opens
+                                                     for a web_app button, with initData signed as Telegram does
     POST /sandbox-api/users/{user_id}/{action}       text | command | button | keyboard-button | contact |
                                                      sticker | photo | voice | document | edit | block | unblock
+    GET  /sandbox-api/telegram-web-app.js            the stand-in of Telegram's Mini App script (no internet here)
     GET  /sandbox-api/chats/{chat_id}?after_version=N&wait=S   the transcript; waits up to S s for a change
     GET  /sandbox-api/requests?since=N&method=M      what the bot asked the Bot API
     POST /sandbox-api/faults                         {method, kind, chat_id?, times?, retry_after?, status?, seconds?}
@@ -13,6 +16,7 @@
 """
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +28,8 @@ from bot.sandbox.rate_limits import RateLimits
 from bot.sandbox.simulated_users import SimulatedUsers
 
 MAX_WAIT_SECONDS = 30.0
+TELEGRAM_WEB_APP_JS = "/sandbox-api/telegram-web-app.js"
+_STAND_IN = Path(__file__).parent / "static" / "telegram-web-app.js"
 Action = Callable[[SimulatedUsers, FakeUser, JSON], JSON | None]
 
 
@@ -32,7 +38,9 @@ def add_sandbox_routes(app: web.Application, fake: SimulatedUsers) -> None:
     app.router.add_get("/sandbox-api/state", handlers.state)
     app.router.add_post("/sandbox-api/users", handlers.add_user)
     app.router.add_post("/sandbox-api/groups", handlers.add_group)
+    app.router.add_post("/sandbox-api/users/{user_id}/web-app", handlers.open_web_app)
     app.router.add_post("/sandbox-api/users/{user_id}/{action}", handlers.user_action)
+    app.router.add_get(TELEGRAM_WEB_APP_JS, telegram_web_app_js)
     app.router.add_get("/sandbox-api/chats/{chat_id}", handlers.chat)
     app.router.add_get("/sandbox-api/requests", handlers.requests)
     app.router.add_post("/sandbox-api/faults", handlers.add_fault)
@@ -157,7 +165,15 @@ class _SandboxHandlers:
                 for message_id, answer in self.fake.callback_answers(chat_id)
             ],
             "topics": self.fake.topics(chat_id) if chat.is_forum else [],
+            "menu_button": self.fake.menu_button(chat_id) if chat.type == "private" else None,
         })
+
+    @_problems_as_400
+    async def open_web_app(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        user = self.fake.user(int(request.match_info["user_id"]))
+        url = self.fake.open_web_app(user, str(body["url"]), color_scheme=str(body.get("color_scheme", "light")))
+        return web.json_response({"url": url})
 
     @_problems_as_400
     async def requests(self, request: web.Request) -> web.Response:
@@ -194,3 +210,7 @@ async def _json_body(request: web.Request) -> JSON:
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     return body
+
+
+async def telegram_web_app_js(request: web.Request) -> web.Response:
+    return web.Response(body=_STAND_IN.read_bytes(), content_type="application/javascript", headers={"Cache-Control": "no-cache"})

@@ -4,13 +4,33 @@ Each action changes the sandbox's state as Telegram would and queues the update 
 """
 
 import copy
+import json
+import secrets
+from datetime import datetime, timezone
 from types import EllipsisType
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.sandbox.chat_objects import JSON, ChatMessage, FakeChat, FakeUser
 from bot.sandbox.sandbox_state import TOPIC_ICON_COLORS, ChatState, PendingCallbackQuery, QueuedUpdate, media_object, without_reply
 from bot.sandbox.text_entities import detect_entities
 from bot.sandbox.transcript import Transcript
+from bot.telegram_init_data import WebAppUser, init_data_for
+
+# Telegram's theme parameters as its clients pass them to a Mini App (a subset of the keys of themeParams).
+WEB_APP_THEMES: dict[str, JSON] = {
+    "light": {
+        "bg_color": "#ffffff", "text_color": "#000000", "hint_color": "#707579", "link_color": "#3390ec",
+        "button_color": "#3390ec", "button_text_color": "#ffffff", "secondary_bg_color": "#f4f4f5",
+        "destructive_text_color": "#e53935",
+    },
+    "dark": {
+        "bg_color": "#212121", "text_color": "#ffffff", "hint_color": "#aaaaaa", "link_color": "#8774e1",
+        "button_color": "#8774e1", "button_text_color": "#ffffff", "secondary_bg_color": "#0f0f0f",
+        "destructive_text_color": "#ff595a",
+    },
+}
+WEB_APP_VERSION = "8.0"
 
 
 class SandboxError(ValueError):
@@ -241,6 +261,24 @@ class SimulatedUsers(Transcript):
         self._updates.append(duplicate)
         self.notify()
         return duplicate
+
+    def web_app_init_data(self, user: FakeUser) -> str:
+        """The `initData` Telegram hands a Mini App `user` opens now: signed with the bot's token, as Telegram signs it."""
+        person = WebAppUser(user.id, user.first_name, user.last_name, user.username, user.language_code)
+        signed_at = datetime.fromtimestamp(self.timestamp(), timezone.utc)
+        return init_data_for(person, self.token, signed_at, query_id="AA" + secrets.token_urlsafe(16))
+
+    def open_web_app(self, user: FakeUser, url: str, *, color_scheme: str = "light") -> str:
+        """The address a Telegram client loads for a web_app button: `url` with the launch parameters in its fragment."""
+        if color_scheme not in WEB_APP_THEMES:
+            raise SandboxError(f"no {color_scheme!r} theme: light or dark")
+        launch = {
+            "tgWebAppData": self.web_app_init_data(user),
+            "tgWebAppVersion": WEB_APP_VERSION,
+            "tgWebAppPlatform": "web",
+            "tgWebAppThemeParams": json.dumps(WEB_APP_THEMES[color_scheme], separators=(",", ":")),
+        }
+        return f"{url.split('#', 1)[0]}#{urlencode(launch)}"
 
     def _user_message(self, user: FakeUser, content: JSON, chat: FakeChat | None, thread_id: int | None, reply_to: ChatMessage | None) -> JSON | None:
         state = self._private_chat(user) if chat is None or chat.id == user.id else self.chat_states[chat.id]

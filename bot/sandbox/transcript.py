@@ -123,7 +123,7 @@ class Transcript(SandboxState):
         return []
 
     def profile(self, method: str, language_code: str = "") -> JSON | None:
-        """What the bot last set with setMyName, setMyDescription, setMyShortDescription or setChatMenuButton."""
+        """What the bot last set with setMyName, setMyDescription or setMyShortDescription."""
         return self.profile_settings.get((method, language_code))
 
     def menu_button(self, chat_id: int | None = None) -> JSON:

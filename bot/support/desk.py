@@ -12,6 +12,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.business_hours import parse_business_hours
 from bot.composition import ChatDeps
+from bot.config import Settings
 from bot.render.support import agent_command_menu
 from bot.services.support.tickets import TicketPolicy
 from bot.support.agents import AgentDirectory
@@ -48,6 +49,13 @@ class SupportDesk(SupportGroup):
 
     async def stop(self) -> None:
         await self.relay.stop()
+
+
+def ticket_policy(settings: Settings) -> TicketPolicy | None:
+    """The ticket rules of SUPPORT_CHAT_ID; None when no support group is set up."""
+    if settings.support_chat_id is None:
+        return None
+    return TicketPolicy(settings.support_chat_id, parse_business_hours(settings.business_hours), settings.response_target_minutes)
 
 
 def install_support_desk(application: Application) -> SupportDesk | None:  # type: ignore[type-arg]

@@ -1,5 +1,5 @@
 """The one web server: Telegram's webhook, connected stores' webhooks, the merchant API, the merchant console,
-/healthz and /metrics."""
+the customers' Mini App, /healthz and /metrics."""
 
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.web.failed_tokens import FAILED_TOKENS, FailedTokens, limit_failed_toke
 from bot.web.health import add_health_routes
 from bot.web.json_errors import json_errors
 from bot.web.merchant_api import build_merchant_api
+from bot.web.mini_app.page import add_mini_app
 from bot.web.openapi import API_PREFIX
 from bot.web.proxies import behind_proxies, trusted_networks
 from bot.web.store_webhooks import add_store_webhook_routes
@@ -58,6 +59,7 @@ def build_web_app(
     app[MERCHANT_API] = api
     app.add_subapp(API_PREFIX, api)
     app.add_subapp(CONSOLE_PREFIX, build_console(deps))
+    add_mini_app(app)
     app.router.add_get("/favicon.ico", favicon)
     return app
 

@@ -21,9 +21,10 @@ from aiohttp import web
 
 from bot.demo_stack import DemoStack, Persona
 from bot.i18n import SUPPORTED_LANGUAGES
-from bot.sandbox.sandbox_http import add_sandbox_routes
+from bot.sandbox.sandbox_http import TELEGRAM_WEB_APP_JS, add_sandbox_routes
 from bot.web.console.render import environment
 from bot.web.demo_sign_in import add_sign_in_links
+from bot.web.mini_app.page import TELEGRAM_JS
 from bot.json_input import loads_json
 
 DEMO = web.AppKey("demo", object)
@@ -37,6 +38,7 @@ def add_sandbox_page(app: web.Application, demo: DemoStack) -> None:
     app.router.add_post("/sandbox/api/customers", new_customer)
     app.router.add_post("/sandbox/api/next-day", next_day)
     add_sandbox_routes(app, demo.fake)
+    app[TELEGRAM_JS] = TELEGRAM_WEB_APP_JS  # the Mini App page loads the sandbox's stand-in of Telegram's script
     add_sign_in_links(app, demo.sign_in_links)
 
 

@@ -1,0 +1,50 @@
+"""The Mini App's web_app buttons reaching the chat through the Bot API: on the order list, on an item's card and
+as the chat's menu button, only where Telegram can open them (an https PUBLIC_URL)."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.sandbox import FakeBotApi
+from bot.services.unit_of_work import UnitOfWork
+from tests.e2e.chat_driver import CustomerChat
+from tests.e2e.chat_shop import HEADSET, annas_linked_backorder
+
+PUBLIC = "https://shop.example"
+
+
+def web_apps(keyboard: list[list[dict[str, Any]]]) -> dict[str, str]:
+    """The keyboard's web_app buttons, label → address."""
+    return {button["text"]: button["web_app"]["url"] for row in keyboard for button in row if "web_app" in button}
+
+
+@pytest.mark.parametrize("bot_settings", [{"public_url": PUBLIC + "/"}])
+async def test_the_order_list_the_items_card_and_the_menu_open_the_mini_app(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, fake: FakeBotApi, t: Translator
+) -> None:
+    shop = await annas_linked_backorder(session, uow, chat)
+
+    [order_list] = await chat.command("orders")
+    card = await chat.press(order_list, f"{HEADSET} × 1")
+
+    assert web_apps(order_list.inline_keyboard) == {t.gettext("Track my items"): f"{PUBLIC}/mini-app/"}
+    assert web_apps(card.message.inline_keyboard) == {t.gettext("Timeline"): f"{PUBLIC}/mini-app/?line={shop.line_id}"}
+    assert fake.menu_button(chat.chat_id) == {
+        "type": "web_app", "text": "Track my items", "web_app": {"url": f"{PUBLIC}/mini-app/"},
+    }
+
+
+@pytest.mark.parametrize("bot_settings", [{}, {"public_url": "http://shop.example"}])
+@pytest.mark.parametrize("language", ["en"])
+async def test_without_an_https_address_the_chat_has_no_mini_app_buttons(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, fake: FakeBotApi
+) -> None:
+    await annas_linked_backorder(session, uow, chat)
+
+    [order_list] = await chat.command("orders")
+    card = await chat.press(order_list, f"{HEADSET} × 1")
+
+    assert web_apps(order_list.inline_keyboard) == {} and web_apps(card.message.inline_keyboard) == {}
+    assert fake.menu_button(chat.chat_id) == {"type": "default"}
