@@ -105,6 +105,7 @@
     const messages = data.messages;
     const changed = renderMessages(pane.querySelector(".messages"), messages, panes[name].actor(), false);
     renderReplyKeyboard(pane.querySelector(".reply-keyboard"), data.reply_keyboard, panes[name].actor());
+    miniApp.menuButton(pane, data.menu_button, panes[name].actor());
     const start = pane.querySelector(".start");
     if (start) start.hidden = messages.length > 0;
     toastCallbackAnswers(data);
@@ -331,6 +332,12 @@
           line.append(anchor);
           continue;
         }
+        if (button.web_app) {
+          const opener = element("button", { type: "button", class: "inline-button web-app" }, `${button.text} ⧉`);
+          opener.addEventListener("click", () => miniApp.open(actor, button.web_app.url));
+          line.append(opener);
+          continue;
+        }
         const pressable = element("button", { type: "button", class: "inline-button" }, button.text);
         pressable.addEventListener("click", () => act(actor.user_id, "button", {
           chat_id: entry.chat_id, message_id: entry.message_id, callback_data: button.callback_data,
@@ -510,6 +517,100 @@
     }));
     menu.hidden = false;
   }
+
+  // ---- Mini Apps ---------------------------------------------------------------------------------------------
+  // A web_app button (or a web_app menu button) opens its page in a phone-sized pane, as a Telegram client does:
+  // the sandbox's Telegram signs the initData into the address's fragment, and the page's telegram-web-app.js
+  // talks to this pane with Telegram's own postMessage events.
+
+  const miniApp = (() => {
+    let pane = null;
+    let opened = null; // {actor, url, scheme}
+
+    function build() {
+      pane = element("aside", { class: "mini-app-pane", id: "mini-app-pane", "aria-label": "Mini App", hidden: "" });
+      const head = element("div", { class: "mini-app-head" });
+      const back = element("button", { type: "button", class: "mini-app-back", hidden: "" }, "‹ Back");
+      const title = element("strong", { class: "mini-app-title" }, state.cast.bot.first_name);
+      const theme = element("button", { type: "button", class: "mini-app-theme", title: "Switch between Telegram's light and dark theme" }, "☾");
+      const close = element("button", { type: "button", class: "mini-app-close", "aria-label": "Close the Mini App" }, "×");
+      head.append(back, title, theme, close);
+      const frame = element("iframe", { class: "mini-app-frame", title: "Mini App" });
+      pane.append(head, frame);
+      document.body.append(pane);
+      back.addEventListener("click", () => send("back_button_pressed"));
+      close.addEventListener("click", hide);
+      theme.addEventListener("click", () => opened && open(opened.actor, opened.url, opened.scheme === "dark" ? "light" : "dark"));
+      window.addEventListener("message", received);
+    }
+
+    function send(eventType, eventData) {
+      const frame = pane.querySelector("iframe");
+      if (frame.contentWindow) frame.contentWindow.postMessage(JSON.stringify({ eventType, eventData: eventData || {} }), "*");
+    }
+
+    function received(event) {
+      if (!pane || event.source !== pane.querySelector("iframe").contentWindow) return;
+      let message = {};
+      try { message = JSON.parse(event.data); } catch { return; }
+      const data = message.eventData || {};
+      if (message.eventType === "web_app_ready") pane.dataset.ready = "true";
+      else if (message.eventType === "web_app_close") hide();
+      else if (message.eventType === "web_app_setup_back_button") pane.querySelector(".mini-app-back").hidden = !data.is_visible;
+      else if (message.eventType === "web_app_open_link" && /^https?:/i.test(data.url || "")) window.open(data.url, "_blank", "noopener");
+      else if (message.eventType === "web_app_trigger_haptic_feedback") {
+        pane.dataset.haptics = String(Number(pane.dataset.haptics || 0) + 1);
+        pane.classList.remove("buzz");
+        void pane.offsetWidth; // restart the animation
+        pane.classList.add("buzz");
+      }
+    }
+
+    async function open(actor, url, scheme) {
+      if (!pane) build();
+      const colorScheme = scheme || "light";
+      try {
+        const answer = await request("POST", `/sandbox-api/users/${actor.user_id}/web-app`, { url, color_scheme: colorScheme });
+        opened = { actor, url, scheme: colorScheme };
+        pane.dataset.ready = "false";
+        pane.dataset.scheme = colorScheme;
+        pane.querySelector(".mini-app-back").hidden = true;
+        pane.querySelector(".mini-app-theme").textContent = colorScheme === "dark" ? "☀" : "☾";
+        // A fresh frame each time, as Telegram opens a fresh web view: a new address differing only in its
+        // fragment would otherwise only scroll the old page.
+        const frame = element("iframe", { class: "mini-app-frame", title: "Mini App", src: answer.url });
+        pane.querySelector("iframe").replaceWith(frame);
+        pane.hidden = false;
+      } catch (problem) {
+        showError(problem);
+      }
+    }
+
+    function hide() {
+      if (!pane) return;
+      pane.hidden = true;
+      pane.querySelector("iframe").removeAttribute("src");
+      opened = null;
+    }
+
+    // The chat's menu button: the command list ("/"), or a Mini App the bot set with setChatMenuButton.
+    function menuButton(chatPane, button, actor) {
+      const composer = chatPane.querySelector(".composer");
+      let opener = composer.querySelector(".menu-app");
+      if (!button || button.type !== "web_app") {
+        if (opener) opener.remove();
+        return;
+      }
+      if (!opener) {
+        opener = element("button", { type: "button", class: "menu-app" });
+        composer.querySelector(".menu-button").after(opener);
+      }
+      opener.textContent = button.text;
+      opener.onclick = () => open(actor, button.web_app.url);
+    }
+
+    return { open, menuButton };
+  })();
 
   // ---- the people -----------------------------------------------------------------------------------------
 
