@@ -25,8 +25,9 @@ async def test_each_merchant_and_listed_agent_gets_the_console_in_their_menu_but
 
     for chat_id in [*MERCHANTS, AGENT]:
         assert fake.menu_button(chat_id) == console, chat_id
-    assert fake.menu_button(CUSTOMER) == {"type": "default"}  # customers keep theirs
-    assert fake.menu_button() == {"type": "default"}  # and so does the bot's default
+    # Customers keep the bot's default button: their own Mini App (tests/e2e/test_mini_app_buttons.py).
+    track = {"type": "web_app", "text": "Meine Artikel verfolgen", "web_app": {"url": "https://shop.example/mini-app/"}}
+    assert fake.menu_button(CUSTOMER) == fake.menu_button() == track
 
 
 @pytest.mark.parametrize(
