@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.unit_of_work import UnitOfWork
+from db.bulk_rows import insert_rows
 from db.models import ActorType, AuditEntry
 
 
@@ -57,9 +58,6 @@ def record(
     )
 
 
-_AUDIT_CHUNK = 2000  # entries per INSERT: an import's audit trail never sits in memory as one statement
-
-
 @dataclass(frozen=True, slots=True)
 class AuditFact:
     """One change for record_all: what was done to which entity, with its details."""
@@ -70,26 +68,18 @@ class AuditFact:
     details: dict[str, Any]
 
 
+_AUDIT_COLUMNS = ("at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "details")
+
+
 async def record_all(session: AsyncSession, actor: Actor, at: datetime, facts: Iterable[AuditFact]) -> None:
-    """Audit entries for many changes at once, written as sets (an import's thousands of rows), uncommitted."""
-    rows: list[dict[str, Any]] = []
-    for fact in facts:
-        rows.append(
-            {
-                "at": at,
-                "actor_type": actor.type,
-                "actor_id": actor.id,
-                "action": fact.action,
-                "entity_type": fact.entity_type,
-                "entity_id": str(fact.entity_id),
-                "details": fact.details,
-            }
-        )
-        if len(rows) == _AUDIT_CHUNK:
-            await session.execute(insert(AuditEntry.__table__), rows)
-            rows = []
-    if rows:
-        await session.execute(insert(AuditEntry.__table__), rows)
+    """Audit entries for many changes at once, written as sets (an import's thousands of rows), uncommitted.
+
+    `facts` may be a generator: entries are written as they come, so an import's audit trail is never held whole.
+    """
+    rows = (
+        (at, actor.type, actor.id, fact.action, fact.entity_type, str(fact.entity_id), fact.details) for fact in facts
+    )
+    await insert_rows(session, AuditEntry.__table__, _AUDIT_COLUMNS, rows)
 
 
 async def last_change_at(uow: UnitOfWork) -> datetime | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, tuple_
+from sqlalchemy import ColumnElement, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor
@@ -189,16 +189,37 @@ def line_substituted(
         emit(session, EventType.REFUND_OWED, at, {**refund, **by(actor)}, line.order.number)
 
 
-def line_ready_to_ship(
-    session: AsyncSession, at: datetime, order_number: str, line_id: int, sku: str, product_name: str, quantity: int
-) -> None:
-    """Emit line.ready_to_ship: the line is allocated in full, and what to pick for it."""
-    emit(
-        session,
-        EventType.LINE_READY_TO_SHIP,
-        at,
-        {"order_number": order_number, "line_id": line_id, "pick": {"sku": sku, "product_name": product_name, "quantity": quantity}},
-        order_number,
+@dataclass(frozen=True, slots=True)
+class ReadyLine:
+    """A line just allocated in full: what to pick for it."""
+
+    order_number: str
+    line_id: int
+    sku: str
+    product_name: str
+    quantity: int
+
+
+async def lines_ready_to_ship(session: AsyncSession, at: datetime, lines: Sequence[ReadyLine]) -> None:
+    """Emit line.ready_to_ship for each line, in one statement: an import can make thousands ready at once."""
+    if not lines:
+        return
+    await session.execute(
+        insert(Event.__table__),
+        [
+            {
+                "public_id": "evt_" + uuid.uuid4().hex,
+                "type": EventType.LINE_READY_TO_SHIP.value,
+                "occurred_at": at,
+                "order_number": line.order_number,
+                "payload": {
+                    "order_number": line.order_number,
+                    "line_id": line.line_id,
+                    "pick": {"sku": line.sku, "product_name": line.product_name, "quantity": line.quantity},
+                },
+            }
+            for line in lines
+        ],
     )
 
 

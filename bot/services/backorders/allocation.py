@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.services.audit import Actor, AuditFact, record_all
-from bot.services.event_log import line_ready_to_ship
+from bot.services.event_log import ReadyLine, lines_ready_to_ship
 from db.models import OPEN_LINE_STATUSES, LineStatus, Order, OrderLine, Product, StockLevel
 
 
@@ -92,6 +92,7 @@ async def _allocate_chunk(
     changes: list[AllocationChange] = []
     updates: list[dict[str, object]] = []
     facts: list[AuditFact] = []
+    ready_lines: list[ReadyLine] = []
     for line in await _lines_stock_can_reach(session, list(stock)):
         need = line.quantity - line.allocated_quantity - line.cancelled_quantity - line.substituted_quantity
         if remaining[line.product_id] <= 0 or need <= 0:
@@ -115,7 +116,8 @@ async def _allocate_chunk(
             AuditFact("line.allocated", "order_line", line.id, {"quantity": allocated_now, "ready_to_ship": ready})
         )
         if ready:
-            line_ready_to_ship(session, now, line.order_number, line.id, line.sku, line.product_name, line.quantity - line.cancelled_quantity - line.substituted_quantity)
+            to_pick = line.quantity - line.cancelled_quantity - line.substituted_quantity
+            ready_lines.append(ReadyLine(line.order_number, line.id, line.sku, line.product_name, to_pick))
     if not changes:
         return []
 
@@ -143,6 +145,7 @@ async def _allocate_chunk(
         ],
     )
     await record_all(session, actor, now, facts)
+    await lines_ready_to_ship(session, now, ready_lines)
     return changes
 
 

@@ -2,11 +2,12 @@
 with an ETA. An order already in the shop with the same content is left unchanged; with other content it is a
 problem, since an imported order is never rewritten."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -25,12 +26,12 @@ from bot.services.intake.import_records import (
 from bot.services.intake.record_checks import check_batch, check_order_line
 from bot.services.intake.shop_lookup import (
     REASON_ORDERS_IMPORTED,
-    WRITE_CHUNK,
     product_ids_by_sku,
     rows_in,
     unknown_skus,
 )
 from bot.services.unit_of_work import UnitOfWork
+from db.bulk_rows import insert_rows
 from db.models import Customer, LineStatus, Order, OrderLine, Product
 
 async def import_order_records(
@@ -155,68 +156,68 @@ async def _write_orders(
     """Insert the orders, their lines and audit entries as sets; allocate and recompute ETAs once per SKU."""
     session, now = uow.session, uow.clock.now()
     customer_ids, customers_created = await _customers_for(uow, [lines[0] for lines in orders.values()], actor)
-    order_ids: dict[str, int] = {}
-    numbers = list(orders)
-    for start in range(0, len(numbers), WRITE_CHUNK):
-        chunk = numbers[start : start + WRITE_CHUNK]
-        inserted = await session.execute(
-            insert(Order.__table__).returning(Order.id, Order.number),
-            [
-                {
-                    "number": number,
-                    "customer_id": customer_ids[orders[number][0].email],
-                    "placed_at": orders[number][0].placed_at,
-                    "currency": orders[number][0].currency,
-                    "created_at": now,
-                }
-                for number in chunk
-            ],
-        )
-        order_ids.update((number, order_id) for order_id, number in inserted)
-        await session.execute(
-            insert(OrderLine.__table__),
-            [
-                {
-                    "order_id": order_ids[number],
-                    "product_id": products[line.sku],
-                    "quantity": line.quantity,
-                    "unit_price_minor": line.unit_price_minor,
-                    "status": LineStatus.BACKORDERED,
-                    "allocated_quantity": 0,
-                    "cancelled_quantity": 0,
-                    "substituted_quantity": 0,
-                    "queued_at": line.placed_at,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for number in chunk
-                for line in orders[number]
-            ],
-        )
-        await record_all(
-            session,
-            actor,
-            now,
-            (
-                AuditFact(
-                    "order.imported",
-                    "order",
-                    number,
-                    {
-                        "lines": [
-                            [line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)]
-                            for line in orders[number]
-                        ]
-                    },
-                )
-                for number in chunk
-            ),
-        )
-        progress.rows_written(sum(len(orders[number]) for number in chunk))
+    await insert_rows(
+        session,
+        Order.__table__,
+        ("number", "customer_id", "placed_at", "currency", "created_at"),
+        (
+            (number, customer_ids[lines[0].email], lines[0].placed_at, lines[0].currency, now)
+            for number, lines in orders.items()
+        ),
+    )
+    order_ids = dict(
+        await rows_in(session, orders, lambda among: select(Order.number, Order.id).where(among(Order.number)))
+    )
+    await insert_rows(session, OrderLine.__table__, _LINE_COLUMNS, _line_rows(orders, order_ids, products, now, progress))
+    await record_all(
+        session,
+        actor,
+        now,
+        (
+            AuditFact(
+                "order.imported",
+                "order",
+                number,
+                {"lines": [[line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)] for line in lines]},
+            )
+            for number, lines in orders.items()
+        ),
+    )
     affected = sorted({products[line.sku] for lines in orders.values() for line in lines})
     allocations = await allocate_stock_of(session, uow.clock, actor, affected)
     moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, affected)
     return _OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
+
+
+_LINE_COLUMNS = (
+    "order_id", "product_id", "quantity", "unit_price_minor", "status", "allocated_quantity", "cancelled_quantity",
+    "substituted_quantity", "queued_at", "created_at", "updated_at",
+)
+
+
+def _line_rows(
+    orders: dict[str, list[OrderLineRecord]],
+    order_ids: dict[str, int],
+    products: dict[str, int],
+    now: datetime,
+    progress: ImportProgress,
+) -> Iterator[tuple[Any, ...]]:
+    """The new lines as rows of _LINE_COLUMNS, each waiting in its SKU's queue; progress told as they go."""
+    written = 0
+    for number, lines in orders.items():
+        for line in lines:
+            yield (
+                order_ids[number], products[line.sku], line.quantity, line.unit_price_minor, LineStatus.BACKORDERED,
+                0, 0, 0, line.placed_at, now, now,
+            )
+        written += len(lines)
+        if written >= _PROGRESS_EVERY:
+            progress.rows_written(written)
+            written = 0
+    progress.rows_written(written)
+
+
+_PROGRESS_EVERY = 1000  # lines written between two reports of progress
 
 
 async def _customers_for(uow: UnitOfWork, firsts: list[OrderLineRecord], actor: Actor) -> tuple[dict[str, int], int]:
@@ -243,24 +244,16 @@ async def _customers_for(uow: UnitOfWork, firsts: list[OrderLineRecord], actor: 
         if filled:
             facts.append(AuditFact("customer.updated", "customer", customer.id, {"filled": filled}))
     ids = {email: customer.id for email, customer in known.items()}
-    emails = list(new)
-    for start in range(0, len(emails), WRITE_CHUNK):
-        inserted = await session.execute(
-            insert(Customer.__table__).returning(Customer.id, Customer.email),
-            [
-                {
-                    "name": new[email].customer_name,
-                    "email": email,
-                    "phone": new[email].phone,
-                    "language": new[email].language,
-                    "created_at": now,
-                }
-                for email in emails[start : start + WRITE_CHUNK]
-            ],
-        )
-        for customer_id, email in inserted:
-            ids[email] = customer_id
-            facts.append(AuditFact("customer.created", "customer", customer_id, {"source": "orders import"}))
+    await insert_rows(
+        session,
+        Customer.__table__,
+        ("name", "email", "phone", "language", "created_at"),
+        ((line.customer_name, email, line.phone, line.language, now) for email, line in new.items()),
+    )
+    created = await rows_in(session, new, lambda among: select(Customer.email, Customer.id).where(among(Customer.email)))
+    for email, customer_id in sorted(created, key=lambda row: row[1]):
+        ids[email] = customer_id
+        facts.append(AuditFact("customer.created", "customer", customer_id, {"source": "orders import"}))
     await session.flush()
     await record_all(session, actor, now, facts)
     return ids, len(new)

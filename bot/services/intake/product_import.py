@@ -24,7 +24,6 @@ from bot.services.intake.import_records import (
 from bot.services.intake.record_checks import check_batch, check_product
 from bot.services.intake.shop_lookup import (
     REASON_LEAD_TIME_CHANGED,
-    WRITE_CHUNK,
     each_row_in,
     execute_in_sets,
     note_reason,
@@ -32,6 +31,7 @@ from bot.services.intake.shop_lookup import (
     rows_in,
 )
 from bot.services.unit_of_work import UnitOfWork
+from db.bulk_rows import insert_rows
 from db.models import Product, ProductSubstitute, StockLevel
 
 
@@ -148,16 +148,17 @@ async def _write_products(
             }
     new = [given for given in records if given.sku not in existing]
     ids = {sku: stored.id for sku, stored in existing.items()}
-    for start in range(0, len(new), WRITE_CHUNK):
-        inserted = await session.execute(
-            insert(Product).returning(Product.id, Product.sku),
-            [
-                _wanted(given)
-                | {"sku": given.sku, "tags": list(given.tags or ()), "created_at": now, "updated_at": now}
-                for given in new[start : start + WRITE_CHUNK]
-            ],
-        )
-        ids.update((sku, product_id) for product_id, sku in inserted)
+    await insert_rows(
+        session,
+        Product.__table__,
+        _FIELDS + ("sku", "created_at", "updated_at"),
+        (
+            (given.name, given.category, given.price_minor, given.currency, given.lead_time_days,
+             list(given.tags or ()), given.sku, now, now)
+            for given in new
+        ),
+    )
+    ids.update(await rows_in(session, [given.sku for given in new], lambda among: select(Product.sku, Product.id).where(among(Product.sku))))
     changed = [given for given in records if changes.get(given.sku)]
     await execute_in_sets(
         session,
@@ -236,11 +237,11 @@ async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
         if stored.available is not None:
             counted.append({"stocked": ids[given.sku], "available": given.available, "updated_at": now})
     added = (
-        {"product_id": ids[given.sku], "available": given.available or 0, "updated_at": now}
+        (ids[given.sku], given.available or 0, now)
         for given in plan.records
         if given.sku not in existing or (given.available is not None and existing[given.sku].available is None)
     )
-    await execute_in_sets(session, insert(StockLevel), added)
+    await insert_rows(session, StockLevel.__table__, ("product_id", "available", "updated_at"), added)
     stock = StockLevel.__table__
     await execute_in_sets(session, update(stock).where(stock.c.product_id == bindparam("stocked")), counted)
 
