@@ -56,11 +56,14 @@ PURCHASE_ORDER_COLUMNS = Columns(("reference", "sku", "quantity", "expected_on")
 class _Row:
     """One data row: its spreadsheet row number and cells by column; records what is wrong with it."""
 
-    def __init__(self, number: int, cells: dict[str, str], problems: list[RowProblem]) -> None:
+    __slots__ = ("number", "cells", "_problems", "ok", "_nul_free")
+
+    def __init__(self, number: int, cells: dict[str, str], problems: list[RowProblem], nul_free: bool = False) -> None:
         self.number = number
         self.cells = cells
         self._problems = problems
         self.ok = True
+        self._nul_free = nul_free  # the whole file has no NUL character, so no cell needs checking for one
 
     def has(self, column: str) -> bool:
         """Whether the file has this column at all (an empty cell still counts)."""
@@ -78,7 +81,7 @@ class _Row:
                 self.problem(column, "no value given")
             return None
         try:
-            return parse(field_rules.no_nul(raw))
+            return parse(raw if self._nul_free else field_rules.no_nul(raw))
         except ValueError as bad:
             self.problem(column, str(bad))
             return None
@@ -95,19 +98,25 @@ def _table_rows(text: str, columns: Columns, problems: list[RowProblem]) -> Iter
     header_line = text[: text.find("\n")] if "\n" in text else text
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    nul_free = "\x00" not in text
     number = 1
     try:
         names = [_column_name(cell) for cell in next(reader)]
         _check_header(names, columns)
+        every_column_named = all(names)
         for number, record_ in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in record_):
+            cells = [cell.strip() for cell in record_]
+            if not any(cells):
                 continue  # spreadsheets leave blank rows; they mean nothing
-            row = _Row(number, {name: "" for name in names if name}, problems)
-            for index, cell in enumerate(record_):
+            if every_column_named and len(cells) == len(names):  # the usual row, read at the speed it comes
+                yield _Row(number, dict(zip(names, cells)), problems, nul_free)
+                continue
+            row = _Row(number, {name: "" for name in names if name}, problems, nul_free)
+            for index, cell in enumerate(cells):
                 name = names[index] if index < len(names) else ""
                 if name:
-                    row.cells[name] = cell.strip()
-                elif cell.strip():
+                    row.cells[name] = cell
+                elif cell:
                     row.problem("", f"has a value in column {_column_letter(index)}, which has no heading")
             yield row
     except csv.Error as bad:
@@ -196,6 +205,15 @@ def _whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
     return lambda raw: field_rules.whole_number(cell_formats.whole_number(raw), minimum, maximum)
 
 
+_TEXT_64, _TEXT_200 = _text(64), _text(200)
+_CATEGORY = _shared_text(100)
+_QUANTITY = _whole_number(1, MAX_QUANTITY)
+_LEAD_TIME = _whole_number(0, MAX_LEAD_TIME_DAYS)
+_STOCK = _whole_number(0, MAX_QUANTITY)
+_TAGS = partial(cell_formats.separated_list, item=_shared_text(50))
+_SKUS = partial(cell_formats.separated_list, item=field_rules.sku)
+
+
 def _named_sku(row: _Row) -> str | None:
     sku = row.cells.get("sku", "")
     try:
@@ -224,16 +242,14 @@ def read_products(text: str, progress: ImportProgress = NO_PROGRESS) -> Batch[Pr
 
 def _product_record(row: _Row) -> ProductRecord | None:
     sku = row.value("sku", field_rules.sku)
-    name = row.value("name", _text(200))
-    category = row.value("category", _shared_text(100))
+    name = row.value("name", _TEXT_200)
+    category = row.value("category", _CATEGORY)
     currency = row.value("currency", field_rules.currency)
     price_minor = row.value("price", partial(cell_formats.amount, currency=currency))
-    lead_time_days = row.value("lead_time_days", _whole_number(0, MAX_LEAD_TIME_DAYS))
-    tags = row.value("tags", lambda raw: cell_formats.separated_list(raw, _shared_text(50)), required=False)
-    substitutes = row.value(
-        "substitutes", lambda raw: cell_formats.separated_list(raw, field_rules.sku), required=False
-    )
-    available = row.value("available", _whole_number(0, MAX_QUANTITY), required=False)
+    lead_time_days = row.value("lead_time_days", _LEAD_TIME)
+    tags = row.value("tags", _TAGS, required=False)
+    substitutes = row.value("substitutes", _SKUS, required=False)
+    available = row.value("available", _STOCK, required=False)
     if not row.ok:
         return None
     assert sku and name and category and currency and price_minor is not None and lead_time_days is not None
@@ -273,10 +289,11 @@ def read_orders(
         lambda key: f"order {key[0]}, SKU {key[1]}",
     )
     phone = partial(field_rules.phone, default_region=default_phone_region)
+    placed_at = partial(_placed_at, now=now, tz=tz)
     first_lines: dict[str, OrderLineRecord] = {}
 
     def record_of(row: _Row) -> OrderLineRecord | None:
-        line = _order_line_record(row, now, tz, phone)
+        line = _order_line_record(row, placed_at, phone)
         if line is not None:
             _check_agrees(row, line, first_lines.setdefault(line.order_number, line))
         return line
@@ -290,17 +307,21 @@ def read_orders(
     )
 
 
+def _placed_at(raw: str, now: datetime, tz: ZoneInfo) -> datetime:
+    return field_rules.placed_at(cell_formats.instant(raw, tz), now, tz)
+
+
 def _order_line_record(
-    row: _Row, now: datetime, tz: ZoneInfo, phone: Callable[[str], str]
+    row: _Row, placed_at_of: Callable[[str], datetime], phone: Callable[[str], str]
 ) -> OrderLineRecord | None:
-    order_number = row.value("order_number", _text(64))
-    placed_at = row.value("placed_at", lambda raw: field_rules.placed_at(cell_formats.instant(raw, tz), now, tz))
+    order_number = row.value("order_number", _TEXT_64)
+    placed_at = row.value("placed_at", placed_at_of)
     email = row.value("customer_email", field_rules.email)
-    customer_name = row.value("customer_name", _text(200))
+    customer_name = row.value("customer_name", _TEXT_200)
     phone_number = row.value("customer_phone", phone, required=False)
     language = row.value("customer_language", field_rules.language, required=False)
     sku = row.value("sku", field_rules.sku)
-    quantity = row.value("quantity", _whole_number(1, MAX_QUANTITY))
+    quantity = row.value("quantity", _QUANTITY)
     currency = row.value("currency", field_rules.currency)
     unit_price_minor = row.value("unit_price", partial(cell_formats.amount, currency=currency))
     if not row.ok:
@@ -368,9 +389,9 @@ def read_purchase_orders(
 
 
 def _purchase_order_record(row: _Row, today: date) -> PurchaseOrderRecord | None:
-    reference = row.value("reference", _text(64))
+    reference = row.value("reference", _TEXT_64)
     sku = row.value("sku", field_rules.sku)
-    quantity = row.value("quantity", _whole_number(1, MAX_QUANTITY))
+    quantity = row.value("quantity", _QUANTITY)
     expected_on = row.value(
         "expected_on", lambda raw: field_rules.expected_on(cell_formats.calendar_date(raw), today)
     )

@@ -1,6 +1,5 @@
 """Products in by SKU, with their tags, substitutes and (optionally) unallocated stock: all or nothing."""
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,11 +54,13 @@ async def import_product_records(
             (r.row, r.sku, r.substitutes) for r in bad_rows
         ]
         in_batch = {sku for _, sku, _ in named if sku}
-        existing = await _stored_products(session, in_batch | {sku for _, _, subs in named for sku in subs})
+        existing, changes = await _stored_products(
+            session, in_batch | {sku for _, _, subs in named for sku in subs}, {r.sku: r for r in records}
+        )
         problems += _substitute_problems(named, set(existing) | in_batch)
         if problems:
             raise ImportRejected(problems)
-        result = await _write_products(uow, records, existing, actor)
+        result = await _write_products(uow, records, existing, changes, actor)
         await notify_stock_and_eta_changes(uow, result.allocations, result.eta_moves)
         progress.rows_written(len(records))
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
@@ -80,22 +81,26 @@ def _substitute_problems(named: list[tuple[int, str | None, tuple[str, ...]]], k
 
 
 _FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
-_FIELD_INDEX = {field: index for index, field in enumerate(_FIELDS)}
+
+Changes = dict[str, dict[str, list[Any]]]  # by SKU, {field: [old, new]} of each known product that changes
 
 
 @dataclass(frozen=True, slots=True)
 class _StoredProduct:
-    """A product already in the shop, as far as an import compares it."""
+    """A product already in the shop, as far as an import needs it once its fields are compared."""
 
     id: int
-    values: tuple[Any, ...]  # of _FIELDS: a whole store's products are held at once, so no dict each
     available: int | None  # None: no stock row yet
 
-    def field(self, name: str) -> Any:
-        return self.values[_FIELD_INDEX[name]]
 
+async def _stored_products(
+    session: AsyncSession, skus: Iterable[str], records: dict[str, ProductRecord]
+) -> tuple[dict[str, _StoredProduct], Changes]:
+    """The products of these SKUs in the shop, and how the records change their fields.
 
-async def _stored_products(session: AsyncSession, skus: Iterable[str]) -> dict[str, _StoredProduct]:
+    Each stored product is compared as it is read and only what changes is kept: a whole store's products and
+    their fields held at once took more memory than the rest of the import.
+    """
     rows = each_row_in(
         session,
         skus,
@@ -105,18 +110,17 @@ async def _stored_products(session: AsyncSession, skus: Iterable[str]) -> dict[s
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
         .where(among(Product.sku)),
     )
-    return {
-        sku: _StoredProduct(product_id, _shared(values), available) async for sku, product_id, *values, available in rows
-    }
-
-
-def _shared(values: list[Any]) -> tuple[Any, ...]:
-    """The values with their text interned: a category, currency or tag is then held once for all products."""
-    return tuple(
-        sys.intern(value) if isinstance(value, str) else [sys.intern(tag) for tag in value] if isinstance(value, list)
-        else value
-        for value in values
-    )
+    stored: dict[str, _StoredProduct] = {}
+    changes: Changes = {}
+    async for sku, product_id, *values, available in rows:
+        stored[sku] = _StoredProduct(product_id, available)
+        given = records.get(sku)
+        if given is not None:
+            old = dict(zip(_FIELDS, values, strict=True))
+            changed = {field: [old[field], new] for field, new in _wanted(given).items() if old[field] != new}
+            if changed:
+                changes[sku] = changed
+    return stored, changes
 
 
 def _wanted(given: ProductRecord) -> dict[str, Any]:
@@ -133,19 +137,14 @@ def _wanted(given: ProductRecord) -> dict[str, Any]:
 
 
 async def _write_products(
-    uow: UnitOfWork, records: list[ProductRecord], existing: dict[str, _StoredProduct], actor: Actor
+    uow: UnitOfWork,
+    records: list[ProductRecord],
+    existing: dict[str, _StoredProduct],
+    changes: Changes,
+    actor: Actor,
 ) -> ImportResult:
     """Insert new products and update changed ones as sets; allocate and recompute ETAs once per SKU that moved."""
     session, now = uow.session, uow.clock.now()
-    changes: dict[str, dict[str, list[Any]]] = {}
-    for given in records:
-        stored = existing.get(given.sku)
-        if stored is not None:
-            changes[given.sku] = {
-                field: [stored.field(field), new]
-                for field, new in _wanted(given).items()
-                if stored.field(field) != new
-            }
     new = [given for given in records if given.sku not in existing]
     ids = {sku: stored.id for sku, stored in existing.items()}
     await insert_rows(
@@ -189,8 +188,8 @@ async def _write_products(
     return ImportResult(
         kind="products",
         created=tuple(given.sku for given in new),
-        updated=tuple(sku for sku, changed in changes.items() if changed),
-        unchanged=tuple(sku for sku, changed in changes.items() if not changed),
+        updated=tuple(given.sku for given in records if changes.get(given.sku)),
+        unchanged=tuple(given.sku for given in records if given.sku in existing and not changes.get(given.sku)),
         allocations=tuple(allocations),
         eta_moves=moves,
     )
@@ -203,7 +202,7 @@ class _Plan:
     records: list[ProductRecord]
     existing: dict[str, _StoredProduct]
     ids: dict[str, int]  # every product's id by SKU, new ones included
-    changes: dict[str, dict[str, list[Any]]]  # {field: [old, new]} of each known product
+    changes: Changes
     now: datetime
 
 
@@ -233,7 +232,7 @@ async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
         stored = existing.get(given.sku)
         if stored is None or given.available is None or given.available == stored.available:
             continue
-        changes[given.sku]["available"] = [stored.available, given.available]
+        changes.setdefault(given.sku, {})["available"] = [stored.available, given.available]
         if stored.available is not None:
             counted.append({"stocked": ids[given.sku], "available": given.available, "updated_at": now})
     added = (
@@ -262,8 +261,8 @@ async def _write_substitutes(session: AsyncSession, plan: _Plan) -> None:
             {"product_id": product_id, "substitute_id": ids[sku], "rank": rank}
             for rank, sku in enumerate(given.substitutes)
         ]
-        if given.sku in changes:
-            changes[given.sku]["substitutes"] = [before, list(given.substitutes)]
+        if given.sku in existing:
+            changes.setdefault(given.sku, {})["substitutes"] = [before, list(given.substitutes)]
     table = ProductSubstitute.__table__
     await execute_in_sets(
         session,
