@@ -10,7 +10,9 @@ from bot.services.audit import Actor, record
 from bot.services.privacy import PersonNotFound, erase_staff_member, export_staff_member
 from bot.services.privacy.personal_data import STAFF_COLUMNS
 from bot.services.unit_of_work import UnitOfWork
+from bot.services.merchant_access.api_tokens import telegram_console_token_name
 from db.models import (
+    ApiToken,
     AuditEntry,
     Broadcast,
     BroadcastStatus,
@@ -65,6 +67,11 @@ async def _colleagues_at_work(session: AsyncSession) -> None:
                     chat_id=staff_id, template="broadcast_progress", params={"text": DRAFT}, language="de",
                     status=OutboxStatus.PENDING, not_before=T0, created_at=T0,
                 ),
+                # The token their console sessions stand for, opened as a Telegram Mini App.
+                ApiToken(
+                    name=telegram_console_token_name("merchant", staff_id), token_hash=f"{index + 1:064x}",
+                    prefix="bd_telegra", created_at=T0,
+                ),
             ]
         )
         record(session, Actor.agent(staff_id), "ticket.assigned", "ticket", ticket.id, at=T0, telegram_user_id=staff_id)
@@ -107,6 +114,8 @@ async def test_erasing_a_staff_member_removes_their_id_everywhere_keeps_what_the
     assert entry.entity_id == "erased" and str(MARIA) not in json.dumps(entry.details)
     cancelled = await session.scalar(select(OutboxMessage.status).where(OutboxMessage.chat_id == 0))
     assert cancelled == OutboxStatus.CANCELLED  # nothing more goes out to them
+    erased_token = await session.scalar(select(ApiToken).where(ApiToken.name == "Telegram merchant erased (console Mini App)"))
+    assert erased_token is not None and erased_token.revoked_at is not None  # their console sessions end
     # Otto is untouched.
     otto = await export_staff_member(uow, OTTO)
     assert [user["telegram_user_id"] for user in otto["data"]["telegram_users"]] == [OTTO]

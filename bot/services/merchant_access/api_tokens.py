@@ -19,6 +19,14 @@ MAX_NAME_LENGTH = 100
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+TELEGRAM_CONSOLE_ROLES = ("merchant", "agent")
+
+
+def telegram_console_token_name(role: str, telegram_user_id: int | str) -> str:
+    """The name of the token a Telegram user's console sessions, opened as a Mini App, stand for."""
+    return f"Telegram {role} {telegram_user_id} (console Mini App)"
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     """A token as the merchant may see it again: everything but the secret."""

@@ -209,6 +209,8 @@ STAFF_COLUMNS: dict[str, dict[str, Treatment]] = {
         **_all(_KEEP, "id", "template", "language", "status", "created_at", "sent_at"),
         **_all(_CLEAR, "chat_id", "params", "last_error"),
     },
+    # The token a Telegram user's console Mini App sessions stand for is named after them; erased, it is revoked.
+    "api_tokens": {**_all(_KEEP, "id", "created_at", "revoked_at"), "name": _PSEUDO},
 }
 
 # Columns that look as if they could name one of the shop's people (a Telegram id, a chat, who did something) but

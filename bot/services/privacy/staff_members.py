@@ -10,16 +10,18 @@ them by a value that names no one and keeps what was done, so the shop stays acc
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.services.audit import Actor, record
+from bot.services.merchant_access.api_tokens import TELEGRAM_CONSOLE_ROLES, telegram_console_token_name
 from bot.services.privacy.customer_export import EXPORT_FORMAT, plain_value
 from bot.services.privacy.personal_data import PERSONAL_DETAIL_KEYS, STAFF_COLUMNS
 from bot.services.privacy.subjects import PersonNotFound
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     ActorType,
+    ApiToken,
     AuditEntry,
     Broadcast,
     CannedReply,
@@ -62,6 +64,7 @@ def _rows(telegram_user_id: int) -> dict[type, ColumnElement[bool]]:
         CannedReply: CannedReply.created_by == telegram_user_id,
         Broadcast: or_(Broadcast.created_by.in_(names), Broadcast.progress_chat_id == telegram_user_id),
         OutboxMessage: OutboxMessage.chat_id == telegram_user_id,  # a private chat's id is its user's
+        ApiToken: ApiToken.name.in_([telegram_console_token_name(role, telegram_user_id) for role in TELEGRAM_CONSOLE_ROLES]),
     }
 
 
@@ -102,6 +105,14 @@ async def erase_staff_member(uow: UnitOfWork, telegram_user_id: int, actor: Acto
                 update(Ticket).where(Ticket.closed_by.in_(names)).values(closed_by=f"agent:{ERASED}"),
             ],
             "ticket_messages": [update(TicketMessage).where(rows[TicketMessage]).values(author_telegram_id=0)],
+            "api_tokens": [
+                update(ApiToken)
+                .where(rows[ApiToken])
+                .values(
+                    name=func.replace(ApiToken.name, str(telegram_user_id), ERASED),
+                    revoked_at=func.coalesce(ApiToken.revoked_at, uow.clock.now()),
+                )
+            ],
             "canned_replies": [update(CannedReply).where(rows[CannedReply]).values(created_by=0)],
             "broadcasts": [
                 update(Broadcast).where(Broadcast.created_by.in_(names)).values(created_by=f"merchant:{ERASED}"),

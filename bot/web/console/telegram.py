@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.console_button import CONSOLE_MINI_APP_PATH
 from bot.i18n import N_, SUPPORTED_LANGUAGES, translator
 from bot.services.audit import Actor
-from bot.services.merchant_access.api_tokens import named_token
+from bot.services.merchant_access.api_tokens import named_token, telegram_console_token_name
 from bot.support.desk import DESK_KEY
 from bot.telegram_init_data import InitDataRejected, validate_init_data
 from bot.web.app_keys import TELEGRAM
@@ -88,7 +88,7 @@ async def sign_in_with_telegram(request: web.Request) -> web.StreamResponse:
         log.info("console: Telegram user %d is neither a merchant nor an agent", user.id)
         return _refused(403, "not_staff", language)
     actor = Actor.merchant(f"telegram:{user.id}") if role == ROLE_MERCHANT else Actor.agent(user.id)
-    token = await named_token(deps.uow(), f"Telegram {role} {user.id} (console Mini App)", actor)
+    token = await named_token(deps.uow(), telegram_console_token_name(role, user.id), actor)
     response = web.json_response({"next": CONSOLE_PREFIX if role == ROLE_MERCHANT else f"{CONSOLE_PREFIX}/tickets"})
     start_session(response, request, signer, token, telegram_user_id=user.id, role=role)
     if language is not None:
