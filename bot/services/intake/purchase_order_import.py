@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -34,6 +34,7 @@ from bot.services.intake.shop_lookup import (
     unknown_skus,
 )
 from bot.services.unit_of_work import UnitOfWork
+from db.bulk_rows import insert_rows
 from db.models import Product, PurchaseOrder, PurchaseOrderStatus
 
 
@@ -137,11 +138,17 @@ def _purchase_order_conflicts(stored: _StoredPurchaseOrder, given: PurchaseOrder
     return []
 
 
+_ADDED_COLUMNS = (
+    "reference", "product_id", "supplier_id", "first_expected_on", "date_moves", "quantity", "received_quantity",
+    "expected_on", "status", "created_at", "updated_at",
+)
+
+
 @dataclass
 class _Writes:
     """What a purchase-order import writes, gathered before it is written as sets."""
 
-    added: list[dict[str, Any]] = field(default_factory=list)
+    added: list[tuple[Any, ...]] = field(default_factory=list)  # of _ADDED_COLUMNS: a tuple is a third of a dict
     changed: list[dict[str, Any]] = field(default_factory=list)
     moved: list[dict[str, Any]] = field(default_factory=list)  # their date: counted in the supplier's record
     facts: list[AuditFact] = field(default_factory=list)
@@ -170,7 +177,7 @@ async def _write_purchase_orders(
             writes.unchanged.append(given.reference)
         else:
             _change(writes, stored, given, now)
-    await execute_in_sets(session, insert(PurchaseOrder.__table__), writes.added)
+    await insert_rows(session, PurchaseOrder.__table__, _ADDED_COLUMNS, writes.added)
     table = PurchaseOrder.__table__
     await execute_in_sets(session, update(table).where(table.c.id == bindparam("purchase_order_id")), writes.changed)
     await execute_in_sets(
@@ -200,19 +207,8 @@ def _add(
 ) -> None:
     """A new purchase order, from the product's default supplier (a file names none)."""
     writes.added.append(
-        {
-            "reference": given.reference,
-            "product_id": product_id,
-            "supplier_id": supplier_id,
-            "first_expected_on": given.expected_on,
-            "date_moves": 0,
-            "quantity": given.quantity,
-            "received_quantity": 0,
-            "expected_on": given.expected_on,
-            "status": given.status,
-            "created_at": now,
-            "updated_at": now,
-        }
+        (given.reference, product_id, supplier_id, given.expected_on, 0, given.quantity, 0, given.expected_on,
+         given.status, now, now)
     )
     details = {
         "sku": given.sku,
