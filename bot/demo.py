@@ -142,9 +142,11 @@ async def demo_stack(
 def _start_in_daytime(clock: SystemClock, base: Settings) -> None:
     """Start at night, and every optional message would wait for the morning: start when quiet hours end."""
     now = clock.now()
-    clock.offset += daytime(now, clock.tz, quiet_hours_of(base)) - now
-    if clock.now() != now:
-        log.info("It is night in %s: the demo's clock starts at %s, when quiet hours end.", clock.tz, f"{clock.now().astimezone(clock.tz):%a %H:%M}")
+    start = daytime(now, clock.tz, quiet_hours_of(base))
+    if start == now:
+        return
+    clock.offset += start - now
+    log.info("It is night in %s: the demo's clock starts at %s, when quiet hours end.", clock.tz, f"{clock.now().astimezone(clock.tz):%a %H:%M}")
 
 
 def _cast(fake: FakeBotApi, base: Settings) -> DemoCast:
