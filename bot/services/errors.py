@@ -5,6 +5,7 @@ of the catalogs with its values, which the chat and the console show translated 
 """
 
 from collections.abc import Sequence
+from datetime import date
 from typing import NamedTuple
 
 from bot.i18n import N_, Phrase
@@ -299,6 +300,14 @@ class BroadcastTextMissing(DomainError):
     def __init__(self, language: str) -> None:
         super().__init__(language=language)
         self.language = language
+
+
+class NewEtaOutOfRange(DomainError):
+    code = "new_eta_out_of_range"
+    text = N_("The new ETA must be between {earliest} and {latest}.")
+
+    def __init__(self, earliest: date, latest: date) -> None:
+        super().__init__(earliest=earliest.isoformat(), latest=latest.isoformat())
 
 
 class BroadcastNotFound(NotFound):

@@ -44,6 +44,8 @@ EVENT_TYPES = tuple(event_type.value for event_type in EventType)
 MAX_PAGE = 500
 # Who did it, as a shop's system reads it: the merchant's API, console and imports are the shop itself.
 _BY = {ActorType.CUSTOMER: "customer", ActorType.AGENT: "agent", ActorType.MERCHANT: "shop", ActorType.SYSTEM: "automatic"}
+_MAX_BIGINT = 2**63 - 1
+CURSOR_PATTERN = r"([0-9]{1,19})-([0-9]{1,19})"  # transaction number, event id
 _PATTERN = re.compile(r"^[a-z_]+\.(\*|[a-z_]+)$")
 
 
@@ -59,10 +61,11 @@ class FeedCursor:
 
     @classmethod
     def decode(cls, text: str) -> "FeedCursor":
-        match = re.fullmatch(r"(\d{1,19})-(\d{1,19})", text)
+        match = re.fullmatch(CURSOR_PATTERN, text)
         if match is None:
             raise InvalidFeedQuery("after", "is not a cursor this feed gave out")
-        return cls(int(match.group(1)), int(match.group(2)))
+        # Past the last number a column holds is after every event: clamped, it is still a place in the feed.
+        return cls(min(int(match.group(1)), _MAX_BIGINT), min(int(match.group(2)), _MAX_BIGINT))
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ is an error rather than silently ignored. Money is in minor units (cents), as ev
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.services.backorders.allocation import AllocationChange
 from bot.services.backorders.backorder_list import MAX_PAGE_SIZE, WaitingLine
@@ -29,6 +29,16 @@ ListItem = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 Sku = Annotated[str, Field(min_length=1, max_length=64, description="No spaces or `|`.", examples=["HS-200"])]
 Currency = Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217 code.", examples=["EUR"])]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the calendar's end in UTC
+        raise ValueError("lies outside the calendar (years 1 to 9999) in UTC") from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 MinorUnits = Annotated[int, Field(ge=0, description="In minor units of the currency: 14900 is 149.00 EUR.")]
 
 
@@ -146,7 +156,7 @@ class BroadcastIn(RequestModel):
 class DelayNoticeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = Field(
+    since: Instant | None = Field(
         None, description="Only notices sent or answered since then; ISO 8601 with offset (URL-encode the `+`)."
     )
 

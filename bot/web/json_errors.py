@@ -73,7 +73,8 @@ def validation_problems(error: ValidationError, prefix: str = "") -> list[Proble
         if item["type"] == "json_invalid":
             problems.append(Problem(field=prefix, reason=f"the body is not valid JSON ({item['ctx']['error']})"))
             continue
-        problems.append(Problem(field=json_path(prefix, item["loc"]), reason=item["msg"]))
+        reason = str(item["ctx"]["error"]) if item["type"] == "value_error" else item["msg"]  # without "Value error, "
+        problems.append(Problem(field=json_path(prefix, item["loc"]), reason=reason))
     return problems
 
 

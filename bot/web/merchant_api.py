@@ -7,7 +7,6 @@ document at /api/v1/openapi.json.
 """
 
 import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -26,6 +25,7 @@ from bot.services.errors import (
     BroadcastTextTooLong,
     DomainError,
     ImportRejected,
+    NewEtaOutOfRange,
     NotFound,
     RowProblem,
     UnsupportedLanguage,
@@ -88,7 +88,6 @@ from bot.web.json_errors import (
     error_response,
     invalid_request_response,
 )
-from bot.json_input import loads_json
 from bot.web.openapi import OPENAPI_PATH, Operation, build_openapi_document
 from bot.web.order_loop_api import ORDER_LOOP_OPERATIONS
 from bot.web.supplier_api import SUPPLIER_OPERATIONS
@@ -330,25 +329,16 @@ async def get_backorders(request: web.Request) -> web.Response:
     return _json(
         BackorderPageOut(
             backorders=[BackorderOut.of(line) for line in page.lines],
-            next_cursor=_encode_cursor(page.next_after) if page.next_after else None,
+            next_cursor=page.next_after.encode() if page.next_after else None,
         )
     )
 
 
-def _encode_cursor(cursor: QueueCursor) -> str:
-    raw = json.dumps([cursor.queued_at.isoformat(), cursor.line_id]).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
 def _decode_cursor(text: str) -> QueueCursor:
     try:
-        queued_at, line_id = loads_json(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        cursor = QueueCursor(datetime.fromisoformat(queued_at), int(line_id))
-    except (ValueError, TypeError, binascii.Error):
-        cursor = None
-    if cursor is None or cursor.queued_at.tzinfo is None:
-        raise InvalidRequest([Problem(field="cursor", reason="is not a cursor this API gave out")])
-    return cursor
+        return QueueCursor.decode(text)
+    except ValueError as bad:
+        raise InvalidRequest([Problem(field="cursor", reason=str(bad))]) from None
 
 
 # ---- broadcasts and delay notices ----------------------------------------------------------------------
@@ -504,6 +494,9 @@ def build_merchant_api(operations: Sequence[Operation] = OPERATIONS) -> web.Appl
 # ---- reading requests, answering ---------------------------------------------------------------------
 
 
+_BROADCAST_FIELDS: dict[type[DomainError], str] = {AudienceInvalid: "audience", NewEtaOutOfRange: "new_eta"}
+
+
 @web.middleware
 async def domain_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A refused request as its JSON answer, so the answer can be kept for an Idempotency-Key like any other."""
@@ -511,9 +504,8 @@ async def domain_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     except InvalidRequest as invalid:
         return invalid_request_response(invalid.problems)
-    except (AudienceInvalid, BroadcastTextMissing, BroadcastTextTooLong, UnsupportedLanguage) as invalid:
-        field = "audience" if isinstance(invalid, AudienceInvalid) else "texts"
-        return invalid_request_response([Problem(field=field, reason=invalid.message)])
+    except (AudienceInvalid, BroadcastTextMissing, BroadcastTextTooLong, UnsupportedLanguage, NewEtaOutOfRange) as invalid:
+        return invalid_request_response([Problem(field=_BROADCAST_FIELDS.get(type(invalid), "texts"), reason=invalid.message)])
     except NotFound as missing:
         return error_response(404, missing.code, missing.message)
     except DomainError as refused:

@@ -2,6 +2,8 @@
 cancels, refunds paid, the fulfilment to-do and webhook endpoints. Listed in ORDER_LOOP_OPERATIONS, served and
 described beside the other routes (bot/web/merchant_api.py)."""
 
+from datetime import datetime
+
 from aiohttp import web
 
 from bot.services.backorders.cancel import cancel_for_shop
@@ -10,6 +12,7 @@ from bot.services.event_log import FeedCursor, parse_types, read_events
 from bot.services.fulfilment.refunds import list_refunds, mark_refund_paid
 from bot.services.fulfilment.shipments import Parcel, ShipmentItem, ShipmentRequest, record_shipment
 from bot.services.fulfilment.to_do import lines_to_ship
+from bot.services.intake.field_rules import shipped_at
 from bot.services.webhooks.endpoints import (
     add_endpoint,
     enable_endpoint,
@@ -57,6 +60,17 @@ async def get_events(request: web.Request) -> web.Response:
     return json_answer(EventPageOut.of(page))
 
 
+def _shipped_at(request: web.Request, value: datetime | None) -> datetime | None:
+    """`shipped_at` within the window a shipments file allows too."""
+    if value is None:
+        return None
+    clock = request_uow(request).clock
+    try:
+        return shipped_at(value, clock.now(), clock.tz)
+    except ValueError as bad:
+        raise InvalidRequest([Problem(field="shipped_at", reason=str(bad))]) from None
+
+
 async def post_shipment(request: web.Request) -> web.Response:
     """Record a parcel the shop sent: the lines' shipped quantities, and the customer told with a Track button.
 
@@ -68,7 +82,7 @@ async def post_shipment(request: web.Request) -> web.Response:
         body.order_number,
         [ShipmentItem(line.sku, line.quantity) for line in body.lines],
         Parcel(body.carrier, body.tracking_number, body.tracking_url),
-        body.shipped_at,
+        _shipped_at(request, body.shipped_at),
     )
     result = await record_shipment(request_uow(request), shipment, request_actor(request))
     return json_answer(ShipmentOut.of(result), 200 if result.already_done else 201)

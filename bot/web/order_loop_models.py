@@ -4,7 +4,7 @@ shop-side cancels, refunds and the fulfilment to-do. Money is in minor units, as
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.services.backorders.cancel import OrderCancelResult
 from bot.services.event_log import MAX_PAGE, EventPage, EventView
@@ -12,6 +12,7 @@ from bot.services.fulfilment.refunds import RefundView
 from bot.services.fulfilment.shipments import ShipmentResult
 from bot.services.fulfilment.to_do import LineToShip
 from bot.services.webhooks.endpoints import EndpointView, EndpointWithSecret
+from bot.web.api_models import Instant
 from db.models import LineStatus, RefundStatus, WebhookEndpointStatus
 
 
@@ -84,7 +85,9 @@ class ShipmentIn(RequestModel):
     tracking_url: str | None = Field(
         None, max_length=500, pattern=r"^https?://[^\s/]+\S*$", description="Shown to the customer as a Track button."
     )
-    shipped_at: AwareDatetime | None = Field(None, description="Left out: now.")
+    shipped_at: Instant | None = Field(
+        None, description="Left out: now. Not in the future (an hour's grace for a clock running ahead), at most a year ago."
+    )
 
 
 class ShippedLineOut(BaseModel):

@@ -20,6 +20,7 @@ from bot.i18n import translator
 from bot.sandbox import FakeBotApi
 from bot.services.backorders.eta import recompute_all_etas
 from bot.services.audit import Actor
+from bot.services.errors import ImportRejected
 from bot.services.event_log import read_events
 from bot.services.intake.csv_import import import_shipments
 from bot.services.unit_of_work import UnitOfWork
@@ -168,6 +169,38 @@ async def test_a_bad_shipment_is_a_422_naming_the_field(
     answer = await api.post("/shipments", body)
 
     assert answer.status == 422 and field in answer.problems
+
+
+@pytest.mark.parametrize(
+    ("shipped_at", "reason"),
+    [
+        ("2026-11-27T12:00:00+01:00", "2026-11-27T12:00:00+01:00 is in the future"),
+        ("2025-11-01T10:00:00+01:00",
+         "2025-11-01T10:00:00+01:00 is more than a year ago; parcels shipped before 2025-11-27 are refused"),
+        ("9999-12-31T23:59:59-12:00", "lies outside the calendar (years 1 to 9999) in UTC"),
+    ],
+    ids=["in the future", "over a year ago", "past the calendar in UTC"],
+)  # fmt: skip
+async def test_a_parcel_said_to_leave_outside_reason_is_a_422_naming_the_window_and_ships_nothing(
+    api: MerchantClient, anna: Anna, session_factory: Sessions, shipped_at: str, reason: str
+) -> None:
+    shipment = {"order_number": "1042", "lines": [{"sku": "HS-200", "quantity": 1}], "shipped_at": shipped_at}
+
+    answer = await api.post("/shipments", shipment)
+
+    assert (answer.status, answer.problems) == (422, {"shipped_at": reason})
+    assert (await readback.line(session_factory, anna.headset_line)).shipped_quantity == 0
+
+
+async def test_a_shipments_file_with_a_parcel_leaving_tomorrow_is_refused_by_row(anna: Anna, uow: UnitOfWork) -> None:
+    text = "order_number,sku,quantity,shipped_at\n1042,HS-200,1,2026-11-28\n"
+
+    with pytest.raises(ImportRejected) as refused:
+        await import_shipments(uow, text, Actor.merchant("import"))
+
+    assert [(problem.row, problem.field, problem.reason) for problem in refused.value.problems] == [
+        (2, "shipped_at", "2026-11-28 is in the future")
+    ]
 
 
 async def test_a_shipment_for_an_unknown_order_is_a_404(api: MerchantClient, anna: Anna) -> None:

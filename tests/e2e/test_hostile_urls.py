@@ -76,3 +76,26 @@ async def test_a_method_no_route_takes_is_a_405_even_with_an_idempotency_key(api
 
     assert (first.status, first.body["error"]["code"]) == (405, "method_not_allowed")
     assert (again.status, again.body["error"]["code"]) == (405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("since", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"], ids=["past the end", "before the start"])
+async def test_an_instant_beyond_the_calendar_in_utc_is_a_field_error(api: MerchantClient, since: str) -> None:
+    answer = await api.get("/delay-notices", params={"since": since})
+
+    assert (answer.status, answer.problems) == (422, {"since": "lies outside the calendar (years 1 to 9999) in UTC"})
+
+
+async def test_a_feed_cursor_past_any_number_a_column_holds_is_after_every_event(api: MerchantClient) -> None:
+    answer = await api.get("/events", params={"after": "9" * 19 + "-" + "9" * 19})
+
+    assert answer.status == 200 and answer.body["events"] == []
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999-9999999999", "0-0"], ids=["after every line", "before every line"])
+async def test_any_cursor_of_the_documented_shape_is_a_place_in_the_queue(api: MerchantClient, session, cursor: str) -> None:
+    await add_product(session, "HS-200")
+    await session.commit()
+
+    answer = await api.get("/backorders", params={"cursor": cursor})
+
+    assert answer.status == 200 and answer.body["next_cursor"] is None

@@ -683,6 +683,22 @@ async def headset_waiters(session: AsyncSession) -> dict[str, int]:
     return ids
 
 
+async def test_a_broadcast_s_new_eta_in_the_past_or_years_away_is_a_422_and_nothing_is_queued(
+    api: MerchantClient, session: AsyncSession, session_factory
+) -> None:
+    await headset_waiters(session)
+    before = await row_counts(session_factory)
+
+    answers = [
+        await api.post("/broadcasts", {"audience": {"skus": ["HS-200"]}, "texts": BROADCAST_TEXTS, "new_eta": new_eta})
+        for new_eta in ("2026-11-26", "9999-12-31")
+    ]
+
+    reason = "The new ETA must be between 2026-11-27 and 2029-11-26."
+    assert [(answer.status, answer.problems) for answer in answers] == [(422, {"new_eta": reason})] * 2
+    assert await row_counts(session_factory) == before
+
+
 async def test_a_broadcast_is_queued_for_each_reachable_waiting_customer_in_their_language(
     api: MerchantClient, session: AsyncSession, session_factory
 ) -> None:

@@ -1,5 +1,6 @@
 """The merchant's list of everything still waiting for stock, longest-waiting first, a page at a time."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -11,8 +12,15 @@ from bot.clock import Clock
 from bot.services.backorders.allocation import open_quantity, waiting
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, EtaBasis, LineStatus, Order, OrderLine, Product, PurchaseOrder
+from db.types import MAX_ROW_ID
 
 MAX_PAGE_SIZE = 200
+
+
+# `<microseconds since 1970>-<line id>`: any text of this shape is a place in the queue, so none is refused.
+CURSOR_PATTERN = r"([0-9]{1,17})-([0-9]{1,10})"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,17 @@ class QueueCursor:
 
     queued_at: datetime
     line_id: int
+
+    def encode(self) -> str:
+        return f"{(self.queued_at - _EPOCH) // _MICROSECOND}-{self.line_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> "QueueCursor":
+        """The place `text` names; ValueError if it is not a cursor. A line id past any row is after them all."""
+        match = re.fullmatch(CURSOR_PATTERN, text)
+        if match is None:
+            raise ValueError("is not a cursor this API gave out")
+        return cls(_EPOCH + int(match.group(1)) * _MICROSECOND, min(int(match.group(2)), MAX_ROW_ID))
 
 
 @dataclass(frozen=True)

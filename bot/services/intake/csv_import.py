@@ -66,7 +66,7 @@ async def import_shipments(uow: UnitOfWork, text: str, actor: Actor, *, dry_run:
 
     A dry run records them all in its transaction, then rolls it back: nothing is written and nobody is told.
     """
-    shipments, problems = read_shipments(text, uow.clock.tz)
+    shipments, problems = read_shipments(text, uow.clock.now(), uow.clock.tz)
     if problems:
         raise ImportRejected(problems)
     results: list[ShipmentResult] = []

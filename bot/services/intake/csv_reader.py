@@ -409,7 +409,9 @@ SHIPMENT_COLUMNS = Columns(
 )
 
 
-def read_shipments(text: str, tz: ZoneInfo) -> tuple[list[tuple[int, ShipmentRequest]], list[RowProblem]]:
+def read_shipments(
+    text: str, now: datetime, tz: ZoneInfo
+) -> tuple[list[tuple[int, ShipmentRequest]], list[RowProblem]]:
     """A shipments file as one shipment per order number and tracking number (first row number, shipment),
     its parcel's cells the same on every row of it, each SKU once; and the rows' problems."""
     problems: list[RowProblem] = []
@@ -423,7 +425,9 @@ def read_shipments(text: str, tz: ZoneInfo) -> tuple[list[tuple[int, ShipmentReq
             row.value("tracking_number", _text(100), required=False),
             row.value("tracking_url", field_rules.web_address, required=False),
         )
-        shipped_at = row.value("shipped_at", partial(cell_formats.instant, tz=tz), required=False)
+        shipped_at = row.value(
+            "shipped_at", lambda raw: field_rules.shipped_at(cell_formats.instant(raw, tz), now, tz), required=False
+        )
         if row.ok and number and sku and quantity:
             key = (number, parcel.tracking_number or "")
             groups.setdefault(key, []).append((row, ShipmentItem(sku, quantity), parcel, shipped_at))

@@ -20,6 +20,9 @@ ORDER_AGE_LIMIT = timedelta(days=20 * 365)
 # A purchase order may be overdue, and is promised at most this far ahead.
 EXPECTED_PAST_LIMIT = timedelta(days=365)
 EXPECTED_FUTURE_LIMIT = timedelta(days=3 * 365)
+# A parcel is recorded within a year of leaving; the shop's clock may run up to an hour ahead of ours.
+SHIPPED_PAST_LIMIT = timedelta(days=365)
+CLOCK_AHEAD_LIMIT = timedelta(hours=1)
 
 _CURRENCIES = frozenset(list_currencies())
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -135,6 +138,19 @@ def expected_on(value: date, today: date) -> date:
         raise ValueError(
             f"{value.isoformat()} is outside the dates a purchase order may be due"
             f" ({earliest.isoformat()} to {latest.isoformat()})"
+        )
+    return value
+
+
+def shipped_at(value: datetime, now: datetime, tz: ZoneInfo) -> datetime:
+    """When a parcel left: not in the future (an hour's grace for a clock running ahead), at most a year ago."""
+    if value > now + CLOCK_AHEAD_LIMIT:
+        raise ValueError(f"{instant_text(value, tz)} is in the future")
+    earliest = now - SHIPPED_PAST_LIMIT
+    if value < earliest:
+        raise ValueError(
+            f"{instant_text(value, tz)} is more than a year ago; parcels shipped before"
+            f" {earliest.astimezone(tz).date().isoformat()} are refused"
         )
     return value
 

@@ -13,7 +13,7 @@ the date out from stock and purchase orders again: book or move the purchase ord
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, func, insert, literal, or_, select, update
@@ -24,6 +24,7 @@ from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import waiting
 from bot.services.backorders.notifications import customer_language
 from bot.services.errors import (
+    NewEtaOutOfRange,
     AudienceInvalid,
     BroadcastNotFound,
     BroadcastTextMissing,
@@ -50,6 +51,8 @@ from db.types import MAX_ROW_ID
 TEMPLATE_BROADCAST = "broadcast"
 REASON_MERCHANT_UPDATE = "merchant_update"
 MAX_TEXT_LENGTH = 4096  # Telegram's limit for one message, in UTF-16 code units (see text_length)
+# As far ahead as a purchase order may be due: an ETA years away would never be reached.
+NEW_ETA_FUTURE_LIMIT = timedelta(days=3 * 365)
 _CREATED = 201  # the answer kept for a send's key (a request's answers are HTTP statuses)
 
 
@@ -253,6 +256,14 @@ async def create_broadcast(
     return view
 
 
+def checked_new_eta(new_eta: date, today: date) -> date:
+    """The ETA a broadcast gives its audience: from today, at most NEW_ETA_FUTURE_LIMIT ahead."""
+    latest = today + NEW_ETA_FUTURE_LIMIT
+    if not today <= new_eta <= latest:
+        raise NewEtaOutOfRange(today, latest)
+    return new_eta
+
+
 async def create_broadcast_in(
     uow: UnitOfWork,
     audience: Audience,
@@ -270,6 +281,8 @@ async def create_broadcast_in(
     default = uow.policy.default_language
     texts = checked_texts(texts, default)
     audience = await checked_audience(session, audience)
+    if new_eta is not None:
+        checked_new_eta(new_eta, clock.today())
     now = clock.now()
     broadcast = Broadcast(
         created_by=_actor_name(actor),
