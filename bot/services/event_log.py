@@ -41,6 +41,10 @@ class EventType(StrEnum):
 
 
 EVENT_TYPES = tuple(event_type.value for event_type in EventType)
+# What a consumer may name: a type, or a family of them (`line.*`); TYPES_PATTERN is a comma-separated list.
+EVENT_TYPE_NAMES = (*EVENT_TYPES, *dict.fromkeys(f"{name.split('.')[0]}.*" for name in EVENT_TYPES))
+_NAME = "|".join(re.escape(name) for name in EVENT_TYPE_NAMES)
+TYPES_PATTERN = rf"^ *(?:(?:{_NAME}) *)?(?:, *(?:(?:{_NAME}) *)?)*$"
 MAX_PAGE = 500
 # Who did it, as a shop's system reads it: the merchant's API, console and imports are the shop itself.
 _BY = {ActorType.CUSTOMER: "customer", ActorType.AGENT: "agent", ActorType.MERCHANT: "shop", ActorType.SYSTEM: "automatic"}
@@ -340,7 +344,7 @@ def type_filter(types: Sequence[str]) -> ColumnElement[bool]:
 
 def parse_types(text: str | None) -> list[str]:
     """A comma-separated list of event types, as the feed and webhook endpoints take them; checked."""
-    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    names = [name.strip(" ") for name in (text or "").split(",") if name.strip(" ")]
     if names:
         type_filter(names)
     return names

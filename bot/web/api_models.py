@@ -4,18 +4,22 @@ Request models are strict (JSON types as written, no "5" for 5) and refuse unkno
 is an error rather than silently ignored. Money is in minor units (cents), as everywhere in Backorder Desk.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from bot.services.backorders.allocation import AllocationChange
-from bot.services.backorders.backorder_list import MAX_PAGE_SIZE, WaitingLine
+from bot.services.backorders.backorder_list import CURSOR_PATTERN, MAX_PAGE_SIZE, WaitingLine
 from bot.services.backorders.delay_notices import DelayNoticeView
 from bot.services.backorders.eta import EtaMove
-from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS, MAX_QUANTITY
-from bot.services.outreach.broadcasts import BroadcastView
+from bot.services.intake import field_rules
+from bot.services.intake.field_rules import CURRENCIES, EMAIL_PATTERN, SKU_CHARACTER, SPACE
+from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS, MAX_MINOR_UNITS, MAX_QUANTITY
+from bot.i18n import SUPPORTED_LANGUAGES
+from bot.services.outreach.broadcasts import MAX_TEXT_LENGTH, BroadcastView
 from bot.services.purchasing.purchase_orders import PurchaseOrderResult
 from db.models import BroadcastStatus, DelayResponse, EtaBasis, LineStatus, PurchaseOrderStatus
 
@@ -24,11 +28,49 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# What the document says beyond what pydantic checks, where the import rules or read_body check the rest
+# (NUL characters are refused in every text: PostgreSQL cannot store them).
+NOT_BLANK = rf"^[^\x00]*[^{SPACE}\x00][^\x00]*$"
+
+
+def _iso_4217(code: str) -> str:
+    if code not in CURRENCIES:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code such as EUR")
+    return code
+
+
 # `|` separates list items in the shop's import format, so a tag or SKU cannot contain one.
-ListItem = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^|]+$")]
-Sku = Annotated[str, Field(min_length=1, max_length=64, description="No spaces or `|`.", examples=["HS-200"])]
-Currency = Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217 code.", examples=["EUR"])]
-Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[^|]+$"),
+    Field(json_schema_extra={"pattern": r"^[^|\x00]+$"}),
+]
+Sku = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=64, description="No spaces or `|`.", examples=["HS-200"],
+        json_schema_extra={"pattern": f"^{SKU_CHARACTER}+$"},
+    ),
+]
+Currency = Annotated[
+    str,
+    AfterValidator(_iso_4217),
+    Field(description="ISO 4217 code, in capitals.", examples=["EUR"], json_schema_extra={"enum": sorted(CURRENCIES)}),
+]
+Email = Annotated[
+    str, Field(min_length=5, max_length=320, json_schema_extra={"pattern": f"^{EMAIL_PATTERN}$"}, examples=["anna@example.com"])
+]
+def _whole(value: Any) -> Any:
+    """JSON has one kind of number: 5.0 is the integer 5, as JSON Schema counts (the text "5" is not)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def whole(**bounds: int) -> Any:
+    """An integer field within `bounds` (ge, le) that takes 5.0 for 5; the bounds stay in the document."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_whole)]  # type: ignore[arg-type]
+
+
+Quantity = whole(ge=1, le=MAX_QUANTITY)
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -38,8 +80,35 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("lies outside the calendar (years 1 to 9999) in UTC") from None
 
 
+def _clamped_to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # before the calendar's start or after its end in UTC: as a filter, the nearest end
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
-MinorUnits = Annotated[int, Field(ge=0, description="In minor units of the currency: 14900 is 149.00 EUR.")]
+_RFC_3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _rfc_3339(value: Any) -> Any:
+    """A query's date and time as written (RFC 3339), not a number of seconds, which pydantic would also take."""
+    if isinstance(value, str) and not _RFC_3339.fullmatch(value):
+        raise ValueError(f"{value!r} is not a date and time like 2026-11-20T14:05:00+01:00")
+    return value
+
+
+# For filters: any instant is a place in time, even one the calendar cannot hold in UTC.
+UtcInstant = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_clamped_to_utc)]
+MinorUnits = Annotated[
+    int,
+    Field(
+        ge=0,
+        description="In minor units of the currency: 14900 is 149.00 EUR.",
+        json_schema_extra={"maximum": MAX_MINOR_UNITS},
+    ),
+    BeforeValidator(_whole),
+]
 
 
 # ---- requests -------------------------------------------------------------------------------------------
@@ -50,19 +119,19 @@ class ProductFields(RequestModel):
     category: str = Field(min_length=1, max_length=100, examples=["audio"])
     price_minor: MinorUnits
     currency: Currency
-    lead_time_days: int = Field(
-        ge=0, le=MAX_LEAD_TIME_DAYS, description="The supplier's usual lead time; ETAs without a purchase order use it."
+    lead_time_days: whole(ge=0, le=MAX_LEAD_TIME_DAYS) = Field(
+        description="The supplier's usual lead time; ETAs without a purchase order use it."
     )
-    tags: list[ListItem] | None = Field(
+    tags: list[Tag] | None = Field(
         None, description="Alternatives are matched on tags. Left out: kept as they are; []: none."
     )
-    substitutes: list[ListItem] | None = Field(
-        None, description="SKUs offered instead, best first. Left out: kept as they are; []: none."
-    )
-    available: int | None = Field(
+    substitutes: list[Sku] | None = Field(
         None,
-        ge=0,
-        le=MAX_QUANTITY,
+        description="SKUs of the shop (or of the same batch) offered instead, best first; not the product's own."
+        " Left out: kept as they are; []: none.",
+    )
+    available: whole(ge=0, le=MAX_QUANTITY) | None = Field(
+        None,
         description="Units on hand and not allocated, counted now; waiting lines take them first. Left out: unchanged.",
     )
 
@@ -76,11 +145,11 @@ class ProductBatchIn(RequestModel):
 
 
 class StockIn(RequestModel):
-    available: int = Field(ge=0, le=MAX_QUANTITY, description="Units on hand and not allocated to any order, now.")
+    available: whole(ge=0, le=MAX_QUANTITY) = Field(description="Units on hand and not allocated to any order, now.")
 
 
 class CustomerIn(RequestModel):
-    email: str = Field(min_length=1, max_length=320, description="The customer's key; case does not matter.")
+    email: Email = Field(description="The customer's key; case does not matter.")
     name: str = Field(min_length=1, max_length=200)
     phone: str | None = Field(None, description="Any usual spelling; without a country code, DEFAULT_PHONE_REGION's.")
     language: str | None = Field(None, description="Language code for the chat, e.g. `de` or `en`.", examples=["de"])
@@ -95,8 +164,10 @@ class OrderLineIn(RequestModel):
 class OrderIn(RequestModel):
     number: str = Field(min_length=1, max_length=64, description="The order's key, as the customer knows it.")
     placed_at: str = Field(
-        description="ISO 8601 with offset, or a date (midnight); without an offset, in SHOP_TIMEZONE. Not in the future.",
+        description="ISO 8601 with offset, or a date (midnight); without an offset, in SHOP_TIMEZONE. Not in the"
+        " future, and not more than 20 years ago (the server's clock decides: a schema cannot).",
         examples=["2026-11-20T09:15:00+01:00"],
+        json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
     )
     currency: Currency
     customer: CustomerIn
@@ -111,16 +182,19 @@ class OrderBatchIn(RequestModel):
     )
 
 
+EXPECTED_ON = "At most a year overdue and at most three years ahead (of the server's date: a schema cannot say)."
+
+
 class PurchaseOrderIn(RequestModel):
     reference: str = Field(min_length=1, max_length=64, description="The supplier shipment's key.")
     sku: Sku
     quantity: Quantity
-    expected_on: date
-    supplier_id: int | None = Field(None, ge=1, description="Whose shipment it is; left out, the product's default supplier's.")
+    expected_on: date = Field(description=EXPECTED_ON)
+    supplier_id: whole(ge=1) | None = Field(None, description="Whose shipment it is; left out, the product's default supplier's.")
 
 
 class PurchaseOrderMoveIn(RequestModel):
-    expected_on: date
+    expected_on: date = Field(description=EXPECTED_ON)
 
 
 class ReceiptIn(RequestModel):
@@ -128,11 +202,31 @@ class ReceiptIn(RequestModel):
 
 
 class AudienceIn(RequestModel):
-    """Customers still waiting on any of these SKUs, on any product of the category, or on these orders."""
+    """Customers still waiting on any of these SKUs, on any product of the category, or on these orders; at least
+    one of them, and only what the shop has."""
 
-    skus: list[str] = Field(default_factory=list)
-    category: str | None = None
-    order_numbers: list[str] = Field(default_factory=list)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["skus"], "properties": {"skus": {"minItems": 1}}},
+                {"required": ["category"], "properties": {"category": {"type": "string"}}},
+                {"required": ["order_numbers"], "properties": {"order_numbers": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    skus: list[Sku] = Field(default_factory=list)
+    category: str | None = Field(None, max_length=100, json_schema_extra={"pattern": NOT_BLANK})
+    order_numbers: list[Annotated[str, Field(max_length=64, json_schema_extra={"pattern": NOT_BLANK})]] = Field(
+        default_factory=list
+    )
+
+
+def require_text_in(document: dict[str, Any], language: str) -> None:
+    """Say in `document` that a broadcast needs a text, not blank, in the shop's default `language`."""
+    texts = document["components"]["schemas"]["BroadcastIn"]["properties"]["texts"]
+    texts["required"] = [language]
+    texts["properties"] = {language: {"type": "string", "maxLength": MAX_TEXT_LENGTH, "pattern": NOT_BLANK}}
 
 
 class BroadcastIn(RequestModel):
@@ -140,11 +234,17 @@ class BroadcastIn(RequestModel):
     texts: dict[str, str] = Field(
         min_length=1,
         description="The message per language code; the shop's default language is required. Each customer gets"
-        " theirs, or the default language's. At most 4096 characters each.",
+        " theirs, or the default language's. At most 4096 characters each (UTF-16 code units, as Telegram counts).",
         examples=[{"en": "The headsets arrive next week.", "de": "Die Kopfhörer kommen nächste Woche."}],
+        json_schema_extra={
+            "propertyNames": {"enum": list(SUPPORTED_LANGUAGES)},
+            "additionalProperties": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+        },
     )
     new_eta: date | None = Field(
-        None, description="Also give every waiting line of the audience this ETA (recorded in its ETA history)."
+        None,
+        description="Also give every waiting line of the audience this ETA (recorded in its ETA history): from today"
+        " to three years ahead (the server's date decides: a schema cannot).",
     )
     urgent: bool = Field(
         False,
@@ -156,7 +256,7 @@ class BroadcastIn(RequestModel):
 class DelayNoticeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: Instant | None = Field(
+    since: UtcInstant | None = Field(
         None, description="Only notices sent or answered since then; ISO 8601 with offset (URL-encode the `+`)."
     )
 
@@ -166,11 +266,13 @@ class BackorderQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: str | None = Field(None, description="Only this SKU's waiting lines, in queue order.")
+    sku: Annotated[Sku, AfterValidator(field_rules.sku)] | None = Field(None, description="Only this SKU's waiting lines, in queue order.")
     category: str | None = Field(None, description="Only products of this category.")
     min_age_days: int | None = Field(None, ge=0, le=3650, description="Only orders placed at least this many days ago.")
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="Lines per page.")
-    cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        None, description="`next_cursor` of the previous page.", json_schema_extra={"pattern": f"^{CURSOR_PATTERN}$"}
+    )
 
 
 # ---- answers --------------------------------------------------------------------------------------------
@@ -376,7 +478,7 @@ class BackorderPageOut(BaseModel):
 # ---- privacy requests ----------------------------------------------------------------------------------
 
 CustomerEmail = Annotated[
-    str, Field(min_length=3, max_length=320, description="The customer's e-mail; case does not matter.")
+    Email, AfterValidator(field_rules.email), Field(description="The customer's e-mail; case does not matter.")
 ]
 
 

@@ -55,7 +55,7 @@ def build_web_app(
             app.cleanup_ctx.append(lambda _: inbox.running())
         add_webhook_route(app, telegram, deps.settings.webhook_secret, inbox)
     add_store_webhook_routes(app, deps)
-    api = build_merchant_api()
+    api = build_merchant_api(default_language=deps.policy.default_language)
     app[MERCHANT_API] = api
     app.add_subapp(API_PREFIX, api)
     app.add_subapp(CONSOLE_PREFIX, build_console(deps))

@@ -79,6 +79,7 @@ from bot.web.api_models import (
     StockIn,
     StockOut,
     effects,
+    require_text_in,
 )
 from bot.web.app_keys import DEPS
 from bot.web.idempotency import idempotency
@@ -324,7 +325,7 @@ async def get_backorders(request: web.Request) -> web.Response:
         category=query.category,
         min_age_days=query.min_age_days,
         limit=query.limit,
-        after=_decode_cursor(query.cursor) if query.cursor else None,
+        after=_decode_cursor(query.cursor) if query.cursor is not None else None,
     )
     return _json(
         BackorderPageOut(
@@ -482,12 +483,15 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-def build_merchant_api(operations: Sequence[Operation] = OPERATIONS) -> web.Application:
-    """The API as an aiohttp application, to be mounted at API_PREFIX."""
+def build_merchant_api(operations: Sequence[Operation] = OPERATIONS, default_language: str = "en") -> web.Application:
+    """The API as an aiohttp application, to be mounted at API_PREFIX; broadcasts need a `default_language` text."""
     api = web.Application(middlewares=[bearer_auth, idempotency, domain_errors])
     for operation in operations:
         api.router.add_route(operation.method, operation.path, operation.handler)
-    api[OPENAPI_DOCUMENT] = build_openapi_document(operations, "Backorder Desk merchant API", "1.0.0")
+    document = build_openapi_document(operations, "Backorder Desk merchant API", "1.0.0")
+    if "BroadcastIn" in document["components"]["schemas"]:
+        require_text_in(document, default_language)
+    api[OPENAPI_DOCUMENT] = document
     return api
 
 

@@ -2,7 +2,7 @@
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,11 +10,15 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from bot.services.intake.field_rules import SKU_CHARACTER
 from bot.web.json_errors import ErrorBody
 
 API_PREFIX = "/api/v1"
 OPENAPI_PATH = "/openapi.json"
 _PATH_PARAMETER = re.compile(r"\{(\w+)(?::([^{}]+))?\}")
+NUL_FREE = r"^[^\x00]*$"  # no column can hold a NUL character: every text refuses it (422)
+_TEXT = {"type": "string", "minLength": 1, "pattern": NUL_FREE}
+_PATH_TEXTS = {"sku": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": f"^{SKU_CHARACTER}+$"}}
 _ERRORS = {
     401: "The API token is missing, unknown or revoked.",
     404: "Something the request names does not exist.",
@@ -62,6 +66,9 @@ def build_openapi_document(operations: Sequence[Operation], title: str, version:
     paths: dict[str, dict[str, Any]] = {}
     for operation in operations:
         paths.setdefault(API_PREFIX + operation.openapi_path, {})[operation.method.lower()] = _describe(operation)
+    components = schemas.get("$defs", {})
+    for name in _read_schemas([operation.body for operation in operations if operation.body is not None], components):
+        _nul_free(components[name])
     return {
         "openapi": "3.1.0",
         "info": {
@@ -77,7 +84,7 @@ def build_openapi_document(operations: Sequence[Operation], title: str, version:
         "security": [{"bearerToken": []}],
         "paths": paths,
         "components": {
-            "schemas": schemas.get("$defs", {}),
+            "schemas": components,
             "securitySchemes": {
                 "bearerToken": {
                     "type": "http",
@@ -141,13 +148,49 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _read_schemas(bodies: Sequence[type[BaseModel]], components: dict[str, Any]) -> set[str]:
+    """The names of the component schemas request bodies use, directly or through others."""
+    names: set[str] = set()
+    pending = [body.__name__ for body in bodies]
+    while pending:
+        name = pending.pop()
+        if name not in names:
+            names.add(name)
+            pending.extend(ref.rsplit("/", 1)[1] for ref in _refs(components[name]))
+    return names
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _nul_free(node: Any) -> None:
+    """Say of every text a request sends that it holds no NUL character, unless a pattern or a list says more."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "enum", "format", "anyOf"} & node.keys():
+            node["pattern"] = NUL_FREE
+        for key, value in node.items():
+            if key not in ("examples", "default"):
+                _nul_free(value)
+    elif isinstance(node, list):
+        for value in node:
+            _nul_free(value)
+
+
 def _path_parameters(operation: Operation) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer"} if pattern == r"\d+" else {"type": "string"},
+            "schema": {"type": "integer", "minimum": 1} if pattern == r"\d+" else _PATH_TEXTS.get(name, _TEXT),
         }
         for name, pattern in _PATH_PARAMETER.findall(operation.path)
     ]
@@ -158,7 +201,7 @@ def _query_parameters(operation: Operation) -> list[dict[str, Any]]:
         return []
     schema = operation.query.model_json_schema(ref_template="#/components/schemas/{model}")
     required = set(schema.get("required", ()))
-    return [
+    parameters = [
         {
             "name": name,
             "in": "query",
@@ -168,3 +211,5 @@ def _query_parameters(operation: Operation) -> list[dict[str, Any]]:
         }
         for name, prop in schema["properties"].items()
     ]
+    _nul_free(parameters)
+    return parameters

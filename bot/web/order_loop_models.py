@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.services.backorders.cancel import OrderCancelResult
-from bot.services.event_log import MAX_PAGE, EventPage, EventView
+from bot.services.event_log import CURSOR_PATTERN, EVENT_TYPE_NAMES, MAX_PAGE, TYPES_PATTERN, EventPage, EventView
 from bot.services.fulfilment.refunds import RefundView
 from bot.services.fulfilment.shipments import ShipmentResult
 from bot.services.fulfilment.to_do import LineToShip
-from bot.services.webhooks.endpoints import EndpointView, EndpointWithSecret
-from bot.web.api_models import Instant
+from bot.services.intake.field_rules import WEB_ADDRESS_PATTERN
+from bot.services.webhooks.endpoints import ENDPOINT_URL_PATTERN, EndpointView, EndpointWithSecret
+from bot.web.api_models import Instant, RequestModel, Sku, whole
 from db.models import LineStatus, RefundStatus, WebhookEndpointStatus
 
 
@@ -21,9 +22,16 @@ class EventQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    after: str | None = Field(None, description="`next_cursor` of the previous page; absent: from the first event.")
+    after: str | None = Field(
+        None,
+        description="`next_cursor` of the previous page; absent: from the first event.",
+        json_schema_extra={"pattern": f"^{CURSOR_PATTERN}$"},
+    )
     types: str | None = Field(
-        None, description="Comma-separated event types; `line.*` names a family.", examples=["line.*,refund.owed"]
+        None,
+        description="Comma-separated event types; `line.*` names a family.",
+        examples=["line.*,refund.owed"],
+        json_schema_extra={"pattern": TYPES_PATTERN},
     )
     limit: int = Field(100, ge=1, le=MAX_PAGE, description="Events per page.")
 
@@ -63,16 +71,9 @@ class EventPageOut(BaseModel):
         )
 
 
-class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-Sku = Annotated[str, Field(min_length=1, max_length=64, examples=["HS-200"])]
-
-
 class ShipmentLineIn(RequestModel):
     sku: Sku
-    quantity: int = Field(ge=1, le=1_000_000)
+    quantity: whole(ge=1, le=1_000_000)
 
 
 class ShipmentIn(RequestModel):
@@ -83,7 +84,7 @@ class ShipmentIn(RequestModel):
         None, min_length=1, max_length=100, description="Sending the same number for the order again changes nothing."
     )
     tracking_url: str | None = Field(
-        None, max_length=500, pattern=r"^https?://[^\s/]+\S*$", description="Shown to the customer as a Track button."
+        None, max_length=500, pattern=f"^{WEB_ADDRESS_PATTERN}$", description="Shown to the customer as a Track button."
     )
     shipped_at: Instant | None = Field(
         None, description="Left out: now. Not in the future (an hour's grace for a clock running ahead), at most a year ago."
@@ -225,8 +226,13 @@ class FulfilmentOut(BaseModel):
 
 
 class WebhookEndpointIn(RequestModel):
-    url: str = Field(min_length=1, max_length=500, examples=["https://shop.example.com/hooks/backorder-desk"])
-    event_types: list[str] = Field(
+    url: str = Field(
+        min_length=1,
+        max_length=500,
+        examples=["https://shop.example.com/hooks/backorder-desk"],
+        json_schema_extra={"pattern": f"^{ENDPOINT_URL_PATTERN}$"},
+    )
+    event_types: list[Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPE_NAMES)})]] = Field(
         default_factory=list, description="Event types; `line.*` names a family; empty: every type.",
         examples=[["line.*", "refund.*"]],
     )

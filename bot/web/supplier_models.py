@@ -4,27 +4,31 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.services.intake.field_rules import SPACE
 from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS
 from bot.services.purchasing.reorder_suggestions import ReorderSuggestion
 from bot.services.purchasing.supplier_record import ReceivedShipment, Trend
 from bot.services.purchasing.suppliers import SupplierFields, SupplierPerformance, SupplierView
+from bot.web.api_models import NOT_BLANK, RequestModel, Sku, whole
 
 
-class SupplierIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="The supplier's key: no two share it.")
+class SupplierIn(RequestModel):
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=f"[^{SPACE}]",
+        description="The supplier's key: no two share it.",
+        json_schema_extra={"pattern": NOT_BLANK},
+    )
     contact: str | None = Field(None, max_length=300, description="E-mail, phone or a person; as you write it.")
-    lead_time_days: int | None = Field(None, ge=0, le=MAX_LEAD_TIME_DAYS, description="Its usual lead time.")
+    lead_time_days: whole(ge=0, le=MAX_LEAD_TIME_DAYS) | None = Field(None, description="Its usual lead time.")
 
     def fields(self) -> SupplierFields:
         return SupplierFields(self.name.strip(), (self.contact or "").strip() or None, self.lead_time_days)
 
 
-class SupplierProductsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    skus: list[str] = Field(
+class SupplierProductsIn(RequestModel):
+    skus: list[Sku] = Field(
         min_length=1, max_length=1000, description="SKUs it supplies by default: their new purchase orders are its."
     )
 

@@ -24,10 +24,15 @@ EXPECTED_FUTURE_LIMIT = timedelta(days=3 * 365)
 SHIPPED_PAST_LIMIT = timedelta(days=365)
 CLOCK_AHEAD_LIMIT = timedelta(hours=1)
 
-_CURRENCIES = frozenset(list_currencies())
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_SKU = re.compile(r"[^\s|\x00]{1,64}")
-_WEB_ADDRESS = re.compile(r"https?://[^\s/]+\S*")
+CURRENCIES = frozenset(list_currencies())
+# Python's `\s` spelled out, so the API's JSON Schema (read as JavaScript reads a pattern) means the same.
+SPACE = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+EMAIL_PATTERN = rf"[^@{SPACE}\x00]+@[^@{SPACE}\x00]+\.[^@{SPACE}\x00]+"
+SKU_CHARACTER = rf"[^{SPACE}|\x00]"
+WEB_ADDRESS_PATTERN = rf"https?://[^{SPACE}/\x00]+[^{SPACE}\x00]*"
+_EMAIL = re.compile(EMAIL_PATTERN)
+_SKU = re.compile(rf"{SKU_CHARACTER}{{1,64}}")
+_WEB_ADDRESS = re.compile(WEB_ADDRESS_PATTERN)
 
 
 def no_nul(value: str) -> str:
@@ -59,7 +64,7 @@ def whole_number(value: int, minimum: int, maximum: int) -> int:
 
 def currency(value: str) -> str:
     code = value.upper()
-    if code not in _CURRENCIES:
+    if code not in CURRENCIES:
         raise ValueError(f"{no_nul(value)!r} is not an ISO 4217 currency code such as EUR")
     return sys.intern(code)  # on every row of a file: one copy in memory
 

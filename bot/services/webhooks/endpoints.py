@@ -12,13 +12,15 @@ from sqlalchemy import delete, func, select
 from bot.services.audit import Actor, record
 from bot.services.errors import InvalidWebhookUrl, WebhookEndpointNotFound
 from bot.services.event_log import type_filter
+from bot.services.intake.field_rules import SPACE
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
 from db.types import MAX_ROW_ID
 
 SECRET_PREFIX = "whsec_"
 ROTATION_OVERLAP = timedelta(hours=24)
-_URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+ENDPOINT_URL_PATTERN = rf"https?://[^{SPACE}/?#\x00]+[^{SPACE}\x00]*"
+_URL = re.compile(ENDPOINT_URL_PATTERN)
 
 
 @dataclass(frozen=True)
