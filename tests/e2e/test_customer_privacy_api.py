@@ -42,3 +42,5 @@ async def test_privacy_requests_need_a_token_and_an_email(api: MerchantClient) -
     assert missing.status == 422 and "email" in missing.problems
     assert (await api.post("/customers/erase", {"email": 5})).status == 422
     assert (await api.post("/customers/erase", {"email": "a@b.c", "name": "x"})).status == 422
+    not_an_address = await api.post("/customers/erase", {"email": "anna@example"})
+    assert (not_an_address.status, not_an_address.problems) == (422, {"email": "'anna@example' is not an e-mail address"})

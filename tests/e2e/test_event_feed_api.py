@@ -51,12 +51,18 @@ async def test_a_bad_cursor_type_or_limit_is_a_422_naming_the_parameter(api: Mer
     for params, field in (
         ({"after": "not-a-cursor"}, "after"),
         ({"types": "line.exploded"}, "types"),
+        ({"types": "line.*,\trefund.owed"}, "types"),  # items are separated by commas and spaces only
         ({"limit": "0"}, "limit"),
         ({"colour": "red"}, "colour"),
     ):
         answer = await api.get("/events", params=params)
         assert answer.status == 422, params
         assert field in answer.problems
+
+
+async def test_types_may_be_spaced_and_an_empty_list_is_every_type(api: MerchantClient) -> None:
+    for types in (" line.* , refund.owed ", "", ","):
+        assert (await api.get("/events", params={"types": types})).status == 200, types
 
 
 async def test_the_feed_needs_a_token(api: MerchantClient) -> None:

@@ -99,6 +99,12 @@ async def test_a_feed_cursor_past_any_number_a_column_holds_is_after_every_event
     assert answer.status == 200 and answer.body["events"] == []
 
 
+async def test_an_empty_cursor_is_not_a_cursor(api: MerchantClient) -> None:
+    answer = await api.get("/backorders", params={"cursor": ""})
+
+    assert (answer.status, answer.problems) == (422, {"cursor": "is not a cursor this API gave out"})
+
+
 @pytest.mark.parametrize("cursor", ["99999999999999999-9999999999", "0-0"], ids=["after every line", "before every line"])
 async def test_any_cursor_of_the_documented_shape_is_a_place_in_the_queue(api: MerchantClient, session, cursor: str) -> None:
     await add_product(session, "HS-200")

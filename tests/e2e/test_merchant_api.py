@@ -7,6 +7,7 @@ ETA of 5 December.
 
 import asyncio
 import base64
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -655,6 +656,44 @@ async def test_the_openapi_document_is_served_without_a_token_and_names_the_bear
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             if body:
                 assert body["$ref"].removeprefix("#/components/schemas/") in schemas
+
+
+async def test_the_document_states_what_the_api_refuses(api: MerchantClient) -> None:
+    schemas = (await api.get("/openapi.json", token=None)).body["components"]["schemas"]
+
+    product = schemas["ProductIn"]["properties"]
+    assert "EUR" in product["currency"]["enum"] and "eur" not in product["currency"]["enum"]
+    assert product["tags"]["anyOf"][0]["items"]["maxLength"] == 50  # as the import allows
+    sku = re.compile(product["sku"]["pattern"])
+    assert sku.search("HS-200") and not any(sku.search(bad) for bad in ("HS 200", "HS|200", "HS\x00200", "HS\u3000200"))
+    assert re.search(schemas["CustomerIn"]["properties"]["email"]["pattern"], "anna@example.com")
+    assert not re.search(schemas["CustomerIn"]["properties"]["email"]["pattern"], "anna@example")
+    assert schemas["ProductIn"]["properties"]["name"]["pattern"] == "^[^\\x00]*$"
+    assert len(schemas["AudienceIn"]["anyOf"]) == 3  # an audience names SKUs, a category or orders
+    assert schemas["BroadcastIn"]["properties"]["texts"]["required"] == ["en"]  # the shop's default language
+    assert "line.*" in schemas["WebhookEndpointIn"]["properties"]["event_types"]["items"]["enum"]
+
+
+async def test_a_whole_number_may_be_written_5_0_but_not_as_text(api: MerchantClient, session: AsyncSession) -> None:
+    await add_product(session, "HS-200")
+    await session.commit()
+
+    counted = await api.put("/stock/HS-200", {"available": 5.0})
+    as_text = await api.put("/stock/HS-200", {"available": "5"})
+    a_fraction = await api.put("/stock/HS-200", {"available": 5.5})
+
+    assert (counted.status, counted.body["counted"]) == (200, 5)
+    assert (as_text.status, a_fraction.status) == (422, 422)
+
+
+async def test_a_currency_code_is_written_in_capitals(api: MerchantClient) -> None:
+    product = {"name": "Headset", "category": "audio", "price_minor": 100, "lead_time_days": 3}
+
+    small = await api.put("/products/HS-200", product | {"currency": "eur"})
+    capitals = await api.put("/products/HS-200", product | {"currency": "EUR"})
+
+    assert (small.status, small.problems) == (422, {"currency": "'eur' is not an ISO 4217 currency code such as EUR"})
+    assert capitals.status == 201
 
 
 async def test_unknown_api_paths_answer_in_json(api: MerchantClient) -> None:
