@@ -686,16 +686,6 @@ async def test_a_whole_number_may_be_written_5_0_but_not_as_text(api: MerchantCl
     assert (as_text.status, a_fraction.status) == (422, 422)
 
 
-async def test_a_currency_code_is_written_in_capitals(api: MerchantClient) -> None:
-    product = {"name": "Headset", "category": "audio", "price_minor": 100, "lead_time_days": 3}
-
-    small = await api.put("/products/HS-200", product | {"currency": "eur"})
-    capitals = await api.put("/products/HS-200", product | {"currency": "EUR"})
-
-    assert (small.status, small.problems) == (422, {"currency": "'eur' is not an ISO 4217 currency code such as EUR"})
-    assert capitals.status == 201
-
-
 async def test_unknown_api_paths_answer_in_json(api: MerchantClient) -> None:
     missing = await api.get("/no-such-thing")
     wrong_method = await api.call("DELETE", "/products")
