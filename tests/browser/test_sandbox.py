@@ -80,9 +80,13 @@ async def test_a_new_user_links_a_demo_order_by_number_and_email_and_swaps_a_wai
     ).click()
 
     card = bot_message(page, "customer", EN.gettext("Alternatives"))
-    arrival, shipping = today + timedelta(days=due_in_days), today + timedelta(days=due_in_days + demo.deps.policy.handling_days)
-    await expect(card).to_contain_text(f"Supplier delivery due {EN.date(arrival)}")
-    await expect(card).to_contain_text(f"Expected to ship on {EN.date(shipping)} (supplier date confirmed)")
+    # Their supplier, Nordic Audio, has lately been up to 4 days late: the card keeps its date and allows for that.
+    arrival = today + timedelta(days=due_in_days)
+    shipping = arrival + timedelta(days=4 + demo.deps.policy.handling_days)
+    await expect(card).to_contain_text(
+        f"Supplier shipment due {EN.date(arrival)}; this supplier has recently been about 4 days late, so we expect to"
+        f" ship by {EN.date(shipping)}"
+    )
     card_id = await card.get_attribute("data-message-id")
     await card.get_by_role("button", name=EN.gettext("Alternatives")).click()
 

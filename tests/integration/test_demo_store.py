@@ -12,6 +12,10 @@ from bot.services.backorders.alternatives import list_alternatives
 from bot.services.backorders.status import get_backorder_status, get_order_status
 from bot.services.errors import DemoNeedsEmptyShop
 from bot.services.intake.demo_store import DEMO_CUSTOMERS, seed_demo_store
+from bot.services.purchasing.merchant_digest import weekly_digest
+from bot.services.purchasing.reorder_suggestions import reorder_suggestions
+from bot.services.purchasing.supplier_record import Trend
+from bot.services.purchasing.suppliers import list_suppliers, supplier_performance
 from bot.services.unit_of_work import UnitOfWork
 from db.migrate import upgrade
 from db.models import (
@@ -66,7 +70,8 @@ async def test_the_demo_store_is_a_whole_shop(uow: UnitOfWork, session_factory: 
     assert all(clock.now() - timedelta(days=61) < o.placed_at < clock.now() for o in orders)
     described = readme_section("## Demo store")
     for figure in (f"{summary.products} products", f"{summary.customers} customers", f"{summary.orders} orders",
-                   f"{summary.waiting_lines} items", f"{summary.purchase_orders} open purchase orders"):
+                   f"{summary.waiting_lines} items", f"{summary.purchase_orders} open purchase orders",
+                   f"{summary.suppliers} suppliers"):
         assert figure in described, f"README's demo store section does not say {figure!r}"  # fmt: skip
 
 
@@ -141,6 +146,47 @@ async def test_ben_waits_for_part_of_his_earbuds_with_cheaper_ones_in_stock(
     merchant_choices = [a for a in offered if a.is_merchant_choice]
     assert [a.sku for a in merchant_choices] == ["AUD-EB-150", "AUD-EB-220"]
     assert all(a.unit_price_minor < earbuds.unit_price_minor and a.refund_minor > 0 for a in merchant_choices)
+
+
+async def test_bens_earbuds_come_from_a_supplier_running_late_and_his_eta_allows_for_it(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await seed_demo_store(uow)
+
+    ben = await get_backorder_status(uow, await customer_id(session_factory, "ben@example.com"))
+    anna = await get_backorder_status(uow, await customer_id(session_factory, "anna@example.com"))
+
+    [earbuds] = ben.waiting
+    assert (earbuds.purchase_order_reference, earbuds.purchase_order_expected_on) == (
+        "PO-2026-124", clock.today() + timedelta(days=26)
+    )
+    # Nordic Audio's shipments came 2 to 4 days late: its slip is 4 days, on top of a day's handling.
+    assert (earbuds.supplier_slip_days, earbuds.eta) == (4, clock.today() + timedelta(days=31))
+    [headset] = anna.waiting  # Studio Sound delivers on time: Anna's date is the one it promised
+    assert not headset.supplier_slip_days and headset.eta == clock.today() + timedelta(days=10)
+
+
+async def test_the_demo_suppliers_have_a_track_record_to_show_and_reorder_and_the_digest_use_it(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await seed_demo_store(uow)
+
+    suppliers = {supplier.name: supplier for supplier in await list_suppliers(uow)}
+    records = {name: (await supplier_performance(uow, supplier.id)).record for name, supplier in suppliers.items()}
+    assert {name: (record.received, supplier.eta_slip_days) for (name, record), supplier in zip(
+        records.items(), suppliers.values(), strict=True
+    )} == {
+        "Alpen Outdoor": (6, 9), "Casa Cucina": (2, None), "Nordic Audio AB": (6, 4), "Studio Sound GmbH": (6, 0),
+    }  # fmt: skip
+    assert (records["Nordic Audio AB"].median_days_late, records["Nordic Audio AB"].trend) == (3, Trend.WORSENING)
+    assert records["Studio Sound GmbH"].on_time_rate == 1.0 and records["Alpen Outdoor"].date_moves == 3
+    assert "AUD-EB-300" in suppliers["Nordic Audio AB"].skus
+
+    suggestions = {suggestion.sku: suggestion for suggestion in await reorder_suggestions(uow)}
+    speakers = suggestions["AUD-SP-400"]  # 13 waiting, 10 coming from Nordic Audio
+    assert (speakers.supplier_name, speakers.supplier_days_late, speakers.lead_time_days) == ("Nordic Audio AB", 3, 24)
+    digest = await weekly_digest(uow)
+    assert [supplier.name for supplier in digest.slipping] == ["Nordic Audio AB", "Alpen Outdoor"]
 
 
 async def test_clara_has_only_estimated_etas_and_in_stock_alternatives(

@@ -1,4 +1,5 @@
-"""A realistic demo shop: products, customers, two months of orders and the supplier shipments they wait on.
+"""A realistic demo shop: products, customers, two months of orders, the supplier shipments they wait on, and
+the suppliers with half a year of deliveries behind them.
 
 Everything is generated from one seed and placed relative to the clock, so the same day gives the same
 shop. A handful of named customers (DEMO_CUSTOMERS) have hand-made orders that show each part of the bot;
@@ -21,6 +22,7 @@ from bot.services.backorders.allocation import allocate_available_stock
 from bot.services.backorders.eta import REASON_RECALCULATED, recompute_etas
 from bot.services.errors import DemoNeedsEmptyShop
 from bot.services.phone import normalise_phone
+from bot.services.purchasing.supplier_record import refresh_eta_slips
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     OPEN_LINE_STATUSES,
@@ -38,6 +40,7 @@ from db.models import (
     RefundReason,
     RefundStatus,
     StockLevel,
+    Supplier,
 )
 
 SEED = 42
@@ -108,6 +111,43 @@ CATALOG: tuple[DemoProduct, ...] = (
 
 
 @dataclass(frozen=True)
+class DemoSupplier:
+    """A supplier of some demo products, with the purchase orders it delivered in the last months."""
+
+    name: str
+    contact: str
+    lead_time_days: int
+    skus: tuple[str, ...]
+    # Received in full, oldest first: (reference, SKU, days ago, days late against the last date, date moves).
+    delivered: tuple[tuple[str, str, int, int, int], ...]
+
+
+# Punctual, habitually late and getting later (Ben's earbuds), erratic, and one whose record is too short yet.
+# fmt: off
+SUPPLIERS: tuple[DemoSupplier, ...] = (
+    DemoSupplier("Studio Sound GmbH", "orders@studiosound.example", 28, ("AUD-HS-200", "AUD-HS-120"), (
+        ("PO-2026-061", "AUD-HS-200", 150, 0, 0), ("PO-2026-068", "AUD-HS-120", 128, -1, 0),
+        ("PO-2026-074", "AUD-HS-200", 104, 0, 0), ("PO-2026-081", "AUD-HS-120", 80, 0, 0),
+        ("PO-2026-088", "AUD-HS-200", 57, -2, 0), ("PO-2026-095", "AUD-HS-200", 33, 0, 0),
+    )),
+    DemoSupplier("Nordic Audio AB", "sales@nordic-audio.example", 21, ("AUD-EB-300", "AUD-EB-150", "AUD-EB-220", "AUD-SP-400"), (
+        ("PO-2026-058", "AUD-EB-150", 160, 2, 0), ("PO-2026-064", "AUD-SP-400", 132, 2, 0),
+        ("PO-2026-071", "AUD-EB-300", 110, 3, 0), ("PO-2026-079", "AUD-EB-220", 86, 4, 1),
+        ("PO-2026-086", "AUD-EB-150", 60, 4, 0), ("PO-2026-093", "AUD-EB-300", 38, 3, 0),
+    )),
+    DemoSupplier("Alpen Outdoor", "service@alpen-outdoor.example", 35, ("OUT-TN-200", "OUT-TN-300", "OUT-SB-05", "OUT-BP-40", "OUT-HL-400", "OUT-ST-01"), (
+        ("PO-2026-055", "OUT-HL-400", 170, -2, 0), ("PO-2026-062", "OUT-BP-40", 140, 6, 1),
+        ("PO-2026-069", "OUT-TN-300", 115, 0, 0), ("PO-2026-076", "OUT-ST-01", 90, 9, 2),
+        ("PO-2026-084", "OUT-HL-400", 64, 1, 0),
+    )),  # and PO-2026-101, the sleeping bags David waited for
+    DemoSupplier("Casa Cucina", "ordini@casacucina.example", 30, ("KIT-MX-500", "KIT-MX-300", "KIT-ES-100", "KIT-AF-55"), (
+        ("PO-2026-090", "KIT-ES-100", 45, 0, 0), ("PO-2026-097", "KIT-AF-55", 20, -1, 0),
+    )),
+)
+# fmt: on
+
+
+@dataclass(frozen=True)
 class DemoCustomer:
     """A named demo customer anyone can link in the chat (order number + e-mail, or phone)."""
 
@@ -128,7 +168,8 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
     DemoCustomer(
         "Ben Carter", "ben@example.com", "+44 20 7946 0321", "en", ("1043",),
         "order partly backordered: charger allocated, 1 of 2 AirBeat ANC Earbuds allocated and 1 waiting on"
-        " PO-2026-124 (in 26 days); two cheaper earbuds are in stock as alternatives",
+        " PO-2026-124 (in 26 days) from a supplier running late, so the ETA allows 4 more days; two cheaper earbuds"
+        " are in stock as alternatives",
     ),
     DemoCustomer(
         "Clara Schmidt", "clara@example.com", "+49 160 98765432", "de", ("1044",),
@@ -158,6 +199,7 @@ class DemoSummary:
     order_lines: int = 0
     waiting_lines: int = 0
     purchase_orders: int = 0
+    suppliers: int = 0
 
     @property
     def try_as(self) -> str:
@@ -193,12 +235,28 @@ class _PlannedCustomer:
     language: str
 
 
+@dataclass(frozen=True)
+class _Delivered:
+    """A purchase order received in full."""
+
+    reference: str
+    sku: str
+    quantity: int
+    expected_on: date  # the date last promised
+    received_at: datetime
+    date_moves: int = 0
+
+    @property
+    def first_expected_on(self) -> date:
+        """Each move put the date back a week."""
+        return self.expected_on - timedelta(weeks=self.date_moves)
+
+
 @dataclass
 class _Plan:
     customers: list[_PlannedCustomer] = field(default_factory=list)
     orders: list[_PlannedOrder] = field(default_factory=list)
-    # Purchase orders already delivered: reference, SKU, quantity, due date, received at.
-    received: list[tuple[str, str, int, date, datetime]] = field(default_factory=list)
+    received: list[_Delivered] = field(default_factory=list)
 
 
 async def seed_demo_store(uow: UnitOfWork) -> DemoSummary:
@@ -237,8 +295,17 @@ def _plan(now: datetime, today: date, rng: random.Random) -> _Plan:
     for number, order in enumerate(generated, start=2001):
         order.number = str(number)
     plan.orders = _demo_customer_orders(now, today) + generated
-    plan.received = [("PO-2026-101", "OUT-SB-05", 20, today - timedelta(days=5), now - timedelta(days=4, hours=1))]
+    plan.received = _supplier_history(now, today)
+    plan.received.append(_Delivered("PO-2026-101", "OUT-SB-05", 20, today - timedelta(days=5), now - timedelta(days=4, hours=1)))
     return plan
+
+
+def _supplier_history(now: datetime, today: date) -> list[_Delivered]:
+    return [
+        _Delivered(reference, sku, 10, today - timedelta(days=days_ago + late), now - timedelta(days=days_ago), moves)
+        for supplier in SUPPLIERS
+        for reference, sku, days_ago, late, moves in supplier.delivered
+    ]
 
 
 _FIRST_NAMES = {
@@ -378,6 +445,19 @@ def _demo_customer_orders(now: datetime, today: date) -> list[_PlannedOrder]:
 
 async def _write(uow: UnitOfWork, plan: _Plan) -> DemoSummary:
     session, now, today = uow.session, uow.clock.now(), uow.clock.today()
+    suppliers = {
+        demo.name: Supplier(
+            name=demo.name,
+            contact=demo.contact,
+            lead_time_days=demo.lead_time_days,
+            created_at=now - timedelta(days=365),
+            updated_at=now - timedelta(days=365),
+        )
+        for demo in SUPPLIERS
+    }
+    session.add_all(suppliers.values())
+    await session.flush()
+    supplier_of = {sku: suppliers[demo.name].id for demo in SUPPLIERS for sku in demo.skus}
     products = {
         demo.sku: Product(
             sku=demo.sku,
@@ -387,6 +467,7 @@ async def _write(uow: UnitOfWork, plan: _Plan) -> DemoSummary:
             currency=CURRENCY,
             tags=list(demo.tags),
             lead_time_days=demo.lead_time_days,
+            supplier_id=supplier_of.get(demo.sku),
             created_at=now - timedelta(days=HISTORY_DAYS + 30),
             updated_at=now - timedelta(days=HISTORY_DAYS + 30),
         )
@@ -403,16 +484,21 @@ async def _write(uow: UnitOfWork, plan: _Plan) -> DemoSummary:
         )
 
     purchase_orders = _open_purchase_orders(products, now, today)
-    for reference, sku, quantity, expected_on, received_at in plan.received:
-        purchase_orders[reference] = PurchaseOrder(
-            reference=reference,
-            product_id=products[sku].id,
-            quantity=quantity,
-            received_quantity=quantity,
-            expected_on=expected_on,
+    for delivered in plan.received:
+        product = products[delivered.sku]
+        purchase_orders[delivered.reference] = PurchaseOrder(
+            reference=delivered.reference,
+            product_id=product.id,
+            supplier_id=product.supplier_id,
+            quantity=delivered.quantity,
+            received_quantity=delivered.quantity,
+            expected_on=delivered.expected_on,
+            first_expected_on=delivered.first_expected_on,
+            date_moves=delivered.date_moves,
+            received_on=delivered.received_at.astimezone(uow.clock.tz).date(),
             status=PurchaseOrderStatus.RECEIVED,
-            created_at=received_at - timedelta(days=21),
-            updated_at=received_at,
+            created_at=delivered.received_at - timedelta(days=product.lead_time_days),
+            updated_at=delivered.received_at,
         )
     session.add_all(purchase_orders.values())
 
@@ -430,20 +516,22 @@ async def _write(uow: UnitOfWork, plan: _Plan) -> DemoSummary:
     await session.flush()
 
     lines = await _write_orders(session, plan.orders, customers, products, purchase_orders)
-    for reference, _, quantity, _, received_at in plan.received:
+    for delivered in plan.received:
         session.add(
             PurchaseOrderReceipt(
-                purchase_order_id=purchase_orders[reference].id,
-                quantity=quantity,
+                purchase_order_id=purchase_orders[delivered.reference].id,
+                quantity=delivered.quantity,
                 idempotency_key=None,
-                ready_line_ids=[line.id for line, planned in lines if planned.eta_reference == reference],
-                received_at=received_at,
+                ready_line_ids=[line.id for line, planned in lines if planned.eta_reference == delivered.reference],
+                received_at=delivered.received_at,
             )
         )
     await session.flush()
 
     for product in products.values():
         await allocate_available_stock(session, uow.clock, DEMO_ACTOR, product.id)
+    # Suppliers whose record says they run late get their slip before the ETAs are computed, as every day.
+    await refresh_eta_slips(session, today, uow.policy.supplier_record)
     await recompute_etas(session, uow.clock, uow.policy, REASON_RECALCULATED)
     waiting = await _scalar(
         session, select(func.count()).select_from(OrderLine).where(OrderLine.status.in_(OPEN_LINE_STATUSES))
@@ -456,6 +544,7 @@ async def _write(uow: UnitOfWork, plan: _Plan) -> DemoSummary:
         order_lines=len(lines),
         waiting_lines=int(waiting or 0),
         purchase_orders=sum(po.status == PurchaseOrderStatus.OPEN for po in purchase_orders.values()),
+        suppliers=len(suppliers),
     )
     record(
         session,
@@ -477,9 +566,11 @@ def _open_purchase_orders(products: dict[str, Product], now: datetime, today: da
         reference: PurchaseOrder(
             reference=reference,
             product_id=products[demo.sku].id,
+            supplier_id=products[demo.sku].supplier_id,
             quantity=quantity,
             received_quantity=0,
             expected_on=today + timedelta(days=days),
+            first_expected_on=today + timedelta(days=days),
             status=PurchaseOrderStatus.OPEN,
             created_at=now - timedelta(days=14),
             updated_at=now - timedelta(days=14),
