@@ -29,6 +29,7 @@ from db.models import (
     StoreConnection,
     StoreConnectionStatus,
     StoreWebhook,
+    Supplier,
 )
 from tests.fakes.shopify_fixtures import Naps
 from tests.fakes.shopify_store import FakeShopify, fixture
@@ -209,6 +210,21 @@ async def test_products_create_and_update_keep_the_catalogue(
     assert products["HS-120"] == 7900 and products["HS-300"] == 19900
     names = dict(await _read(session, select(Product.sku, Product.name)))
     assert names["HS-120"] == "Studio Wired Headset II"
+
+
+async def test_a_product_whose_vendor_changes_moves_to_that_supplier(
+    shopify: FakeShopify, backfilled: None, hooks: str, worker: ConnectorWorker, session: AsyncSession
+) -> None:
+    variant = shopify.variant_by_sku("HS-120")
+    variant.vendor = "Nordic Audio AB"
+    await shopify.send_webhook(hooks, "products/update", shopify.product_payload(variant))
+    await worker.run_once()
+
+    suppliers = await _read(
+        session, select(Product.sku, Supplier.name).join(Supplier, Supplier.id == Product.supplier_id).order_by(Product.sku)
+    )
+    # The backfill made Acme (the fake's vendor) the supplier of all three; the update moved one.
+    assert suppliers == [("HS-120", "Nordic Audio AB"), ("HS-200", "Acme"), ("MX-500", "Acme")]
 
 
 async def test_a_refund_made_in_the_store_pays_what_was_owed(

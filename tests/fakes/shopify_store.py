@@ -70,6 +70,7 @@ class Variant:
     tracked: bool = True
     product_type: str = "audio"
     updated_at: datetime | None = None  # its product's last change; None: long ago
+    vendor: str = "Acme"  # Shopify's default is the shop's own name; products/update's example says Acme
 
 
 @dataclass
@@ -198,7 +199,7 @@ class FakeShopify:
         payload = fixture("products_update.json")
         template = payload["variants"][0]
         payload.update(id=variant.product_id, admin_graphql_api_id=_gid("Product", variant.product_id), title=variant.product_title,
-                       product_type=variant.product_type, updated_at=_iso(datetime.now(timezone.utc)))
+                       product_type=variant.product_type, vendor=variant.vendor, updated_at=_iso(datetime.now(timezone.utc)))
         payload["variants"] = [{
             **template, "id": variant.id, "product_id": variant.product_id, "title": variant.title, "price": variant.price,
             "sku": variant.sku, "inventory_item_id": variant.inventory_item_id,
@@ -301,7 +302,7 @@ class FakeShopify:
                 "inventoryQuantity": variant.available,
                 "inventoryItem": {"id": _gid("InventoryItem", variant.inventory_item_id), "tracked": variant.tracked},
                 "product": {"id": _gid("Product", variant.product_id), "title": variant.product_title,
-                            "productType": variant.product_type,
+                            "productType": variant.product_type, "vendor": variant.vendor,
                             "updatedAt": _iso(variant.updated_at) if variant.updated_at else "2026-11-01T10:00:00Z"}}
 
     def _op_StockAtLocation(self, variables: dict[str, Any], query: str) -> dict[str, Any]:

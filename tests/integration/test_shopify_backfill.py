@@ -1,8 +1,10 @@
 """Connecting a Shopify store against the fake: credentials checked, webhooks registered, and the backfill of
 products, open orders (a bulk operation) and stock — paged, throttled, interrupted and resumed, and harmless again."""
 
+from datetime import datetime, timezone
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.connectors.backfill_run import run_backfill
@@ -11,9 +13,12 @@ from bot.connectors.shopify.adapter import ShopifyAdapter
 from bot.services.connectors import ConnectionConfig, backfill_states
 from bot.services.connectors.store_records import StoreRefused, StoreUnavailable
 from bot.services.unit_of_work import UnitOfWork
-from db.models import Customer, LineStatus, Order, OrderLine, Product, StockLevel
+from db.models import Customer, LineStatus, Order, OrderLine, Product, StockLevel, Supplier
 from tests.fakes.shopify_fixtures import Naps
 from tests.fakes.shopify_store import FakeShopify
+
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
 
 async def _lines(session: AsyncSession) -> dict[tuple[str, str], tuple[LineStatus, int]]:
@@ -111,6 +116,26 @@ async def test_backfill_again_changes_nothing(
     assert "orders imported" not in again.counts and "products created" not in again.counts
     session.expire_all()
     assert (await _lines(session), await _stock(session)) == before
+
+
+async def test_a_products_vendor_becomes_its_default_supplier(
+    uow: UnitOfWork, session: AsyncSession, shopify_adapter: ShopifyAdapter, shopify_connection: ConnectionConfig,
+    shopify: FakeShopify,
+) -> None:
+    shopify.variant_by_sku("HS-200").vendor = shopify.variant_by_sku("HS-120").vendor = "Studio Sound GmbH"
+    shopify.variant_by_sku("MX-500").vendor = " "  # blank in the store: no supplier
+    await session.execute(insert(Supplier).values(name="Studio Sound GmbH", created_at=NOW, updated_at=NOW))
+    await session.commit()
+
+    report = await run_backfill(uow, shopify_adapter, shopify_connection)
+    again = await run_backfill(uow, shopify_adapter, shopify_connection)
+
+    rows = await session.execute(
+        select(Product.sku, Supplier.name).outerjoin(Supplier, Supplier.id == Product.supplier_id).order_by(Product.sku)
+    )
+    assert rows.all() == [("HS-120", "Studio Sound GmbH"), ("HS-200", "Studio Sound GmbH"), ("MX-500", None)]
+    assert await session.scalar(select(func.count()).select_from(Supplier)) == 1  # the one known by that name
+    assert report.counts["products given a supplier"] == 2 and "products given a supplier" not in again.counts
 
 
 async def test_an_interrupted_backfill_resumes_where_it_stopped(

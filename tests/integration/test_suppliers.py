@@ -23,6 +23,7 @@ from bot.services.purchasing.suppliers import (
     SupplierFields,
     add_supplier,
     assign_products,
+    assign_suppliers_by_name,
     list_suppliers,
     refresh_supplier_slips,
     remove_supplier,
@@ -30,7 +31,7 @@ from bot.services.purchasing.suppliers import (
     update_supplier,
 )
 from bot.services.unit_of_work import ShopPolicy, SupplierRecordRules, UnitOfWork
-from db.models import EtaBasis, EtaChange, PurchaseOrder
+from db.models import AuditEntry, EtaBasis, EtaChange, PurchaseOrder
 from tests import readback
 from tests.shop import add_customer, add_order, add_product, minutes_after
 
@@ -105,6 +106,31 @@ async def test_products_get_a_default_supplier_that_their_new_purchase_orders_ta
     assert purchase_order.first_expected_on == date(2026, 12, 4)
     with pytest.raises(SupplierInUse):
         await remove_supplier(uow, supplier.id, MERCHANT)
+
+
+async def test_a_store_naming_suppliers_adds_those_it_lacks_and_moves_products_to_them(
+    uow: UnitOfWork, session: AsyncSession, session_factory: Sessions
+) -> None:
+    for sku in ("HS-200", "HS-120", "MX-500"):
+        await add_product(session, sku)
+    await session.commit()
+    nordic = (await add_supplier(uow, SupplierFields("Nordic Audio", lead_time_days=21), MERCHANT)).supplier
+    store = Actor.system()
+
+    moved = await assign_suppliers_by_name(
+        uow, {"HS-200": "Nordic Audio", "HS-120": "Nordic Audio", "MX-500": "Casa Cucina", "GONE-1": "Elsewhere"}, store
+    )
+    again = await assign_suppliers_by_name(uow, {"HS-200": "Nordic Audio", "MX-500": "Casa Cucina"}, store)
+
+    assert (moved, again) == (3, 0)
+    suppliers = {supplier.name: supplier for supplier in await list_suppliers(uow)}
+    assert {name: (s.skus, s.lead_time_days) for name, s in suppliers.items()} == {
+        "Casa Cucina": (("MX-500",), None), "Nordic Audio": (("HS-120", "HS-200"), 21),
+    }  # a SKU the shop does not have adds no supplier
+    assert suppliers["Nordic Audio"].id == nordic.id
+    async with session_factory() as check:
+        actions = (await check.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
+    assert actions[-3:] == ["supplier.added", "supplier.products_assigned", "supplier.products_assigned"]
 
 
 async def test_imported_purchase_orders_take_the_default_supplier_and_count_their_date_moves(

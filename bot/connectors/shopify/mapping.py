@@ -89,11 +89,21 @@ def variant_from_node(node: dict[str, Any], currency: str) -> tuple[str, StoreVa
 def products_from_variant_nodes(nodes: list[dict[str, Any]], currency: str) -> list[StoreProduct]:
     products: dict[str, list[StoreVariant]] = {}
     updated: dict[str, datetime | None] = {}
+    vendors: dict[str, str | None] = {}
     for node in nodes:
         product_id, variant, at = variant_from_node(node, currency)
         products.setdefault(product_id, []).append(variant)
         updated[product_id] = at
-    return [StoreProduct(product_id, variants, updated[product_id]) for product_id, variants in products.items()]
+        vendors[product_id] = _vendor(node["product"].get("vendor"))
+    return [
+        StoreProduct(product_id, variants, updated[product_id], vendors[product_id])
+        for product_id, variants in products.items()
+    ]
+
+
+def _vendor(vendor: object) -> str | None:
+    """Shopify's vendor of a product names its supplier; blank names none."""
+    return vendor.strip() or None if isinstance(vendor, str) else None
 
 
 def stock_from_variant_node(node: dict[str, Any]) -> StockCount | None:
@@ -224,4 +234,4 @@ def product_from_payload(payload: dict[str, Any], currency: str) -> StoreProduct
             )
         )
     updated = payload.get("updated_at")
-    return StoreProduct(str(payload["id"]), variants, parse_time(updated) if updated else None)
+    return StoreProduct(str(payload["id"]), variants, parse_time(updated) if updated else None, _vendor(payload.get("vendor")))

@@ -57,7 +57,7 @@ query ProductVariants($first: Int!, $cursor: String) {
     nodes {
       id sku title price inventoryQuantity
       inventoryItem { id tracked }
-      product { id title productType updatedAt }
+      product { id title productType vendor updatedAt }
     }
   }
   productVariantsCount { count }

@@ -81,6 +81,7 @@ class StoreProduct:
     store_id: str
     variants: list[StoreVariant]
     updated_at: datetime | None = None
+    supplier: str | None = None  # its supplier's name where the store keeps one (Shopify's vendor; WooCommerce has none)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from bot.services.privacy import PersonNotFound, SubjectQuery, erase_customer
 from bot.services.phone import normalise_phone
 from bot.services.privacy.subjects import find_subject
 from bot.services.purchasing.stock import set_available_stocks
+from bot.services.purchasing.suppliers import assign_suppliers_by_name
 from bot.services.unit_of_work import UnitOfWork
 from db.models import OPEN_LINE_STATUSES, Order, OrderLine, Product, Refund, RefundStatus
 
@@ -151,6 +152,9 @@ async def apply_products(uow: UnitOfWork, connection: ConnectionConfig, products
     report.add("products updated", sum(len(result.updated) for result in imported))
     report.add("products refused", len(rejected))
     report.problems += [f"product {records[row - 1].sku}: {reason}" for row, reason in rejected]
+    named = {sku: product.supplier for sku, (product, _) in variants.items() if product.supplier}
+    if named:
+        report.add("products given a supplier", await assign_suppliers_by_name(uow, named, store_actor(connection)))
     links = []
     for sku, (product, variant) in variants.items():
         links.append(Link("variant", variant.store_id, sku, product.updated_at, {"product_id": product.store_id}))

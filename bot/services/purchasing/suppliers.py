@@ -4,7 +4,7 @@ and their track record (how late their shipments arrive), which ETAs allow for.
 Every change is one transaction, audited, and a repeat of what is already so changes nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +20,8 @@ from bot.services.purchasing.supplier_record import TrackRecord, refresh_eta_sli
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Product, PurchaseOrder, Supplier
 from db.types import MAX_ROW_ID
+
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,46 @@ async def assign_products(uow: UnitOfWork, supplier_id: int, skus: Sequence[str]
         view = await _view(session, supplier)
         await uow.commit()
     return SupplierChange(view, changed=bool(moving))
+
+
+async def assign_suppliers_by_name(uow: UnitOfWork, supplier_of: Mapping[str, str], actor: Actor) -> int:
+    """Make the supplier named for each SKU its default, adding suppliers not known by that name; for stores whose
+    products name their supplier (Shopify's vendor). SKUs not in the shop are left out; returns the products moved."""
+    async with uow:
+        session = uow.session
+        now = uow.clock.now()
+        current = dict(
+            (await session.execute(select(Product.sku, Product.supplier_id).where(Product.sku.in_(list(supplier_of))))).all()
+        )
+        wanted = {sku: supplier_of[sku][:MAX_NAME] for sku in current}
+        ids = await _supplier_ids(session, set(wanted.values()), actor, now)
+        moving: dict[int, list[str]] = {}
+        for sku, name in sorted(wanted.items()):
+            if current[sku] != ids[name]:
+                moving.setdefault(ids[name], []).append(sku)
+        for supplier_id, skus in moving.items():
+            await session.execute(
+                update(Product).where(Product.sku.in_(skus)).values(supplier_id=supplier_id, updated_at=now)
+            )
+            record(session, actor, "supplier.products_assigned", "supplier", supplier_id, at=now, skus=skus)
+        await uow.commit()
+    return sum(len(skus) for skus in moving.values())
+
+
+async def _supplier_ids(session: AsyncSession, names: Collection[str], actor: Actor, now: datetime) -> dict[str, int]:
+    """The id of the supplier of each name, adding those there are none of yet."""
+    ids = dict((await session.execute(select(Supplier.name, Supplier.id).where(Supplier.name.in_(list(names))))).all())
+    for name in sorted(set(names) - set(ids)):
+        supplier = Supplier(name=name, created_at=now, updated_at=now)
+        try:
+            async with session.begin_nested():
+                session.add(supplier)
+        except IntegrityError:  # added by a concurrent sync, which has committed it
+            ids[name] = (await session.execute(select(Supplier.id).where(Supplier.name == name))).scalar_one()
+            continue
+        record(session, actor, "supplier.added", "supplier", supplier.id, at=now, name=name)
+        ids[name] = supplier.id
+    return ids
 
 
 async def list_suppliers(uow: UnitOfWork) -> list[SupplierView]:
