@@ -117,6 +117,17 @@ async def test_the_session_cookie_is_secure_when_the_trusted_proxy_saw_https(ser
     assert "Secure" in cookie and "HttpOnly" in cookie
 
 
+@pytest.mark.settings(trusted_proxies=["127.0.0.0/8"])
+async def test_a_trusted_proxy_speaking_the_standard_forwarded_header_makes_the_cookie_secure_too(
+    server: TestClient, uow: UnitOfWork
+) -> None:
+    good, _ = await create_token(uow, "shop")
+
+    cookie = await _session_cookie_on_sign_in(server, good, Forwarded='for="[2001:db8::7]:4711";proto=https')
+
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
 async def test_an_untrusted_peer_cannot_make_the_cookie_secure_nor_claim_https(server: TestClient, uow: UnitOfWork) -> None:
     good, _ = await create_token(uow, "shop")
 
