@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -60,7 +61,10 @@ async def enqueue(session: AsyncSession, clock: Clock, messages: Sequence[Outgoi
             already_queued.add(message.dedupe_key)
         rows.append(_row(message, now))
     if rows:
-        await session.execute(insert(OutboxMessage), rows)
+        # Two runs of one job (the demo's "+1 day" beside its daily loop, or two instances) can both find a key
+        # not yet queued: the one that inserts second skips it instead of failing its whole transaction.
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        await session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key]), rows)
     return len(rows)
 
 
