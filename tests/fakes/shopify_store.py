@@ -337,7 +337,8 @@ class FakeShopify:
                 "updatedAt": _iso(order.updated_at), "cancelledAt": _iso(order.cancelled_at) if order.cancelled_at else None,
                 "email": order.email, "phone": order.phone, "customerLocale": order.locale, "currencyCode": order.currency,
                 "customer": {"firstName": order.first_name, "lastName": order.last_name,
-                             "displayName": f"{order.first_name} {order.last_name}", "phone": order.phone}}
+                             "displayName": f"{order.first_name} {order.last_name}", "phone": order.phone},
+                "fulfillments": [{"id": _gid("Fulfillment", fulfillment["id"])} for fulfillment in order.fulfillments]}
 
     def _line_node(self, line: LineItem, order: FakeOrder) -> dict[str, Any]:
         return {"__typename": "LineItem", "id": _gid("LineItem", line.id), "sku": line.sku, "quantity": line.quantity,

@@ -154,6 +154,7 @@ def order_from_node(node: dict[str, Any], line_nodes: list[dict[str, Any]]) -> S
         currency=currency,
         lines=lines,
         cancelled=bool(node.get("cancelledAt")),
+        fulfillment_ids=tuple(number_of(fulfillment["id"]) for fulfillment in node.get("fulfillments") or []),
     )
 
 

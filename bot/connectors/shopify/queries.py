@@ -107,6 +107,7 @@ OPEN_ORDERS_BULK = """
     edges { node {
       __typename id name createdAt updatedAt cancelledAt email phone customerLocale currencyCode
       customer { firstName lastName displayName phone }
+      fulfillments { id }
       lineItems { edges { node {
         __typename id sku quantity currentQuantity unfulfilledQuantity
         originalUnitPriceSet { shopMoney { amount } }
@@ -142,6 +143,7 @@ query OrdersUpdatedSince($query: String!, $cursor: String) {
     nodes {
       id name createdAt updatedAt cancelledAt email phone customerLocale currencyCode
       customer { firstName lastName displayName phone }
+      fulfillments(first: 50) { id }
       lineItems(first: 50) { nodes {
         id sku quantity currentQuantity unfulfilledQuantity
         originalUnitPriceSet { shopMoney { amount } }

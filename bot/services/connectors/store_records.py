@@ -129,6 +129,9 @@ class StoreOrder:
     lines: list[StoreLine]
     cancelled: bool = False
     fulfillments: list[StoreFulfillment] = field(default_factory=list)
+    # Every fulfilment the store has made of the order, by id, where its contents are not read (GraphQL's orders):
+    # those made before the order is imported were taken off what it brings in, so none ships here again.
+    fulfillment_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -393,8 +393,12 @@ async def _link_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: li
             if line_id is not None:
                 links.append(
                     Link("line", line.store_id, str(line_id), None,
-                         {"order_id": order.store_id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity})
+                         {"order_id": order.store_id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
+                          "fulfilled_before_import": line.fulfilled_quantity})
                 )
+        # The store's parcels so far are what it fulfilled before: taken off what came in, not ours to ship.
+        for fulfillment_id in {fulfillment.store_id for fulfillment in order.fulfillments} | set(order.fulfillment_ids):
+            links.append(Link("fulfillment", fulfillment_id, order.number, None, {"before_import": True}))
     await save_links(uow, connection.id, links)
 
 
@@ -417,10 +421,7 @@ async def _reconcile_order(uow: UnitOfWork, connection: ConnectionConfig, order:
         report.merge(await _cancel_order(uow, connection, order.store_id, number, order.updated_at))
     else:
         remaining = await _remaining_by_sku(uow, number)
-        in_store: dict[str, int] = {}
-        for line in order.lines:
-            if line.sku:
-                in_store[line.sku] = in_store.get(line.sku, 0) + line.quantity
+        in_store = await _in_store_since_import(uow, connection, order)
         lowered = {sku: here - in_store.get(sku, 0) for sku, here in remaining.items() if in_store.get(sku, 0) < here}
         if lowered:
             result = await cancel_for_shop(uow, number, store_actor(connection), units=lowered)
@@ -431,6 +432,17 @@ async def _reconcile_order(uow: UnitOfWork, connection: ConnectionConfig, order:
         report.merge(await _fulfil(uow, connection, order.store_id, fulfillment, number))
     await save_links(uow, connection.id, [Link("order", order.store_id, number, order.updated_at, {"digest": order_digest(order)})])
     return report
+
+
+async def _in_store_since_import(uow: UnitOfWork, connection: ConnectionConfig, order: StoreOrder) -> dict[str, int]:
+    """Units of each SKU the store order holds, less those it had fulfilled when imported (they never came in)."""
+    lines = await links_by_store_id(uow, connection.id, "line", [line.store_id for line in order.lines])
+    in_store: dict[str, int] = {}
+    for line in order.lines:
+        if line.sku:
+            before = int(lines[line.store_id].data.get("fulfilled_before_import", 0)) if line.store_id in lines else 0
+            in_store[line.sku] = in_store.get(line.sku, 0) + line.quantity - before
+    return in_store
 
 
 def _lowered_below_reserved(
