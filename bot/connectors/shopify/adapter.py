@@ -201,8 +201,10 @@ class ShopifyAdapter:
             await self._sleep(self._poll_seconds)
 
     async def changes_since(self, since: datetime) -> list[StoreChange]:
-        """Orders and products updated since then, for webhooks that never came (stock comes by webhook, which
-        Shopify retries for 48 hours)."""
+        """Orders and products updated since then, and the stock counts that changed, for webhooks that never came.
+
+        A stock change leaves the product's updated_at alone, so the stock of every variant is read again (the
+        backfill's pages); the counts the store gave last time change nothing."""
         changes: list[StoreChange] = []
         query = f"updated_at:>'{since.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
         cursor = None
@@ -220,8 +222,15 @@ class ShopifyAdapter:
             products += products_from_variant_nodes(nodes, self._currency)
             if cursor is None:
                 break
-        # Products first: an order of a product that is new since must find it.
-        return ([ProductsSeen(products)] if products else []) + changes
+        counts: list[StockCount] = []
+        cursor = None
+        while True:
+            page = await self.stock_page(cursor)
+            counts += page.items
+            if (cursor := page.next_cursor) is None:
+                break
+        # Products first: an order of a product that is new since must find it; stock last, with those orders here.
+        return ([ProductsSeen(products)] if products else []) + changes + [StockCounted(counts, only_changed=True)]
 
     # Webhooks
 

@@ -72,7 +72,7 @@ query VariantsUpdatedSince($first: Int!, $cursor: String, $query: String!) {
     nodes {
       id sku title price inventoryQuantity
       inventoryItem { id tracked }
-      product { id title productType updatedAt }
+      product { id title productType vendor updatedAt }
     }
   }
 }

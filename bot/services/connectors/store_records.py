@@ -147,6 +147,8 @@ class ProductDeleted:
 @dataclass(frozen=True)
 class StockCounted:
     counts: list[StockCount]
+    # A recount of the whole catalogue (the reconcile's): the counts the store gave last time are left alone.
+    only_changed: bool = False
 
 
 @dataclass(frozen=True)

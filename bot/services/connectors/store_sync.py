@@ -85,8 +85,8 @@ async def apply_store_changes(uow: UnitOfWork, connection: ConnectionConfig, cha
         match change:
             case ProductsSeen(products):
                 report.merge(await apply_products(uow, connection, products))
-            case StockCounted(counts):
-                report.merge(await apply_stock_counts(uow, connection, counts))
+            case StockCounted(counts, only_changed):
+                report.merge(await apply_stock_counts(uow, connection, counts, only_changed=only_changed))
             case OrderSeen(order):
                 report.merge(await apply_orders(uow, connection, [order]))
             case OrderCancelled(store_id, number, at):
@@ -191,11 +191,14 @@ async def _import_leaving_out_bad(records: list[Any], run: Any) -> tuple[list[An
 # Stock
 
 
-async def apply_stock_counts(uow: UnitOfWork, connection: ConnectionConfig, counts: Sequence[StockCount]) -> SyncReport:
+async def apply_stock_counts(
+    uow: UnitOfWork, connection: ConnectionConfig, counts: Sequence[StockCount], *, only_changed: bool = False
+) -> SyncReport:
     """Set each SKU's unallocated stock from the store's count, which has the store's committed orders taken off.
 
     The store's `available` goes below zero for orders it sells on backorder; all of those and the allocated ones
     are committed there, so ours (on hand, not yet allocated) is the store's count plus what still waits here.
+    With `only_changed`, a count the same as the store's last one applied is left out (a periodic recount).
     """
     report = SyncReport()
     by_item = await links_by_store_id(uow, connection.id, "inventory_item", [c.inventory_item_id for c in counts if c.inventory_item_id])
@@ -207,6 +210,8 @@ async def apply_stock_counts(uow: UnitOfWork, connection: ConnectionConfig, coun
             continue
         latest[sku] = count
     stored = await links_by_store_id(uow, connection.id, "stock", list(latest))
+    if only_changed:
+        latest = {sku: count for sku, count in latest.items() if stored.get(sku) is None or stored[sku].data.get("available") != count.available}
     fresh = {
         sku: count for sku, count in latest.items()
         if not (stored.get(sku) and stored[sku].store_updated_at and count.updated_at
