@@ -8,10 +8,12 @@ together they keep to it however many processes there are and whichever of them 
 
 The grid is kept when a sender asks a little late (CATCH_UP), so lateness does not add up into a lower rate. The
 fake Bot API, like Telegram, refuses a 31st send within any one second, so a grid at 98 % of the rate leaves the 30
-turns after any send 20 ms more than a second, and that is all the burst this limit can allow: a turn sent more than
-ON_TIME after it was due (an event loop woken late, a slow round trip; the reading of the database's clock counts
-its doubt) moves the lane's turns not yet booked back by the excess, before the turns a second on, which it could
-bunch with, are booked. So a loaded machine sends more slowly rather than into 429s. Turns are booked at most
+turns after any send 20 ms more than a second, and that is all the burst this limit can allow. Telegram sees a send
+somewhere between its start and its answer, so a send counts as late by when its answer came back, as the process's
+own FloodControl counts it: an answer more than ON_TIME after the turn was due (an event loop woken late, a slow
+request; the reading of the database's clock counts its doubt) moves the lane's turns not yet booked back by the
+excess, before the turns a second on, which it could bunch with, are booked (a send that starts late moves them at
+once, and again by what its answer adds). So a loaded machine sends more slowly rather than into 429s. Turns are booked at most
 OUTBOX_HORIZON ahead (a reply's at most REPLY_HORIZON), so a process that dies leaves a fraction of a second unused,
 and a reply waits behind at most that much of the outbox.
 
@@ -50,8 +52,8 @@ log = logging.getLogger(__name__)
 # Seconds added to a chat's gap, so a send still arrives a full gap after the one before it however the way
 # to Telegram jitters.
 CHAT_GAP_MARGIN = 0.1
-# Seconds a turn may be sent after it was due; see the module's docstring for why no more.
-ON_TIME = 0.008
+# Seconds after its turn a send's answer may come back; see the module's docstring for why no more.
+ON_TIME = 0.012
 # Seconds behind the clock the grid is kept rather than started afresh: a sender that asks that late still sends
 # on its turn, within ON_TIME once the round trip is counted.
 CATCH_UP = 0.003
@@ -105,6 +107,14 @@ class _Booking:
 
     at: float
     booked_at: float
+
+
+@dataclass
+class _TurnPermit(_Permit):
+    """A send on a booked turn, held until its answer comes back."""
+
+    lane: Lane = Lane.STANDARD
+    booking: _Booking = _Booking(0.0, 0.0)
 
 
 class SharedFloodControl(FloodControl):
@@ -179,12 +189,23 @@ class SharedFloodControl(FloodControl):
                     await self._wait_for_room(turn, interactive)
                     continue
             await self._sleep_until(booking.at)
-            if (late := self._monotonic() - booking.at + self._clock.doubt() - ON_TIME) > 0:
-                # Sent late, this send is closer to the next turns than the grid allows: move the turns not yet
-                # booked (those a second on, where Telegram's window would see them bunch) back by as much.
-                self._push_back(booked_lane, late, booking.booked_at)
+            self._push_back_if_late(booked_lane, booking)  # started late: the turns a second on move back at once
             # Counted in this process's windows too; the spacing was the database's.
-            return self._start(self._monotonic(), chat_id, lane, interactive=True)
+            permit = self._start(self._monotonic(), chat_id, lane, interactive=True)
+            return _TurnPermit(permit.windows, lane=booked_lane, booking=booking)
+
+    def _finish(self, permit: _Permit) -> None:
+        if not permit.finished and isinstance(permit, _TurnPermit):
+            # Telegram saw the send somewhere before its answer came back: an answer later than ON_TIME after the
+            # turn may mean it arrived that late, however promptly it started.
+            self._push_back_if_late(permit.lane, permit.booking)
+        super()._finish(permit)
+
+    def _push_back_if_late(self, lane: Lane, booking: _Booking) -> None:
+        if (late := self._monotonic() - booking.at + self._clock.doubt() - ON_TIME) > 0:
+            # Late, this send may reach Telegram closer to the turns a second on than the grid allows: move the
+            # turns not yet booked (those a second on, where Telegram's window would see them bunch) back by as much.
+            self._push_back(lane, late, booking.booked_at)
 
     def _push_back(self, lane: Lane, seconds: float, booked_at: float) -> None:
         """Move the lane's unbooked turns back in the background; this process's late sends meanwhile go in one move."""
