@@ -173,8 +173,8 @@ class FloodControl:
         """Wait for a turn to send to `chat_id`, hold it while the request runs, and count it when it ends.
 
         `interactive` sends (replies to someone who is waiting) go before outbox sends that are waiting, as
-        soon as the windows have room, and do not wait for the chat's own limit (Telegram tolerates a
-        short burst of replies in a chat). Outbox sends to one chat start in the order of their `place`
+        soon as the windows have room, their chat's included: a customer's double tap gets its second answer a
+        second after the first rather than a 429. Outbox sends to one chat start in the order of their `place`
         (the message's id), whichever worker holds them, so a chat's messages arrive in the order queued.
         """
         permit = await self._acquire(chat_id, lane, interactive, place)
@@ -217,11 +217,12 @@ class FloodControl:
 
     def _ready_at(self, now: float, chat_id: int, lane: Lane, interactive: bool) -> float:
         windows, paces = self._limits_for(lane)
-        if interactive:  # a reply only needs room in the windows; the even spacing is for the outbox
-            return max([now, self._paused_until, *(w.free_at(now) for w in windows)])
-        ready = max([now, self._paused_until, *(w.free_at(now, self._kept_free(w)) for w in windows)])
         chat = self._chats.get(chat_id)
-        return max([ready, *(pace.next_start for pace in paces), chat.free_at(now) if chat else now])
+        chat_free = chat.free_at(now) if chat else now
+        if interactive:  # a reply needs room in the windows and in its chat's; the even spacing is for the outbox
+            return max([now, self._paused_until, chat_free, *(w.free_at(now) for w in windows)])
+        ready = max([now, self._paused_until, *(w.free_at(now, self._kept_free(w)) for w in windows)])
+        return max([ready, chat_free, *(pace.next_start for pace in paces)])
 
     def _kept_free(self, window: _Window) -> int:
         """Places in the window the outbox leaves to replies: in paid mode, for replies from another process too."""

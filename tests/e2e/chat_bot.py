@@ -11,6 +11,7 @@ from telegram.ext import Application
 from bot.clock import ManualClock
 from bot.composition import ChatDeps
 from bot.config import Settings
+from bot.delivery import FloodControlRateLimiter, flood_control_for
 from bot.sandbox import FakeBotApi
 from bot.services.unit_of_work import ShopPolicy
 from bot.telegram_app import build_application
@@ -38,15 +39,21 @@ async def our_bot(
     session_factory: async_sessionmaker[AsyncSession],
     clock: ManualClock,
     policy: ShopPolicy,
+    *,
+    flood_limited: bool = False,
     **settings_overrides: Any,
 ) -> AsyncIterator[RunningBot]:
-    """The real Application from build_application, polling `fake`; a restart builds a fresh one."""
+    """The real Application from build_application, polling `fake`; a restart builds a fresh one. `flood_limited`:
+    its replies keep to Telegram's limits through the flood control, as `run` and `serve` set it up."""
 
     def factory(server: FakeBotApi) -> Application:
         settings = chat_settings(server, **settings_overrides)
         # As wiring.shop_policy does: the services' default language is the one the settings name.
         deps = ChatDeps(settings, session_factory, clock, replace(policy, default_language=settings.default_language))
-        return build_application(deps)
+        if not flood_limited:
+            return build_application(deps)
+        flood = flood_control_for(settings, session_factory.kw["bind"])
+        return build_application(deps, rate_limiter=FloodControlRateLimiter(flood, max_retries=3))
 
     async with running_bot(fake, factory) as running:
         yield running

@@ -5,10 +5,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.error import Forbidden
 
+from bot.clock import ManualClock
 from bot.i18n import Translator
-from bot.sandbox import Fault
-from bot.services.unit_of_work import UnitOfWork
+from bot.sandbox import FakeBotApi, Fault, RateLimits
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import Customer, LineStatus, OrderLine, ProcessedUpdate
+from tests.e2e.chat_bot import our_bot
 from tests.e2e.chat_driver import CustomerChat, read_scalar
 from tests.e2e.chat_shop import ANNA_ORDER, HEADSET, AnnasShop, annas_linked_backorder
 
@@ -118,6 +120,20 @@ async def test_an_update_delivered_twice_is_answered_once(
     assert chat.fake.delivery_count(first["update_id"]) == 2
     assert len(chat.fake.bot_messages(chat.chat_id)) == 1
     assert await read_scalar(session_factory, select(func.count()).select_from(ProcessedUpdate)) == 1
+
+
+async def test_a_double_tap_gets_both_answers_and_no_429_from_telegrams_one_message_a_second_per_chat(
+    fake: FakeBotApi, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock, policy: ShopPolicy
+) -> None:
+    fake.enforce_rate_limits(RateLimits(per_chat_per_second=1, global_per_second=30))
+    async with our_bot(fake, session_factory, clock, policy, flood_limited=True) as bot:  # as `run` and `serve` are
+        chat = CustomerChat(fake, bot, fake.add_user("Anna"))
+        fake.send_command(chat.user, "help")
+
+        answers = await chat.command("help")  # the second tap, at once
+
+        assert [m.text for m in fake.bot_messages(chat.chat_id)] == [answers[0].text] * 2
+        assert fake.rate_limit_violations == []
 
 
 async def test_flood_control_on_send_message_is_waited_out_and_the_reply_arrives(

@@ -3,6 +3,7 @@
 import asyncio
 import math
 from contextlib import AsyncExitStack
+from time import monotonic
 
 import pytest
 from pytest import approx
@@ -173,16 +174,20 @@ async def test_a_reply_to_a_waiting_customer_goes_before_outbox_messages_that_wa
     assert order == ["first outbox message", "reply", "waiting outbox message"]
 
 
-async def test_replies_do_not_wait_for_their_chat_but_count_against_it() -> None:
-    time = StoppedTime()
-    flood = FloodControl(1000, monotonic=time)
-    await (await send(flood, 7)).aclose()
-    time.advance(0.1)
+async def test_a_reply_waits_for_its_chats_one_message_a_second_and_counts_against_it() -> None:
+    flood = FloodControl(1000)  # real time: the chat's second is the only wait
+    starts: list[float] = []
+    answered: list[float] = []
 
-    async with flood.sending(7, interactive=True):
-        pass
+    async def reply() -> None:
+        async with flood.sending(7, interactive=True):
+            starts.append(monotonic())
+        answered.append(monotonic())
 
-    assert abs(flood.wait_for(7) - 1.0) < 1e-9
+    await asyncio.gather(reply(), reply())  # a double tap's two answers
+
+    assert starts[1] >= answered[0] + 1.0
+    assert flood.wait_for(7) > 0.9  # the outbox waits for that chat too
 
 
 async def test_the_bots_replies_count_against_the_same_limits_and_a_429_pauses_the_outbox_too() -> None:
