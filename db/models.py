@@ -271,7 +271,11 @@ class OrderLine(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+    # What the customer paid for one unit, tax included (a tax-exclusive store's tax is added on import).
     unit_price_minor: Mapped[int] = mapped_column(Integer)
+    # The tax rate the store added on top of its prices for this line, in millionths (0: prices include tax);
+    # a substitute's catalogue price is charged with it (bot/services/added_tax.py).
+    added_tax_ppm: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     status: Mapped[LineStatus] = mapped_column(_enum(LineStatus, "line_status"))
     allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)

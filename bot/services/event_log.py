@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.added_tax import with_added_tax
 from bot.services.audit import Actor
 from bot.services.errors import InvalidFeedQuery
 from bot.services.unit_of_work import UnitOfWork
@@ -168,7 +169,8 @@ def line_substituted(
 ) -> None:
     """Emit line.substituted (what to ship instead, and who pays a difference) and the refund.owed of a cheaper one."""
     currency = line.order.currency
-    difference = (alternative.price_minor - line.unit_price_minor) * quantity
+    price = with_added_tax(alternative.price_minor, line.added_tax_ppm)  # as the line's order is charged
+    difference = (price - line.unit_price_minor) * quantity
     refund = _line_refund(refund_id, line, -difference, "substitute_cheaper") if refund_id is not None else None
     emit(
         session,
@@ -182,7 +184,7 @@ def line_substituted(
                 "sku": alternative.sku,
                 "product_name": alternative.name,
                 "quantity": quantity,
-                "unit_price": money(min(alternative.price_minor, line.unit_price_minor), currency),
+                "unit_price": money(min(price, line.unit_price_minor), currency),
             },
             "price_difference": money(difference, currency),
             # Dearer: the shop waives the difference; cheaper: the customer is refunded it.

@@ -27,9 +27,12 @@ class Naps:
         await asyncio.sleep(0)
 
 
-def stocked_store(clock: ManualClock) -> FakeShopify:
-    """Three products: HS-200 sold out (two orders wait for it), HS-120 in stock, MX-500 sold out."""
-    store = FakeShopify()
+def stocked_store(clock: ManualClock, **taxes: object) -> FakeShopify:
+    """Three products: HS-200 sold out (two orders wait for it), HS-120 in stock, MX-500 sold out.
+
+    `taxes` sets the store's tax_rate and taxes_included (none by default).
+    """
+    store = FakeShopify(**taxes)  # type: ignore[arg-type]
     store.add_variant("HS-200", "Studio Pro Wireless Headset", "149.00", 0)
     store.add_variant("HS-120", "Studio Wired Headset", "89.00", 5)
     store.add_variant("MX-500", "ProMix Stand Mixer", "349.00", 1)

@@ -2,7 +2,8 @@
 header, cost-based throttling (a leaky bucket reported in extensions.cost.throttleStatus, THROTTLED errors),
 bulk operations whose result is a JSONL file with nested objects on lines of their own (__parentId, children
 after every parent, since Shopify promises no order), order editing, refundCreate with the @idempotent key, and
-webhooks signed as Shopify signs them. Payloads start from tests/fixtures/shopify/.
+webhooks signed as Shopify signs them, and tax as Shopify charges it (taxLines on every line, added on top where the
+shop's prices exclude tax; refunds beyond what was paid refused). Payloads start from tests/fixtures/shopify/.
 
 Operations are told apart by their operation name (the adapter names every one) and read from their variables;
 it is a fake of the answers, not a GraphQL server.
@@ -83,6 +84,7 @@ class LineItem:
     price: str
     fulfilled: int = 0
     discount_per_unit: str = "0.00"
+    tax: Decimal = Decimal("0.00")  # of the line as ordered, after discounts and before returns (taxLines' priceSet)
 
 
 @dataclass
@@ -105,6 +107,7 @@ class FakeOrder:
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
     transaction_id: int = 0
     edits: int = 0
+    paid: Decimal = Decimal("0.00")  # the sale transaction
 
     @property
     def open(self) -> bool:
@@ -120,6 +123,9 @@ class FakeShopify:
     client_secret: str = "shpss_secret"
     scopes: tuple[str, ...] = ALL_SCOPES
     currency: str = "EUR"
+    # Tax as Shopify charges it: one rate on every line; prices with tax in them (taxesIncluded) or tax on top.
+    tax_rate: Decimal | None = None
+    taxes_included: bool = True
     bucket_size: float = 2000.0
     restore_rate: float = 100.0
     variants: dict[int, Variant] = field(default_factory=dict)
@@ -160,14 +166,61 @@ class FakeShopify:
         items = []
         for sku, quantity in lines:
             variant = self.variant_by_sku(sku)
-            items.append(LineItem(self.next_id(), variant.id, sku, quantity, quantity, variant.price, (fulfilled or {}).get(sku, 0)))
+            items.append(LineItem(self.next_id(), variant.id, sku, quantity, quantity, variant.price, (fulfilled or {}).get(sku, 0),
+                                  tax=self.line_tax(Decimal(variant.price), quantity)))
             if variant.tracked:
                 variant.available -= quantity
         first, _, last = name.partition(" ")
         order = FakeOrder(self.next_id(), f"#{number}", email, first, last, phone, locale, self.currency, placed_at, placed_at, items,
                           transaction_id=self.next_id())
+        order.paid = self.total(order)
         self.orders[order.id] = order
         return order
+
+    # Money, as Shopify counts it
+
+    def line_tax(self, unit_price: Decimal, quantity: int) -> Decimal:
+        """A line's tax: on top of its price, or the part of its price that is tax; rounded per line."""
+        if self.tax_rate is None:
+            return Decimal("0.00")
+        price = unit_price * quantity
+        tax = price * self.tax_rate / (1 + self.tax_rate) if self.taxes_included else price * self.tax_rate
+        return tax.quantize(Decimal("0.01"))
+
+    def total(self, order: FakeOrder) -> Decimal:
+        """What the order costs as it stands (current quantities), tax included."""
+        total = Decimal("0.00")
+        for line in order.line_items:
+            price = Decimal(line.price) - Decimal(line.discount_per_unit)
+            total += price * line.current_quantity
+            if not self.taxes_included:
+                total += self.line_tax(price, line.current_quantity)
+        return total
+
+    def refunded(self, order: FakeOrder) -> Decimal:
+        return sum((Decimal(refund["amount"]) for refund in order.refunds), Decimal("0.00"))
+
+    def balance(self, order: FakeOrder) -> Decimal:
+        """What the shop still owes the customer (negative: what the customer owes), Shopify's net payment less the total."""
+        return self.paid_net(order) - self.total(order)
+
+    def paid_net(self, order: FakeOrder) -> Decimal:
+        return order.paid - self.refunded(order)
+
+    def _tax_lines(self, line: LineItem, rest: bool) -> list[dict[str, Any]]:
+        """The line's taxLines (GraphQL) or tax_lines (REST), from the documented examples."""
+        if self.tax_rate is None:
+            return []
+        amount = str(line.tax)
+        if rest:
+            template = fixture("orders_create.json")["line_items"][0]["tax_lines"][0]
+            money = {"amount": amount, "currency_code": self.currency}
+            return [{**template, "title": "VAT", "rate": float(self.tax_rate), "price": amount,
+                     "price_set": {"shop_money": money, "presentment_money": money}}]
+        template = fixture("tax_line.json")
+        money = {"amount": amount, "currencyCode": self.currency}
+        return [{**template, "title": "VAT", "rate": float(self.tax_rate), "ratePercentage": float(self.tax_rate * 100),
+                 "priceSet": {"shopMoney": money, "presentmentMoney": money}}]
 
     def order_by_name(self, name: str) -> FakeOrder:
         return next(order for order in self.orders.values() if order.name == name)
@@ -181,14 +234,14 @@ class FakeShopify:
             id=order.id, admin_graphql_api_id=_gid("Order", order.id), name=order.name, order_number=int(order.name[1:]),
             email=order.email, contact_email=order.email, phone=order.phone, created_at=_iso(order.created_at),
             updated_at=_iso(order.updated_at), cancelled_at=_iso(order.cancelled_at) if order.cancelled_at else None,
-            currency=order.currency, customer_locale=order.locale,
+            currency=order.currency, customer_locale=order.locale, taxes_included=self.taxes_included,
             customer={**payload["customer"], "id": order.id + 7, "email": order.email, "first_name": order.first_name,
                       "last_name": order.last_name, "phone": order.phone},
             line_items=[
                 {**template, "id": line.id, "admin_graphql_api_id": _gid("LineItem", line.id), "variant_id": line.variant_id,
                  "sku": line.sku, "name": line.sku, "title": line.sku, "quantity": line.quantity,
                  "current_quantity": line.current_quantity, "fulfillable_quantity": line.current_quantity - line.fulfilled,
-                 "price": line.price, "discount_allocations": []}
+                 "price": line.price, "discount_allocations": [], "tax_lines": self._tax_lines(line, rest=True)}
                 for line in order.line_items
             ],
             fulfillments=copy.deepcopy(order.fulfillments),
@@ -336,6 +389,7 @@ class FakeShopify:
         return {"__typename": "Order", "id": _gid("Order", order.id), "name": order.name, "createdAt": _iso(order.created_at),
                 "updatedAt": _iso(order.updated_at), "cancelledAt": _iso(order.cancelled_at) if order.cancelled_at else None,
                 "email": order.email, "phone": order.phone, "customerLocale": order.locale, "currencyCode": order.currency,
+                "taxesIncluded": self.taxes_included,
                 "customer": {"firstName": order.first_name, "lastName": order.last_name,
                              "displayName": f"{order.first_name} {order.last_name}", "phone": order.phone},
                 "fulfillments": [{"id": _gid("Fulfillment", fulfillment["id"])} for fulfillment in order.fulfillments]}
@@ -345,6 +399,7 @@ class FakeShopify:
                 "currentQuantity": line.current_quantity, "unfulfilledQuantity": line.current_quantity - line.fulfilled,
                 "originalUnitPriceSet": {"shopMoney": {"amount": line.price}},
                 "discountedUnitPriceAfterAllDiscountsSet": {"shopMoney": {"amount": line.price}},
+                "taxLines": self._tax_lines(line, rest=False),
                 "variant": {"id": _gid("ProductVariant", line.variant_id)}, "__parentId": _gid("Order", order.id)}
 
     def _op_BulkOperationRunQuery(self, variables: dict[str, Any], query: str) -> dict[str, Any]:
@@ -442,7 +497,8 @@ class FakeShopify:
         for added_id, variant_id, quantity in edit["added"]:
             variant = self.variants[variant_id]
             price = Decimal(variant.price) - Decimal(edit["discounts"].get(added_id, "0"))
-            order.line_items.append(LineItem(added_id, variant_id, variant.sku, quantity, quantity, str(variant.price), discount_per_unit=str(Decimal(variant.price) - price)))
+            order.line_items.append(LineItem(added_id, variant_id, variant.sku, quantity, quantity, str(variant.price),
+                                             discount_per_unit=str(Decimal(variant.price) - price), tax=self.line_tax(price, quantity)))
             variant.available -= quantity
         order.edits += 1
         order.updated_at = datetime.now(timezone.utc)
@@ -459,6 +515,9 @@ class FakeShopify:
         order = self.orders[_num(payload["orderId"])]
         refund_id = self.next_id()
         amount = sum(Decimal(transaction["amount"]) for transaction in payload["transactions"])
+        if amount > self.paid_net(order):
+            return {"refundCreate": {"refund": None, "userErrors": [
+                {"field": ["transactions", "0", "amount"], "message": "Amount cannot be greater than the refundable amount"}]}}
         order.refunds.append({"id": refund_id, "note": payload.get("note"), "amount": str(amount)})
         self.idempotent_refunds[key] = refund_id
         return {"refundCreate": {"refund": {"id": _gid("Refund", refund_id)}, "userErrors": []}}

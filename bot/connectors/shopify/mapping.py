@@ -10,6 +10,7 @@ from typing import Any
 
 from babel.numbers import get_currency_precision
 
+from bot.services.added_tax import rate_ppm
 from bot.services.connectors.store_records import (
     UNTRACKED_STOCK,
     StockCount,
@@ -132,14 +133,17 @@ def order_from_node(node: dict[str, Any], line_nodes: list[dict[str, Any]]) -> S
         current = int(line.get("currentQuantity", line["quantity"]))
         unfulfilled = int(line.get("unfulfilledQuantity", current))
         price = (line.get("discountedUnitPriceAfterAllDiscountsSet") or line["originalUnitPriceSet"])["shopMoney"]["amount"]
+        taxes = [(tax["priceSet"]["shopMoney"]["amount"], tax.get("rate")) for tax in line.get("taxLines") or []]
+        unit_price, added_tax = _with_tax_lines(minor_units(price, currency), taxes, int(line["quantity"]), node.get("taxesIncluded"), currency)
         lines.append(
             StoreLine(
                 store_id=number_of(line["id"]),
                 sku=(line.get("sku") or "").strip() or None,
                 quantity=current,
-                unit_price_minor=minor_units(price, currency),
+                unit_price_minor=unit_price,
                 fulfilled_quantity=max(0, current - unfulfilled),
                 variant_id=number_of(line["variant"]["id"]) if line.get("variant") else None,
+                added_tax_ppm=added_tax,
             )
         )
     return StoreOrder(
@@ -158,6 +162,22 @@ def order_from_node(node: dict[str, Any], line_nodes: list[dict[str, Any]]) -> S
     )
 
 
+def _with_tax_lines(
+    unit_price_minor: int, taxes: list[tuple[object, object]], quantity: int, taxes_included: object, currency: str
+) -> tuple[int, int]:
+    """(What the customer paid for a unit, the rate added on top) from a line's tax lines (amount, rate).
+
+    A tax line's amount is the tax of the whole line as ordered, after discounts and before returns. In a shop
+    whose prices include tax it is part of the price already; otherwise it was added, and a unit's share of it
+    is part of what the customer paid for that unit (and gets back when it is cancelled).
+    """
+    if taxes_included or not taxes:
+        return unit_price_minor, 0
+    total = sum(minor_units(amount, currency) for amount, _ in taxes)
+    share = (2 * total + quantity) // (2 * max(1, quantity))  # the unit's share, rounded half up
+    return unit_price_minor + share, rate_ppm([rate for _, rate in taxes if rate is not None])  # type: ignore[misc]
+
+
 def _language(locale: object) -> str | None:
     return str(locale).split("-")[0].lower() if isinstance(locale, str) and locale else None
 
@@ -174,15 +194,19 @@ def order_from_payload(payload: dict[str, Any]) -> StoreOrder:
         current = int(line.get("current_quantity", line["quantity"]))
         fulfillable = int(line.get("fulfillable_quantity", current))
         discount = sum(minor_units(allocation["amount"], currency) for allocation in line.get("discount_allocations", []))
-        price = minor_units(line["price"], currency) - (discount // max(1, int(line["quantity"])))
+        price = max(0, minor_units(line["price"], currency) - (discount // max(1, int(line["quantity"]))))
+        taxes = [(tax["price_set"]["shop_money"]["amount"] if tax.get("price_set") else tax["price"], tax.get("rate"))
+                 for tax in line.get("tax_lines") or []]
+        unit_price, added_tax = _with_tax_lines(price, taxes, int(line["quantity"]), payload.get("taxes_included"), currency)
         lines.append(
             StoreLine(
                 store_id=str(line["id"]),
                 sku=(line.get("sku") or "").strip() or None,
                 quantity=current,
-                unit_price_minor=max(0, price),
+                unit_price_minor=unit_price,
                 fulfilled_quantity=max(0, current - fulfillable),
                 variant_id=str(line["variant_id"]) if line.get("variant_id") else None,
+                added_tax_ppm=added_tax,
             )
         )
     return StoreOrder(

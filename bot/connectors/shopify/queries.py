@@ -105,13 +105,14 @@ OPEN_ORDERS_BULK = """
 {
   orders(query: "%s") {
     edges { node {
-      __typename id name createdAt updatedAt cancelledAt email phone customerLocale currencyCode
+      __typename id name createdAt updatedAt cancelledAt email phone customerLocale currencyCode taxesIncluded
       customer { firstName lastName displayName phone }
       fulfillments { id }
       lineItems { edges { node {
         __typename id sku quantity currentQuantity unfulfilledQuantity
         originalUnitPriceSet { shopMoney { amount } }
         discountedUnitPriceAfterAllDiscountsSet { shopMoney { amount } }
+        taxLines { rate priceSet { shopMoney { amount } } }
         variant { id }
       } } }
     } }
@@ -141,13 +142,14 @@ query OrdersUpdatedSince($query: String!, $cursor: String) {
   orders(first: 25, after: $cursor, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
-      id name createdAt updatedAt cancelledAt email phone customerLocale currencyCode
+      id name createdAt updatedAt cancelledAt email phone customerLocale currencyCode taxesIncluded
       customer { firstName lastName displayName phone }
       fulfillments(first: 50) { id }
       lineItems(first: 50) { nodes {
         id sku quantity currentQuantity unfulfilledQuantity
         originalUnitPriceSet { shopMoney { amount } }
         discountedUnitPriceAfterAllDiscountsSet { shopMoney { amount } }
+        taxLines { rate priceSet { shopMoney { amount } } }
         variant { id }
       } }
     }

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.added_tax import highest_catalogue_price, with_added_tax
 from bot.services.audit import Actor, record
 from bot.services.backorders.eta import REASON_QUEUE_CHANGED, EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_eta_moves, notify_substituted
@@ -153,6 +154,8 @@ def _check_waiting(line: OrderLine) -> None:
 async def _candidates(session: AsyncSession, line: OrderLine, policy: ShopPolicy) -> list[_Candidate]:
     """Every product that may stand in for the line apart from stock, best first, with what is available."""
     cap = 100 + policy.alternative_surcharge_cap_percent
+    # Charged as the line was (with the tax a tax-exclusive store adds), at most the cap above the unit price.
+    highest = highest_catalogue_price(line.unit_price_minor * cap // 100, line.added_tax_ppm)
     rows = await session.execute(
         select(Product, StockLevel.available, ProductSubstitute.rank)
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
@@ -163,8 +166,7 @@ async def _candidates(session: AsyncSession, line: OrderLine, policy: ShopPolicy
         .where(
             Product.id != line.product_id,
             Product.currency == line.order.currency,
-            # Integer percent arithmetic: price <= unit price * (100 + cap) / 100, without rounding.
-            Product.price_minor * 100 <= line.unit_price_minor * cap,
+            Product.price_minor <= highest,
             or_(ProductSubstitute.substitute_id.is_not(None), Product.category == line.product.category),
         )
     )
@@ -183,11 +185,16 @@ async def _candidates(session: AsyncSession, line: OrderLine, policy: ShopPolicy
             0 if merchant_rank is not None else 1,
             merchant_rank or 0,
             -len(tags & set(product.tags or [])),
-            abs(product.price_minor - line.unit_price_minor),
+            abs(charged_price(product, line) - line.unit_price_minor),
             product.sku,
         )
 
     return sorted(candidates, key=rank)
+
+
+def charged_price(product: Product, line: OrderLine) -> int:
+    """The product's price for one unit as the line's order is charged: with the tax its store adds, if it does."""
+    return with_added_tax(product.price_minor, line.added_tax_ppm)
 
 
 def product_kind(product: Product) -> str | None:
@@ -197,12 +204,13 @@ def product_kind(product: Product) -> str | None:
 
 def _offer(line: OrderLine, candidate: _Candidate) -> Alternative:
     product = candidate.product
-    difference = (product.price_minor - line.unit_price_minor) * line.open_quantity
+    price = charged_price(product, line)
+    difference = (price - line.unit_price_minor) * line.open_quantity
     return Alternative(
         product_id=product.id,
         sku=product.sku,
         name=product.name,
-        unit_price_minor=product.price_minor,
+        unit_price_minor=price,
         currency=product.currency,
         price_difference_minor=difference,
         customer_pays_difference_minor=0,
@@ -236,7 +244,8 @@ def _substitute(line: OrderLine, alternative: Product, quantity: int, now: datet
         product_id=alternative.id,
         quantity=quantity,
         # The customer never pays more than they agreed to; a cheaper alternative is charged at its price.
-        unit_price_minor=min(alternative.price_minor, line.unit_price_minor),
+        unit_price_minor=min(charged_price(alternative, line), line.unit_price_minor),
+        added_tax_ppm=line.added_tax_ppm,
         status=LineStatus.ALLOCATED,
         allocated_quantity=quantity,
         cancelled_quantity=0,

@@ -99,10 +99,11 @@ class StoreLine:
     store_id: str
     sku: str | None
     quantity: int  # as the order stands now, after edits and removals
-    unit_price_minor: int
+    unit_price_minor: int  # what the customer paid for a unit, tax included
     fulfilled_quantity: int = 0
     variant_id: str | None = None
     backordered_quantity: int | None = None  # what the store itself marks as waiting for stock; None: it does not say
+    added_tax_ppm: int = 0  # the tax rate a tax-exclusive store added to the line's price (bot/services/added_tax.py)
 
 
 @dataclass(frozen=True)

@@ -328,19 +328,19 @@ async def _import_new_orders(uow: UnitOfWork, connection: ConnectionConfig, orde
             importing.append(order)
             continue
         importing.append(order)
-        quantities: dict[str, tuple[int, int]] = {}
+        quantities: dict[str, tuple[int, int, int]] = {}
         for line in order.lines:
             open_quantity = line.quantity - line.fulfilled_quantity
             if line.sku in skus and open_quantity > 0:
-                before = quantities.get(line.sku, (0, line.unit_price_minor))
-                quantities[line.sku] = (before[0] + open_quantity, before[1])
+                before = quantities.get(line.sku, (0, line.unit_price_minor, line.added_tax_ppm))
+                quantities[line.sku] = (before[0] + open_quantity, before[1], before[2])
         records += [
             OrderLineRecord(
                 row=len(records) + index, order_number=order.number, placed_at=order.placed_at, email=order.email or "",
                 customer_name=order.customer_name[:200] or order.email or "", phone=order.phone, language=order.language,
-                sku=sku, quantity=quantity, unit_price_minor=price, currency=order.currency,
+                sku=sku, quantity=quantity, unit_price_minor=price, currency=order.currency, added_tax_ppm=added_tax,
             )
-            for index, (sku, (quantity, price)) in enumerate(quantities.items(), start=1)
+            for index, (sku, (quantity, price, added_tax)) in enumerate(quantities.items(), start=1)
         ]
     imported, rejected = await _import_leaving_out_bad(
         records,
@@ -399,7 +399,7 @@ async def _link_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: li
                 links.append(
                     Link("line", line.store_id, str(line_id), None,
                          {"order_id": order.store_id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
-                          "fulfilled_before_import": line.fulfilled_quantity})
+                          "fulfilled_before_import": line.fulfilled_quantity, "added_tax_ppm": line.added_tax_ppm})
                 )
         # The store's parcels so far are what it fulfilled before: taken off what came in, not ours to ship.
         for fulfillment_id in {fulfillment.store_id for fulfillment in order.fulfillments} | set(order.fulfillment_ids):

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
 
+from bot.services.added_tax import without_added_tax
 from bot.services.audit import Actor, record
 from bot.services.connectors.connections import ConnectionConfig
-from bot.services.connectors.store_links import links_by_our_key
+from bot.services.connectors.store_links import Link, links_by_our_key
 from bot.services.connectors.store_records import WriteBackRequest, WriteBackResult
 from bot.services.event_log import EventType
 from bot.services.fulfilment.refunds import mark_refund_paid
@@ -113,7 +114,7 @@ async def claim_write_backs(uow: UnitOfWork, connection: ConnectionConfig, limit
         request = None
         if order is not None:
             line = lines.get(str(payload["line_id"]))
-            request = _request(job, event_id, occurred_at, payload, order.store_id, line.store_id if line else None, variants, connection)
+            request = _request(job, event_id, occurred_at, payload, order.store_id, line, variants, connection)
         refund = payload.get("refund")
         jobs.append(WriteBackJob(job.id, job.attempts + 1, request, refund["refund_id"] if refund else None))
     return jobs
@@ -121,7 +122,7 @@ async def claim_write_backs(uow: UnitOfWork, connection: ConnectionConfig, limit
 
 def _request(
     job: StoreWriteBack, event_id: str, at: datetime, payload: dict[str, Any], order_store_id: str,
-    line_store_id: str | None, variants: dict[str, Any], connection: ConnectionConfig,
+    line: Link | None, variants: dict[str, Any], connection: ConnectionConfig,
 ) -> WriteBackRequest:
     refund = payload.get("refund") or {}
     amount = refund.get("amount", {}).get("amount_minor", 0)
@@ -130,12 +131,14 @@ def _request(
     # A cancel leaves what is allocated to ship; a swap takes the swapped units off the line.
     keep = payload["still_shipping_quantity"] if job.kind == "cancel" else payload["ordered_quantity"] - payload["quantity"]
     waived = payload.get("price_difference", {}).get("amount_minor", 0) if payload.get("difference_paid_by") == "shop" else 0
+    # The store takes a line's discount off before it adds its tax: the part of the waived amount before tax.
+    waived_per_unit = without_added_tax(waived // max(1, quantity), int(line.data.get("added_tax_ppm", 0)) if line else 0)
     return WriteBackRequest(
         kind=job.kind,  # type: ignore[arg-type]
         idempotency_key=event_id,
         order_number=job.order_number,
         order_store_id=order_store_id,
-        line_store_id=line_store_id,
+        line_store_id=line.store_id if line else None,
         sku=payload["sku"],
         quantity=quantity,
         keep_quantity=max(0, keep),
@@ -147,7 +150,7 @@ def _request(
         substitute_sku=instead["sku"] if instead else None,
         substitute_variant_id=variants[instead["sku"]].store_id if instead and instead["sku"] in variants else None,
         substitute_quantity=instead["quantity"] if instead else 0,
-        substitute_discount_minor=waived // max(1, quantity),
+        substitute_discount_minor=waived_per_unit,
     )
 
 

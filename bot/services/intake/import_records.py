@@ -46,8 +46,9 @@ class OrderLineRecord:
     language: str | None
     sku: str
     quantity: int
-    unit_price_minor: int
+    unit_price_minor: int  # tax included
     currency: str
+    added_tax_ppm: int = 0  # the tax rate a tax-exclusive store added (bot/services/added_tax.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,8 +190,8 @@ async def _write_orders(
 
 
 _LINE_COLUMNS = (
-    "order_id", "product_id", "quantity", "unit_price_minor", "status", "allocated_quantity", "cancelled_quantity",
-    "substituted_quantity", "queued_at", "created_at", "updated_at",
+    "order_id", "product_id", "quantity", "unit_price_minor", "added_tax_ppm", "status", "allocated_quantity",
+    "cancelled_quantity", "substituted_quantity", "queued_at", "created_at", "updated_at",
 )
 
 
@@ -207,8 +207,8 @@ def _line_rows(
     for number, lines in orders.items():
         for line in lines:
             yield (
-                order_ids[number], products[line.sku], line.quantity, line.unit_price_minor, LineStatus.BACKORDERED,
-                0, 0, 0, line.placed_at, now, now,
+                order_ids[number], products[line.sku], line.quantity, line.unit_price_minor, line.added_tax_ppm,
+                LineStatus.BACKORDERED, 0, 0, 0, line.placed_at, now, now,
             )
         written += len(lines)
         if written >= _PROGRESS_EVERY:

@@ -48,7 +48,7 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         _KEEP,
         "id", "order_id", "product_id", "quantity", "unit_price_minor", "status", "allocated_quantity",
         "cancelled_quantity", "substituted_quantity", "queued_at", "eta", "eta_basis", "eta_purchase_order_id",
-        "substitute_for_line_id", "resolved_at", "created_at", "updated_at", "shipped_quantity",
+        "substitute_for_line_id", "resolved_at", "created_at", "updated_at", "shipped_quantity", "added_tax_ppm",
     ),
     "eta_changes": _all(_KEEP, "id", "line_id", "old_eta", "new_eta", "old_basis", "new_basis", "reason", "changed_at"),
     "refunds": _all(
