@@ -3,14 +3,16 @@
 Each size runs in a process of its own on a fresh database (a temporary SQLite file, or with --database-url
 a PostgreSQL database created next to the one named and dropped afterwards), through the same service the
 `backorder-bot import` command uses: every row checked, customers created, stock allocated in queue order and
-every ETA computed, all or nothing. The shop has 1,000 products with some stock; an orders file has two lines
-per order and 0.3 customers per order (100,000 lines: 50,000 orders, 15,000 customers). The same file is then
+every ETA computed, all or nothing. The shop has 1,000 products with some stock; a products file names one of
+`--suppliers` suppliers on each row (40 unless told; 0 leaves the column out), added by the first import; an
+orders file has two lines per order and 0.3 customers per order (100,000 lines: 50,000 orders, 15,000 customers). The same file is then
 imported again, which changes nothing. Peak RSS is the process's whole peak (file, shop set-up and import).
 The CPU seconds are the importing process's own (on SQLite that includes the database's work): on a loaded
 machine they compare where the wall-clock times do not.
 
     .venv/bin/python bench/csv_import.py --lines 10000 50000 100000
     .venv/bin/python bench/csv_import.py --kind products --lines 10000 50000 100000
+    .venv/bin/python bench/csv_import.py --kind products --lines 100000 --suppliers 0
     .venv/bin/python bench/csv_import.py --lines 100000 --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_csv
 """
 
@@ -44,9 +46,13 @@ MERCHANT = Actor.merchant("bench")
 SKUS = 1000
 
 
-def products_file(count: int = SKUS) -> str:
+def products_file(count: int = SKUS, suppliers: int = 0) -> str:
+    header = "sku,name,category,price,currency,lead_time_days,tags,substitutes,available"
     rows = [f"P-{n},Product {n},bench,{10 + n % 500}.50,EUR,21,tag{n % 7}|bench,,{n % 5 * 3}" for n in range(count)]
-    return "sku,name,category,price,currency,lead_time_days,tags,substitutes,available\n" + "\n".join(rows) + "\n"
+    if suppliers:
+        header += ",supplier"
+        rows = [f"{row},Supplier {n % suppliers}" for n, row in enumerate(rows)]
+    return header + "\n" + "\n".join(rows) + "\n"
 
 
 def orders_file(lines: int) -> str:
@@ -69,17 +75,17 @@ def purchase_orders_file(count: int) -> str:
     return "reference,sku,quantity,expected_on\n" + "\n".join(rows) + "\n"
 
 
-async def measure(database_url: str, kind: str, lines: int) -> dict[str, float | int]:
+async def measure(database_url: str, kind: str, lines: int, suppliers: int) -> dict[str, float | int]:
     """Set up the shop, then import the file twice; seconds for each import and the process's peak RSS in MB."""
     await upgrade_async(database_url)
     engine = create_engine(database_url)
     uow = UnitOfWork(create_session_factory(engine), ManualClock(NOW))
     try:
         if kind == "products":
-            file_text = products_file(lines)
+            file_text = products_file(lines, suppliers)
             run = lambda: import_products(uow, file_text, MERCHANT)  # noqa: E731
         else:
-            await import_products(uow, products_file(), MERCHANT)
+            await import_products(uow, products_file(suppliers=suppliers), MERCHANT)
             if kind == "orders":
                 file_text = orders_file(lines)
                 run = lambda: import_orders(uow, file_text, MERCHANT, "DE")  # noqa: E731
@@ -125,10 +131,11 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL database to create the bench's databases next to")
     parser.add_argument("--kind", choices=("orders", "products", "purchase-orders"), default="orders")
     parser.add_argument("--lines", type=int, nargs="+", default=[10000, 50000, 100000], help="rows per file")
+    parser.add_argument("--suppliers", type=int, default=40, help="suppliers a products file names; 0: no column")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: measure one size on this URL
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(asyncio.run(measure(args.one, args.kind, args.lines[0]))))
+        print(json.dumps(asyncio.run(measure(args.one, args.kind, args.lines[0], args.suppliers))))
         return
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(
@@ -140,7 +147,8 @@ def main() -> None:
             url, created = fresh_database(args.database_url, folder)
             try:
                 child = subprocess.run(
-                    [sys.executable, __file__, "--kind", args.kind, "--lines", str(lines), "--one", url],
+                    [sys.executable, __file__, "--kind", args.kind, "--lines", str(lines), "--suppliers",
+                     str(args.suppliers), "--one", url],
                     capture_output=True,
                     text=True,
                 )

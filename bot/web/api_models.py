@@ -16,7 +16,7 @@ from bot.services.backorders.backorder_list import CURSOR_PATTERN, MAX_PAGE_SIZE
 from bot.services.backorders.delay_notices import DelayNoticeView
 from bot.services.backorders.eta import EtaMove
 from bot.services.intake import field_rules
-from bot.services.intake.field_rules import CURRENCIES, EMAIL_PATTERN, SKU_CHARACTER, SPACE
+from bot.services.intake.field_rules import CURRENCIES, EMAIL_PATTERN, SKU_CHARACTER, SPACE, SUPPLIER_NAME_LIMIT
 from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS, MAX_MINOR_UNITS, MAX_QUANTITY
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.services.outreach.broadcasts import MAX_TEXT_LENGTH, BroadcastView
@@ -126,6 +126,16 @@ class ProductFields(RequestModel):
     available: whole(ge=0, le=MAX_QUANTITY) | None = Field(
         None,
         description="Units on hand and not allocated, counted now; waiting lines take them first. Left out: unchanged.",
+    )
+    supplier: str | None = Field(
+        None,
+        min_length=1,
+        max_length=SUPPLIER_NAME_LIMIT,
+        pattern=f"[^{SPACE}]",
+        json_schema_extra={"pattern": NOT_BLANK},
+        description="The default supplier's name (new purchase orders of the SKU are its); one the shop does not have"
+        " by that exact name is added. Left out: unchanged.",
+        examples=["Nordic Audio AB"],
     )
 
 

@@ -559,6 +559,7 @@ def _product_record(row: int, sku: str, product: ProductFields) -> ProductRecord
         tags=None if product.tags is None else tuple(product.tags),
         substitutes=None if product.substitutes is None else tuple(product.substitutes),
         available=product.available,
+        supplier=product.supplier,
     )
 
 

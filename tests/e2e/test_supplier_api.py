@@ -113,3 +113,23 @@ async def test_reorder_suggestions_come_with_their_figures_and_explanation(api: 
             }
         ]
     }
+
+
+async def test_products_name_their_default_supplier_which_is_added_when_new(api: MerchantClient) -> None:
+    created = await api.put("/products/HS-200", HEADSET | {"supplier": "Nordic Audio AB"})
+    repeated = await api.put("/products/HS-200", HEADSET | {"supplier": "Nordic Audio AB"})
+    kept = await api.put("/products/HS-200", HEADSET)
+    batch = await api.post(
+        "/products",
+        {"products": [HEADSET | {"sku": "HS-200", "supplier": "Studio Sound GmbH"}, HEADSET | {"sku": "HS-120"}]},
+    )
+    too_long = await api.post("/products", {"products": [HEADSET | {"sku": "HS-120", "supplier": "x" * 201}]})
+    nul = await api.post("/products", {"products": [HEADSET | {"sku": "HS-120", "supplier": "Studio\x00Sound"}]})
+
+    assert [answer.body["outcome"] for answer in (created, repeated, kept)] == ["created", "unchanged", "unchanged"]
+    assert (batch.body["created"], batch.body["updated"]) == (["HS-120"], ["HS-200"])
+    suppliers = {supplier["name"]: supplier["skus"] for supplier in (await api.get("/suppliers")).body["suppliers"]}
+    assert suppliers == {"Nordic Audio AB": [], "Studio Sound GmbH": ["HS-200"]}
+    assert (too_long.status, nul.status) == (422, 422)
+    assert "products[0].supplier" in too_long.problems
+    assert nul.problems == {"products[0].supplier": "contains a NUL character (\\x00), which text cannot hold"}

@@ -44,13 +44,13 @@ class Columns:
 
 
 PRODUCT_COLUMNS = Columns(
-    ("sku", "name", "category", "price", "currency", "lead_time_days"), ("tags", "substitutes", "available")
+    ("sku", "name", "category", "price", "currency", "lead_time_days"), ("tags", "substitutes", "available", "supplier")
 )
 ORDER_COLUMNS = Columns(
     ("order_number", "placed_at", "customer_email", "customer_name", "sku", "quantity", "unit_price", "currency"),
     ("customer_phone", "customer_language"),
 )
-PURCHASE_ORDER_COLUMNS = Columns(("reference", "sku", "quantity", "expected_on"), ("status",))
+PURCHASE_ORDER_COLUMNS = Columns(("reference", "sku", "quantity", "expected_on"), ("status", "supplier"))
 
 
 class _Row:
@@ -226,7 +226,8 @@ def _named_sku(row: _Row) -> str | None:
 
 
 def read_products(text: str, progress: ImportProgress = NO_PROGRESS) -> Batch[ProductRecord]:
-    """A products file as records: SKU, name, category, price, currency, lead time; tags, substitutes, stock."""
+    """A products file as records: SKU, name, category, price, currency, lead time; tags, substitutes, stock,
+    default supplier."""
     problems: list[RowProblem] = []
     rows = _unique(
         _table_rows(text, PRODUCT_COLUMNS, problems), lambda row: row.cells.get("sku"), "sku", lambda sku: f"SKU {sku}"
@@ -250,6 +251,7 @@ def _product_record(row: _Row) -> ProductRecord | None:
     tags = row.value("tags", _TAGS, required=False)
     substitutes = row.value("substitutes", _SKUS, required=False)
     available = row.value("available", _STOCK, required=False)
+    supplier = row.value("supplier", field_rules.supplier_name, required=False)
     if not row.ok:
         return None
     assert sku and name and category and currency and price_minor is not None and lead_time_days is not None
@@ -264,6 +266,7 @@ def _product_record(row: _Row) -> ProductRecord | None:
         tags=(tags or ()) if row.has("tags") else None,
         substitutes=(substitutes or ()) if row.has("substitutes") else None,
         available=available,
+        supplier=supplier,
     )
 
 
@@ -371,7 +374,8 @@ def _check_agrees(row: _Row, line: OrderLineRecord, first: OrderLineRecord) -> N
 def read_purchase_orders(
     text: str, today: date, progress: ImportProgress = NO_PROGRESS
 ) -> Batch[PurchaseOrderRecord]:
-    """A purchase-orders file as records: reference, SKU, quantity, expected date and (optionally) status."""
+    """A purchase-orders file as records: reference, SKU, quantity, expected date and (optionally) status and
+    supplier."""
     problems: list[RowProblem] = []
     rows = _unique(
         _table_rows(text, PURCHASE_ORDER_COLUMNS, problems),
@@ -396,10 +400,11 @@ def _purchase_order_record(row: _Row, today: date) -> PurchaseOrderRecord | None
         "expected_on", lambda raw: field_rules.expected_on(cell_formats.calendar_date(raw), today)
     )
     status = row.value("status", field_rules.purchase_order_status, required=False) or PurchaseOrderStatus.OPEN
+    supplier = row.value("supplier", field_rules.supplier_name, required=False)
     if not row.ok:
         return None
     assert reference and sku and quantity and expected_on
-    return PurchaseOrderRecord(row.number, reference, sku, quantity, expected_on, status)
+    return PurchaseOrderRecord(row.number, reference, sku, quantity, expected_on, status, supplier)
 
 
 # --- shipments ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from babel.numbers import get_currency_precision, list_currencies
 
 from bot.services.intake.import_records import MAX_MINOR_UNITS
 from bot.services.phone import normalise_phone
-from db.models import PurchaseOrderStatus
+from db.models import PurchaseOrderStatus, Supplier
 
 # Orders older than this are not backorders any more; a date further back is a typo (or 0001-01-01).
 ORDER_AGE_LIMIT = timedelta(days=20 * 365)
@@ -47,6 +47,17 @@ def text(value: str, limit: int) -> str:
     if len(value) > limit:
         raise ValueError(f"is longer than {limit} characters")
     return value
+
+
+SUPPLIER_NAME_LIMIT: int = Supplier.__table__.c.name.type.length
+
+
+def supplier_name(value: str) -> str:
+    """A supplier as the merchant names it, without surrounding spaces; one not known yet by that name is added."""
+    name = text(value, SUPPLIER_NAME_LIMIT).strip()
+    if not name:
+        raise ValueError("is blank; leave it out to keep the current supplier")
+    return sys.intern(name)  # on many rows of a file: one copy in memory
 
 
 def web_address(value: str) -> str:

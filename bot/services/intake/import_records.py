@@ -31,6 +31,7 @@ class ProductRecord:
     tags: tuple[str, ...] | None = None  # None: leave them as they are
     substitutes: tuple[str, ...] | None = None
     available: int | None = None  # None: leave the stock as it is
+    supplier: str | None = None  # its default supplier's name, added when new; None: leave it as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class PurchaseOrderRecord:
     quantity: int
     expected_on: date
     status: PurchaseOrderStatus = PurchaseOrderStatus.OPEN
+    # Whose shipment it is, by name, added when new; None: the product's default supplier's for a new purchase order,
+    # unchanged for a known one.
+    supplier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

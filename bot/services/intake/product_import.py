@@ -29,9 +29,10 @@ from bot.services.intake.shop_lookup import (
     recompute_for_reasons,
     rows_in,
 )
+from bot.services.purchasing.suppliers import supplier_ids_by_name
 from bot.services.unit_of_work import UnitOfWork
 from db.bulk_rows import insert_rows
-from db.models import Product, ProductSubstitute, StockLevel
+from db.models import Product, ProductSubstitute, StockLevel, Supplier
 
 
 async def import_product_records(
@@ -42,7 +43,8 @@ async def import_product_records(
     dry_run: bool = False,
     progress: ImportProgress = NO_PROGRESS,
 ) -> ImportResult:
-    """Create or update products by SKU; a record without tags, substitutes or stock leaves those as they are.
+    """Create or update products by SKU; a record without tags, substitutes, stock or supplier leaves those as they
+    are. A supplier named that the shop does not have yet is added by that name.
 
     With `dry_run`, everything is checked and done but rolled back: the result says what would change.
     """
@@ -81,6 +83,7 @@ def _substitute_problems(named: list[tuple[int, str | None, tuple[str, ...]]], k
 
 
 _FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
+_COMPARED = _FIELDS + ("supplier",)  # the default supplier by name, as the records give it
 
 Changes = dict[str, dict[str, list[Any]]]  # by SKU, {field: [old, new]} of each known product that changes
 
@@ -105,9 +108,11 @@ async def _stored_products(
         session,
         skus,
         lambda among: select(
-            Product.sku, Product.id, *(getattr(Product, field) for field in _FIELDS), StockLevel.available
+            Product.sku, Product.id, *(getattr(Product, field) for field in _FIELDS), Supplier.name,
+            StockLevel.available,
         )
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
+        .outerjoin(Supplier, Supplier.id == Product.supplier_id)
         .where(among(Product.sku)),
     )
     stored: dict[str, _StoredProduct] = {}
@@ -116,7 +121,7 @@ async def _stored_products(
         stored[sku] = _StoredProduct(product_id, available)
         given = records.get(sku)
         if given is not None:
-            old = dict(zip(_FIELDS, values, strict=True))
+            old = dict(zip(_COMPARED, values, strict=True))
             changed = {field: [old[field], new] for field, new in _wanted(given).items() if old[field] != new}
             if changed:
                 changes[sku] = changed
@@ -133,6 +138,8 @@ def _wanted(given: ProductRecord) -> dict[str, Any]:
     }
     if given.tags is not None:
         wanted["tags"] = list(given.tags)
+    if given.supplier is not None:
+        wanted["supplier"] = given.supplier
     return wanted
 
 
@@ -147,13 +154,14 @@ async def _write_products(
     session, now = uow.session, uow.clock.now()
     new = [given for given in records if given.sku not in existing]
     ids = {sku: stored.id for sku, stored in existing.items()}
+    supplier_ids = await _supplier_ids(session, new, changes, actor, now)
     await insert_rows(
         session,
         Product.__table__,
-        _FIELDS + ("sku", "created_at", "updated_at"),
+        _FIELDS + ("sku", "supplier_id", "created_at", "updated_at"),
         (
             (given.name, given.category, given.price_minor, given.currency, given.lead_time_days,
-             list(given.tags or ()), given.sku, now, now)
+             list(given.tags or ()), given.sku, supplier_ids.get(given.supplier), now, now)
             for given in new
         ),
     )
@@ -163,8 +171,7 @@ async def _write_products(
         session,
         update(Product.__table__).where(Product.__table__.c.id == bindparam("product_id")),
         [
-            {"product_id": ids[given.sku], "updated_at": now}
-            | {field: new for field, (_, new) in changes[given.sku].items()}
+            {"product_id": ids[given.sku], "updated_at": now} | _column_values(changes[given.sku], supplier_ids)
             for given in changed
         ],
     )
@@ -195,6 +202,25 @@ async def _write_products(
     )
 
 
+async def _supplier_ids(
+    session: AsyncSession, new: list[ProductRecord], changes: Changes, actor: Actor, now: datetime
+) -> dict[str | None, int]:
+    """The id of every supplier the new and changed products name, those the shop does not have yet added."""
+    names = {given.supplier for given in new if given.supplier}
+    names |= {changed["supplier"][1] for changed in changes.values() if "supplier" in changed}
+    if not names:
+        return {}
+    return dict(await supplier_ids_by_name(session, names, actor, now))
+
+
+def _column_values(changed: dict[str, list[Any]], supplier_ids: dict[str | None, int]) -> dict[str, Any]:
+    """A product's changed fields as its columns: a new supplier name as that supplier's id."""
+    values = {field: new for field, (_, new) in changed.items() if field != "supplier"}
+    if "supplier" in changed:
+        values["supplier_id"] = supplier_ids[changed["supplier"][1]]
+    return values
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What one product import writes: its records, the products in the shop and the changes found so far."""
@@ -219,6 +245,8 @@ def _audit_facts(plan: _Plan) -> Iterator[AuditFact]:
                 "substitutes": list(given.substitutes or ()),
                 "available": given.available or 0,
             }
+            if given.supplier:
+                details["supplier"] = given.supplier
             yield AuditFact("product.created", "product", given.sku, details)
         elif changed:
             yield AuditFact("product.updated", "product", given.sku, {"changes": changed})

@@ -33,9 +33,10 @@ from bot.services.intake.shop_lookup import (
     rows_in,
     unknown_skus,
 )
+from bot.services.purchasing.suppliers import supplier_ids_by_name
 from bot.services.unit_of_work import UnitOfWork
 from db.bulk_rows import insert_rows
-from db.models import Product, PurchaseOrder, PurchaseOrderStatus
+from db.models import Product, PurchaseOrder, PurchaseOrderStatus, Supplier
 
 
 async def import_purchase_order_records(
@@ -95,6 +96,7 @@ class _StoredPurchaseOrder:
     received_quantity: int
     expected_on: date
     status: PurchaseOrderStatus
+    supplier: str | None  # its supplier's name
 
 
 async def _purchase_orders_by_reference(
@@ -112,8 +114,10 @@ async def _purchase_orders_by_reference(
             PurchaseOrder.received_quantity,
             PurchaseOrder.expected_on,
             PurchaseOrder.status,
+            Supplier.name,
         )
         .join(Product, Product.id == PurchaseOrder.product_id)
+        .outerjoin(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .where(among(PurchaseOrder.reference)),
     )
     return {row.reference: _StoredPurchaseOrder(*row) for row in rows}
@@ -124,7 +128,11 @@ def _purchase_order_conflicts(stored: _StoredPurchaseOrder, given: PurchaseOrder
     ref = stored.reference
     if stored.sku != given.sku:
         return [("sku", f"purchase order {ref} is for {stored.sku}; give this shipment a new reference")]
-    same = stored.quantity == given.quantity and stored.expected_on == given.expected_on
+    same = (
+        stored.quantity == given.quantity
+        and stored.expected_on == given.expected_on
+        and given.supplier in (None, stored.supplier)
+    )
     if stored.status == PurchaseOrderStatus.CANCELLED:
         if given.status == PurchaseOrderStatus.OPEN:
             return [("status", f"purchase order {ref} was cancelled; give a new shipment a new reference")]
@@ -169,14 +177,17 @@ async def _write_purchase_orders(
     """Insert new purchase orders and update changed ones as sets; recompute ETAs once per SKU concerned."""
     session, now = uow.session, uow.clock.now()
     writes = _Writes()
+    supplier_ids = await _supplier_ids(session, records, existing, actor, now)
     for given in records:
         stored = existing.get(given.reference)
         if stored is None:
-            _add(writes, given, *products[given.sku], now)
+            product_id, default_supplier_id = products[given.sku]
+            supplier_id = default_supplier_id if given.supplier is None else supplier_ids[given.supplier]
+            _add(writes, given, product_id, supplier_id, now)
         elif stored.status != PurchaseOrderStatus.OPEN:
             writes.unchanged.append(given.reference)
         else:
-            _change(writes, stored, given, now)
+            _change(writes, stored, given, supplier_ids, now)
     await insert_rows(session, PurchaseOrder.__table__, _ADDED_COLUMNS, writes.added)
     table = PurchaseOrder.__table__
     await execute_in_sets(session, update(table).where(table.c.id == bindparam("purchase_order_id")), writes.changed)
@@ -202,10 +213,31 @@ async def _write_purchase_orders(
     )
 
 
+async def _supplier_ids(
+    session: AsyncSession,
+    records: list[PurchaseOrderRecord],
+    existing: dict[str, _StoredPurchaseOrder],
+    actor: Actor,
+    now: datetime,
+) -> dict[str, int]:
+    """The id of every supplier named by a new purchase order or newly given to an open one that stays open, those
+    not known yet added."""
+    names = set()
+    for given in records:
+        stored = existing.get(given.reference)
+        if given.supplier is None:
+            continue
+        if stored is None or (
+            stored.status == given.status == PurchaseOrderStatus.OPEN and stored.supplier != given.supplier
+        ):
+            names.add(given.supplier)
+    return await supplier_ids_by_name(session, names, actor, now) if names else {}
+
+
 def _add(
     writes: _Writes, given: PurchaseOrderRecord, product_id: int, supplier_id: int | None, now: datetime
 ) -> None:
-    """A new purchase order, from the product's default supplier (a file names none)."""
+    """A new purchase order, from the supplier the record names or else the product's default supplier."""
     writes.added.append(
         (given.reference, product_id, supplier_id, given.expected_on, 0, given.quantity, 0, given.expected_on,
          given.status, now, now)
@@ -216,14 +248,22 @@ def _add(
         "expected_on": given.expected_on.isoformat(),
         "status": given.status.value,
     }
+    if given.supplier is not None:
+        details["supplier"] = given.supplier
     writes.facts.append(AuditFact("purchase_order.added", "purchase_order", given.reference, details))
     writes.created.append(given.reference)
     if given.status == PurchaseOrderStatus.OPEN:
         note_reason(writes.reasons, product_id, REASON_PURCHASE_ORDER_ADDED)
 
 
-def _change(writes: _Writes, stored: _StoredPurchaseOrder, given: PurchaseOrderRecord, now: datetime) -> None:
-    """An open purchase order cancelled, or its quantity or date changed, or left as it is."""
+def _change(
+    writes: _Writes,
+    stored: _StoredPurchaseOrder,
+    given: PurchaseOrderRecord,
+    supplier_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    """An open purchase order cancelled, or its quantity, date or supplier changed, or left as it is."""
     if given.status == PurchaseOrderStatus.CANCELLED:
         cancel = {"purchase_order_id": stored.id, "status": PurchaseOrderStatus.CANCELLED, "updated_at": now}
         writes.changed.append(cancel)
@@ -240,6 +280,9 @@ def _change(writes: _Writes, stored: _StoredPurchaseOrder, given: PurchaseOrderR
     if stored.expected_on != given.expected_on:
         changes["expected_on"] = [stored.expected_on.isoformat(), given.expected_on.isoformat()]
         values["expected_on"] = given.expected_on
+    if given.supplier is not None and stored.supplier != given.supplier:
+        changes["supplier"] = [stored.supplier, given.supplier]
+        values["supplier_id"] = supplier_ids[given.supplier]
     if not changes:
         writes.unchanged.append(given.reference)
         return

@@ -55,6 +55,7 @@ def check_product(record: ProductRecord, problems: list[RowProblem]) -> ProductR
     check("tags", "tags", _each, record.tags, lambda tag: field_rules.text(tag, 50))
     check("substitutes", "substitutes", _each, record.substitutes, field_rules.sku)
     check("available", "available", field_rules.whole_number, record.available, 0, MAX_QUANTITY)
+    check("supplier", "supplier", field_rules.supplier_name, record.supplier)
     return replace(record, **check.values) if check.ok else None
 
 
@@ -83,6 +84,7 @@ def check_purchase_order(
     check("sku", "sku", field_rules.sku, record.sku)
     check("quantity", "quantity", field_rules.whole_number, record.quantity, 1, MAX_QUANTITY)
     check("expected_on", "expected_on", field_rules.expected_on, record.expected_on, today)
+    check("supplier", "supplier", field_rules.supplier_name, record.supplier)
     return replace(record, **check.values) if check.ok else None
 
 

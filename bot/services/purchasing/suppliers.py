@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.audit import Actor, record
+from bot.services.audit import Actor, AuditFact, record, record_all
 from bot.services.backorders.eta import REASON_SUPPLIER_RECORD, EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_eta_moves
 from bot.services.errors import ProductNotFound, SupplierInUse, SupplierNameTaken, SupplierNotFound
@@ -159,7 +160,7 @@ async def assign_suppliers_by_name(uow: UnitOfWork, supplier_of: Mapping[str, st
             (await session.execute(select(Product.sku, Product.supplier_id).where(Product.sku.in_(list(supplier_of))))).all()
         )
         wanted = {sku: supplier_of[sku][:MAX_NAME] for sku in current}
-        ids = await _supplier_ids(session, set(wanted.values()), actor, now)
+        ids = await supplier_ids_by_name(session, set(wanted.values()), actor, now)
         moving: dict[int, list[str]] = {}
         for sku, name in sorted(wanted.items()):
             if current[sku] != ids[name]:
@@ -173,19 +174,44 @@ async def assign_suppliers_by_name(uow: UnitOfWork, supplier_of: Mapping[str, st
     return sum(len(skus) for skus in moving.values())
 
 
-async def _supplier_ids(session: AsyncSession, names: Collection[str], actor: Actor, now: datetime) -> dict[str, int]:
-    """The id of the supplier of each name, adding those there are none of yet."""
-    ids = dict((await session.execute(select(Supplier.name, Supplier.id).where(Supplier.name.in_(list(names))))).all())
-    for name in sorted(set(names) - set(ids)):
-        supplier = Supplier(name=name, created_at=now, updated_at=now)
-        try:
-            async with session.begin_nested():
-                session.add(supplier)
-        except IntegrityError:  # added by a concurrent sync, which has committed it
-            ids[name] = (await session.execute(select(Supplier.id).where(Supplier.name == name))).scalar_one()
-            continue
-        record(session, actor, "supplier.added", "supplier", supplier.id, at=now, name=name)
-        ids[name] = supplier.id
+_NAMES_AT_ONCE = 1000  # names per statement: well within both databases' limits on parameters
+
+
+async def supplier_ids_by_name(
+    session: AsyncSession, names: Collection[str], actor: Actor, now: datetime
+) -> dict[str, int]:
+    """The id of the supplier of each name, adding those there are none of yet, in the caller's transaction.
+
+    A few statements however many names (an import's file may name hundreds), each addition audited; a supplier
+    another transaction added a moment earlier is taken as found instead of failing this one.
+    """
+    wanted = sorted(set(names))
+    ids = await _ids_by_name(session, wanted)
+    missing = [name for name in wanted if name not in ids]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added: dict[str, int] = {}
+    for start in range(0, len(missing), _NAMES_AT_ONCE):
+        chunk = missing[start : start + _NAMES_AT_ONCE]
+        rows = [{"name": name, "created_at": now, "updated_at": now} for name in chunk]
+        statement = (
+            insert(Supplier)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[Supplier.name])
+            .returning(Supplier.name, Supplier.id)
+        )
+        added.update((await session.execute(statement)).all())
+    ids |= added | await _ids_by_name(session, [name for name in missing if name not in added])
+    facts = (AuditFact("supplier.added", "supplier", added[name], {"name": name}) for name in sorted(added))
+    await record_all(session, actor, now, facts)
+    return ids
+
+
+async def _ids_by_name(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(names), _NAMES_AT_ONCE):
+        among = list(names[start : start + _NAMES_AT_ONCE])
+        rows = await session.execute(select(Supplier.name, Supplier.id).where(Supplier.name.in_(among)))
+        ids.update(rows.all())
     return ids
 
 
