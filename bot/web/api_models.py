@@ -9,7 +9,16 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from bot.services.backorders.allocation import AllocationChange
 from bot.services.backorders.backorder_list import CURSOR_PATTERN, MAX_PAGE_SIZE, WaitingLine
@@ -38,6 +47,13 @@ Tag = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50, pattern=r"^[^|]+$"),
     Field(json_schema_extra={"pattern": r"^[^|\x00]+$"}),
+]
+SupplierName = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=SUPPLIER_NAME_LIMIT, pattern=f"[^{SPACE}]", examples=["Nordic Audio AB"],
+        json_schema_extra={"pattern": NOT_BLANK},
+    ),
 ]
 Sku = Annotated[
     str,
@@ -127,15 +143,10 @@ class ProductFields(RequestModel):
         None,
         description="Units on hand and not allocated, counted now; waiting lines take them first. Left out: unchanged.",
     )
-    supplier: str | None = Field(
+    supplier: SupplierName | None = Field(
         None,
-        min_length=1,
-        max_length=SUPPLIER_NAME_LIMIT,
-        pattern=f"[^{SPACE}]",
-        json_schema_extra={"pattern": NOT_BLANK},
         description="The default supplier's name (new purchase orders of the SKU are its); one the shop does not have"
         " by that exact name is added. Left out: unchanged.",
-        examples=["Nordic Audio AB"],
     )
 
 
@@ -189,11 +200,26 @@ EXPECTED_ON = "At most a year overdue and at most three years ahead (of the serv
 
 
 class PurchaseOrderIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["supplier_id", "supplier"]}})
+
     reference: str = Field(min_length=1, max_length=64, description="The supplier shipment's key.")
     sku: Sku
     quantity: Quantity
     expected_on: date = Field(description=EXPECTED_ON)
-    supplier_id: whole(ge=1) | None = Field(None, description="Whose shipment it is; left out, the product's default supplier's.")
+    supplier_id: whole(ge=1) | None = Field(
+        None, description="Whose shipment it is; left out (and no `supplier`), the product's default supplier's."
+    )
+    supplier: SupplierName | None = Field(
+        None,
+        description="Whose shipment it is, by name, instead of `supplier_id`; one the shop has no supplier of by that"
+        " name is added.",
+    )
+
+    @model_validator(mode="after")
+    def _one_supplier(self) -> "PurchaseOrderIn":
+        if {"supplier_id", "supplier"} <= self.model_fields_set:  # as the schema's "not" says: even one of them null
+            raise ValueError("give supplier_id or supplier, not both")
+        return self
 
 
 class PurchaseOrderMoveIn(RequestModel):

@@ -254,7 +254,7 @@ async def post_purchase_order(request: web.Request) -> web.Response:
     uow = _uow(request)
     result = await add_purchase_order(
         uow, body.reference, body.sku, body.quantity, _bounded(body.expected_on, uow), request_actor(request),
-        supplier_id=body.supplier_id,
+        supplier_id=body.supplier_id, supplier_name=body.supplier.strip() if body.supplier else None,
     )
     return _json(PurchaseOrderChangeOut.of(result), 201 if result.changed else 200)
 

@@ -735,6 +735,35 @@ async def test_a_suppliers_page_shows_its_record_and_a_lateness_chart(
     assert missing.status == 404
 
 
+async def test_a_supplier_is_given_products_from_its_page_all_of_them_or_none(
+    signed_in: Console, session: AsyncSession, uow: UnitOfWork
+) -> None:
+    from bot.services.audit import Actor
+    from bot.services.purchasing.purchase_orders import add_purchase_order
+    from bot.services.purchasing.suppliers import SupplierFields, add_supplier
+
+    for sku in ("HS-200", "HS-120"):
+        await add_product(session, sku)
+    await session.commit()
+    supplier = (await add_supplier(uow, SupplierFields("Nordic Audio"), Actor.merchant("test"))).supplier
+    csrf = await signed_in.csrf()
+    path = f"/console/suppliers/{supplier.id}/products"
+
+    unknown = await signed_in.post(path, {"csrf": csrf, "skus": "HS-200, NOPE-1"})
+    empty = await signed_in.post(path, {"csrf": csrf, "skus": " , "})
+    given = await signed_in.post(path, {"csrf": csrf, "skus": "HS-200, HS-120"})
+    shown = await signed_in.get(given.location)
+
+    assert unknown.status == 422 and "There is no product with SKU NOPE-1." in unknown.text
+    assert "None yet." in unknown.text  # HS-200 was not given either
+    assert empty.status == 422 and "Give the SKUs it supplies" in empty.text
+    assert given.status == 303 and given.location == f"/console/suppliers/{supplier.id}?assigned=1"
+    assert "Products given to this supplier." in shown.text and "HS-120, HS-200" in shown.text
+    await add_purchase_order(uow, "PO-N1", "HS-120", 4, date(2026, 12, 4), Actor.merchant("test"))
+    listed = await signed_in.get("/console/purchase-orders")
+    assert '<span class="muted supplier">Nordic Audio</span>' in listed.html  # its purchase orders are its
+
+
 async def test_the_reorder_page_lists_what_to_order_most_urgent_first(
     signed_in: Console, session: AsyncSession, uow: UnitOfWork
 ) -> None:

@@ -7,9 +7,11 @@ received today arrived that many days late.
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.unit_of_work import UnitOfWork
+from db.models import PurchaseOrder, Supplier
 from tests.e2e.web_client import MerchantClient
 from tests.shop import add_customer, add_order, add_product
 
@@ -133,3 +135,20 @@ async def test_products_name_their_default_supplier_which_is_added_when_new(api:
     assert (too_long.status, nul.status) == (422, 422)
     assert "products[0].supplier" in too_long.problems
     assert nul.problems == {"products[0].supplier": "contains a NUL character (\\x00), which text cannot hold"}
+
+
+async def test_a_purchase_order_names_its_supplier_by_name_or_id_not_both(api: MerchantClient, session_factory) -> None:
+    await api.put("/products/HS-200", HEADSET | {"supplier": "Nordic Audio AB"})
+    order = {"sku": "HS-200", "quantity": 5, "expected_on": "2026-12-04"}
+
+    by_default = await api.post("/purchase-orders", order | {"reference": "PO-1"})
+    by_name = await api.post("/purchase-orders", order | {"reference": "PO-2", "supplier": " Casa Cucina "})
+    both = await api.post("/purchase-orders", order | {"reference": "PO-3", "supplier": "Casa Cucina", "supplier_id": 1})
+
+    assert (by_default.status, by_name.status, both.status) == (201, 201, 422)
+    assert both.problems == {"": "give supplier_id or supplier, not both"}
+    async with session_factory() as session:
+        rows = await session.execute(
+            select(PurchaseOrder.reference, Supplier.name).join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        )
+        assert dict(rows.all()) == {"PO-1": "Nordic Audio AB", "PO-2": "Casa Cucina"}  # added by name, unpadded

@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from bot.services.backorders.allocation import waiting
 from bot.services.unit_of_work import UnitOfWork
-from db.models import Order, OrderLine, Product, PurchaseOrder, PurchaseOrderStatus
+from db.models import Order, OrderLine, Product, PurchaseOrder, PurchaseOrderStatus, Supplier
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class PurchaseOrderRow:
     updated_at: datetime
     lines_counting_on_it: int  # waiting lines whose ETA this shipment confirms
     customers_counting_on_it: int
+    supplier: str | None = None  # whose shipment it is, by name
 
     @property
     def outstanding(self) -> int:
@@ -51,8 +52,9 @@ async def list_purchase_orders(uow: UnitOfWork, closed_since: datetime | None = 
             shown = or_(shown, PurchaseOrder.updated_at >= closed_since)
         rows = (
             await uow.session.execute(
-                select(PurchaseOrder, Product.sku, Product.name, resting.c.lines, resting.c.customers)
+                select(PurchaseOrder, Product.sku, Product.name, resting.c.lines, resting.c.customers, Supplier.name)
                 .join(Product, Product.id == PurchaseOrder.product_id)
+                .outerjoin(Supplier, Supplier.id == PurchaseOrder.supplier_id)
                 .outerjoin(resting, resting.c.purchase_order_id == PurchaseOrder.id)
                 .where(shown)
                 .order_by(PurchaseOrder.expected_on, PurchaseOrder.id)
@@ -70,6 +72,7 @@ async def list_purchase_orders(uow: UnitOfWork, closed_since: datetime | None = 
                 updated_at=purchase_order.updated_at,
                 lines_counting_on_it=lines or 0,
                 customers_counting_on_it=customers or 0,
+                supplier=supplier,
             )
-            for purchase_order, sku, name, lines, customers in rows
+            for purchase_order, sku, name, lines, customers, supplier in rows
         ]

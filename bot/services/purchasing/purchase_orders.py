@@ -35,6 +35,7 @@ from bot.services.errors import (
 from bot.services.event_log import purchase_order_received
 from bot.services.purchasing.stock import add_to_stock, product_by_sku
 from bot.services.purchasing.supplier_record import refresh_eta_slips
+from bot.services.purchasing.suppliers import supplier_ids_by_name
 from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     Order,
@@ -101,10 +102,12 @@ async def add_purchase_order(
     expected_on: date,
     actor: Actor,
     supplier_id: int | None = None,
+    supplier_name: str | None = None,
 ) -> PurchaseOrderResult:
     """Record a supplier's promised shipment; adding the same one again returns it unchanged.
 
-    Without `supplier_id` it is the product's default supplier's, if it has one.
+    It is the supplier of `supplier_id`, else the one called `supplier_name` (added when the shop has none of that
+    name), else the product's default supplier, if it has one.
     """
     if quantity <= 0:
         raise InvalidQuantity(N_("A purchase order needs a quantity of at least 1."))
@@ -119,6 +122,8 @@ async def add_purchase_order(
         if existing is not None:
             return _same_or_conflict(existing, product, quantity, expected_on)
         now = uow.clock.now()
+        if supplier_id is None and supplier_name is not None:
+            supplier_id = (await supplier_ids_by_name(session, [supplier_name], actor, now))[supplier_name]
         purchase_order = PurchaseOrder(
             reference=reference,
             product_id=product.id,

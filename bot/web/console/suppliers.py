@@ -1,5 +1,8 @@
 """Suppliers: the list with each one's record at a glance and a form to add one; a page per supplier with its
-received shipments, how late they came, and a chart of that lateness over time."""
+received shipments, how late they came, a chart of that lateness over time, and the products it supplies by
+default, to which more can be given."""
+
+import re
 
 from aiohttp import web
 
@@ -8,6 +11,7 @@ from bot.services.errors import DomainError
 from bot.services.purchasing.suppliers import (
     SupplierFields,
     add_supplier,
+    assign_products,
     list_suppliers,
     supplier_performance,
 )
@@ -55,6 +59,27 @@ async def add(request: web.Request) -> web.StreamResponse:
 @routes.get(r"/suppliers/{supplier_id:\d{1,9}}", allow_head=False)
 async def supplier_page(request: web.Request) -> web.StreamResponse:
     """One supplier's track record over the window, with the lateness of each received shipment as a chart."""
+    return await _supplier(request, 200)
+
+
+MAX_SKUS_AT_ONCE = 1000
+
+
+@routes.post(r"/suppliers/{supplier_id:\d{1,9}}/products")
+async def give_products(request: web.Request) -> web.StreamResponse:
+    """Make the supplier the default of the SKUs typed in (new purchase orders of them are its); all or none."""
+    supplier_id = int(request.match_info["supplier_id"])
+    skus = [sku for sku in re.split(r"[\s,;|]+", text(await request.post(), "skus")) if sku]
+    if not skus or len(skus) > MAX_SKUS_AT_ONCE:
+        return await _supplier(request, 422, error=N_("Give the SKUs it supplies, separated by spaces or commas."))
+    try:
+        await assign_products(deps_of(request).uow(), supplier_id, skus, console_session(request).actor)
+    except DomainError as refused:
+        return await _supplier(request, 422, error=refused.phrase)
+    return see_other(f"{CONSOLE_PREFIX}/suppliers/{supplier_id}?assigned=1")
+
+
+async def _supplier(request: web.Request, status: int, error: object = None) -> web.StreamResponse:
     deps = deps_of(request)
     try:
         performance = await supplier_performance(deps.uow(), int(request.match_info["supplier_id"]))
@@ -66,6 +91,7 @@ async def supplier_page(request: web.Request) -> web.StreamResponse:
         [LatenessPoint(shipment.reference, shipment.days_late) for shipment in record.shipments],
     )
     return page(
-        request, SECTION, "supplier", performance=performance, record=record, chart=chart,
-        shipments=list(reversed(record.shipments)), adjust=deps.policy.supplier_record.adjust_etas,
+        request, SECTION, "supplier", status, performance=performance, record=record, chart=chart,
+        shipments=list(reversed(record.shipments)), adjust=deps.policy.supplier_record.adjust_etas, error=error,
+        assigned=request.query.get("assigned") == "1",
     )
