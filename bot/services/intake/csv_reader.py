@@ -3,7 +3,6 @@ with its row number as a spreadsheet shows it (the header is row 1). The columns
 "Importing CSV files"."""
 
 import csv
-import io
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -97,7 +96,7 @@ def _table_rows(text: str, columns: Columns, problems: list[RowProblem]) -> Iter
         raise ImportRejected([RowProblem(1, "", "the file is empty; the first row must name the columns")])
     header_line = text[: text.find("\n")] if "\n" in text else text
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     nul_free = "\x00" not in text
     number = 1
     try:
@@ -121,6 +120,21 @@ def _table_rows(text: str, columns: Columns, problems: list[RowProblem]) -> Iter
             yield row
     except csv.Error as bad:
         raise ImportRejected([RowProblem(number + 1, "", f"cannot be read as CSV ({bad})")]) from None
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines one at a time, each with its line break, as csv reads a file's.
+
+    io.StringIO would hold a copy of the whole text at four bytes a character: 27 MB for 100,000 products.
+    A file whose lines end in a bare carriage return (old Mac exports) is split on that instead.
+    """
+    newline = "\n" if "\n" in text else "\r"
+    start, length = 0, len(text)
+    while start < length:
+        end = text.find(newline, start)
+        end = length if end == -1 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def _column_name(heading: str) -> str:
