@@ -17,6 +17,7 @@ Revises: 0020_eta_changes_without_line_fk
 Create Date: 2026-12-02
 """
 
+import re
 from collections.abc import Callable, Sequence
 
 from alembic import op
@@ -28,9 +29,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _NAME = 'fk_order_lines_eta_purchase_order_id_purchase_orders'
-_CLAUSE = f'CONSTRAINT {_NAME} FOREIGN KEY(eta_purchase_order_id) REFERENCES purchase_orders (id), '
-# The clause that follows it in the definition SQLAlchemy wrote (constraints in name order).
-_NEXT = 'CONSTRAINT fk_order_lines_order_id_orders '
+_CLAUSE = f'CONSTRAINT {_NAME} FOREIGN KEY(eta_purchase_order_id) REFERENCES purchase_orders (id)'
+# The clause with the comma before it, wherever it stands and however a copy of the table spaced or quoted it.
+_SQLITE_CLAUSE = re.compile(
+    rf',\s*CONSTRAINT\s+"?{_NAME}"?\s+FOREIGN\s+KEY\s*\(\s*"?eta_purchase_order_id"?\s*\)'
+    r'\s*REFERENCES\s+"?purchase_orders"?\s*\(\s*"?id"?\s*\)',
+    re.IGNORECASE,
+)
+# The definition ends with its last clause and a closing parenthesis; the constraint goes back in before it.
+_SQLITE_END = re.compile(r'\s*\)\s*$')
 
 
 def upgrade() -> None:
@@ -38,7 +45,7 @@ def upgrade() -> None:
     if bind.dialect.name == 'postgresql':
         op.drop_constraint(_NAME, 'order_lines', type_='foreignkey')
     else:
-        _edit_sqlite_definition(bind, lambda sql: _replaced_once(sql, _CLAUSE, ''))
+        _edit_sqlite_definition(bind, lambda sql: _replaced_once(_SQLITE_CLAUSE, '', sql))
 
 
 def downgrade() -> None:
@@ -46,13 +53,14 @@ def downgrade() -> None:
     if bind.dialect.name == 'postgresql':
         op.create_foreign_key(_NAME, 'order_lines', 'purchase_orders', ['eta_purchase_order_id'], ['id'])
     else:
-        _edit_sqlite_definition(bind, lambda sql: _replaced_once(sql, _NEXT, _CLAUSE + _NEXT))
+        _edit_sqlite_definition(bind, lambda sql: _replaced_once(_SQLITE_END, f', \n\t{_CLAUSE}\n)', sql))
 
 
-def _replaced_once(sql: str, old: str, new: str) -> str:
-    if sql.count(old) != 1:
-        raise RuntimeError(f'order_lines is not defined as this migration expects (looking for {old!r}): {sql}')
-    return sql.replace(old, new)
+def _replaced_once(pattern: re.Pattern[str], new: str, sql: str) -> str:
+    edited, found = pattern.subn(lambda _match: new, sql)
+    if found != 1:
+        raise RuntimeError(f'order_lines is not defined as this migration expects ({pattern.pattern}): {sql}')
+    return edited
 
 
 def _edit_sqlite_definition(bind: Connection, edit: Callable[[str], str]) -> None:
