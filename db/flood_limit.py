@@ -1,6 +1,7 @@
 """The shared flood limit's statements: turns booked on each lane's grid and each chat's next free time, on
-PostgreSQL's clock (flood_claim_turns, migration 0018), moving a lane's turns back after a late send, a 429's pause
-for every lane, and forgetting idle chats.
+PostgreSQL's clock (flood_claim_turns, migrations 0018 and 0024), a reply taking over the first outbox turn not yet
+started (flood_claim_reply_turn, 0024), moving a lane's turns back after a late send, a 429's pause for every lane,
+and forgetting idle chats.
 
 Each runs as one statement in autocommit: the caller passes a connection of an engine set to AUTOCOMMIT.
 """
@@ -13,8 +14,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _CLAIM_TURNS = text(
-    "SELECT wait, reserved, db_now FROM flood_claim_turns(:lane, :chats, :gaps, :interval, :catch_up, :horizon)"
+    "SELECT wait, reserved, db_now, turn_id"
+    " FROM flood_claim_turns(:lane, :chats, :gaps, :interval, :catch_up, :horizon, :displaceable)"
 ).bindparams(bindparam("chats", type_=ARRAY(BigInteger)), bindparam("gaps", type_=ARRAY(Float)))
+_CLAIM_REPLY_TURN = text(
+    "SELECT wait, reserved, db_now, early FROM flood_claim_reply_turn(:lane, :chat, :gap, :interval, :catch_up, :early, :window)"
+)
+_START_TURN = text("DELETE FROM flood_turns WHERE id = :turn_id RETURNING at, extract(epoch from clock_timestamp())")
 _PAUSE = text(
     "UPDATE flood_lanes SET paused_until = GREATEST(paused_until, extract(epoch from clock_timestamp()) + :seconds)"
 )
@@ -28,6 +34,7 @@ _PUSH_BACK = text("""
     WHERE lane = :lane
 """)
 _FORGET_CHATS = text("DELETE FROM flood_chats WHERE free_at < extract(epoch from clock_timestamp()) - 60")
+_FORGET_TURNS = text("DELETE FROM flood_turns WHERE at < extract(epoch from clock_timestamp()) - 60")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class Turn:
     wait: float
     reserved: bool
     db_now: float  # the database's clock when it answered, seconds since the epoch
+    turn_id: int | None = None  # an outbox turn a reply may take over until it is started (start_turn)
+    early: float = 0.0  # a reply's: seconds before its turn it may go
 
     @property
     def chat_busy_for(self) -> float:
@@ -55,14 +64,35 @@ class Grid:
 
 
 async def claim_turns(
-    connection: AsyncConnection, lane: str, chats: Sequence[tuple[int, float]], grid: Grid
+    connection: AsyncConnection, lane: str, chats: Sequence[tuple[int, float]], grid: Grid, *, displaceable: bool = False
 ) -> list[Turn]:
-    """Book the lane's next turns for `chats` ((chat id, its gap between messages) in sending order), one round trip."""
+    """Book the lane's next turns for `chats` ((chat id, its gap between messages) in sending order), one round trip;
+    `displaceable` turns may be taken over by a reply until they are started (start_turn)."""
     result = await connection.execute(_CLAIM_TURNS, {
         "lane": lane, "chats": [chat for chat, _ in chats], "gaps": [gap for _, gap in chats],
-        "interval": grid.interval, "catch_up": grid.catch_up, "horizon": grid.horizon,
+        "interval": grid.interval, "catch_up": grid.catch_up, "horizon": grid.horizon, "displaceable": displaceable,
     })
-    return [Turn(float(wait), bool(reserved), float(db_now)) for wait, reserved, db_now in result.all()]
+    return [Turn(float(wait), bool(reserved), float(db_now), turn_id) for wait, reserved, db_now, turn_id in result.all()]
+
+
+async def claim_reply_turn(
+    connection: AsyncConnection, lane: str, chat: tuple[int, float], grid: Grid, early: float, window: float
+) -> Turn:
+    """A reply's turn: the lane's first displaceable turn not yet started, taken over, or else the lane's next. The reply
+    may go `early` before it, once in any `window` seconds of turns; the later turns move on by a spacing less that."""
+    chat_id, gap = chat
+    result = await connection.execute(_CLAIM_REPLY_TURN, {
+        "lane": lane, "chat": chat_id, "gap": gap, "interval": grid.interval, "catch_up": grid.catch_up,
+        "early": early, "window": window,
+    })
+    wait, reserved, db_now, early_by = result.one()
+    return Turn(float(wait), bool(reserved), float(db_now), early=float(early_by))
+
+
+async def start_turn(connection: AsyncConnection, turn_id: int) -> tuple[float, float] | None:
+    """A displaceable turn's sender starts it: (when it is due now, the database's now), None if it was forgotten."""
+    row = (await connection.execute(_START_TURN, {"turn_id": turn_id})).one_or_none()
+    return None if row is None else (float(row[0]), float(row[1]))
 
 
 async def pause_every_lane(connection: AsyncConnection, seconds: float) -> None:
@@ -78,5 +108,7 @@ async def push_back_turns(connection: AsyncConnection, lane: str, seconds: float
 
 
 async def forget_idle_chats(connection: AsyncConnection) -> None:
-    """Delete chats whose next free time is a minute past, so a broadcast to 100,000 chats leaves no rows behind."""
+    """Delete chats whose next free time is a minute past, so a broadcast to 100,000 chats leaves no rows behind, and
+    turns a minute past that no sender started (its process died)."""
     await connection.execute(_FORGET_CHATS)
+    await connection.execute(_FORGET_TURNS)

@@ -1,6 +1,7 @@
 """Alembic, driven from code: upgrade the schema, and refuse to run on an outdated one."""
 
 import asyncio
+import importlib.util
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +19,15 @@ UPGRADE_COMMAND = "backorder-bot db upgrade"
 
 class SchemaNotCurrent(RuntimeError):
     """The database is missing migrations; the message names the command that fixes it."""
+
+
+def sql_of_migration(file_name: str, name: str) -> str:
+    """The SQL text `name` of an earlier migration (in versions/), for a later one's downgrade to put back."""
+    spec = importlib.util.spec_from_file_location(Path(file_name).stem, MIGRATIONS_DIR / "versions" / file_name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(getattr(module, name))
 
 
 def alembic_config(database_url: str) -> Config:

@@ -766,6 +766,8 @@ class FloodLane(Base):
     # The last move back of the turns after a late send, and by how much (db/flood_limit.py, push_back_turns).
     pushed_at: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
     pushed_by: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
+    # The turn of the last reply that went before its turn (db/flood_limit.py, claim_reply_turn).
+    reply_early_at: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
 
 
 class FloodChat(Base):
@@ -778,6 +780,20 @@ class FloodChat(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     free_at: Mapped[float] = mapped_column(Float)
+
+
+class FloodTurn(Base):
+    """An outbox turn booked on the shared flood limit and not yet started: a reply may take it over, moving it and
+    every later one on (db/flood_limit.py). Its sender deletes it as it starts; one left by a process that died goes
+    a minute on."""
+
+    __tablename__ = "flood_turns"
+    __table_args__ = (Index("ix_flood_turns_lane_at", "lane", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    lane: Mapped[str] = mapped_column(String(32))
+    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch on the database server's clock
+    chat_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class WebhookUpdate(Base):

@@ -6,12 +6,14 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import SharedFloodControl
 from bot.delivery.rate_limits import Lane
 from bot.delivery.shared_flood_limit import ChatBusy
 from db.engine import create_engine
+from db.flood_limit import Grid, claim_reply_turn, claim_turns, start_turn
 
 RATE = 30
 
@@ -61,6 +63,25 @@ async def test_three_processes_together_keep_to_one_overall_limit(engines: list[
     assert sum(flood.round_trips for flood in floods) < 150
 
 
+async def test_a_reply_takes_over_the_first_outbox_turn_not_yet_started_and_moves_the_later_ones_on(
+    engines: list[AsyncEngine],
+) -> None:
+    grid = Grid(interval=1.0, catch_up=0.0, horizon=10.0)  # turns a second apart: the test runs between two
+    autocommit = [engine.execution_options(isolation_level="AUTOCOMMIT") for engine in engines[:2]]
+    async with autocommit[0].connect() as outbox, autocommit[1].connect() as bot:
+        booked = await claim_turns(outbox, "standard", [(chat, 1.1) for chat in (1, 2, 3)], grid, displaceable=True)
+        due = [turn.db_now + turn.wait for turn in booked]
+
+        reply = await claim_reply_turn(bot, "standard", (9, 1.1), grid, early=0.6, window=30.0)
+        again = await claim_reply_turn(bot, "standard", (8, 1.1), grid, early=0.6, window=30.0)
+
+        # The first turn not yet due, with a head start; the second reply's has none (the window's room is spent).
+        assert (reply.reserved, reply.db_now + reply.wait, reply.early) == (True, pytest.approx(due[1]), 0.6)
+        assert (again.reserved, again.db_now + again.wait, again.early) == (True, pytest.approx(due[1] + 0.4), 0.0)
+        started = [await start_turn(outbox, turn.turn_id) for turn in booked if turn.turn_id is not None]
+    assert [at for at, _ in started] == pytest.approx([due[0], due[1] + 1.4, due[2] + 1.4])
+
+
 async def test_an_outbox_message_waits_for_a_chat_another_process_just_answered(engines: list[AsyncEngine]) -> None:
     serving, delivering = shared(engines[0]), shared(engines[1])
     reply: list[float] = []
@@ -103,9 +124,13 @@ async def test_a_process_that_dies_leaves_its_share_to_the_others(engines: list[
 
     survivor = shared(engines[0])
     started = time.monotonic()
+    async with engines[0].connect() as connection:  # later than now only as far as its late answers moved it on
+        next_turn_in = await connection.scalar(text(
+            "SELECT next_turn_at - extract(epoch from clock_timestamp()) FROM flood_lanes WHERE lane = 'standard'"
+        ))
     starts: list[float] = []
     for chat in range(100, 110):
         await send(survivor, chat, starts)
-    # Nothing was reserved ahead: the survivor takes the next turn at once.
-    assert starts[0] - started < 0.5
+    # Nothing was reserved ahead: the survivor takes the lane's next turn at once.
+    assert starts[0] - started < max(0.0, next_turn_in) + 0.5
     assert most_in_one_second(starts) <= RATE

@@ -123,9 +123,11 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
     ),
     "processed_updates": _all(_KEEP, "update_id", "processed_at"),  # ids only; purged by retention
     "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
-    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by"),
+    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by", "reply_early_at"),
     # A chat id with the second its next message may go; deleted a minute later by the senders themselves.
     "flood_chats": _all(_KEEP, "chat_id", "free_at"),
+    # An outbox turn booked for a chat, deleted as it is sent (or a minute later, if its sender died).
+    "flood_turns": _all(_KEEP, "id", "lane", "at", "chat_id"),
     # An update as Telegram sent it (a customer's words) for the moments until it is handled, then deleted.
     "webhook_updates": _all(_KEEP, "update_id", "chat_key", "payload", "received_at", "started_by"),
     "api_tokens": _all(_KEEP, "id", "name", "token_hash", "prefix", "created_at", "last_used_at", "revoked_at"),
@@ -224,6 +226,7 @@ NOT_STAFF = frozenset(
         "ticket_messages.target_chat_id",
         "outbox_messages.telegram_message_id",  # a message's number in its chat
         "flood_chats.chat_id",  # any chat's next free second, deleted a minute later
+        "flood_turns.chat_id",  # any chat's booked sending turn, deleted as it is sent
         "flood_lanes.pushed_by",  # seconds the sending turns were moved back, not a person
         "webhook_updates.started_by",  # the bot instance handling an update, not a person
     }

@@ -5,12 +5,12 @@ Revises: 0017_store_connections
 Create Date: 2026-12-02
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+from db.migrate import sql_of_migration
 
 revision: str = '0018_flood_turns_ahead'
 down_revision: str | None = '0017_store_connections'
@@ -79,16 +79,8 @@ def downgrade() -> None:
         op.execute(
             'DROP FUNCTION flood_claim_turns(text, bigint[], double precision[], double precision, double precision, double precision)'
         )
-        op.execute(_try_turn_of_0014())
+        op.execute(sql_of_migration('0014_shared_flood_limit.py', 'TRY_TURN'))
     with op.batch_alter_table('flood_lanes') as lanes:
         lanes.drop_column('pushed_by')
         lanes.drop_column('pushed_at')
 
-
-def _try_turn_of_0014() -> str:
-    """The function 0014 created, which a downgrade puts back."""
-    spec = importlib.util.spec_from_file_location('flood_0014', Path(__file__).with_name('0014_shared_flood_limit.py'))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.TRY_TURN)
