@@ -188,3 +188,51 @@ async def test_a_webhook_the_store_keeps_disabled_is_shown_and_the_reconcile_goe
     assert status.webhooks_off == [] and status.healthy
     actions = await read_all(session_factory, select(AuditEntry.action).where(AuditEntry.action.like("store.webhooks_%")).order_by(AuditEntry.id))
     assert [action for action, in actions] == ["store.webhooks_still_off", "store.webhooks_revived"]
+
+
+@pytest.fixture
+def jacket(woo_stocked: FakeWooCommerce, clock: ManualClock) -> dict[str, object]:
+    """A jacket whose product keeps the stock of its sizes ("Manage stock" on the product): one was left when Eva
+    ordered two M, then Finn an S; the store sold the rest on backorder."""
+    jacket = woo_stocked.add_variable_product(
+        "Trail Jacket", [("JK-S", "120.00", None, "no"), ("JK-M", "120.00", None, "no")], stock=1, backorders="notify",
+    )
+    now = clock.now()
+    woo_stocked.place_order([("JK-M", 2)], email="eva@example.com", first_name="Eva", number="1005",
+                            created=now - timedelta(days=2))
+    woo_stocked.place_order([("JK-S", 1)], email="finn@example.com", first_name="Finn", number="1006",
+                            created=now - timedelta(days=1))
+    return jacket
+
+
+async def _allocated(session_factory: async_sessionmaker[AsyncSession], number: str, sku: str) -> int:
+    [(allocated,)] = await read_all(
+        session_factory,
+        select(OrderLine.allocated_quantity).join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id).where(Order.number == number, Product.sku == sku),
+    )
+    return int(allocated)
+
+
+async def test_a_product_keeping_its_variations_stock_serves_their_one_queue(
+    jacket: dict[str, object], hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker,
+    clock: ManualClock, session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # The one jacket there was is Eva's; the store counts -2: her second M and Finn's S wait.
+    assert (await _allocated(session_factory, "1005", "JK-M"), await _allocated(session_factory, "1006", "JK-S")) == (1, 0)
+    clock.advance(minutes=5)
+    woo_stocked.set_product_stock(int(str(jacket["id"])), -1)  # one jacket arrived: Eva ordered first
+    [delivery] = await woo_stocked.fire("product.updated", int(str(jacket["id"])))
+    assert delivery.status == 200
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1005", "JK-M") == (LineStatus.ALLOCATED, 2, 0)
+    assert await _line(session_factory, "1006", "JK-S") == (LineStatus.BACKORDERED, 1, 0)
+    clock.advance(minutes=5)
+    woo_stocked.set_product_stock(int(str(jacket["id"])), 3)  # four more: Finn's, and three for anyone's size
+    await woo_stocked.fire("product.updated", int(str(jacket["id"])))
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1006", "JK-S") == (LineStatus.ALLOCATED, 1, 0)
+    available = await read_all(
+        session_factory, select(Product.sku, StockLevel.available).join(Product).where(Product.sku.in_(["JK-S", "JK-M"]))
+    )
+    assert sorted(tuple(row) for row in available) == [("JK-M", 3), ("JK-S", 3)]

@@ -9,6 +9,8 @@ core that the connector depends on; every resource starts as a documented exampl
 - Lists page with `page`/`per_page` (at most 100) and say `X-WP-Total` and `X-WP-TotalPages`.
 - Checkout reduces managed stock, into the negative where backorders are allowed; with `backorders: "notify"` the
   line item gets the meta `Backordered` (the quantity not in stock), as `wc_reduce_stock_levels` writes it.
+  A variable product that manages stock counts for its variations without their own (`manage_stock: "parent"`,
+  showing the product's count and backorders setting), and checkout reduces the product's count.
 - Order update (`PUT`): a line item given with `quantity: 0` is removed, one without `id` is added; meta merges.
 - Webhooks: creating one sends the unsigned, form-encoded `webhook_id=N` ping. Deliveries are WordPress's JSON
   (`\\/` for `/`, `\\uXXXX` for non-ASCII), signed with base64 HMAC-SHA256 of those bytes, with the
@@ -140,22 +142,36 @@ class FakeWooCommerce:
         self.products[product_id] = product
         return product
 
-    def add_variable_product(self, name: str, variants: list[tuple[str, str, int | None, str]]) -> JSON:
-        """A variable product with variations given as (sku, price, stock or None, backorders)."""
+    def add_variable_product(
+        self, name: str, variants: list[tuple[str, str, int | None, str]], *, stock: int | None = None,
+        backorders: str = "no",
+    ) -> JSON:
+        """A variable product with variations given as (sku, price, stock or None, backorders). With `stock`, the
+        product manages stock ("Manage stock" on the product): variations given no stock of their own share its
+        count (`manage_stock: "parent"`), and its backorders setting."""
         product = fixture("product_variable.json")
         product_id = self._new_id()
         self._stamp(product, product_id, f"products/{product_id}")
         product.update(name=name, slug=name.lower().replace(" ", "-"), related_ids=[], variations=[])
-        for sku, price, stock, backorders in variants:
+        self.products[product_id] = product
+        for sku, price, own_stock, own_backorders in variants:
             variation = fixture("variation.json")
             variation_id = self._new_id()
             self._stamp(variation, variation_id, f"products/{product_id}/variations/{variation_id}")
             variation.update(sku=sku, price=price, regular_price=price, parent_id=product_id)
             variation["attributes"] = [{"id": 0, "name": "Size", "option": sku.rsplit("-", 1)[-1]}]
-            self._set_stock(variation, stock, backorders)
+            self._set_stock(variation, own_stock, own_backorders)
             self.variations[variation_id] = variation
             product["variations"].append(variation_id)
-        self.products[product_id] = product
+        if stock is not None:
+            self._set_stock(product, stock, backorders)
+        return product
+
+    def set_product_stock(self, product_id: int, stock: int) -> JSON:
+        """The stock a variable product keeps for its variations, edited in the admin."""
+        product = self.products[product_id]
+        self._set_stock(product, stock, product["backorders"])
+        self._touch(product)
         return product
 
     def set_stock(self, sku: str, stock: int) -> JSON:
@@ -219,15 +235,16 @@ class FakeWooCommerce:
             "sku": sku,
             "price": unit,
         }
-        if item["manage_stock"] is True:
-            stock = item["stock_quantity"]
+        counted = self.products[product_id] if item["manage_stock"] == "parent" else item
+        if counted["manage_stock"] is True:
+            stock = counted["stock_quantity"]
             short = quantity - max(0, stock)
-            if short > 0 and item["backorders"] == "notify":
+            if short > 0 and counted["backorders"] == "notify":
                 line["meta_data"].append(
                     {"id": self._new_id(), "key": "Backordered", "value": short, "display_key": "Backordered",
                      "display_value": str(short)}
                 )
-            self._set_stock(item, stock - quantity, item["backorders"])
+            self._set_stock(counted, stock - quantity, counted["backorders"])
         return line
 
     def edit_order(self, order_id: int, **changes: Any) -> JSON:
@@ -252,6 +269,13 @@ class FakeWooCommerce:
             item["stock_status"] = "instock"
         else:
             item["stock_status"] = "onbackorder" if backorders != "no" else "outofstock"
+        for variation_id in item.get("variations", ()) if item.get("type") == "variable" else ():
+            # As WC_Product_Variation reads them: a variation without stock of its own shows its product's.
+            variation = self.variations[variation_id]
+            if variation["manage_stock"] is not True:
+                variation.update(manage_stock="parent" if managed else False, stock_quantity=stock, backorders=backorders,
+                                 backorders_allowed=item["backorders_allowed"], backordered=item["backordered"],
+                                 stock_status=item["stock_status"])
 
     def _stamp(self, resource: JSON, resource_id: int, path: str, created: datetime | None = None) -> None:
         now = created or self.now()

@@ -4,7 +4,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.connectors.woocommerce.store_mapping import backordered_quantity, minor_units, store_order, store_product
+from bot.connectors.woocommerce.store_mapping import (
+    backordered_quantity,
+    minor_units,
+    shared_stock_count,
+    store_order,
+    store_product,
+)
 from tests.fakes.woocommerce_store import fixture
 
 
@@ -82,3 +88,16 @@ def test_documented_products_and_a_variation_managed_by_its_parent() -> None:
     variation = fixture("variation.json") | {"sku": "SHIP-BLACK", "manage_stock": "parent"}
     [shirt] = store_product(parent, [variation], "EUR").variants
     assert (shirt.sku, shirt.name, shirt.tracked, shirt.available) == ("SHIP-BLACK", "Ship Your Idea – Black", True, -2)
+    assert shirt.shared_stock_id == str(parent["id"])  # its product's count, shared with the other variations
+
+
+def test_a_variation_sharing_its_products_count_on_its_own_and_the_products_webhook() -> None:
+    """A variation's webhook says "parent" only while its product counts for it, and shows that count."""
+    variation = fixture("variation.json") | {"sku": "SHIP-BLACK", "manage_stock": "parent", "stock_quantity": 4, "parent_id": 799}
+    [shirt] = store_product(variation | {"type": "variation"}, [], "EUR").variants
+    assert (shirt.tracked, shirt.available, shirt.shared_stock_id) == (True, 4, "799")
+
+    parent = fixture("product_variable.json") | {"id": 799, "manage_stock": True, "stock_quantity": -2}
+    count = shared_stock_count(parent)
+    assert count is not None and (count.available, count.sku, count.shared_stock_id) == (-2, None, "799")
+    assert shared_stock_count(fixture("product_variable.json")) is None  # the variations keep their own

@@ -17,6 +17,7 @@ from bot.connectors.woocommerce.rest_client import MAX_PER_PAGE, WooApiError, Wo
 from bot.connectors.woocommerce.store_mapping import (
     BACKORDERED_META_KEYS,
     OPEN_STATUSES,
+    shared_stock_count,
     stock_counts,
     store_order,
     store_product,
@@ -136,8 +137,11 @@ class WooCommerceAdapter:
         if topic in ("order.created", "order.updated"):
             return [OrderSeen(store_order(payload, self._backordered_keys))]
         if topic == "product.updated":
-            if payload.get("type") == "variable":  # its variations come as webhooks of their own
-                return []
+            if payload.get("type") == "variable":
+                # Its variations come as webhooks of their own, but not when only the count it keeps for them
+                # changed (an order, or an edit of the product's stock): then that count is theirs.
+                shared = shared_stock_count(payload)
+                return [StockCounted([shared])] if shared else []
             product = store_product(payload, (), self._currency or "")
             return [ProductsSeen([product]), StockCounted(stock_counts([product]))]
         raise ValueError(f"topic {topic!r} is not one this connector subscribes to")

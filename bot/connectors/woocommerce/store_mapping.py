@@ -70,9 +70,12 @@ def store_variant(item: JSON, currency: str, *, name: str | None = None, categor
                   parent: JSON | None = None) -> StoreVariant:
     """A simple product or a variation as one sellable SKU."""
     manage = item.get("manage_stock")
-    stock_from = parent if manage == "parent" and parent is not None else item
-    tracked = manage is True or (manage == "parent" and parent is not None and parent.get("manage_stock") is True)
-    quantity = stock_from.get("stock_quantity")
+    if manage == "parent" and parent is not None:  # listed with its product, whose count it shares
+        tracked, quantity = parent.get("manage_stock") is True, parent.get("stock_quantity")
+    else:  # a variation on its own says "parent" only while its product counts for it, and shows that count
+        tracked, quantity = manage is True or manage == "parent", item.get("stock_quantity")
+    holder = (parent or {}).get("id") or item.get("parent_id")
+    shares = manage == "parent" and tracked and bool(holder)
     return StoreVariant(
         store_id=str(item["id"]),
         sku=(item.get("sku") or "").strip() or None,
@@ -82,6 +85,7 @@ def store_variant(item: JSON, currency: str, *, name: str | None = None, categor
         currency=currency,
         tracked=tracked,
         available=int(quantity) if tracked and isinstance(quantity, int) else None,
+        shared_stock_id=str(holder) if shares else None,
     )
 
 
@@ -106,11 +110,22 @@ def store_product(product: JSON, variations: Iterable[JSON], currency: str) -> S
 def stock_counts(products: Iterable[StoreProduct]) -> list[StockCount]:
     """The store's count of every tracked variant with a SKU."""
     return [
-        StockCount(available=variant.available, sku=variant.sku, updated_at=product.updated_at)
+        StockCount(available=variant.available, sku=variant.sku, updated_at=product.updated_at,
+                   shared_stock_id=variant.shared_stock_id)
         for product in products
         for variant in product.variants
         if variant.tracked and variant.sku and variant.available is not None
     ]
+
+
+def shared_stock_count(product: JSON) -> StockCount | None:
+    """A variable product's own count, which its variations without one share ("Manage stock" on the product);
+    None when it keeps none."""
+    quantity = product.get("stock_quantity")
+    if product.get("manage_stock") is not True or not isinstance(quantity, int):
+        return None
+    return StockCount(available=quantity, updated_at=gmt_time(product.get("date_modified_gmt")),
+                      shared_stock_id=str(product["id"]))
 
 
 def store_order(order: JSON, backordered_keys: Sequence[str] = BACKORDERED_META_KEYS) -> StoreOrder:

@@ -31,6 +31,22 @@ async def links_by_our_key(uow: UnitOfWork, connection_id: int, kind: str, our_k
     return await _links(uow, connection_id, kind, StoreLink.our_key, our_keys, lambda link: link.our_key)
 
 
+async def links_by_data(uow: UnitOfWork, connection_id: int, kind: str, name: str, values: Iterable[str]) -> list[Link]:
+    """The links of a kind whose data has `name` set to one of `values` (read through all the connection's links of
+    that kind: for the few ids a webhook names, not for a backfill's thousands)."""
+    wanted = sorted({value for value in values if value})
+    if not wanted:
+        return []
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(StoreLink.store_id, StoreLink.our_key, StoreLink.store_updated_at, StoreLink.data).where(
+                StoreLink.connection_id == connection_id, StoreLink.kind == kind,
+                StoreLink.data[name].as_string().in_(wanted),
+            )
+        )
+        return [Link(kind, store_id, our_key, store_updated_at, dict(data or {})) for store_id, our_key, store_updated_at, data in rows]
+
+
 async def _links(uow: UnitOfWork, connection_id: int, kind: str, column: Any, values: Iterable[str], key: Any) -> dict[str, Link]:
     wanted = sorted({value for value in values if value})
     found: dict[str, Link] = {}
@@ -101,4 +117,4 @@ async def save_links(uow: UnitOfWork, connection_id: int, links: Sequence[Link])
         await uow.commit()
 
 
-__all__ = ["Link", "links_by_our_key", "links_by_store_id", "save_links"]
+__all__ = ["Link", "links_by_data", "links_by_our_key", "links_by_store_id", "save_links"]

@@ -74,6 +74,9 @@ class StoreVariant:
     tracked: bool = True
     available: int | None = None  # the store's count after committed orders; may be negative; None: unknown
     inventory_item_id: str | None = None
+    # The store's id of a count this variant shares with others (a WooCommerce variable product keeping the stock
+    # of its variations); None: the variant has a count of its own.
+    shared_stock_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,14 @@ class StoreProduct:
 
 @dataclass(frozen=True)
 class StockCount:
-    """The store's available count of one variant: named by SKU or by the store's inventory item id."""
+    """The store's available count of one variant, named by SKU or by the store's inventory item id; or of a count
+    several variants share (`shared_stock_id`), which is the count of every variant linked as sharing it."""
 
     available: int
     sku: str | None = None
     inventory_item_id: str | None = None
     updated_at: datetime | None = None
+    shared_stock_id: str | None = None
 
 
 @dataclass(frozen=True)

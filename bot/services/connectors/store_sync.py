@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.audit import Actor, record
 from bot.services.backorders.cancel import cancel_for_shop
 from bot.services.connectors.connections import ConnectionConfig, forget_shop, note_webhooks_checked
-from bot.services.connectors.store_links import Link, links_by_store_id, save_links
+from bot.services.connectors.store_links import Link, links_by_data, links_by_store_id, save_links
 from bot.services.connectors.store_records import (
     UNTRACKED_STOCK,
     FulfillmentSeen,
@@ -157,7 +157,8 @@ async def apply_products(uow: UnitOfWork, connection: ConnectionConfig, products
         report.add("products given a supplier", await assign_suppliers_by_name(uow, named, store_actor(connection)))
     links = []
     for sku, (product, variant) in variants.items():
-        links.append(Link("variant", variant.store_id, sku, product.updated_at, {"product_id": product.store_id}))
+        links.append(Link("variant", variant.store_id, sku, product.updated_at,
+                          {"product_id": product.store_id, "shared_stock_id": variant.shared_stock_id}))
         if variant.inventory_item_id:
             links.append(Link("inventory_item", variant.inventory_item_id, sku, None, {"variant_id": variant.store_id}))
         if not variant.tracked:
@@ -198,17 +199,22 @@ async def apply_stock_counts(
 
     The store's `available` goes below zero for orders it sells on backorder; all of those and the allocated ones
     are committed there, so ours (on hand, not yet allocated) is the store's count plus what still waits here.
+    A count several variants share is the count of each of them, their waiting lines served in one queue.
     With `only_changed`, a count the same as the store's last one applied is left out (a periodic recount).
     """
     report = SyncReport()
     by_item = await links_by_store_id(uow, connection.id, "inventory_item", [c.inventory_item_id for c in counts if c.inventory_item_id])
+    sharing = await _skus_sharing(uow, connection, [count.shared_stock_id for count in counts if count.shared_stock_id])
     latest: dict[str, StockCount] = {}
     for count in counts:
         sku = count.sku or (by_item[count.inventory_item_id].our_key if count.inventory_item_id in by_item else None)
-        if sku is None:
+        skus = {sku} if sku else set()
+        if count.shared_stock_id:
+            skus |= set(sharing.get(count.shared_stock_id, ()))
+        if not skus:
             report.add("stock counts of unknown items skipped")
-            continue
-        latest[sku] = count
+        for each in sorted(skus):
+            latest[each] = replace(count, sku=each)
     stored = await links_by_store_id(uow, connection.id, "stock", list(latest))
     if only_changed:
         latest = {sku: count for sku, count in latest.items() if stored.get(sku) is None or stored[sku].data.get("available") != count.available}
@@ -220,23 +226,37 @@ async def apply_stock_counts(
     report.add("stock counts older than the last skipped", len(latest) - len(fresh))
     await save_links(
         uow, connection.id,
-        [Link("stock", sku, sku, count.updated_at, {"available": count.available}) for sku, count in fresh.items()],
+        [Link("stock", sku, sku, count.updated_at, {"available": count.available, "shared_stock_id": count.shared_stock_id})
+         for sku, count in fresh.items()],
     )
-    report.merge(await _recount(uow, connection, {sku: count.available for sku, count in fresh.items()}))
+    report.merge(await _recount(uow, connection, fresh))
     return report
 
 
-async def _recount(uow: UnitOfWork, connection: ConnectionConfig, store_available: dict[str, int]) -> SyncReport:
+async def _skus_sharing(uow: UnitOfWork, connection: ConnectionConfig, shared_stock_ids: list[str]) -> dict[str, list[str]]:
+    """The SKUs whose variants share each of these counts, as the store last listed them."""
+    found: dict[str, list[str]] = {}
+    for link in await links_by_data(uow, connection.id, "variant", "shared_stock_id", shared_stock_ids):
+        found.setdefault(str(link.data["shared_stock_id"]), []).append(link.our_key)
+    return found
+
+
+async def _recount(uow: UnitOfWork, connection: ConnectionConfig, counts: dict[str, StockCount]) -> SyncReport:
     report = SyncReport()
-    waiting = await _waiting_quantities(uow, list(store_available))
-    untracked = await links_by_store_id(uow, connection.id, "stock", list(store_available))
+    waiting = await _waiting_quantities(uow, list(counts))
+    untracked = await links_by_store_id(uow, connection.id, "stock", list(counts))
     ours = {
-        sku: max(0, min(
-            UNTRACKED_STOCK if untracked.get(sku) and untracked[sku].data.get("untracked") else available + waiting.get(sku, 0),
-            MAX_QUANTITY,
-        ))
-        for sku, available in store_available.items()
+        sku: UNTRACKED_STOCK if untracked.get(sku) and untracked[sku].data.get("untracked")
+        else count.available + waiting.get(sku, 0)
+        for sku, count in counts.items()
     }
+    shared: dict[str, list[str]] = {}
+    for sku, count in counts.items():
+        if count.shared_stock_id and ours[sku] != UNTRACKED_STOCK:
+            shared.setdefault(count.shared_stock_id, []).append(sku)
+    for skus in shared.values():
+        ours.update(_shares_of_one_count(counts[skus[0]].available, await _waiting_queue(uow, skus), skus))
+    ours = {sku: max(0, min(units, MAX_QUANTITY)) for sku, units in ours.items()}
     # All SKUs in one transaction: one allocation and one ETA recompute for the lot, not one per SKU.
     result = await set_available_stocks(uow, ours, store_actor(connection))
     report.problems += [f"stock of {sku}: the shop has no product {sku} (the store's product was refused)" for sku in result.unknown]
@@ -245,19 +265,46 @@ async def _recount(uow: UnitOfWork, connection: ConnectionConfig, store_availabl
     return report
 
 
+def _shares_of_one_count(available: int, queue: list[tuple[str, int]], skus: list[str]) -> dict[str, int]:
+    """Our stock of SKUs that share one store count: the units there are (the count plus all that waits of them)
+    go to their waiting lines first come, first served across the SKUs; what is left over is each one's to sell."""
+    units = available + sum(waiting for _, waiting in queue)
+    shares = dict.fromkeys(skus, 0)
+    for sku, waiting in queue:
+        given = max(0, min(waiting, units))
+        shares[sku] += given
+        units -= given
+    return {sku: share + max(0, units) for sku, share in shares.items()}
+
+
+def _open_quantity() -> Any:
+    return OrderLine.quantity - OrderLine.allocated_quantity - OrderLine.cancelled_quantity - OrderLine.substituted_quantity
+
+
 async def _waiting_quantities(uow: UnitOfWork, skus: list[str]) -> dict[str, int]:
     """Units of each SKU still waiting for stock here."""
     if not skus:
         return {}
-    open_quantity = OrderLine.quantity - OrderLine.allocated_quantity - OrderLine.cancelled_quantity - OrderLine.substituted_quantity
     async with uow.read_only():
         rows = await uow.session.execute(
-            select(Product.sku, func.sum(open_quantity))
+            select(Product.sku, func.sum(_open_quantity()))
             .join(OrderLine, OrderLine.product_id == Product.id)
             .where(Product.sku.in_(skus), OrderLine.status.in_(OPEN_LINE_STATUSES))
             .group_by(Product.sku)
         )
         return {sku: int(total or 0) for sku, total in rows.all()}
+
+
+async def _waiting_queue(uow: UnitOfWork, skus: list[str]) -> list[tuple[str, int]]:
+    """What each waiting line of these SKUs still waits for, as (SKU, units), in one queue: first come, first."""
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Product.sku, _open_quantity())
+            .join(OrderLine, OrderLine.product_id == Product.id)
+            .where(Product.sku.in_(skus), OrderLine.status.in_(OPEN_LINE_STATUSES))
+            .order_by(OrderLine.queued_at, OrderLine.id)
+        )
+        return [(sku, int(units)) for sku, units in rows.all()]
 
 
 # Orders
@@ -367,12 +414,22 @@ async def _recount_after_orders(uow: UnitOfWork, connection: ConnectionConfig, o
         for line in order.lines:
             if line.sku:
                 placed[line.sku] = min(placed.get(line.sku, order.placed_at), order.placed_at)
-    counts = await links_by_store_id(uow, connection.id, "stock", list(placed))
+    stored = await links_by_store_id(uow, connection.id, "stock", list(placed))
     due = {
-        sku: int(link.data["available"]) for sku, link in counts.items()
+        sku: link for sku, link in stored.items()
         if "available" in link.data and link.store_updated_at is not None and link.store_updated_at >= placed[sku]
     }
-    return await _recount(uow, connection, due) if due else SyncReport()
+    # A count shared with other SKUs is theirs too: their lines wait in one queue with these.
+    sharing = await _skus_sharing(uow, connection, [link.data.get("shared_stock_id") or "" for link in due.values()])
+    partners = {sku for skus in sharing.values() for sku in skus} - set(due)
+    due |= {sku: link for sku, link in (await links_by_store_id(uow, connection.id, "stock", partners)).items()
+            if "available" in link.data}
+    counts = {
+        sku: StockCount(int(link.data["available"]), sku, updated_at=link.store_updated_at,
+                        shared_stock_id=link.data.get("shared_stock_id"))
+        for sku, link in due.items()
+    }
+    return await _recount(uow, connection, counts) if counts else SyncReport()
 
 
 def _why_not_imported(order: StoreOrder, skus: set[str]) -> str | None:
