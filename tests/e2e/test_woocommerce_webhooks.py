@@ -1,5 +1,7 @@
-"""WooCommerce's webhooks through the real web app: the creation ping, new orders, stock, a bad signature, a replay,
-an update arriving after a newer one, and a delivery WooCommerce never retried, found by the reconcile."""
+"""WooCommerce's webhooks through the real web app: the creation ping, new orders as WooCommerce marked their
+backorders, stock (a product's own, and one a variable product keeps for its variations), a bad signature, a replay,
+an update arriving after a newer one, a line the store lowered, and deliveries WooCommerce never retried, found by
+the reconcile."""
 
 import json
 from collections.abc import AsyncIterator
@@ -19,7 +21,7 @@ from bot.connect_jobs import describe_status
 from bot.services.connectors import ConnectionConfig, connection_statuses
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from bot.web.app import build_web_app
-from db.models import AuditEntry, LineStatus, Order, OrderLine, Product, StockLevel, StoreWebhook
+from db.models import AuditEntry, LineStatus, Order, OrderLine, Product, Refund, StockLevel, StoreWebhook
 from tests.e2e.chat_driver import read_all
 from tests.fakes.woocommerce_fixtures import woo_adapter_for
 from tests.fakes.woocommerce_store import FakeWooCommerce, signature, wordpress_json
@@ -60,15 +62,23 @@ async def test_the_creation_ping_is_answered_and_queues_nothing(
     assert await _queued(session_factory) == []
 
 
+async def _dora_orders(
+    store: FakeWooCommerce, worker: ConnectorWorker, clock: ManualClock, lines: list[tuple[str, int]]
+) -> dict:
+    """Dora's order 1004 placed in the store five minutes on, its order.created delivered and applied."""
+    clock.advance(minutes=5)
+    order = store.place_order(lines, email="dora@example.com", first_name="Dora", number="1004")
+    [delivery] = await store.fire("order.created", order["id"])
+    assert delivery.status == 200
+    await worker.run_once()
+    return order
+
+
 async def test_a_new_order_by_webhook_joins_the_queue_as_woocommerce_marked_it(
     hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    clock.advance(minutes=5)
-    order = woo_stocked.place_order([("HS-200", 1)], email="dora@example.com", first_name="Dora", number="1004")
-    [delivery] = await woo_stocked.fire("order.created", order["id"])
-    assert delivery.status == 200
-    await woo_worker.run_once()
+    order = await _dora_orders(woo_stocked, woo_worker, clock, [("HS-200", 1)])
     assert await _line(session_factory, "1004", "HS-200") == (LineStatus.BACKORDERED, 1, 0)
     assert order["line_items"][0]["meta_data"][0]["key"] == "Backordered"
 
@@ -236,3 +246,66 @@ async def test_a_product_keeping_its_variations_stock_serves_their_one_queue(
         session_factory, select(Product.sku, StockLevel.available).join(Product).where(Product.sku.in_(["JK-S", "JK-M"]))
     )
     assert sorted(tuple(row) for row in available) == [("JK-M", 3), ("JK-S", 3)]
+
+
+async def test_a_line_woocommerce_marked_backordered_waits_only_for_the_units_marked(
+    hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # Four wired headsets here; the staff find two broken and count two, but that webhook is lost.
+    clock.advance(minutes=5)
+    woo_stocked.set_stock("HS-120", 2)
+    order = await _dora_orders(woo_stocked, woo_worker, clock, [("HS-120", 5)])
+    assert order["line_items"][0]["meta_data"][0]["value"] == 3  # the two there were are Dora's; three wait
+    # As the store marked it, not as our count from before the breakage had it (four in stock: one waiting).
+    assert await _allocated(session_factory, "1004", "HS-120") == 2
+    assert (await _line(session_factory, "1004", "HS-120") or ())[0] is LineStatus.PARTIALLY_ALLOCATED
+    clock.advance(minutes=5)
+    headset = woo_stocked.set_stock("HS-120", 7)  # ten arrive: Dora's three, and seven to sell
+    await woo_stocked.fire("product.updated", headset["id"])
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1004", "HS-120") == (LineStatus.ALLOCATED, 5, 0)
+    available = await read_all(session_factory, select(StockLevel.available).join(Product).where(Product.sku == "HS-120"))
+    assert [tuple(row) for row in available] == [(7,)]
+
+
+async def test_a_line_the_store_lowered_cancels_exactly_the_units_taken_off(
+    hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    order = await _dora_orders(woo_stocked, woo_worker, clock, [("HS-200", 5)])
+    clock.advance(minutes=5)
+    order["line_items"][0]["quantity"] = 3  # Dora asks the shop by phone for three only
+    woo_stocked.edit_order(order["id"])
+    await woo_stocked.fire("order.updated", order["id"])
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1004", "HS-200") == (LineStatus.BACKORDERED, 5, 2)  # three still wait
+    owed = await read_all(
+        session_factory,
+        select(Refund.amount_minor).join(OrderLine, OrderLine.id == Refund.line_id).join(Order).where(Order.number == "1004"),
+    )
+    assert [tuple(row) for row in owed] == [(29800,)]
+    clock.advance(minutes=5)
+    headset = woo_stocked.set_stock("HS-200", 0)  # what all wait for arrives: Anna's one, Ben's two, Dora's three
+    await woo_stocked.fire("product.updated", headset["id"])
+    await woo_worker.run_once()
+    assert await _line(session_factory, "1004", "HS-200") == (LineStatus.ALLOCATED, 5, 2)
+    assert await _allocated(session_factory, "1004", "HS-200") == 3
+
+
+async def test_a_restock_whose_webhook_was_lost_is_found_by_the_reconcile(
+    jacket: dict[str, object], hooked: str, woo_stocked: FakeWooCommerce, clock: ManualClock, policy: ShopPolicy,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    clock.advance(minutes=20)
+    woo_stocked.set_product_stock(int(str(jacket["id"])), 0)  # two jackets arrive; the site was down
+    woo_stocked.set_stock("HS-200", -1)  # and two headsets: Anna's, and one of Ben's two
+    reconciling = ConnectorWorker(
+        lambda: UnitOfWork(session_factory, clock, policy), woo_adapter_for, reconcile_every=timedelta(minutes=15)
+    )
+    await reconciling.run_once()
+    await reconciling.aclose()
+    assert await _line(session_factory, "1005", "JK-M") == (LineStatus.ALLOCATED, 2, 0)
+    assert await _line(session_factory, "1006", "JK-S") == (LineStatus.ALLOCATED, 1, 0)
+    assert await _line(session_factory, "1001", "HS-200") == (LineStatus.ALLOCATED, 1, 0)
+    assert await _allocated(session_factory, "1002", "HS-200") == 1

@@ -30,7 +30,7 @@ async def test_backfill_waits_exactly_what_woocommerce_marked_backordered(
     lines = await lines_by_order_and_sku(session_factory)
     waiting = {key: quantity - allocated for key, (_, allocated, quantity) in lines.items()}
     marked = {
-        (order["number"], item["sku"]): backordered_quantity(item)
+        (order["number"], item["sku"]): backordered_quantity(item) or 0  # unmarked: in stock
         for order in woo_stocked.orders.values()
         for item in order["line_items"]
     }

@@ -55,15 +55,16 @@ def minor_units(amount: object, currency: str) -> int:
     return int(value.scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def backordered_quantity(item: JSON, keys: Sequence[str] = BACKORDERED_META_KEYS) -> int:
-    """How many units of a line item WooCommerce marked as backordered at checkout (0 when it did not mark any)."""
+def backordered_quantity(item: JSON, keys: Sequence[str] = BACKORDERED_META_KEYS) -> int | None:
+    """How many units of a line item WooCommerce marked as backordered at checkout; None when it marked none, which
+    says nothing: the line was in stock, or its product's backorders setting does not notify."""
     for meta in item.get("meta_data") or ():
         if isinstance(meta, dict) and (meta.get("key") in keys or meta.get("display_key") in keys):
             try:
                 return max(0, min(int(str(meta.get("value")).strip()), int(item.get("quantity") or 0)))
             except ValueError:
-                return 0
-    return 0
+                return None
+    return None
 
 
 def store_variant(item: JSON, currency: str, *, name: str | None = None, category: str | None = None,

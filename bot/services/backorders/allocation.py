@@ -1,10 +1,11 @@
 """Handing a SKU's unallocated stock to its waiting lines, first come, first served."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -59,22 +60,56 @@ _CHUNK = 500  # SKUs per statement: keeps IN (...) lists well inside every drive
 
 
 async def allocate_stock_of(
-    session: AsyncSession, clock: Clock, actor: Actor, product_ids: Collection[int]
+    session: AsyncSession, clock: Clock, actor: Actor, product_ids: Collection[int], *, held: Collection[int] = ()
 ) -> list[AllocationChange]:
-    """allocate_available_stock for many SKUs at once, in a few statements per 500 SKUs (an import's thousands)."""
+    """allocate_available_stock for many SKUs at once, in a few statements per 500 SKUs (an import's thousands).
+
+    The `held` lines (ids) keep their place in the queue but get nothing this time."""
     changes: list[AllocationChange] = []
     ordered = sorted(set(product_ids))
     for start in range(0, len(ordered), _CHUNK):
-        changes += await _allocate_chunk(session, clock, actor, ordered[start : start + _CHUNK])
+        changes += await _allocate_chunk(session, clock, actor, ordered[start : start + _CHUNK], held)
     return changes
 
 
-async def _allocate_chunk(
-    session: AsyncSession, clock: Clock, actor: Actor, product_ids: list[int]
+async def reserve_supplied(
+    session: AsyncSession, clock: Clock, actor: Actor, supplied: Mapping[int, int]
 ) -> list[AllocationChange]:
-    # The stock rows are the SKUs' locks: two allocations of one SKU take turns (FOR UPDATE; SQLite already
-    # serialises writers). Taken in product order, so two multi-SKU allocations cannot deadlock.
-    stock = dict(
+    """Allocate units a store already handed these lines from its own stock ({line id: units}), ahead of the queue;
+    they are taken off the SKUs' unallocated stock as far as it holds them. Does not commit.
+
+    A store that sells on backorder says how much of a line it could not supply; the rest is the customer's."""
+    wanted = {line_id: units for line_id, units in supplied.items() if units > 0}
+    if not wanted:
+        return []
+    lines = (
+        await session.execute(
+            _line_columns().where(OrderLine.id.in_(list(wanted))).order_by(OrderLine.product_id, OrderLine.id)
+            .with_for_update(of=OrderLine)
+        )
+    ).all()
+    stock = await _locked_stock(session, sorted({line.product_id for line in lines}))
+    remaining = dict(stock)
+    picks = []
+    for line in lines:
+        units = min(wanted[line.id], _need(line))
+        if units > 0:
+            picks.append((line, units))
+            if line.product_id in remaining:
+                remaining[line.product_id] = max(0, remaining[line.product_id] - units)
+    return await _book(session, clock.now(), actor, picks, stock, remaining)
+
+
+def _need(line: Row[Any]) -> int:
+    return int(line.quantity - line.allocated_quantity - line.cancelled_quantity - line.substituted_quantity)
+
+
+async def _locked_stock(session: AsyncSession, product_ids: list[int]) -> dict[int, int]:
+    """The SKUs' unallocated stock that is there to give.
+
+    The stock rows are the SKUs' locks: two allocations of one SKU take turns (FOR UPDATE; SQLite already
+    serialises writers). Taken in product order, so two multi-SKU allocations cannot deadlock."""
+    return dict(
         (
             await session.execute(
                 select(StockLevel.product_id, StockLevel.available)
@@ -84,22 +119,36 @@ async def _allocate_chunk(
             )
         ).all()
     )
+
+
+async def _allocate_chunk(
+    session: AsyncSession, clock: Clock, actor: Actor, product_ids: list[int], held: Collection[int]
+) -> list[AllocationChange]:
+    stock = await _locked_stock(session, product_ids)
     if not stock:
         return []
-
-    now = clock.now()
     remaining = dict(stock)
+    picks = []
+    for line in await _lines_stock_can_reach(session, list(stock), held):
+        need = _need(line)
+        if remaining[line.product_id] <= 0 or need <= 0:
+            continue
+        picks.append((line, min(need, remaining[line.product_id])))
+        remaining[line.product_id] -= picks[-1][1]
+    return await _book(session, clock.now(), actor, picks, stock, remaining)
+
+
+async def _book(
+    session: AsyncSession, now: datetime, actor: Actor, picks: list[tuple[Row[Any], int]], stock: dict[int, int],
+    remaining: dict[int, int],
+) -> list[AllocationChange]:
+    """Write the units picked for each line and what stock is left; audit them and log the lines ready to ship."""
     changes: list[AllocationChange] = []
     updates: list[dict[str, object]] = []
     facts: list[AuditFact] = []
     ready_lines: list[ReadyLine] = []
-    for line in await _lines_stock_can_reach(session, list(stock)):
-        need = line.quantity - line.allocated_quantity - line.cancelled_quantity - line.substituted_quantity
-        if remaining[line.product_id] <= 0 or need <= 0:
-            continue
-        allocated_now = min(need, remaining[line.product_id])
-        remaining[line.product_id] -= allocated_now
-        ready = allocated_now == need
+    for line, allocated_now in picks:
+        ready = allocated_now == _need(line)
         updates.append(
             {
                 "line_id": line.id,
@@ -134,24 +183,23 @@ async def _allocate_chunk(
         updates,
     )
     levels = StockLevel.__table__
-    await session.execute(
-        update(levels)
-        .where(levels.c.product_id == bindparam("stocked"))
-        .values(available=bindparam("left"), updated_at=now),
-        [
-            {"stocked": product_id, "left": left}
-            for product_id, left in remaining.items()
-            if left != stock[product_id]
-        ],
-    )
+    left = [{"stocked": product_id, "left": units} for product_id, units in remaining.items() if units != stock[product_id]]
+    if left:
+        await session.execute(
+            update(levels).where(levels.c.product_id == bindparam("stocked")).values(available=bindparam("left"), updated_at=now),
+            left,
+        )
     await record_all(session, actor, now, facts)
     await lines_ready_to_ship(session, now, ready_lines)
     return changes
 
 
-async def _lines_stock_can_reach(session: AsyncSession, product_ids: list[int]) -> list[Row[Any]]:
+async def _lines_stock_can_reach(session: AsyncSession, product_ids: list[int], held: Collection[int] = ()) -> list[Row[Any]]:
     """The waiting lines, in queue order per SKU, that start before its available units run out; locked for update."""
     need = open_quantity()
+    in_turn = [OrderLine.product_id.in_(product_ids), waiting()]
+    if held:
+        in_turn.append(OrderLine.id.not_in(list(held)))
     queue = (
         select(
             OrderLine.id,
@@ -163,7 +211,7 @@ async def _lines_stock_can_reach(session: AsyncSession, product_ids: list[int]) 
                 - need
             ).label("needed_before"),
         )
-        .where(OrderLine.product_id.in_(product_ids), waiting())
+        .where(*in_turn)
         .subquery()
     )
     reachable = (
@@ -172,6 +220,18 @@ async def _lines_stock_can_reach(session: AsyncSession, product_ids: list[int]) 
         .where(queue.c.needed_before < StockLevel.available)
     )
     result = await session.execute(
+        _line_columns()
+        # Re-checked under the lock: a line cancelled meanwhile drops out rather than being over-allocated.
+        .where(OrderLine.id.in_(reachable), waiting())
+        .order_by(OrderLine.product_id, OrderLine.queued_at, OrderLine.id)
+        .with_for_update(of=OrderLine)
+    )
+    return list(result.all())
+
+
+def _line_columns() -> Select[Any]:
+    """What allocating to a line reads of it, its order and its product."""
+    return (
         select(
             OrderLine.id,
             OrderLine.product_id,
@@ -186,9 +246,4 @@ async def _lines_stock_can_reach(session: AsyncSession, product_ids: list[int]) 
         )
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
-        # Re-checked under the lock: a line cancelled meanwhile drops out rather than being over-allocated.
-        .where(OrderLine.id.in_(reachable), waiting())
-        .order_by(OrderLine.product_id, OrderLine.queued_at, OrderLine.id)
-        .with_for_update(of=OrderLine)
     )
-    return list(result.all())

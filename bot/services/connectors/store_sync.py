@@ -375,19 +375,14 @@ async def _import_new_orders(uow: UnitOfWork, connection: ConnectionConfig, orde
             importing.append(order)
             continue
         importing.append(order)
-        quantities: dict[str, tuple[int, int, int]] = {}
-        for line in order.lines:
-            open_quantity = line.quantity - line.fulfilled_quantity
-            if line.sku in skus and open_quantity > 0:
-                before = quantities.get(line.sku, (0, line.unit_price_minor, line.added_tax_ppm))
-                quantities[line.sku] = (before[0] + open_quantity, before[1], before[2])
         records += [
             OrderLineRecord(
                 row=len(records) + index, order_number=order.number, placed_at=order.placed_at, email=order.email or "",
                 customer_name=order.customer_name[:200] or order.email or "", phone=order.phone, language=order.language,
-                sku=sku, quantity=quantity, unit_price_minor=price, currency=order.currency, added_tax_ppm=added_tax,
+                sku=sku, quantity=wanted.units, unit_price_minor=wanted.unit_price_minor, currency=order.currency,
+                added_tax_ppm=wanted.added_tax_ppm, in_stock_quantity=wanted.in_stock,
             )
-            for index, (sku, (quantity, price, added_tax)) in enumerate(quantities.items(), start=1)
+            for index, (sku, wanted) in enumerate(_open_by_sku(order, skus).items(), start=1)
         ]
     imported, rejected = await _import_leaving_out_bad(
         records,
@@ -401,6 +396,32 @@ async def _import_new_orders(uow: UnitOfWork, connection: ConnectionConfig, orde
     await _link_orders(uow, connection, linked)
     report.merge(await _recount_after_orders(uow, connection, linked))
     return report
+
+
+@dataclass
+class _Wanted:
+    """What an order still wants of one SKU: units, its first line's unit price and added tax, and the units the
+    store supplied from its stock (None when a line of the SKU carries no backorder mark: the store did not say)."""
+
+    units: int
+    unit_price_minor: int
+    added_tax_ppm: int
+    in_stock: int | None
+
+
+def _open_by_sku(order: StoreOrder, skus: set[str]) -> dict[str, _Wanted]:
+    """What the order still wants of each SKU the shop has. The store supplied a line all its units but those it
+    marked as backordered."""
+    found: dict[str, _Wanted] = {}
+    for line in order.lines:
+        units = line.quantity - line.fulfilled_quantity
+        if line.sku not in skus or units <= 0:
+            continue
+        in_stock = None if line.backordered_quantity is None else max(0, units - line.backordered_quantity)
+        wanted = found.setdefault(line.sku, _Wanted(0, line.unit_price_minor, line.added_tax_ppm, 0))
+        wanted.units += units
+        wanted.in_stock = None if in_stock is None or wanted.in_stock is None else wanted.in_stock + in_stock
+    return found
 
 
 async def _recount_after_orders(uow: UnitOfWork, connection: ConnectionConfig, orders: list[StoreOrder]) -> SyncReport:

@@ -50,6 +50,9 @@ class OrderLineRecord:
     unit_price_minor: int  # tax included
     currency: str
     added_tax_ppm: int = 0  # the tax rate a tax-exclusive store added (bot/services/added_tax.py)
+    # What a store supplied from its own stock when it marked the rest as backordered: reserved at once, and only
+    # the rest waits. None: the source does not say, and the line takes its turn in the queue.
+    in_stock_quantity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

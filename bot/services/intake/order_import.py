@@ -1,6 +1,6 @@
-"""Orders in, created once with their customers and lines: new lines take stock in queue order, the rest wait
-with an ETA. An order already in the shop with the same content is left unchanged; with other content it is a
-problem, since an imported order is never rewritten."""
+"""Orders in, created once with their customers and lines: new lines take stock in queue order (or what their
+store says it supplied them from its own), the rest wait with an ETA. An order already in the shop with the same
+content is left unchanged; with other content it is a problem, since an imported order is never rewritten."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
-from bot.services.backorders.allocation import AllocationChange, allocate_stock_of
+from bot.services.backorders.allocation import AllocationChange, allocate_stock_of, reserve_supplied
 from bot.services.backorders.eta import EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
@@ -184,9 +184,32 @@ async def _write_orders(
         ),
     )
     affected = sorted({products[line.sku] for lines in orders.values() for line in lines})
-    allocations = await allocate_stock_of(session, uow.clock, actor, affected)
+    supplied = await _supplied_by_line(session, orders, products)
+    allocations = await reserve_supplied(session, uow.clock, actor, supplied)
+    # A line its store marked waits for what the store said it lacks, not for what our count may still show.
+    allocations += await allocate_stock_of(session, uow.clock, actor, affected, held=list(supplied))
     moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, affected)
     return _OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
+
+
+async def _supplied_by_line(
+    session: AsyncSession, orders: dict[str, list[OrderLineRecord]], products: dict[str, int]
+) -> dict[int, int]:
+    """The new lines whose store said what it supplied from stock: {line id: units supplied}."""
+    marked = {
+        (number, products[line.sku]): min(max(line.in_stock_quantity, 0), line.quantity)
+        for number, lines in orders.items() for line in lines if line.in_stock_quantity is not None
+    }
+    if not marked:
+        return {}
+    rows = await rows_in(
+        session,
+        {number for number, _ in marked},
+        lambda among: select(Order.number, OrderLine.product_id, OrderLine.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(among(Order.number)),
+    )
+    return {line_id: marked[(number, product_id)] for number, product_id, line_id in rows if (number, product_id) in marked}
 
 
 _LINE_COLUMNS = (
