@@ -250,12 +250,9 @@ async def _recount(uow: UnitOfWork, connection: ConnectionConfig, counts: dict[s
         else count.available + waiting.get(sku, 0)
         for sku, count in counts.items()
     }
-    shared: dict[str, list[str]] = {}
-    for sku, count in counts.items():
-        if count.shared_stock_id and ours[sku] != UNTRACKED_STOCK:
-            shared.setdefault(count.shared_stock_id, []).append(sku)
-    for skus in shared.values():
-        ours.update(_shares_of_one_count(counts[skus[0]].available, await _waiting_queue(uow, skus), skus))
+    ours |= await _stock_of_shared_counts(
+        uow, {sku: count for sku, count in counts.items() if count.shared_stock_id and ours[sku] != UNTRACKED_STOCK}
+    )
     ours = {sku: max(0, min(units, MAX_QUANTITY)) for sku, units in ours.items()}
     # All SKUs in one transaction: one allocation and one ETA recompute for the lot, not one per SKU.
     result = await set_available_stocks(uow, ours, store_actor(connection))
@@ -263,6 +260,20 @@ async def _recount(uow: UnitOfWork, connection: ConnectionConfig, counts: dict[s
     report.add("stock counts applied", len(result.counted))
     report.add("lines allocated from store stock", len(result.allocations))
     return report
+
+
+async def _stock_of_shared_counts(uow: UnitOfWork, counts: dict[str, StockCount]) -> dict[str, int]:
+    """Our stock of SKUs whose counts are shared (by shared_stock_id), each count's SKUs served in one queue."""
+    skus_of: dict[str, list[str]] = {}
+    for sku, count in counts.items():
+        skus_of.setdefault(str(count.shared_stock_id), []).append(sku)
+    queues: dict[str, list[tuple[str, int]]] = {}
+    for sku, units in await _waiting_queue(uow, list(counts)):  # one read for every shared count
+        queues.setdefault(str(counts[sku].shared_stock_id), []).append((sku, units))
+    ours: dict[str, int] = {}
+    for shared_id, skus in skus_of.items():
+        ours |= _shares_of_one_count(counts[skus[0]].available, queues.get(shared_id, []), skus)
+    return ours
 
 
 def _shares_of_one_count(available: int, queue: list[tuple[str, int]], skus: list[str]) -> dict[str, int]:
@@ -297,6 +308,8 @@ async def _waiting_quantities(uow: UnitOfWork, skus: list[str]) -> dict[str, int
 
 async def _waiting_queue(uow: UnitOfWork, skus: list[str]) -> list[tuple[str, int]]:
     """What each waiting line of these SKUs still waits for, as (SKU, units), in one queue: first come, first."""
+    if not skus:
+        return []
     async with uow.read_only():
         rows = await uow.session.execute(
             select(Product.sku, _open_quantity())
