@@ -735,6 +735,30 @@ async def test_a_suppliers_page_shows_its_record_and_a_lateness_chart(
     assert missing.status == 404
 
 
+async def test_a_suppliers_contact_and_lead_time_are_changed_from_its_page(signed_in: Console, uow: UnitOfWork) -> None:
+    from bot.services.audit import Actor
+    from bot.services.purchasing.suppliers import SupplierFields, add_supplier
+
+    merchant = Actor.merchant("test")
+    supplier = (await add_supplier(uow, SupplierFields("Nordic Audio"), merchant)).supplier
+    await add_supplier(uow, SupplierFields("Casa Cucina"), merchant)
+    csrf = await signed_in.csrf()
+    path = f"/console/suppliers/{supplier.id}"
+
+    saved = await signed_in.post(path, {"csrf": csrf, "name": "Nordic Audio AB", "contact": "orders@nordic.example", "lead_time_days": "14"})
+    shown = await signed_in.get(saved.location)
+    taken = await signed_in.post(path, {"csrf": csrf, "name": "Casa Cucina", "contact": "", "lead_time_days": ""})
+    bad = await signed_in.post(path, {"csrf": csrf, "name": "Nordic Audio AB", "contact": "", "lead_time_days": "999"})
+    missing = await signed_in.post("/console/suppliers/999999", {"csrf": csrf, "name": "X", "contact": "", "lead_time_days": ""})
+
+    assert saved.status == 303 and saved.location == f"{path}?saved=1"
+    assert "Supplier saved." in shown.text and 'value="orders@nordic.example"' in shown.html and 'value="14"' in shown.html
+    assert shown.html.count("<h1>Nordic Audio AB</h1>") == 1
+    assert taken.status == 409 and "Another supplier is already called Casa Cucina." in taken.text
+    assert bad.status == 422 and "The lead time is a whole number of days, 0 to 730." in bad.text
+    assert missing.status == 404
+
+
 async def test_a_supplier_is_given_products_from_its_page_all_of_them_or_none(
     signed_in: Console, session: AsyncSession, uow: UnitOfWork
 ) -> None:

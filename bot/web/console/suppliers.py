@@ -3,17 +3,20 @@ received shipments, how late they came, a chart of that lateness over time, and 
 default, to which more can be given."""
 
 import re
+from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from bot.i18n import N_
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, SupplierNotFound
 from bot.services.purchasing.suppliers import (
     SupplierFields,
     add_supplier,
     assign_products,
     list_suppliers,
     supplier_performance,
+    update_supplier,
 )
 from bot.services.intake.import_records import MAX_LEAD_TIME_DAYS
 from bot.web.charts import LatenessPoint, lateness_chart
@@ -42,18 +45,40 @@ async def _suppliers(request: web.Request, status: int, error: object = None) ->
 @routes.post("/suppliers")
 async def add(request: web.Request) -> web.StreamResponse:
     """Add a supplier from the form; a bad field shows the list again with the reason."""
-    form = await request.post()
-    name, contact, lead_time = text(form, "name").strip(), text(form, "contact").strip(), text(form, "lead_time_days").strip()
-    if not name or len(name) > 200 or len(contact) > 300 or "\x00" in name + contact:
-        return await _suppliers(request, 422, error=N_("Give the supplier a name of up to 200 characters."))
-    if lead_time and (not lead_time.isdigit() or int(lead_time) > MAX_LEAD_TIME_DAYS):
-        return await _suppliers(request, 422, error=N_("The lead time is a whole number of days, 0 to 730."))
-    fields = SupplierFields(name, contact or None, int(lead_time) if lead_time else None)
+    fields = _fields(await request.post())
+    if not isinstance(fields, SupplierFields):
+        return await _suppliers(request, 422, error=fields)
     try:
         await add_supplier(deps_of(request).uow(), fields, console_session(request).actor)
     except DomainError as refused:
         return await _suppliers(request, 409, error=refused.phrase)
     return see_other(f"{CONSOLE_PREFIX}/suppliers?added=1")
+
+
+@routes.post(r"/suppliers/{supplier_id:\d{1,9}}")
+async def change(request: web.Request) -> web.StreamResponse:
+    """Change a supplier's name, contact or lead time from its page; a bad field shows the page with the reason."""
+    fields = _fields(await request.post())
+    if not isinstance(fields, SupplierFields):
+        return await _supplier(request, 422, error=fields)
+    supplier_id = int(request.match_info["supplier_id"])
+    try:
+        await update_supplier(deps_of(request).uow(), supplier_id, fields, console_session(request).actor)
+    except SupplierNotFound:
+        raise web.HTTPNotFound() from None
+    except DomainError as refused:
+        return await _supplier(request, 409, error=refused.phrase)
+    return see_other(f"{CONSOLE_PREFIX}/suppliers/{supplier_id}?saved=1")
+
+
+def _fields(form: MultiDictProxy[Any]) -> SupplierFields | str:
+    """The supplier form's fields, or why they cannot be taken."""
+    name, contact, lead_time = text(form, "name").strip(), text(form, "contact").strip(), text(form, "lead_time_days").strip()
+    if not name or len(name) > 200 or len(contact) > 300 or "\x00" in name + contact:
+        return N_("Give the supplier a name of up to 200 characters.")
+    if lead_time and (not lead_time.isdigit() or int(lead_time) > MAX_LEAD_TIME_DAYS):
+        return N_("The lead time is a whole number of days, 0 to 730.")
+    return SupplierFields(name, contact or None, int(lead_time) if lead_time else None)
 
 
 @routes.get(r"/suppliers/{supplier_id:\d{1,9}}", allow_head=False)
@@ -93,5 +118,5 @@ async def _supplier(request: web.Request, status: int, error: object = None) -> 
     return page(
         request, SECTION, "supplier", status, performance=performance, record=record, chart=chart,
         shipments=list(reversed(record.shipments)), adjust=deps.policy.supplier_record.adjust_etas, error=error,
-        assigned=request.query.get("assigned") == "1",
+        assigned=request.query.get("assigned") == "1", saved=request.query.get("saved") == "1",
     )
