@@ -91,15 +91,23 @@ class EventPage:
 
 def emit(session: AsyncSession, type: EventType, at: datetime, data: dict[str, Any], order_number: str | None = None) -> None:
     """Add an event to the current transaction, so it commits or rolls back with the change."""
-    session.add(
-        Event(
-            public_id="evt_" + uuid.uuid4().hex,
-            type=type.value,
-            occurred_at=at,
-            order_number=order_number,
-            payload=data,
-        )
-    )
+    session.add(Event(**_row(type, at, data, order_number)))
+
+
+async def emit_together(session: AsyncSession, at: datetime, events: Sequence[tuple[EventType, dict[str, Any], str]]) -> None:
+    """Write the events of one change, (type, data, order number) each, in one statement and in the given order.
+
+    Like emit, they commit or roll back with the change. The session flushes what it holds first, so they number
+    after every event emitted before them; nothing is read back, as no caller needs the rows.
+    """
+    if events:
+        await session.execute(insert(Event.__table__), [_row(type, at, data, number) for type, data, number in events])
+
+
+def _row(type: EventType, at: datetime, data: dict[str, Any], order_number: str | None) -> dict[str, Any]:
+    """An events row as written; its transaction_number is the column's default, taken in the database."""
+    return {"public_id": "evt_" + uuid.uuid4().hex, "type": type.value, "occurred_at": at, "order_number": order_number,
+            "payload": data}
 
 
 def money(amount_minor: int, currency: str) -> dict[str, Any]:
@@ -140,24 +148,20 @@ def _line_refund(refund_id: int, line: OrderLine, amount_minor: int, reason: str
     return refund_facts(refund_id, line.order.number, line.id, line.product.sku, amount_minor, line.order.currency, reason)
 
 
-def line_cancelled(
+async def line_cancelled(
     session: AsyncSession, line: OrderLine, quantity: int, refund_id: int, refund_minor: int, actor: Actor, at: datetime
 ) -> None:
     """Emit line.cancelled and the refund.owed it causes."""
     number = line.order.number
     refund = _line_refund(refund_id, line, refund_minor, "cancelled")
-    emit(
-        session,
-        EventType.LINE_CANCELLED,
-        at,
-        {**line_facts(line), "cancelled_quantity": quantity, "still_shipping_quantity": line.allocated_quantity,
-         "refund": refund, **by(actor)},
-        number,
+    cancelled = {**line_facts(line), "cancelled_quantity": quantity, "still_shipping_quantity": line.allocated_quantity,
+                 "refund": refund, **by(actor)}
+    await emit_together(
+        session, at, [(EventType.LINE_CANCELLED, cancelled, number), (EventType.REFUND_OWED, {**refund, **by(actor)}, number)]
     )
-    emit(session, EventType.REFUND_OWED, at, {**refund, **by(actor)}, number)
 
 
-def line_substituted(
+async def line_substituted(
     session: AsyncSession,
     line: OrderLine,
     new_line_id: int,
@@ -168,34 +172,30 @@ def line_substituted(
     at: datetime,
 ) -> None:
     """Emit line.substituted (what to ship instead, and who pays a difference) and the refund.owed of a cheaper one."""
-    currency = line.order.currency
+    number, currency = line.order.number, line.order.currency
     price = with_added_tax(alternative.price_minor, line.added_tax_ppm)  # as the line's order is charged
     difference = (price - line.unit_price_minor) * quantity
     refund = _line_refund(refund_id, line, -difference, "substitute_cheaper") if refund_id is not None else None
-    emit(
-        session,
-        EventType.LINE_SUBSTITUTED,
-        at,
-        {
-            **line_facts(line),
+    substituted = {
+        **line_facts(line),
+        "quantity": quantity,
+        "ship_instead": {
+            "line_id": new_line_id,
+            "sku": alternative.sku,
+            "product_name": alternative.name,
             "quantity": quantity,
-            "ship_instead": {
-                "line_id": new_line_id,
-                "sku": alternative.sku,
-                "product_name": alternative.name,
-                "quantity": quantity,
-                "unit_price": money(min(price, line.unit_price_minor), currency),
-            },
-            "price_difference": money(difference, currency),
-            # Dearer: the shop waives the difference; cheaper: the customer is refunded it.
-            "difference_paid_by": "shop" if difference > 0 else "customer_refunded" if difference < 0 else None,
-            "refund": refund,
-            **by(actor),
+            "unit_price": money(min(price, line.unit_price_minor), currency),
         },
-        line.order.number,
-    )
+        "price_difference": money(difference, currency),
+        # Dearer: the shop waives the difference; cheaper: the customer is refunded it.
+        "difference_paid_by": "shop" if difference > 0 else "customer_refunded" if difference < 0 else None,
+        "refund": refund,
+        **by(actor),
+    }
+    events = [(EventType.LINE_SUBSTITUTED, substituted, number)]
     if refund is not None:
-        emit(session, EventType.REFUND_OWED, at, {**refund, **by(actor)}, line.order.number)
+        events.append((EventType.REFUND_OWED, {**refund, **by(actor)}, number))
+    await emit_together(session, at, events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,22 +211,19 @@ class ReadyLine:
 
 async def lines_ready_to_ship(session: AsyncSession, at: datetime, lines: Sequence[ReadyLine]) -> None:
     """Emit line.ready_to_ship for each line, in one statement: an import can make thousands ready at once."""
-    if not lines:
-        return
-    await session.execute(
-        insert(Event.__table__),
+    await emit_together(
+        session,
+        at,
         [
-            {
-                "public_id": "evt_" + uuid.uuid4().hex,
-                "type": EventType.LINE_READY_TO_SHIP.value,
-                "occurred_at": at,
-                "order_number": line.order_number,
-                "payload": {
+            (
+                EventType.LINE_READY_TO_SHIP,
+                {
                     "order_number": line.order_number,
                     "line_id": line.line_id,
                     "pick": {"sku": line.sku, "product_name": line.product_name, "quantity": line.quantity},
                 },
-            }
+                line.order_number,
+            )
             for line in lines
         ],
     )

@@ -16,7 +16,7 @@ from bot.services.backorders.alternatives import pick_alternative
 from bot.services.backorders.cancel import cancel_line, cancel_order
 from bot.services.backorders.delay_notices import DelayNoticePolicy, agree_to_wait, process_delay_notices
 from bot.services.errors import InvalidFeedQuery, LineNotCancellable
-from bot.services.event_log import EventType, FeedCursor, emit, read_events
+from bot.services.event_log import EventType, FeedCursor, emit, emit_together, read_events
 from bot.services.purchasing.purchase_orders import add_purchase_order, receive_purchase_order
 from bot.services.support.tickets import (
     Escalation,
@@ -90,6 +90,40 @@ async def test_an_order_cancelled_by_the_shop_says_so(uow: UnitOfWork, session: 
     await cancel_order(uow, order.customer_id, "1042", SHOP)
 
     assert [(kind, data["by"]) for kind, data in await _events(uow)] == [("line.cancelled", "shop"), ("refund.owed", "shop")]
+
+
+async def test_cancelling_a_whole_order_logs_each_line_then_its_refund_in_the_order_they_happened(
+    uow: UnitOfWork, session: AsyncSession
+) -> None:
+    headset = await add_product(session, "HS-200", price=14900, name="Studio Pro Wireless Headset")
+    cable = await add_product(session, "CB-010", price=990, name="Cable")
+    anna = await add_customer(session)
+    order = await add_order(session, anna, [(headset, 1), (cable, 2)], number="1042")
+    await session.commit()
+
+    await cancel_order(uow, anna.id, "1042", Actor.customer(anna.id))
+
+    page = await read_events(uow, None, limit=500)
+    assert [(event.type, event.data["line_id"]) for event in page.events] == [
+        ("line.cancelled", order.lines[0].id), ("refund.owed", order.lines[0].id),
+        ("line.cancelled", order.lines[1].id), ("refund.owed", order.lines[1].id),
+    ]  # fmt: skip
+    assert [event.cursor for event in page.events] == sorted({event.cursor for event in page.events})
+
+
+async def test_events_written_together_come_after_those_emitted_before_them_in_the_transaction(
+    uow: UnitOfWork, clock: ManualClock
+) -> None:
+    async with uow:
+        emit(uow.session, EventType.TICKET_OPENED, clock.now(), {"n": 1})
+        together = [(EventType.LINE_CANCELLED, {"n": 2}, "1042"), (EventType.REFUND_OWED, {"n": 3}, "1042")]
+        await emit_together(uow.session, clock.now(), together)
+        emit(uow.session, EventType.TICKET_CLOSED, clock.now(), {"n": 4})
+        await uow.commit()
+
+    page = await read_events(uow, None, limit=500)
+    assert [event.data["n"] for event in page.events] == [1, 2, 3, 4]
+    assert len({event.id for event in page.events}) == 4
 
 
 async def test_picking_a_cheaper_alternative_emits_the_swap_with_what_to_ship_and_the_refund(

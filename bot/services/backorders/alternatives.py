@@ -134,7 +134,7 @@ async def pick_alternative(
             refund_minor=offer.refund_minor,
         )
         await session.flush()
-        line_substituted(session, line, new_line.id, alternative, quantity, refund.id if refund else None, actor, now)
+        await line_substituted(session, line, new_line.id, alternative, quantity, refund.id if refund else None, actor, now)
         # The old SKU's queue got shorter; the alternative's stock fell, which its own ETAs may count on.
         moves = await recompute_etas(
             session, uow.clock, uow.policy, REASON_QUEUE_CHANGED, [line.product_id, product_id]

@@ -220,7 +220,7 @@ async def _cancel(uow: UnitOfWork, line: OrderLine, actor: Actor, quantity: int 
     )
     uow.session.add(owed)
     await uow.session.flush()  # the refund's id, which its event names
-    line_cancelled(uow.session, line, quantity, owed.id, refund, actor, now)
+    await line_cancelled(uow.session, line, quantity, owed.id, refund, actor, now)
     record(
         uow.session,
         actor,
