@@ -22,7 +22,7 @@ from bot.services.connectors import (
     note_store_health,
     note_synced,
 )
-from bot.services.connectors.store_records import StoreRefused, StoreUnavailable
+from bot.services.connectors.store_records import StoreError, StoreRefused, StoreUnavailable
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class ConnectorWorker:
         try:
             changes = await adapter.changes_since(config.last_sync_at or now - self._reconcile_every)
             await apply_store_changes(self._uow(), config, changes)
-        except (StoreUnavailable, StoreRefused) as failed:
+        except StoreError as failed:
             await note_store_health(self._uow(), config.id, failed.message)
             return
         await note_synced(self._uow(), config.id, now)

@@ -33,6 +33,7 @@ from bot.services.connectors.store_records import (
     StockCount,
     StockCounted,
     StoreChange,
+    StoreError,
     StoreIdentity,
     StoreOrder,
     StoreProduct,
@@ -186,7 +187,7 @@ class WooCommerceAdapter:
             if str(hook.get("name", "")).startswith(WEBHOOK_NAME) and hook.get("status") == "disabled":
                 try:
                     await self._call(lambda: self._client.put(f"webhooks/{int(hook['id'])}", {"status": "active"}), write=True)
-                except (StoreUnavailable, StoreRefused) as failed:  # the reconcile goes on; --status shows it
+                except StoreError as failed:  # the reconcile goes on; --status shows it
                     still_off.append(str(hook.get("topic")))
                     error = failed.message
                     continue

@@ -10,11 +10,8 @@ T = TypeVar("T")
 UNTRACKED_STOCK = 100_000  # a variant whose stock the store does not track is never backordered
 
 
-class StoreRefused(Exception):
-    """The store said no for good (wrong token, missing scope, a refused edit): retrying will not help.
-
-    `steps` holds what a write-back had done in the store before the refusal, as for StoreUnavailable.
-    """
+class StoreError(Exception):
+    """A store call that failed; `steps` holds what a write-back had done in the store before it did."""
 
     def __init__(self, message: str, steps: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -22,16 +19,15 @@ class StoreRefused(Exception):
         self.steps = steps or {}
 
 
-class StoreUnavailable(Exception):
+class StoreRefused(StoreError):
+    """The store said no for good (wrong token, missing scope, a refused edit): retrying will not help."""
+
+
+class StoreUnavailable(StoreError):
     """The store could not be reached or asked us to wait (timeout, 429, 5xx, throttled): try again later.
 
-    `steps` holds what a write-back had done in the store before it failed, so the retry carries on from there.
+    Its `steps` let the retry carry on where the write-back stopped.
     """
-
-    def __init__(self, message: str, steps: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.steps = steps or {}
 
 
 class WebhookRefused(Exception):
