@@ -207,30 +207,32 @@ def build_parser() -> argparse.ArgumentParser:
         ["DATABASE_URL", "PUBLIC_URL"],
     )
     stores = connect.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
-    shopify = _command(
+    shopify = _store_command(
         stores, "shopify", "a Shopify store, through a custom app's Admin API access token",
         "Connects a Shopify store through a custom app (README: \"Online stores\" lists the scopes and how to create"
         " it). The access token and client secret are read from SHOPIFY_ACCESS_TOKEN and SHOPIFY_CLIENT_SECRET"
         " unless given here.",
-        ["DATABASE_URL", "PUBLIC_URL", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_CLIENT_SECRET", "DEFAULT_PHONE_REGION"],
-    )
-    shopify.add_argument("--shop", help="the shop's NAME.myshopify.com domain (required unless --status)")
-    shopify.add_argument("--token", help="the Admin API access token (shpat_…; default SHOPIFY_ACCESS_TOKEN)")
-    shopify.add_argument("--client-secret", help="the app's client secret, which signs webhooks (default SHOPIFY_CLIENT_SECRET)")
-    shopify.add_argument(
-        "--previous-client-secret", help="the secret before a rotation, accepted for webhooks for an hour beside the new one"
+        ["SHOPIFY_ACCESS_TOKEN", "SHOPIFY_CLIENT_SECRET"],
+        [
+            ("--shop", "the shop's NAME.myshopify.com domain (required unless --status)"),
+            ("--token", "the Admin API access token (shpat_…; default SHOPIFY_ACCESS_TOKEN)"),
+            ("--client-secret", "the app's client secret, which signs webhooks (default SHOPIFY_CLIENT_SECRET)"),
+            ("--previous-client-secret", "the secret before a rotation, accepted for webhooks for an hour beside the new one"),
+        ],
     )
     shopify.add_argument("--api-base-url", help=argparse.SUPPRESS)  # the tests' fake Shopify
-    woocommerce = _command(
+    woocommerce = _store_command(
         stores, "woocommerce", "a WooCommerce store, through a REST API key with Read/Write permissions",
         "Connects a WooCommerce store (3.5 or later) through a REST API key (WooCommerce > Settings > Advanced >"
         " REST API, Read/Write; README: \"Online stores\"). The key and secret are read from WOOCOMMERCE_KEY and"
         " WOOCOMMERCE_SECRET unless given here.",
-        ["DATABASE_URL", "PUBLIC_URL", "WOOCOMMERCE_KEY", "WOOCOMMERCE_SECRET", "DEFAULT_PHONE_REGION"],
+        ["WOOCOMMERCE_KEY", "WOOCOMMERCE_SECRET"],
+        [
+            ("--url", "the store's address, https://… (required unless --status)"),
+            ("--key", "the REST API consumer key (ck_…; default WOOCOMMERCE_KEY)"),
+            ("--secret", "the REST API consumer secret (cs_…; default WOOCOMMERCE_SECRET)"),
+        ],
     )
-    woocommerce.add_argument("--url", help="the store's address, https://… (required unless --status)")
-    woocommerce.add_argument("--key", help="the REST API consumer key (ck_…; default WOOCOMMERCE_KEY)")
-    woocommerce.add_argument("--secret", help="the REST API consumer secret (cs_…; default WOOCOMMERCE_SECRET)")
     woocommerce.add_argument(
         "--query-string-auth", action="store_true",
         help="send the key in the query string, for servers that drop the Authorization header",
@@ -239,18 +241,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--backordered-label", action="append", metavar="LABEL",
         help="the line-item label the store writes for backordered units in its language (\"Backordered\" is always read)",
     )
-    for store in (shopify, woocommerce):
-        store.add_argument("--status", action="store_true", help="show the connection, its last webhook and what is failing")
-        store.add_argument(
-            "--retry-failed", action="store_true",
-            help="put the changes that gave up being written back to the store (see --status) back in line",
-        )
-        store.add_argument(
-            "--refunds-by-hand", action="store_true",
-            help="do not refund in the store: tag and note the order, and list the refund in the To do page",
-        )
-        store.add_argument("--public-url", help="the public https address of `serve` (default PUBLIC_URL)")
-        store.add_argument("--lead-time-days", type=int, default=14, help="supplier lead time of new products (default 14)")
 
     link = _command(
         commands, "link", "print the Telegram link for an order-confirmation e-mail",
@@ -277,6 +267,34 @@ def _command(
         description=description,
         epilog="settings it reads (environment or .env): " + ", ".join(settings),
     )
+
+
+def _store_command(
+    stores: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    summary: str,
+    description: str,
+    credential_settings: list[str],
+    credentials: list[tuple[str, str]],
+) -> argparse.ArgumentParser:
+    """A `connect PLATFORM` subcommand: the store's address and credentials (option, help), then what every store has."""
+    store = _command(
+        stores, name, summary, description, ["DATABASE_URL", "PUBLIC_URL", *credential_settings, "DEFAULT_PHONE_REGION"]
+    )
+    for option, help_text in credentials:
+        store.add_argument(option, help=help_text)
+    store.add_argument("--status", action="store_true", help="show the connection, its last webhook and what is failing")
+    store.add_argument(
+        "--retry-failed", action="store_true",
+        help="put the changes that gave up being written back to the store (see --status) back in line",
+    )
+    store.add_argument(
+        "--refunds-by-hand", action="store_true",
+        help="do not refund in the store: tag and note the order, and list the refund in the To do page",
+    )
+    store.add_argument("--public-url", help="the public https address of `serve` (default PUBLIC_URL)")
+    store.add_argument("--lead-time-days", type=int, default=14, help="supplier lead time of new products (default 14)")
+    return store
 
 
 def main(argv: list[str] | None = None) -> None:
