@@ -14,24 +14,17 @@ import asyncio
 import multiprocessing
 import resource
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.clock import SystemClock  # noqa: E402
+from bench.shopify_shop import connect_shop, run_bench  # noqa: E402
 from bot.connectors.backfill_run import run_backfill  # noqa: E402
 from bot.connectors.shopify.adapter import ShopifyAdapter  # noqa: E402
-from bot.services.audit import Actor  # noqa: E402
-from bot.services.connectors import save_connection  # noqa: E402
-from bot.services.unit_of_work import UnitOfWork  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade_async  # noqa: E402
 from db.models import Order, OrderLine  # noqa: E402
 
 PORT = 18_900
@@ -81,21 +74,19 @@ class Timer:
         self._last = now
 
 
-async def run(database_url: str, orders: int, variants: int) -> None:
+async def run(database_url: str, args: argparse.Namespace) -> None:
+    orders, variants = args.orders, args.variants
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
     fake = context.Process(target=serve_fake, args=(orders, variants, ready), daemon=True)
     fake.start()
     if not ready.wait(300):
         raise SystemExit("the fake Shopify did not start")
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
-    uow = UnitOfWork(sessions, SystemClock(ZoneInfo("Europe/Berlin")))
-    config = await save_connection(
-        uow, "shopify", "backorder-demo.myshopify.com", {"access_token": "shpat_good", "client_secret": "s"},
-        {"api_base_url": f"http://127.0.0.1:{PORT}", "currency": "EUR", "phone_region": "DE"}, Actor.merchant("bench"),
+    shop = await connect_shop(
+        database_url, {"access_token": "shpat_good", "client_secret": "s"},
+        {"api_base_url": f"http://127.0.0.1:{PORT}", "currency": "EUR", "phone_region": "DE"},
     )
+    uow, config, sessions = shop.uow, shop.config, shop.sessions
     adapter = ShopifyAdapter(config, poll_seconds=0.2)
     timer = Timer()
     cpu = time.process_time()
@@ -112,18 +103,11 @@ async def run(database_url: str, orders: int, variants: int) -> None:
         f" {cpu:.1f} s of this process's CPU; peak RSS {peak_mb:.0f} MB; {dict(sorted(report.counts.items()))}"
     )
     fake.terminate()
-    await engine.dispose()
+    await shop.engine.dispose()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=10_000)
-    parser.add_argument("--variants", type=int, default=500)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-        asyncio.run(run(url, args.orders, args.variants))
+    run_bench(__doc__, {"orders": 10_000, "variants": 500}, run)
 
 
 if __name__ == "__main__":

@@ -13,29 +13,22 @@ import argparse
 import asyncio
 import multiprocessing
 import sys
-import tempfile
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.clock import SystemClock  # noqa: E402
+from bench.shopify_shop import SHOP, connect_shop, run_bench  # noqa: E402
 from bot.composition import ChatDeps  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.services.audit import Actor  # noqa: E402
-from bot.services.connectors import save_connection  # noqa: E402
-from bot.services.unit_of_work import ShopPolicy, UnitOfWork  # noqa: E402
+from bot.services.unit_of_work import ShopPolicy  # noqa: E402
 from bot.web.app import build_web_app  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade_async  # noqa: E402
 from db.models import StoreWebhook  # noqa: E402
 
 PORT = 18_950
-SHOP = "backorder-demo.myshopify.com"
 SECRET = "shpss_bench_secret"
 
 
@@ -81,13 +74,10 @@ def post_webhooks(count: int, concurrency: int, results: "multiprocessing.Queue[
     asyncio.run(main())
 
 
-async def run(database_url: str, count: int, concurrency: int) -> None:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
-    clock = SystemClock(ZoneInfo("Europe/Berlin"))
-    uow = UnitOfWork(sessions, clock)
-    await save_connection(uow, "shopify", SHOP, {"access_token": "t", "client_secret": SECRET}, {"currency": "EUR"}, Actor.merchant("bench"))
+async def run(database_url: str, args: argparse.Namespace) -> None:
+    count, concurrency = args.webhooks, args.concurrency
+    shop = await connect_shop(database_url, {"access_token": "t", "client_secret": SECRET}, {"currency": "EUR"})
+    sessions, clock = shop.sessions, shop.uow.clock
     settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
     runner = web.AppRunner(build_web_app(ChatDeps(settings, sessions, clock, ShopPolicy())), access_log=None)
     await runner.setup()
@@ -109,18 +99,11 @@ async def run(database_url: str, count: int, concurrency: int) -> None:
         f" ({concurrency} at a time); {1000 * cpu / max(ok, 1):.2f} ms of the serving process's CPU per webhook"
         f" = {ok / max(cpu, 1e-9):.0f} per CPU-second (CPU includes the client's set-up wait)"
     )
-    await engine.dispose()
+    await shop.engine.dispose()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--webhooks", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-        asyncio.run(run(url, args.webhooks, args.concurrency))
+    run_bench(__doc__, {"webhooks": 5000, "concurrency": 32}, run)
 
 
 if __name__ == "__main__":
