@@ -1,7 +1,7 @@
 """The home page's impact summary drawn as charts, in the page's language: what customers did after a delay
 notice, and how many shipped items kept the ETA they were last told."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from markupsafe import Markup
 
@@ -19,16 +19,9 @@ def delay_chart(periods: Sequence[ImpactPeriod]) -> Markup:
     words = t()
     return _split_chart(
         words.gettext("Customers who kept waiting after a delay notice"),
-        periods,
-        lambda period: (
-            Segment(period.kept_waiting, words.gettext("Kept waiting: {n}").format(n=period.kept_waiting), "good"),
-            Segment(
-                period.cancelled_after_delay,
-                words.gettext("Cancelled: {n}").format(n=period.cancelled_after_delay),
-                "poor",
-            ),
-            period.kept_waiting_share,
-        ),
+        words.gettext("Kept waiting: {n}"),
+        words.gettext("Cancelled: {n}"),
+        [(period.days, period.kept_waiting, period.cancelled_after_delay, period.kept_waiting_share) for period in periods],
     )
 
 
@@ -37,25 +30,24 @@ def eta_chart(periods: Sequence[ImpactPeriod]) -> Markup:
     words = t()
     return _split_chart(
         words.gettext("ETAs met"),
-        periods,
-        lambda period: (
-            Segment(period.eta_met, words.gettext("Shipped by the ETA: {n}").format(n=period.eta_met), "good"),
-            Segment(
-                period.shipped_with_eta - period.eta_met,
-                words.gettext("Shipped later: {n}").format(n=period.shipped_with_eta - period.eta_met),
-                "poor",
-            ),
-            period.eta_met_share,
-        ),
+        words.gettext("Shipped by the ETA: {n}"),
+        words.gettext("Shipped later: {n}"),
+        [(period.days, period.eta_met, period.shipped_with_eta - period.eta_met, period.eta_met_share) for period in periods],
     )
 
 
-def _split_chart(
-    title: str, periods: Sequence[ImpactPeriod], parts: Callable[[ImpactPeriod], tuple[Segment, Segment, float | None]]
-) -> Markup:
-    """One row per period: its good part, its poor part, and the good part's share after the bar."""
-    rows = []
-    for period in periods:
-        good, poor, share = parts(period)
-        rows.append(SplitRow(t().ngettext("{n} day", "{n} days", period.days).format(n=period.days), [good, poor], percent(share)))
-    return split_bars(title, rows)
+def _split_chart(title: str, good_label: str, poor_label: str, rows: Sequence[tuple[int, int, int, float | None]]) -> Markup:
+    """One bar per (days, good count, poor count, good share): the two parts labelled with their counts, the share
+    after the bar."""
+    words = t()
+    return split_bars(
+        title,
+        [
+            SplitRow(
+                words.ngettext("{n} day", "{n} days", days).format(n=days),
+                [Segment(good, good_label.format(n=good), "good"), Segment(poor, poor_label.format(n=poor), "poor")],
+                percent(share),
+            )
+            for days, good, poor, share in rows
+        ],
+    )
