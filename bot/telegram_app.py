@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.composition import ChatDeps
-from bot.console_button import offer_console_button
+from bot.console_button import MENU_BUTTONS_KEY, MenuButtons
 from bot.handlers import (
     agent_tools,
     free_text,
@@ -58,7 +58,7 @@ class BackorderApplication(Application):  # type: ignore[type-arg]
     async def initialize(self) -> None:
         await super().initialize()
         await _announce_commands(self)
-        await offer_console_button(self.bot, self.bot_data["deps"].settings)
+        await self.bot_data[MENU_BUTTONS_KEY].offer_console(self.bot)
         await announce_mini_app(self)
 
     async def start(self) -> None:
@@ -93,6 +93,7 @@ def build_application(chat_deps: ChatDeps, *, rate_limiter: RetryingRateLimiter 
         .build()
     )
     application.bot_data["deps"] = chat_deps
+    application.bot_data[MENU_BUTTONS_KEY] = MenuButtons(settings, chat_deps.mini_app_url)
     register_handlers(application)
     return application
 
@@ -178,7 +179,8 @@ async def announce_mini_app(application: Application) -> None:  # type: ignore[t
     """The chat menu button opening the customers' Mini App, where one is served; a refusal must not stop the bot.
 
     Telegram's default for every private chat (per-chat buttons, such as a merchant's, stand above it); it
-    is named in the shop's language, as one text serves every chat.
+    is named in the shop's language, as one text serves every chat: a customer who speaks another language
+    gets a button of their own when they write (bot/console_button.py).
     """
     deps: ChatDeps = application.bot_data["deps"]
     if deps.mini_app_url is None:

@@ -8,6 +8,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.composition import ChatDeps
+from bot.console_button import MENU_BUTTONS_KEY, MenuButtons
 from bot.i18n import Translator
 from bot.render.screen import Screen
 from bot.telegram_send import post_screen
@@ -18,6 +19,10 @@ INTAKE_KEY = "intake"
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> ChatDeps:
     return context.application.bot_data["deps"]
+
+
+def menu_buttons(context: ContextTypes.DEFAULT_TYPE) -> MenuButtons:
+    return context.application.bot_data[MENU_BUTTONS_KEY]
 
 
 def intake(context: ContextTypes.DEFAULT_TYPE) -> Any:

@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers.chat import INTAKE_KEY, deps, reply, tr
+from bot.handlers.chat import INTAKE_KEY, deps, menu_buttons, reply, tr
 from bot.handlers.membership import blocks_bot
 from bot.render import conversation
 from bot.services.conversations.update_intake import begin_update
@@ -36,6 +36,8 @@ async def take_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("update %s was delivered again; handled once already", update.update_id)
         raise ApplicationHandlerStop
     context.user_data[INTAKE_KEY] = current
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await menu_buttons(context).person_wrote(context.bot, chat.id, current.language)
     if chat is not None and chat.type != ChatType.PRIVATE:
         # Orders are private: never show them in a group, point to the private chat instead.
         await reply(update, conversation.move_to_private(context.bot.username, tr(context)))

@@ -30,6 +30,18 @@ async def test_each_merchant_and_listed_agent_gets_the_console_in_their_menu_but
     assert fake.menu_button(CUSTOMER) == fake.menu_button() == track
 
 
+@pytest.mark.parametrize("bot_settings", [STAFF | {"public_url": "https://shop.example/"}])
+async def test_a_merchant_who_writes_in_german_gets_the_console_named_in_german(fake: FakeBotApi, bot: RunningBot) -> None:
+    console = {"type": "web_app", "text": "Console", "web_app": {"url": "https://shop.example/console/telegram"}}
+    assert fake.menu_button(MERCHANTS[0]) == console
+
+    merchant = fake.add_user("Mia", language_code="de", user_id=MERCHANTS[0])
+    await bot.settle(fake.send_command(merchant, "help"))
+
+    assert fake.menu_button(MERCHANTS[0]) == console | {"text": "Konsole"}
+    assert fake.menu_button(MERCHANTS[1]) == console
+
+
 @pytest.mark.parametrize(
     "bot_settings",
     [STAFF, STAFF | {"public_url": "http://shop.example"}],

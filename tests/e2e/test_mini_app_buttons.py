@@ -31,9 +31,27 @@ async def test_the_order_list_the_items_card_and_the_menu_open_the_mini_app(
 
     assert web_apps(order_list.inline_keyboard) == {t.gettext("Track my items"): f"{PUBLIC}/mini-app/"}
     assert web_apps(card.message.inline_keyboard) == {t.gettext("Timeline"): f"{PUBLIC}/mini-app/?line={shop.line_id}"}
+    # The bot's default button speaks the shop's language (English here); a German client gets its own.
     assert fake.menu_button(chat.chat_id) == {
-        "type": "web_app", "text": "Track my items", "web_app": {"url": f"{PUBLIC}/mini-app/"},
+        "type": "web_app", "text": t.gettext("Track my items"), "web_app": {"url": f"{PUBLIC}/mini-app/"},
     }
+    assert fake.menu_button()["text"] == "Track my items"
+
+
+@pytest.mark.parametrize("bot_settings", [{"public_url": PUBLIC + "/"}])
+@pytest.mark.parametrize("language", ["de"])
+async def test_the_menu_button_follows_the_language_the_customer_picks(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, fake: FakeBotApi
+) -> None:
+    await annas_linked_backorder(session, uow, chat)
+
+    [choice] = await chat.command("language")
+    assert fake.menu_button(chat.chat_id)["text"] == "Meine Artikel verfolgen"
+    await chat.press(choice, "English")
+
+    assert fake.menu_button(chat.chat_id)["text"] == "Track my items"
+    await chat.command("orders")
+    assert fake.menu_button(chat.chat_id)["text"] == "Track my items"
 
 
 @pytest.mark.parametrize("bot_settings", [{}, {"public_url": "http://shop.example"}])
