@@ -15,7 +15,7 @@ from telegram import Message, ReplyParameters, Update, User
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers.chat import answer_press
+from bot.handlers.chat import answer_press, menu_buttons
 from bot.i18n import SUPPORTED_LANGUAGES, translator
 from bot.render import conversation
 from bot.render import support as render
@@ -90,7 +90,7 @@ async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     ticket = await _ticket_of(desk, message)
     if ticket is None:
         return  # the team talking among themselves
-    if not await desk.agents.is_agent(context.bot, user.id):
+    if not await _is_agent(context, desk, user):
         await _answer(message, render.not_relayed_not_agent(desk.t))
         return
     try:
@@ -239,7 +239,7 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     if not await claim_update(desk.uow(), update.update_id):
         return
-    if not await desk.agents.is_agent(context.bot, query.from_user.id):
+    if not await _is_agent(context, desk, query.from_user):
         await answer_press(query, render.not_an_agent(desk.t).text, alert=True)
         return
     try:  # act first, answer after, as for the customer's buttons (handlers/buttons.py)
@@ -371,12 +371,22 @@ async def _close(context: ContextTypes.DEFAULT_TYPE, agent: Agent, ticket_id: in
 # ---- shared steps -------------------------------------------------------------------------------
 
 
+async def _is_agent(context: ContextTypes.DEFAULT_TYPE, desk: SupportDesk, user: User) -> bool:
+    """Whether the user may act as an agent; one who may gets the console behind their own chat's menu button,
+    as listed agents do: a member of the support group may be known to the bot only from here."""
+    if not await desk.agents.is_agent(context.bot, user.id):
+        return False
+    language = resolve_language(None, None, user.language_code, desk.default_language)
+    await menu_buttons(context).agent_acted(context.bot, user.id, language)
+    return True
+
+
 async def _agent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Agent | None:
     """The agent giving a command, once per update; anyone else is told no and nothing happens."""
     desk, user, message = support_desk(context), update.effective_user, update.effective_message
     if desk is None or user is None or message is None or not await claim_update(desk.uow(), update.update_id):
         return None
-    if not await desk.agents.is_agent(context.bot, user.id):
+    if not await _is_agent(context, desk, user):
         await _answer(message, render.not_an_agent(desk.t))
         return None
     return Agent(desk, user)
