@@ -362,6 +362,52 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class ImportRun(Base):
+    """A large import on its way through the staging table: whose it is, which process runs it, how far it got.
+
+    Its rows wait in staged_order_lines until one short transaction moves them into the shop; then the SKUs they
+    touch are allocated and given ETAs a few at a time (settled_through: the last product id done). A run whose
+    process died is finished or discarded by the next import (bot/services/intake/order_staging.py).
+    """
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_type: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(128))  # host:pid of the importing process
+    alive_at: Mapped[datetime] = mapped_column(UTCDateTime)  # renewed as the run goes on
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its rows are in the shop
+    settled_through: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StagedOrderLine(Base):
+    """An order line of a large import, checked and waiting to be moved into the shop with the rest of its file.
+
+    No foreign keys: a run's rows are deleted a chunk at a time before the run itself, and nothing else reads them.
+    """
+
+    __tablename__ = "staged_order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the file's order
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    row: Mapped[int] = mapped_column(Integer)  # the file's row, for a problem found at the move
+    order_number: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email: Mapped[str] = mapped_column(String(320))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(8))
+    product_id: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    added_tax_ppm: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The order's audit details, on its first line only: which lines mark where an order starts.
+    order_details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
 class LinkMethod(StrEnum):
     DEEP_LINK = "deep_link"
     PHONE = "phone"

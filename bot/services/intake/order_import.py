@@ -2,7 +2,7 @@
 store says it supplied them from its own), the rest wait with an ETA. An order already in the shop with the same
 content is left unchanged; with other content it is a problem, since an imported order is never rewritten."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,11 +18,13 @@ from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake.field_rules import amount_text
 from bot.services.intake.import_records import (
     NO_PROGRESS,
+    BadRow,
     Batch,
     ImportProgress,
     ImportResult,
     OrderLineRecord,
 )
+from bot.services.intake.order_staging import LINE_COLUMNS, OrdersWritten, write_staged_orders
 from bot.services.intake.record_checks import check_batch, check_order_line
 from bot.services.intake.shop_lookup import (
     REASON_ORDERS_IMPORTED,
@@ -33,6 +35,11 @@ from bot.services.intake.shop_lookup import (
 from bot.services.unit_of_work import UnitOfWork
 from db.bulk_rows import insert_rows
 from db.models import Customer, LineStatus, Order, OrderLine, Product
+
+# A batch of this many lines or more is written through the staging table (order_staging): in short
+# transactions, then moved into the shop in one. A smaller one is written in one transaction, which is as short.
+STAGED_FROM = 5000
+
 
 async def import_order_records(
     uow: UnitOfWork,
@@ -55,27 +62,22 @@ async def import_order_records(
     orders: dict[str, list[OrderLineRecord]] = {}
     for line in lines:
         orders.setdefault(line.order_number, []).append(line)
-    async with uow:
-        session = uow.session
-        named = [(line.row, line.sku) for line in lines] + [(bad.row, bad.sku) for bad in bad_rows]
-        products = await product_ids_by_sku(session, {sku for _, sku in named if sku})
-        problems += unknown_skus(named, products)
-        existing = await _orders_by_number(session, orders)
-        # An order with a bad row is incomplete here; comparing it with the stored one would only mislead.
-        incomplete = {bad.order_number for bad in bad_rows}
-        for number in (number for number in orders if number in existing):  # in the file's order
-            difference = None if number in incomplete else _difference(existing[number], orders[number])
-            if difference:
-                problems += [RowProblem(line.row, "order_number", difference) for line in orders[number]]
-        if problems:
-            raise ImportRejected(problems)
-        new_orders = {number: lines for number, lines in orders.items() if number not in existing}
-        progress.rows_written(sum(len(lines) for number, lines in orders.items() if number in existing))
-        written = await _write_orders(uow, new_orders, products, actor, progress)
-        # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
-        await notify_stock_and_eta_changes(uow, moves=written.eta_moves)
-        if not dry_run:  # leaving the unit of work uncommitted rolls it all back
-            await uow.commit()
+    # A store's page that says what it supplied from stock (a backfill's few hundred orders) stays one transaction.
+    if dry_run or len(lines) < STAGED_FROM or any(line.in_stock_quantity is not None for line in lines):
+        async with uow:
+            products, existing = await _checked_against_shop(uow.session, orders, lines, bad_rows, problems)
+            new_orders = _new(orders, existing, progress)
+            written = await _write_orders(uow, new_orders, products, actor, progress)
+            # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
+            await notify_stock_and_eta_changes(uow, moves=written.eta_moves)
+            if not dry_run:  # leaving the unit of work uncommitted rolls it all back
+                await uow.commit()
+    else:
+        # Read beside the bot's writers; then written in short transactions (order_staging).
+        async with uow.read_only():
+            products, existing = await _checked_against_shop(uow.session, orders, lines, bad_rows, problems)
+        new_orders = _new(orders, existing, progress)
+        written = await write_staged_orders(uow, new_orders, products, actor, progress) if new_orders else _NOTHING
     return ImportResult(
         kind="orders",
         created=written.created,
@@ -84,6 +86,40 @@ async def import_order_records(
         allocations=written.allocations,
         eta_moves=written.eta_moves,
     )
+
+
+_NOTHING = OrdersWritten((), 0, (), ())
+
+
+async def _checked_against_shop(
+    session: AsyncSession,
+    orders: dict[str, list[OrderLineRecord]],
+    lines: Sequence[OrderLineRecord],
+    bad_rows: Sequence[BadRow],
+    problems: list[RowProblem],
+) -> tuple[dict[str, int], dict[str, "_StoredOrder"]]:
+    """The products by SKU and the orders already in the shop; ImportRejected with every problem found."""
+    named = [(line.row, line.sku) for line in lines] + [(bad.row, bad.sku) for bad in bad_rows]
+    products = await product_ids_by_sku(session, {sku for _, sku in named if sku})
+    problems += unknown_skus(named, products)
+    existing = await _orders_by_number(session, orders)
+    # An order with a bad row is incomplete here; comparing it with the stored one would only mislead.
+    incomplete = {bad.order_number for bad in bad_rows}
+    for number in (number for number in orders if number in existing):  # in the file's order
+        difference = None if number in incomplete else _difference(existing[number], orders[number])
+        if difference:
+            problems += [RowProblem(line.row, "order_number", difference) for line in orders[number]]
+    if problems:
+        raise ImportRejected(problems)
+    return products, existing
+
+
+def _new(
+    orders: dict[str, list[OrderLineRecord]], existing: dict[str, "_StoredOrder"], progress: ImportProgress
+) -> dict[str, list[OrderLineRecord]]:
+    """The orders the shop does not have yet; the lines of those it has count as written."""
+    progress.rows_written(sum(len(lines) for number, lines in orders.items() if number in existing))
+    return {number: lines for number, lines in orders.items() if number not in existing}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,21 +174,13 @@ def _difference(order: _StoredOrder, lines: list[OrderLineRecord]) -> str | None
     return None
 
 
-@dataclass(frozen=True)
-class _OrdersWritten:
-    created: tuple[str, ...]
-    customers_created: int
-    allocations: tuple[AllocationChange, ...]
-    eta_moves: tuple[EtaMove, ...]
-
-
 async def _write_orders(
     uow: UnitOfWork,
     orders: dict[str, list[OrderLineRecord]],
     products: dict[str, int],
     actor: Actor,
     progress: ImportProgress,
-) -> _OrdersWritten:
+) -> OrdersWritten:
     """Insert the orders, their lines and audit entries as sets; allocate and recompute ETAs once per SKU."""
     session, now = uow.session, uow.clock.now()
     customer_ids, customers_created = await _customers_for(uow, [lines[0] for lines in orders.values()], actor)
@@ -168,7 +196,7 @@ async def _write_orders(
     order_ids = dict(
         await rows_in(session, orders, lambda among: select(Order.number, Order.id).where(among(Order.number)))
     )
-    await insert_rows(session, OrderLine.__table__, _LINE_COLUMNS, _line_rows(orders, order_ids, products, now, progress))
+    await insert_rows(session, OrderLine.__table__, LINE_COLUMNS, _line_rows(orders, order_ids, products, now, progress))
     await record_all(
         session,
         actor,
@@ -189,7 +217,7 @@ async def _write_orders(
     # A line its store marked waits for what the store said it lacks, not for what our count may still show.
     allocations += await allocate_stock_of(session, uow.clock, actor, affected, held=list(supplied))
     moves = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, affected)
-    return _OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
+    return OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
 
 
 async def _supplied_by_line(
@@ -212,11 +240,6 @@ async def _supplied_by_line(
     return {line_id: marked[(number, product_id)] for number, product_id, line_id in rows if (number, product_id) in marked}
 
 
-_LINE_COLUMNS = (
-    "order_id", "product_id", "quantity", "unit_price_minor", "added_tax_ppm", "status", "allocated_quantity",
-    "cancelled_quantity", "substituted_quantity", "queued_at", "created_at", "updated_at",
-)
-
 
 def _line_rows(
     orders: dict[str, list[OrderLineRecord]],
@@ -225,7 +248,7 @@ def _line_rows(
     now: datetime,
     progress: ImportProgress,
 ) -> Iterator[tuple[Any, ...]]:
-    """The new lines as rows of _LINE_COLUMNS, each waiting in its SKU's queue; progress told as they go."""
+    """The new lines as rows of LINE_COLUMNS, each waiting in its SKU's queue; progress told as they go."""
     written = 0
     for number, lines in orders.items():
         for line in lines:

@@ -1,0 +1,147 @@
+"""A large orders import written through the staging table: short transactions, and still all or nothing.
+
+The file's lines are staged a chunk at a time and moved into the shop in one transaction. An import stopped
+after some chunks were staged leaves the shop as it was and nothing staged; one whose process died leaves
+staged rows that the next import clears; an order added by someone else meanwhile stops the move.
+"""
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.services.audit import Actor
+from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake import order_import, order_staging
+from bot.services.intake.csv_import import import_orders, import_products
+from bot.services.intake.csv_reader import read_orders
+from bot.services.intake.import_records import NO_PROGRESS, OrderLineRecord
+from bot.services.unit_of_work import UnitOfWork
+from db.models import ImportRun, LineStatus, OrderLine, Product, StagedOrderLine
+from tests.integration.test_import_at_scale import orders_file, products_file
+from tests.row_counts import row_counts
+
+Sessions = async_sessionmaker[AsyncSession]
+MERCHANT = Actor.merchant("test")
+STAGING = ("import_runs", "staged_order_lines")
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A file of a few thousand lines takes the staged path, in many chunks."""
+    monkeypatch.setattr(order_import, "STAGED_FROM", 1000)
+    monkeypatch.setattr(order_staging, "STAGE_CHUNK", 40)
+    monkeypatch.setattr(order_staging, "SETTLE_SKUS", 7)
+    monkeypatch.setattr(order_staging, "DISCARD_CHUNK", 300)
+    yield
+
+
+async def _staged(session_factory: Sessions) -> int:
+    async with session_factory() as session:
+        return (await session.execute(select(func.count()).select_from(StagedOrderLine))).scalar_one()
+
+
+async def _when_staged(session_factory: Sessions, importing: "asyncio.Task[object]") -> int:
+    """Waits until the import has committed some staged lines; how many."""
+    while not importing.done():
+        if staged := await _staged(session_factory):
+            return staged
+        await asyncio.sleep(0.002)
+    raise AssertionError("the import finished before any staged lines were seen")
+
+
+async def test_an_import_stopped_after_some_chunks_writes_nothing_and_leaves_nothing_staged(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+    importing = asyncio.create_task(import_orders(uow, orders_file(1500), MERCHANT, "DE"))
+
+    seen = await _when_staged(session_factory, importing)
+    importing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await importing
+
+    assert 0 < seen < 3000
+    assert await row_counts(session_factory) == before
+
+
+async def test_the_next_import_clears_what_an_import_whose_process_died_left_staged(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+    # What a killed import leaves: a run its process stopped renewing, and some staged chunks.
+    await order_staging._begin_run(uow, MERCHANT)
+    async with session_factory() as session:
+        run_id = (await session.execute(select(ImportRun.id))).scalar_one()
+        products = dict((await session.execute(select(Product.sku, Product.id))).all())
+    staged = _orders_of(orders_file(100, first_number=500000), clock)
+    await order_staging._stage(uow, run_id, staged, products, NO_PROGRESS)
+    assert await _staged(session_factory) == 200
+    clock.advance(minutes=11)
+
+    result = await import_orders(uow, orders_file(600), MERCHANT, "DE")
+
+    after = await row_counts(session_factory)
+    assert len(result.created) == 600
+    assert [after[table] - before[table] for table in ("orders", "order_lines")] == [600, 1200]
+    assert [after[table] for table in STAGING] == [0, 0]
+
+
+async def test_an_order_added_while_the_file_is_staged_stops_the_import_and_nothing_is_written(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    text = orders_file(1500)
+    header, first_line = text.splitlines()[:2]
+    before = await row_counts(session_factory)
+    importing = asyncio.create_task(import_orders(uow, text, MERCHANT, "DE"))
+
+    await _when_staged(session_factory, importing)
+    meanwhile = UnitOfWork(session_factory, clock)
+    await import_orders(meanwhile, f"{header}\n{first_line}\n", Actor.merchant("api"), "DE")
+    with pytest.raises(ImportRejected) as refusal:
+        await importing
+
+    added = "order 100000 was added to the shop while this file was imported"
+    assert refusal.value.problems == (RowProblem(2, "order_number", added), RowProblem(3, "order_number", added))
+    after = await row_counts(session_factory)
+    assert [after[table] - before[table] for table in ("orders", "order_lines")] == [1, 1]
+    assert [after[table] for table in STAGING] == [0, 0]
+
+
+async def test_a_staged_import_allocates_in_queue_order_gives_every_waiting_line_an_eta_and_repeats_as_nothing(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    text = orders_file(1500)
+
+    result = await import_orders(uow, text, MERCHANT, "DE")
+    counts = await row_counts(session_factory)
+    again = await import_orders(uow, text, MERCHANT, "DE")
+
+    assert (len(result.created), result.customers_created) == (1500, 501)
+    assert result.allocations and result.eta_moves
+    async with session_factory() as session:
+        waiting_without_eta = (
+            await session.execute(
+                select(func.count())
+                .select_from(OrderLine)
+                .where(OrderLine.status != LineStatus.ALLOCATED, OrderLine.eta.is_(None))
+            )
+        ).scalar_one()
+    assert waiting_without_eta == 0
+    assert not again.changed and len(again.unchanged) == 1500
+    assert await row_counts(session_factory) == counts
+    assert [counts[table] for table in STAGING] == [0, 0]
+
+
+def _orders_of(text: str, clock: ManualClock) -> dict[str, list[OrderLineRecord]]:
+    orders: dict[str, list[OrderLineRecord]] = {}
+    for line in read_orders(text, clock.now(), clock.tz, "DE", NO_PROGRESS).records:
+        orders.setdefault(line.order_number, []).append(line)
+    return orders
