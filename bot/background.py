@@ -23,6 +23,7 @@ from bot.composition import ChatDeps
 from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
 from bot.services.backorders.delay_notices import process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
+from bot.services.intake.order_staging import finish_abandoned_runs
 from bot.services.job_leases import hold_lease, record_run, release_lease
 from bot.services.outbox import new_worker_id
 from bot.services.privacy.retention import purge_expired
@@ -42,17 +43,19 @@ JOB_LEASE = timedelta(seconds=60)
 
 
 async def run_daily_jobs(deps: ChatDeps) -> None:
-    """Once a day: suppliers' slips follow their records, estimated ETAs follow the calendar, delay notices go
-    out, data past its retention goes; once a week the merchants get their digest."""
+    """Once a day: what killed imports left staged is cleared, suppliers' slips follow their records, estimated
+    ETAs follow the calendar, delay notices go out, data past its retention goes; once a week the merchants get
+    their digest."""
+    imports = await finish_abandoned_runs(deps.uow())
     moves = await refresh_supplier_slips(deps.uow())
     moves += await recompute_all_etas(deps.uow())
     notices = await process_delay_notices(deps.uow(), delay_notice_policy(deps.settings))
     purged = await purge_expired(deps.uow(), retention_periods(deps.settings))
     await queue_weekly_digest(deps.uow(), deps.settings.merchant_user_ids, deps.settings.default_language)
     log.info(
-        "daily jobs: %d ETAs moved; delay notices: %d first, %d further, %d lines cancelled without an answer,"
-        " %d customers unreachable; %d rows past their retention purged",
-        len(moves), notices.first_notices, notices.further_notices, notices.auto_cancelled, notices.unreachable, purged.total(),
+        "daily jobs: %d killed imports cleared; %d ETAs moved; delay notices: %d first, %d further, %d lines"
+        " cancelled without an answer, %d customers unreachable; %d rows past their retention purged",
+        imports, len(moves), notices.first_notices, notices.further_notices, notices.auto_cancelled, notices.unreachable, purged.total(),
     )
 
 

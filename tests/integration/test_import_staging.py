@@ -69,12 +69,8 @@ async def test_an_import_stopped_after_some_chunks_writes_nothing_and_leaves_not
     assert await row_counts(session_factory) == before
 
 
-async def test_the_next_import_clears_what_an_import_whose_process_died_left_staged(
-    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
-) -> None:
-    await import_products(uow, products_file(), MERCHANT)
-    before = await row_counts(session_factory)
-    # What a killed import leaves: a run its process stopped renewing, and some staged chunks.
+async def _leave_staged_as_a_killed_import(uow: UnitOfWork, session_factory: Sessions, clock: ManualClock) -> None:
+    """What a killed import leaves: a run its process stopped renewing 11 minutes ago, and some staged chunks."""
     await order_staging._begin_run(uow, MERCHANT)
     async with session_factory() as session:
         run_id = (await session.execute(select(ImportRun.id))).scalar_one()
@@ -83,6 +79,26 @@ async def test_the_next_import_clears_what_an_import_whose_process_died_left_sta
     await order_staging._stage(uow, run_id, staged, products, NO_PROGRESS)
     assert await _staged(session_factory) == 200
     clock.advance(minutes=11)
+
+
+async def test_the_daily_jobs_clear_what_an_import_whose_process_died_left_staged(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+    await _leave_staged_as_a_killed_import(uow, session_factory, clock)
+
+    assert await order_staging.finish_abandoned_runs(uow) == 1
+
+    assert await row_counts(session_factory) == before
+
+
+async def test_the_next_import_clears_what_an_import_whose_process_died_left_staged(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+    await _leave_staged_as_a_killed_import(uow, session_factory, clock)
 
     result = await import_orders(uow, orders_file(600), MERCHANT, "DE")
 
