@@ -122,6 +122,16 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         _KEEP, "id", "purchase_order_id", "quantity", "idempotency_key", "ready_line_ids", "received_at"
     ),
     "processed_updates": _all(_KEEP, "update_id", "processed_at"),  # ids only; purged by retention
+    # A large import's lines (customers' names, e-mails, phones) for the minutes until they move into the shop's
+    # own tables; deleted then, or by the next import or the daily jobs if the import was killed.
+    "staged_order_lines": _all(
+        _KEEP,
+        "id", "run_id", "row", "order_number", "placed_at", "email", "customer_name", "phone", "language",
+        "product_id", "quantity", "unit_price_minor", "added_tax_ppm", "currency", "order_details",
+    ),
+    "import_runs": _all(
+        _KEEP, "id", "kind", "actor_type", "actor_id", "holder", "alive_at", "moved_at", "settled_through"
+    ),
     "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
     "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by", "reply_early_at"),
     # A chat id with the second its next message may go; deleted a minute later by the senders themselves.
@@ -229,5 +239,6 @@ NOT_STAFF = frozenset(
         "flood_turns.chat_id",  # any chat's booked sending turn, deleted as it is sent
         "flood_lanes.pushed_by",  # seconds the sending turns were moved back, not a person
         "webhook_updates.started_by",  # the bot instance handling an update, not a person
+        "import_runs.actor_id",  # who runs an import, for the minutes it runs; the row is deleted at its end
     }
 )
