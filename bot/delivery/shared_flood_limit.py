@@ -16,12 +16,14 @@ excess, before the turns a second on, which it could bunch with, are booked (a s
 once, and again by what its answer adds). So a loaded machine sends more slowly rather than into 429s. Outbox turns
 are booked at most OUTBOX_HORIZON ahead, so a process that dies leaves a fraction of a second unused.
 
-A reply does not queue behind those booked turns: it takes over the first outbox turn not yet started, which moves
-on with every later one (its sender starts it a round trip before it is due, START_AHEAD at least, learning when it
+Replies are meant not to queue behind those booked turns: a reply may take over the first outbox turn not yet
+started, which moves on with every later one (its sender starts it a round trip before it is due, START_AHEAD at least, learning when it
 is due now). The room the grid leaves beyond ON_TIME (and SPARE) lets the reply go that much before the turn it took,
 once in any window's worth of turns, and the turns after it move on by only the rest of a spacing: at 30/s a reply
 waits at most about 29 ms for its turn (37 ms without the head start), and costs the outbox 26 ms of sending time
-rather than a whole 34 ms spacing.
+rather than a whole 34 ms spacing. That is switched off (REPLIES_TAKE_OVER_TURNS): with it, the end-to-end test of
+three serving and two sending processes drew one 429 in most runs, a second send about a millisecond after a turn's
+own, so a reply books the lane's next free turn and waits behind at most OUTBOX_HORIZON of the outbox.
 
 The same call keeps each chat's one message a second (a group's twenty a minute) across processes, for replies as
 much as for outbox messages: a reply to a chat another process just wrote to waits for the chat's next free time;
@@ -69,6 +71,8 @@ log = logging.getLogger(__name__)
 CHAT_GAP_MARGIN = 0.1
 # Seconds after its turn a send's answer may come back; see the module's docstring for why no more.
 ON_TIME = 0.010
+# Whether a reply may take over an outbox turn not yet started; off until the extra send it can cause is found.
+REPLIES_TAKE_OVER_TURNS = False
 # Seconds behind the clock the grid is kept rather than started afresh: a sender that asks that late still sends
 # on its turn, within ON_TIME once the round trip is counted.
 CATCH_UP = 0.003
@@ -312,7 +316,7 @@ class SharedFloodControl(FloodControl):
         grid = Grid(self._intervals[lane], CATCH_UP, horizon)
         # Replies take over the standard lane's outbox turns; the paid lane's are the broadcast's alone.
         chat_gaps = [(chat, chat_gap(chat)) for chat in chats]
-        turns = await self._ask(claim_turns, lane.value, chat_gaps, grid, displaceable=lane is Lane.STANDARD)
+        turns = await self._ask(claim_turns, lane.value, chat_gaps, grid, displaceable=REPLIES_TAKE_OVER_TURNS and lane is Lane.STANDARD)
         return [(turn, self._booking(turn)) for turn in turns]
 
     async def _ask(self, statement: Callable[..., Awaitable[Any]], *arguments: Any, **options: Any) -> Any:
