@@ -24,7 +24,7 @@ from bot.services.intake.import_records import (
     ImportResult,
     OrderLineRecord,
 )
-from bot.services.intake.order_staging import LINE_COLUMNS, OrdersWritten, write_staged_orders
+from bot.services.intake.order_staging import LINE_COLUMNS, OrdersWritten, finish_abandoned_runs, write_staged_orders
 from bot.services.intake.record_checks import check_batch, check_order_line
 from bot.services.intake.shop_lookup import (
     REASON_ORDERS_IMPORTED,
@@ -73,6 +73,8 @@ async def import_order_records(
             if not dry_run:  # leaving the unit of work uncommitted rolls it all back
                 await uow.commit()
     else:
+        # A killed import's rows are cleared or finished first, also when this file turns out to add nothing.
+        await finish_abandoned_runs(uow)
         # Read beside the bot's writers; then written in short transactions (order_staging).
         async with uow.read_only():
             products, existing = await _checked_against_shop(uow.session, orders, lines, bad_rows, problems)
