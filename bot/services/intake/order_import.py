@@ -15,7 +15,6 @@ from bot.services.backorders.allocation import AllocationChange, allocate_stock_
 from bot.services.backorders.eta import EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
-from bot.services.intake.field_rules import amount_text
 from bot.services.intake.import_records import (
     NO_PROGRESS,
     BadRow,
@@ -24,7 +23,13 @@ from bot.services.intake.import_records import (
     ImportResult,
     OrderLineRecord,
 )
-from bot.services.intake.order_staging import LINE_COLUMNS, OrdersWritten, finish_abandoned_runs, write_staged_orders
+from bot.services.intake.order_staging import (
+    LINE_COLUMNS,
+    OrdersWritten,
+    finish_abandoned_runs,
+    imported_order_details,
+    write_staged_orders,
+)
 from bot.services.intake.record_checks import check_batch, check_order_line
 from bot.services.intake.shop_lookup import (
     REASON_ORDERS_IMPORTED,
@@ -204,12 +209,7 @@ async def _write_orders(
         actor,
         now,
         (
-            AuditFact(
-                "order.imported",
-                "order",
-                number,
-                {"lines": [[line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)] for line in lines]},
-            )
+            AuditFact("order.imported", "order", number, imported_order_details(lines))
             for number, lines in orders.items()
         ),
     )

@@ -54,6 +54,11 @@ class OrdersWritten:
     eta_moves: tuple[EtaMove, ...]
 
 
+def imported_order_details(lines: list[OrderLineRecord]) -> dict[str, Any]:
+    """What an order's "order.imported" audit entry says: its lines as [SKU, quantity, unit price], either writer."""
+    return {"lines": [[line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)] for line in lines]}
+
+
 async def write_staged_orders(
     uow: UnitOfWork,
     orders: dict[str, list[OrderLineRecord]],
@@ -183,9 +188,7 @@ def _staged_rows(
     run_id: int, chunk: list[list[OrderLineRecord]], products: dict[str, int]
 ) -> Iterator[tuple[Any, ...]]:
     for lines in chunk:
-        details: dict[str, Any] | None = {
-            "lines": [[line.sku, line.quantity, amount_text(line.unit_price_minor, line.currency)] for line in lines]
-        }
+        details: dict[str, Any] | None = imported_order_details(lines)
         for line in lines:
             yield (
                 run_id, line.row, line.order_number, line.placed_at, line.email, line.customer_name, line.phone,
