@@ -24,8 +24,10 @@ from bot.i18n import Translator, translator
 from bot.sandbox import ChatMessage, FakeBotApi, FakeChat, FakeUser
 from bot.sandbox.chat_objects import JSON
 from bot.services.quiet_hours import QuietHours
+from bot.services.unit_of_work import UnitOfWork
 from db.models import Ticket, TicketMessage
-from tests.e2e.chat_driver import Pressed, read_all
+from tests.e2e.chat_driver import CustomerChat, Pressed, read_all
+from tests.e2e.chat_shop import annas_linked_backorder
 from tests.e2e.harness import RunningBot
 
 
@@ -43,6 +45,14 @@ class SupportGroup:
 
     def topics(self) -> list[JSON]:
         return self.fake.topics(self.chat.id)
+
+    def add_member(
+        self, first_name: str, status: str = "member", *, language_code: str = "en", user_id: int | None = None
+    ) -> FakeUser:
+        """Someone the group's member list shows with `status`: member, administrator, left or kicked."""
+        user = self.fake.add_user(first_name, language_code=language_code, user_id=user_id)
+        self.fake.set_member_status(self.chat, user, status)
+        return user
 
     def ticket_topic(self) -> int:
         """The thread id of the one ticket topic there is."""
@@ -149,6 +159,16 @@ def agent(fake: FakeBotApi, support_chat: FakeChat) -> FakeUser:
     user = fake.add_user("Maria", last_name="Lopez", language_code="en", user_id=AGENT_ID)
     fake.set_member_status(support_chat, user, "member")
     return user
+
+
+async def open_annas_ticket(
+    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> int:
+    """Anna links her chat and asks for a person; the ticket's topic."""
+    await annas_linked_backorder(session, uow, chat)
+    await chat.command("support")
+    [ticket] = await tickets(session_factory)
+    return int(ticket.topic_thread_id)
 
 
 async def tickets(session_factory: async_sessionmaker[AsyncSession]) -> list[Ticket]:

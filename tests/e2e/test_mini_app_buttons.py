@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from bot.sandbox import FakeBotApi
+from bot.sandbox import ChatMessage, FakeBotApi
 from bot.services.unit_of_work import UnitOfWork
-from tests.e2e.chat_driver import CustomerChat
-from tests.e2e.chat_shop import HEADSET, annas_linked_backorder
+from tests.e2e.chat_driver import CustomerChat, Pressed
+from tests.e2e.chat_shop import HEADSET, AnnasShop, annas_linked_backorder
 
 PUBLIC = "https://shop.example"
 
@@ -20,14 +20,23 @@ def web_apps(keyboard: list[list[dict[str, Any]]]) -> dict[str, str]:
     return {button["text"]: button["web_app"]["url"] for row in keyboard for button in row if "web_app" in button}
 
 
+@pytest.fixture
+async def shop(chat: CustomerChat, session: AsyncSession, uow: UnitOfWork) -> AnnasShop:
+    """Anna's backordered headset, her chat linked to her."""
+    return await annas_linked_backorder(session, uow, chat)
+
+
+async def _order_list_and_card(chat: CustomerChat) -> tuple[ChatMessage, Pressed]:
+    """Anna's order list, and her headset's card opened from it."""
+    [order_list] = await chat.command("orders")
+    return order_list, await chat.press(order_list, f"{HEADSET} × 1")
+
+
 @pytest.mark.parametrize("bot_settings", [{"public_url": PUBLIC + "/"}])
 async def test_the_order_list_the_items_card_and_the_menu_open_the_mini_app(
-    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, fake: FakeBotApi, t: Translator
+    chat: CustomerChat, shop: AnnasShop, fake: FakeBotApi, t: Translator
 ) -> None:
-    shop = await annas_linked_backorder(session, uow, chat)
-
-    [order_list] = await chat.command("orders")
-    card = await chat.press(order_list, f"{HEADSET} × 1")
+    order_list, card = await _order_list_and_card(chat)
 
     assert web_apps(order_list.inline_keyboard) == {t.gettext("Track my items"): f"{PUBLIC}/mini-app/"}
     assert web_apps(card.message.inline_keyboard) == {t.gettext("Timeline"): f"{PUBLIC}/mini-app/?line={shop.line_id}"}
@@ -40,11 +49,8 @@ async def test_the_order_list_the_items_card_and_the_menu_open_the_mini_app(
 
 @pytest.mark.parametrize("bot_settings", [{"public_url": PUBLIC + "/"}])
 @pytest.mark.parametrize("language", ["de"])
-async def test_the_menu_button_follows_the_language_the_customer_picks(
-    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, fake: FakeBotApi
-) -> None:
-    await annas_linked_backorder(session, uow, chat)
-
+@pytest.mark.usefixtures("shop")
+async def test_the_menu_button_follows_the_language_the_customer_picks(chat: CustomerChat, fake: FakeBotApi) -> None:
     [choice] = await chat.command("language")
     assert fake.menu_button(chat.chat_id)["text"] == "Meine Artikel verfolgen"
     await chat.press(choice, "English")
@@ -56,13 +62,9 @@ async def test_the_menu_button_follows_the_language_the_customer_picks(
 
 @pytest.mark.parametrize("bot_settings", [{}, {"public_url": "http://shop.example"}])
 @pytest.mark.parametrize("language", ["en"])
-async def test_without_an_https_address_the_chat_has_no_mini_app_buttons(
-    chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, fake: FakeBotApi
-) -> None:
-    await annas_linked_backorder(session, uow, chat)
-
-    [order_list] = await chat.command("orders")
-    card = await chat.press(order_list, f"{HEADSET} × 1")
+@pytest.mark.usefixtures("shop")
+async def test_without_an_https_address_the_chat_has_no_mini_app_buttons(chat: CustomerChat, fake: FakeBotApi) -> None:
+    order_list, card = await _order_list_and_card(chat)
 
     assert web_apps(order_list.inline_keyboard) == {} and web_apps(card.message.inline_keyboard) == {}
     assert fake.menu_button(chat.chat_id) == {"type": "default"}

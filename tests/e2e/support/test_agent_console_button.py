@@ -6,11 +6,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox import FakeBotApi, FakeChat
+from bot.sandbox import FakeBotApi
 from bot.services.unit_of_work import UnitOfWork
 from tests.e2e.chat_driver import CustomerChat
-from tests.e2e.chat_shop import annas_linked_backorder
-from tests.e2e.support_driver import SupportGroup, tickets
+from tests.e2e.support_driver import SupportGroup, open_annas_ticket
 
 pytestmark = pytest.mark.parametrize("language", ["en"])
 Sessions = async_sessionmaker[AsyncSession]
@@ -22,21 +21,12 @@ def bot_settings(support_bot_settings: dict[str, Any]) -> dict[str, Any]:
     return support_bot_settings | {"public_url": "https://shop.example/"}
 
 
-async def _ticket_topic(chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, sessions: Sessions) -> int:
-    """Anna links her chat and asks for a person; the ticket's topic."""
-    await annas_linked_backorder(session, uow, chat)
-    await chat.command("support")
-    [ticket] = await tickets(sessions)
-    return int(ticket.topic_thread_id)
-
-
 async def test_a_group_member_who_answers_a_ticket_gets_the_console_in_their_language(
-    chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, support_chat: FakeChat, session: AsyncSession,
-    uow: UnitOfWork, session_factory: Sessions,
+    chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
+    session_factory: Sessions,
 ) -> None:
-    agent = fake.add_user("Lena", language_code="de", user_id=6_000_002)
-    fake.set_member_status(support_chat, agent, "member")
-    topic = await _ticket_topic(chat, session, uow, session_factory)
+    agent = desk.add_member("Lena", language_code="de", user_id=6_000_002)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     assert fake.menu_button(agent.id) == fake.menu_button()  # the customers' Mini App, the bot's default
 
     await desk.write(agent, "Hallo Anna, es kommt am 4. Dezember.", thread_id=topic)
@@ -46,13 +36,12 @@ async def test_a_group_member_who_answers_a_ticket_gets_the_console_in_their_lan
 
 
 async def test_someone_who_left_the_support_group_gets_no_console(
-    chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, support_chat: FakeChat, session: AsyncSession,
-    uow: UnitOfWork, session_factory: Sessions,
+    chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
+    session_factory: Sessions,
 ) -> None:
-    former = fake.add_user("Tom", language_code="en", user_id=6_000_003)
-    fake.set_member_status(support_chat, former, "left")
+    former = desk.add_member("Tom", "left", user_id=6_000_003)
 
-    await desk.write(former, "I am not an agent", thread_id=await _ticket_topic(chat, session, uow, session_factory))
+    await desk.write(former, "I am not an agent", thread_id=await open_annas_ticket(chat, session, uow, session_factory))
 
     assert fake.menu_button(former.id) == fake.menu_button()
     assert fake.menu_button(former.id)["text"] == "Track my items"

@@ -259,12 +259,11 @@ async def test_resolved_closes_the_ticket_for_the_customer_and_a_new_question_op
 
 @pytest.mark.parametrize("language", ["en"])
 async def test_someone_outside_the_support_group_can_do_nothing_to_a_ticket(
-    chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, support_chat: FakeChat, session: AsyncSession,
-    uow: UnitOfWork, session_factory: Sessions, t: Translator,
+    chat: CustomerChat, desk: SupportGroup, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions,
+    t: Translator,
 ) -> None:
     shop, topic, card = await _anna_asks(chat, session, uow, session_factory)
-    outsider = fake.add_user("Eve", language_code="en")
-    fake.set_member_status(support_chat, outsider, "left")
+    outsider = desk.add_member("Eve", "left")
 
     pressed = await desk.press(outsider, card, f"Cancel {shop.line_id}")
     closed = await desk.press(outsider, card, "Close ticket")

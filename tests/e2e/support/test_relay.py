@@ -9,25 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.i18n import Translator
 from bot.render.conversation import help_menu
-from bot.sandbox import FakeBotApi, FakeChat, FakeUser, Fault
+from bot.sandbox import FakeBotApi, FakeUser, Fault
 from bot.services.support.ticket_relay import queue_customer_message
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, RelayDirection, RelayStatus
 from tests.e2e.chat_driver import CustomerChat, read_scalar
-from tests.e2e.chat_shop import annas_linked_backorder
 from tests.e2e.harness import RunningBot
-from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, relays, relays_when, tickets
+from tests.e2e.support_driver import AGENT_ID, GROUP, SupportGroup, open_annas_ticket, relays, relays_when, tickets
 
 Sessions = async_sessionmaker[AsyncSession]
 pytestmark = pytest.mark.parametrize("language", ["en"])
-
-
-async def _open_ticket(chat: CustomerChat, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions) -> int:
-    """Anna links her chat and asks for a person; the ticket's topic."""
-    await annas_linked_backorder(session, uow, chat)
-    await chat.command("support")
-    [ticket] = await tickets(session_factory)
-    return int(ticket.topic_thread_id)
 
 
 def _kinds(messages: list) -> list[str]:
@@ -39,7 +30,7 @@ async def test_everything_the_customer_sends_reaches_the_topic_and_every_agent_m
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions,
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     mark = chat.last_bot_message().message_id
     user = chat.user
 
@@ -72,7 +63,7 @@ async def test_everything_the_customer_sends_reaches_the_topic_and_every_agent_m
 async def test_notes_commands_and_the_general_topic_stay_in_the_group(
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     mark = chat.last_bot_message().message_id
 
     await desk.write(agent, "#note: she called yesterday too", thread_id=topic)
@@ -84,12 +75,10 @@ async def test_notes_commands_and_the_general_topic_stay_in_the_group(
 
 
 async def test_someone_who_left_the_support_group_cannot_answer_a_ticket(
-    chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, support_chat: FakeChat, session: AsyncSession,
-    uow: UnitOfWork, session_factory: Sessions,
+    chat: CustomerChat, desk: SupportGroup, session: AsyncSession, uow: UnitOfWork, session_factory: Sessions
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
-    former = fake.add_user("Felix", language_code="en")
-    fake.set_member_status(support_chat, former, "left")
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
+    former = desk.add_member("Felix", "left")
     mark = chat.last_bot_message().message_id
 
     [refusal] = await desk.write(former, "Hi, I can help!", thread_id=topic)
@@ -101,12 +90,11 @@ async def test_someone_who_left_the_support_group_cannot_answer_a_ticket(
 
 @pytest.mark.parametrize("agent_user_ids", [[AGENT_ID]])
 async def test_with_agent_user_ids_only_those_members_answer_tickets(
-    chat: CustomerChat, desk: SupportGroup, agent: FakeUser, fake: FakeBotApi, support_chat: FakeChat,
-    session: AsyncSession, uow: UnitOfWork, session_factory: Sessions,
+    chat: CustomerChat, desk: SupportGroup, agent: FakeUser, session: AsyncSession, uow: UnitOfWork,
+    session_factory: Sessions,
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
-    colleague = fake.add_user("Tom", language_code="en")
-    fake.set_member_status(support_chat, colleague, "member")
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
+    colleague = desk.add_member("Tom")
     mark = chat.last_bot_message().message_id
 
     [refusal] = await desk.write(colleague, "Let me take this one.", thread_id=topic)
@@ -120,7 +108,7 @@ async def test_a_customer_who_blocked_the_bot_is_reported_in_the_topic_and_nothi
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions,
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     await chat.do(lambda: fake.block_bot(chat.user))
 
     [report] = await desk.write(agent, "Hi Anna, any news?", thread_id=topic)
@@ -138,7 +126,7 @@ async def test_a_deleted_topic_is_reported_and_the_ticket_goes_on_in_a_new_topic
     chat: CustomerChat, desk: SupportGroup, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions,
 ) -> None:
-    old_topic = await _open_ticket(chat, session, uow, session_factory)
+    old_topic = await open_annas_ticket(chat, session, uow, session_factory)
     fake.delete_topic(desk.chat, old_topic)
 
     await chat.send("Hello? Is anyone there?")
@@ -163,7 +151,7 @@ async def test_a_message_left_pending_by_a_crashed_bot_is_delivered_once_after_t
     chat: CustomerChat, desk: SupportGroup, bot: RunningBot, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions,
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     await bot.stop()
     update = fake.send_text(chat.user, "Are you still there?")
     assert update is not None
@@ -187,7 +175,7 @@ async def test_a_failure_telegram_may_mend_is_reported_and_delivered_by_a_later_
     chat: CustomerChat, desk: SupportGroup, bot: RunningBot, fake: FakeBotApi, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions, clock: ManualClock,
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     card = desk.messages(topic)[0]
     # Enough 502s to outlast the client's own quick retries, so the relay worker has to come back to it.
     fake.inject_fault("forwardMessage", Fault.server_error(502), times=4)
@@ -212,7 +200,7 @@ async def test_after_the_ticket_is_closed_the_bot_answers_the_customer_again(
     chat: CustomerChat, desk: SupportGroup, agent: FakeUser, session: AsyncSession, uow: UnitOfWork,
     session_factory: Sessions, t: Translator,
 ) -> None:
-    topic = await _open_ticket(chat, session, uow, session_factory)
+    topic = await open_annas_ticket(chat, session, uow, session_factory)
     await desk.write(agent, "/close", thread_id=topic)
     copies_before = len(desk.messages(topic))
 
