@@ -71,12 +71,16 @@ async def run_daily_jobs_once_a_day(
 
     The day it last completed is kept with the lease, so a process taking over does not run it again that day;
     one that died midway had not recorded it, so the next holder runs it (each job is idempotent within a day).
+    At every check the holder also finishes what a killed import left: the rest of a committed one goes into the
+    shop within a check or two of its process's death, not the next day.
     """
     try:
         while True:
             try:
                 today = deps.clock.today()  # the day of the lease's time, not of when it came back
                 held = await hold_lease(deps.uow(), DAILY_JOBS, holder, lease)
+                if held is not None:  # a run is taken over by one process only, should the lease pass meanwhile
+                    await finish_abandoned_runs(deps.uow())
                 if held is not None and held.last_run_on != today:
                     await _renewing_lease(deps, DAILY_JOBS, holder, lease, check_every, job(deps))
                     await record_run(deps.uow(), DAILY_JOBS, holder, today)

@@ -365,9 +365,11 @@ class AuditEntry(Base):
 class ImportRun(Base):
     """A large import on its way through the staging table: whose it is, which process runs it, how far it got.
 
-    Its rows wait in staged_order_lines until one short transaction moves them into the shop; then the SKUs they
-    touch are allocated and given ETAs a few at a time (settled_through: the last product id done). A run whose
-    process died is finished or discarded by the next import (bot/services/intake/order_staging.py).
+    Its rows wait in staged_order_lines until the run is committed (moved_at): from then on it is moved into the
+    shop a few thousand lines per transaction (moved_through: the last staged row moved), then the SKUs it
+    touches are allocated and given ETAs a few at a time (settled_through: the last product id done). A run whose
+    process died is finished, or discarded if it was not committed, by the next import or the daily jobs
+    (bot/services/intake/order_staging.py).
     """
 
     __tablename__ = "import_runs"
@@ -378,7 +380,10 @@ class ImportRun(Base):
     actor_id: Mapped[str | None] = mapped_column(String(64))
     holder: Mapped[str] = mapped_column(String(128))  # host:pid of the importing process
     alive_at: Mapped[datetime] = mapped_column(UTCDateTime)  # renewed as the run goes on
-    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its rows are in the shop
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # committed: its rows go into the shop
+    moved_through: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The shop's last customer id at the commit: only customers up to it are known ones, whose details it fills in.
+    known_customers_through: Mapped[int | None] = mapped_column(Integer)
     settled_through: Mapped[int] = mapped_column(Integer, default=0)
 
 

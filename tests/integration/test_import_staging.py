@@ -1,15 +1,17 @@
 """A large orders import written through the staging table: short transactions, and still all or nothing.
 
-The file's lines are staged a chunk at a time and moved into the shop in one transaction. An import stopped
-after some chunks were staged leaves the shop as it was and nothing staged; one whose process died leaves
-staged rows that the next import clears; an order added by someone else meanwhile stops the move.
+The file's lines are staged a chunk at a time, then the run is committed in one short transaction and moved into
+the shop a chunk of orders at a time. An import stopped after some chunks were staged leaves the shop as it was
+and nothing staged; one whose process died before the commit leaves staged rows that the next import clears, and
+one that died after it is finished by the next import or the daily jobs; an order added by someone else before
+the commit stops the import. A dry run of a large file writes nothing and waits for no writer.
 """
 
 import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
@@ -20,7 +22,7 @@ from bot.services.intake.csv_import import import_orders, import_products
 from bot.services.intake.csv_reader import read_orders
 from bot.services.intake.import_records import NO_PROGRESS, OrderLineRecord
 from bot.services.unit_of_work import UnitOfWork
-from db.models import ImportRun, LineStatus, OrderLine, Product, StagedOrderLine
+from db.models import AuditEntry, ImportRun, LineStatus, OrderLine, Product, StagedOrderLine
 from tests.integration.test_import_at_scale import orders_file, products_file
 from tests.row_counts import row_counts
 
@@ -34,6 +36,7 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A file of a few thousand lines takes the staged path, in many chunks."""
     monkeypatch.setattr(order_import, "STAGED_FROM", 1000)
     monkeypatch.setattr(order_staging, "STAGE_CHUNK", 40)
+    monkeypatch.setattr(order_staging, "MOVE_ORDERS", 30)
     monkeypatch.setattr(order_staging, "SETTLE_SKUS", 7)
     monkeypatch.setattr(order_staging, "DISCARD_CHUNK", 300)
     yield
@@ -42,6 +45,15 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def _staged(session_factory: Sessions) -> int:
     async with session_factory() as session:
         return (await session.execute(select(func.count()).select_from(StagedOrderLine))).scalar_one()
+
+
+WAITING_WITHOUT_ETA = (OrderLine.status != LineStatus.ALLOCATED, OrderLine.eta.is_(None))
+
+
+async def _count(session_factory: Sessions, *where: ColumnElement[bool]) -> int:
+    """How many rows of the table the conditions name meet them."""
+    async with session_factory() as session:
+        return (await session.execute(select(func.count()).where(*where))).scalar_one()
 
 
 async def _when_staged(session_factory: Sessions, importing: "asyncio.Task[object]") -> int:
@@ -69,7 +81,9 @@ async def test_an_import_stopped_after_some_chunks_writes_nothing_and_leaves_not
     assert await row_counts(session_factory) == before
 
 
-async def _leave_staged_as_a_killed_import(uow: UnitOfWork, session_factory: Sessions, clock: ManualClock) -> None:
+async def _leave_staged_as_a_killed_import(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, *, committed: bool = False
+) -> None:
     """What a killed import leaves: a run its process stopped renewing 11 minutes ago, and some staged chunks."""
     await order_staging._begin_run(uow, MERCHANT)
     async with session_factory() as session:
@@ -78,7 +92,10 @@ async def _leave_staged_as_a_killed_import(uow: UnitOfWork, session_factory: Ses
     staged = _orders_of(orders_file(100, first_number=500000), clock)
     await order_staging._stage(uow, run_id, staged, products, NO_PROGRESS)
     assert await _staged(session_factory) == 200
-    clock.advance(minutes=11)
+    if committed:
+        await order_staging._commit(uow, run_id)
+    else:
+        clock.advance(minutes=11)
 
 
 async def test_the_daily_jobs_clear_what_an_import_whose_process_died_left_staged(
@@ -91,6 +108,28 @@ async def test_the_daily_jobs_clear_what_an_import_whose_process_died_left_stage
     assert await order_staging.finish_abandoned_runs(uow) == 1
 
     assert await row_counts(session_factory) == before
+
+
+async def test_the_daily_jobs_finish_moving_an_import_killed_after_its_commit(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+    await _leave_staged_as_a_killed_import(uow, session_factory, clock, committed=True)
+    async with session_factory() as session:
+        run_id = (await session.execute(select(ImportRun.id))).scalar_one()
+    assert await order_staging._move_chunk(uow, run_id, MERCHANT) == 30  # 30 of its 100 orders and their customers
+    half = await row_counts(session_factory)
+    clock.advance(minutes=11)
+
+    assert await order_staging.finish_abandoned_runs(uow) == 1
+
+    after = await row_counts(session_factory)
+    assert [half[table] - before[table] for table in ("orders", "order_lines", "customers")] == [30, 60, 30]
+    assert [after[table] - before[table] for table in ("orders", "order_lines", "customers")] == [100, 200, 34]
+    assert [after[table] for table in STAGING] == [0, 0]
+    assert await _count(session_factory, AuditEntry.action == "order.imported") == 100
+    assert await _count(session_factory, *WAITING_WITHOUT_ETA) == 0
 
 
 async def test_the_next_import_clears_what_an_import_whose_process_died_left_staged(
@@ -130,6 +169,21 @@ async def test_an_order_added_while_the_file_is_staged_stops_the_import_and_noth
     assert [after[table] for table in STAGING] == [0, 0]
 
 
+async def test_a_dry_run_of_a_large_file_writes_nothing_and_waits_for_no_writer(
+    uow: UnitOfWork, session_factory: Sessions
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    before = await row_counts(session_factory)
+
+    async with session_factory() as writer:  # the bot, in the middle of a write
+        await writer.execute(update(Product).where(Product.sku == "P-1").values(name="Renamed"))
+        result = await asyncio.wait_for(import_orders(uow, orders_file(1500), MERCHANT, "DE", dry_run=True), 30)
+        await writer.rollback()
+
+    assert (len(result.created), result.customers_created) == (1500, 501)
+    assert await row_counts(session_factory) == before
+
+
 async def test_a_staged_import_allocates_in_queue_order_gives_every_waiting_line_an_eta_and_repeats_as_nothing(
     uow: UnitOfWork, session_factory: Sessions
 ) -> None:
@@ -142,15 +196,7 @@ async def test_a_staged_import_allocates_in_queue_order_gives_every_waiting_line
 
     assert (len(result.created), result.customers_created) == (1500, 501)
     assert result.allocations and result.eta_moves
-    async with session_factory() as session:
-        waiting_without_eta = (
-            await session.execute(
-                select(func.count())
-                .select_from(OrderLine)
-                .where(OrderLine.status != LineStatus.ALLOCATED, OrderLine.eta.is_(None))
-            )
-        ).scalar_one()
-    assert waiting_without_eta == 0
+    assert await _count(session_factory, *WAITING_WITHOUT_ETA) == 0
     assert not again.changed and len(again.unchanged) == 1500
     assert await row_counts(session_factory) == counts
     assert [counts[table] for table in STAGING] == [0, 0]

@@ -57,7 +57,9 @@ async def import_order_records(
 ) -> ImportResult:
     """Create the batch's orders (one record per order line) that the shop does not have yet.
 
-    With `dry_run`, everything is checked and done but rolled back: the result says what would change.
+    With `dry_run`, nothing is written: a batch that would be written in one transaction is checked and done, then
+    rolled back, so the result says what would change; a large one is checked beside the bot's writers, and the
+    result says which orders and how many customers it would add, but not the stock and ETAs they would get.
     """
     now, tz = uow.clock.now(), uow.clock.tz
     checked = check_batch(
@@ -68,7 +70,7 @@ async def import_order_records(
     for line in lines:
         orders.setdefault(line.order_number, []).append(line)
     # A store's page that says what it supplied from stock (a backfill's few hundred orders) stays one transaction.
-    if dry_run or len(lines) < STAGED_FROM or any(line.in_stock_quantity is not None for line in lines):
+    if len(lines) < STAGED_FROM or any(line.in_stock_quantity is not None for line in lines):
         async with uow:
             products, existing = await _checked_against_shop(uow.session, orders, lines, bad_rows, problems)
             new_orders = _new(orders, existing, progress)
@@ -78,13 +80,19 @@ async def import_order_records(
             if not dry_run:  # leaving the unit of work uncommitted rolls it all back
                 await uow.commit()
     else:
-        # A killed import's rows are cleared or finished first, also when this file turns out to add nothing.
-        await finish_abandoned_runs(uow)
-        # Read beside the bot's writers; then written in short transactions (order_staging).
+        if not dry_run:
+            # A killed import's rows are cleared or finished first, also when this file turns out to add nothing.
+            await finish_abandoned_runs(uow)
+        # Read beside the bot's writers; then written in short transactions (order_staging). A dry run stops at
+        # what it read: writing and rolling back would hold up the bot's writes for as long as the whole file.
         async with uow.read_only():
             products, existing = await _checked_against_shop(uow.session, orders, lines, bad_rows, problems)
-        new_orders = _new(orders, existing, progress)
-        written = await write_staged_orders(uow, new_orders, products, actor, progress) if new_orders else _NOTHING
+            new_orders = _new(orders, existing, progress)
+            customers = await _new_customers(uow.session, new_orders) if dry_run else 0
+        if dry_run:
+            written = OrdersWritten(tuple(new_orders), customers, (), ())
+        else:
+            written = await write_staged_orders(uow, new_orders, products, actor, progress) if new_orders else _NOTHING
     return ImportResult(
         kind="orders",
         created=written.created,
@@ -96,6 +104,13 @@ async def import_order_records(
 
 
 _NOTHING = OrdersWritten((), 0, (), ())
+
+
+async def _new_customers(session: AsyncSession, orders: dict[str, list[OrderLineRecord]]) -> int:
+    """How many customers these orders name that the shop does not know yet."""
+    emails = {lines[0].email for lines in orders.values()}
+    known = await rows_in(session, emails, lambda among: select(Customer.email).where(among(Customer.email)))
+    return len(emails) - len(known)
 
 
 async def _checked_against_shop(

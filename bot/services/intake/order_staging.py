@@ -1,14 +1,15 @@
 """A large orders import written through a staging table, so the bot's own writes never wait long behind it.
 
 The checked lines go into staged_order_lines a chunk at a time, each chunk a short transaction of its own. One
-transaction then moves them into the shop (customers, orders, lines and their audit entries) as INSERT … SELECT,
-so the file is in the shop whole or not at all. After it, the SKUs the file touched get their stock allocated in
-queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted.
+short transaction then commits the run: it checks that nobody added one of its orders meanwhile and marks it
+committed. Until then the shop holds nothing of the file, and a failed or cancelled import deletes its staged
+rows at once. From then on the run is finished whatever happens: its orders move into the shop MOVE_ORDERS
+whole orders (customers, orders, lines and their audit entries) per transaction, then the SKUs it touched get
+their stock allocated in queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted.
 
-A run names its process (host:pid) and is renewed as it goes. When an import fails or is cancelled before the
-move, its staged rows are deleted at once; when its process was killed, the next large import finds the run
-abandoned (its process is gone, or it has not been renewed for ABANDONED_AFTER) and deletes its rows, or, if the
-move had already happened, allocates and recomputes what it had not reached yet.
+A run names its process (host:pid) and is renewed as it goes. When its process was killed, the next large import
+or the daily jobs find the run abandoned (its process is gone, or it has not been renewed for ABANDONED_AFTER):
+they delete its rows if it was not committed, and otherwise move, allocate and recompute what it had not reached.
 """
 
 import os
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Integer, String, bindparam, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,8 +37,9 @@ from db.bulk_rows import insert_rows
 from db.models import ActorType, AuditEntry, Customer, ImportRun, LineStatus, Order, OrderLine, StagedOrderLine
 from db.types import UTCDateTime
 
-STAGE_CHUNK = 5000  # lines staged per transaction
-SETTLE_SKUS = 50  # SKUs allocated and given ETAs per transaction after the move
+STAGE_CHUNK = 3000  # lines staged per transaction
+MOVE_ORDERS = 1500  # whole orders (about 3,000 lines) moved into the shop per transaction
+SETTLE_SKUS = 20  # SKUs allocated and given ETAs per transaction after the move
 DISCARD_CHUNK = 10_000  # staged rows deleted per transaction
 ABANDONED_AFTER = timedelta(minutes=10)  # a run not renewed for this long is taken for dead, wherever it ran
 
@@ -66,25 +68,25 @@ async def write_staged_orders(
     actor: Actor,
     progress: ImportProgress,
 ) -> OrdersWritten:
-    """Stage the new orders in chunks, move them into the shop in one transaction, then allocate and give ETAs.
+    """Stage the new orders and commit the run; then move them into the shop, allocate and give ETAs, in chunks.
 
-    Raises ImportRejected, writing nothing, if another writer added one of the orders meanwhile.
+    Raises ImportRejected, writing nothing, if another writer added one of the orders before the run was committed.
     """
-    await finish_abandoned_runs(uow)
     run_id = await _begin_run(uow, actor)
     try:
         await _stage(uow, run_id, orders, products, progress)
-        customers_created = await _move(uow, run_id, orders, actor)
+        await _commit(uow, run_id)
     except BaseException:
         await _discard(uow, run_id)
         raise
+    customers_created = await _move(uow, run_id, actor)
     allocations, moves = await _settle(uow, run_id, actor)
     await _discard(uow, run_id)
     return OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
 
 
 async def finish_abandoned_runs(uow: UnitOfWork) -> int:
-    """Delete what imports whose process died left staged; finish allocating for those that had moved. How many."""
+    """Delete what killed imports left staged; move, allocate and recompute the rest of those committed. How many."""
     now = uow.clock.now()
     async with uow.read_only():
         runs = (await uow.session.execute(select(ImportRun.__table__).order_by(ImportRun.id))).all()
@@ -93,7 +95,9 @@ async def finish_abandoned_runs(uow: UnitOfWork) -> int:
         if not _abandoned(run, now) or not await _take_over(uow, run):
             continue
         if run.moved_at is not None:
-            await _settle(uow, run.id, Actor(ActorType(run.actor_type), run.actor_id))
+            actor = Actor(ActorType(run.actor_type), run.actor_id)
+            await _move(uow, run.id, actor)
+            await _settle(uow, run.id, actor)
         await _discard(uow, run.id)
         finished += 1
     return finished
@@ -164,8 +168,9 @@ async def _stage(
     """The orders' lines into the staging table, about STAGE_CHUNK lines (whole orders) per transaction."""
     table = StagedOrderLine.__table__
     for chunk in _chunks_of_orders(orders):
+        rows = list(_staged_rows(run_id, chunk, products))  # made before the transaction, which then only writes
         async with uow:
-            await insert_rows(uow.session, table, _STAGED_COLUMNS, _staged_rows(run_id, chunk, products))
+            await insert_rows(uow.session, table, _STAGED_COLUMNS, rows)
             await _renew(uow.session, run_id, uow.clock.now())
             await uow.commit()
         progress.rows_written(sum(len(lines) for lines in chunk))
@@ -199,30 +204,33 @@ def _staged_rows(
 
 
 async def _renew(session: AsyncSession, run_id: int, now: datetime, **values: Any) -> int:
+    """Renew the run, if it is still this process's: 1, or 0 if another process took it over or discarded it."""
     runs = ImportRun.__table__
-    result = await session.execute(update(runs).where(runs.c.id == run_id).values(alive_at=now, **values))
+    result = await session.execute(
+        update(runs).where(runs.c.id == run_id, runs.c.holder == _holder()).values(alive_at=now, **values)
+    )
     return result.rowcount
 
 
-class RunDiscarded(RuntimeError):
-    """The run's staged rows were discarded by another process that took it for dead; nothing was written."""
+class RunTakenOver(RuntimeError):
+    """Another process took the run for dead: it discarded the staged rows (before the commit) or finishes it."""
 
 
-async def _move(uow: UnitOfWork, run_id: int, orders: dict[str, list[OrderLineRecord]], actor: Actor) -> int:
-    """One transaction: the staged customers, orders, lines and their audit entries into the shop; new customers."""
+async def _commit(uow: UnitOfWork, run_id: int) -> None:
+    """From here the run goes into the shop whole; ImportRejected if another writer added one of its orders."""
     now = uow.clock.now()
     staged = StagedOrderLine.__table__
-    ours = staged.c.run_id == run_id
     async with uow:
         session = uow.session
-        # Locks the run's row first: another process's clean-up waits for the move, then finds the run alive.
-        if not await _renew(session, run_id, now, moved_at=now):
-            raise RunDiscarded("the import was taken for dead and its rows discarded; import the file again")
+        # Locks the run's row first: another process's clean-up waits for the commit, then finds the run alive.
+        last_customer = select(func.coalesce(func.max(Customer.id), 0)).scalar_subquery()
+        if not await _renew(session, run_id, now, moved_at=now, known_customers_through=last_customer):
+            raise RunTakenOver("the import was taken for dead and its rows discarded; import the file again")
         clashes = (
             await session.execute(
                 select(staged.c.row, staged.c.order_number)
                 .join(Order, Order.number == staged.c.order_number)
-                .where(ours)
+                .where(staged.c.run_id == run_id)
                 .order_by(staged.c.id)
             )
         ).all()
@@ -231,48 +239,100 @@ async def _move(uow: UnitOfWork, run_id: int, orders: dict[str, list[OrderLineRe
                 RowProblem(row, "order_number", f"order {number} was added to the shop while this file was imported")
                 for row, number in clashes
             ])
-        facts = await _fill_known_customers(session, run_id, orders)
-        created = await _insert_new_customers(session, run_id, now)
+        await uow.commit()
+
+
+async def _move(uow: UnitOfWork, run_id: int, actor: Actor) -> int:
+    """Move the committed run's orders into the shop, MOVE_ORDERS per transaction, from where it got; new customers."""
+    created = 0
+    while (moved := await _move_chunk(uow, run_id, actor)) is not None:
+        created += moved
+    return created
+
+
+async def _move_chunk(uow: UnitOfWork, run_id: int, actor: Actor) -> int | None:
+    """The run's next MOVE_ORDERS orders into the shop with their customers, lines and audit entries, in one
+    transaction: the customers it created, or None once the whole run is in.
+
+    An order someone else added since the commit stays as they wrote it; the file's is left out.
+    """
+    staged, runs = StagedOrderLine.__table__, ImportRun.__table__
+    async with uow:
+        session = uow.session
+        if not await _renew(session, run_id, uow.clock.now()):  # locks the run's row: one mover at a time
+            raise RunTakenOver("another process took the import for dead and finishes it")
+        run = (await session.execute(select(runs).where(runs.c.id == run_id))).one()
+        through = await _chunk_end(session, run_id, run.moved_through)
+        if through is None:
+            return None
+        chunk = (staged.c.run_id == run_id) & (staged.c.id > run.moved_through) & (staged.c.id <= through)
+        await session.execute(delete(staged).where(chunk, exists().where(Order.number == staged.c.order_number)))
+        facts = await _fill_known_customers(session, chunk, run.known_customers_through)
+        created = await _insert_new_customers(session, chunk, run.moved_at)
         facts += [AuditFact("customer.created", "customer", customer_id, {"source": "orders import"}) for customer_id in created]
-        await record_all(session, actor, now, facts)
-        at = literal(now, UTCDateTime())
-        first_lines = ours & staged.c.order_details.is_not(None)
-        await session.execute(
-            insert(Order.__table__).from_select(
-                ["number", "customer_id", "placed_at", "currency", "created_at"],
-                select(staged.c.order_number, Customer.id, staged.c.placed_at, staged.c.currency, at)
-                .join(Customer, Customer.email == staged.c.email)
-                .where(first_lines)
-                .order_by(staged.c.id),
-            )
-        )
-        await session.execute(
-            insert(OrderLine.__table__).from_select(
-                list(LINE_COLUMNS),
-                select(
-                    Order.id, staged.c.product_id, staged.c.quantity, staged.c.unit_price_minor, staged.c.added_tax_ppm,
-                    literal(LineStatus.BACKORDERED, OrderLine.status.type), *(literal(0, Integer()),) * 3,
-                    staged.c.placed_at, at, at,
-                )
-                .join(Order, Order.number == staged.c.order_number)
-                .where(ours)
-                .order_by(staged.c.id),
-            )
-        )
-        audit = AuditEntry.__table__
-        await session.execute(
-            insert(audit).from_select(
-                ["at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "details"],
-                select(
-                    at, literal(actor.type, audit.c.actor_type.type), literal(actor.id, String()),
-                    literal("order.imported"), literal("order"), staged.c.order_number, staged.c.order_details,
-                )
-                .where(first_lines)
-                .order_by(staged.c.id),
-            )
-        )
+        await record_all(session, actor, run.moved_at, facts)
+        await _insert_orders(session, chunk, actor, run.moved_at)
+        await _renew(session, run_id, uow.clock.now(), moved_through=through)
         await uow.commit()
     return len(created)
+
+
+async def _chunk_end(session: AsyncSession, run_id: int, moved_through: int) -> int | None:
+    """The last staged row of the run's next MOVE_ORDERS orders, or None if none is left."""
+    staged = StagedOrderLine.__table__
+    left = (staged.c.run_id == run_id) & (staged.c.id > moved_through)
+    next_order = (
+        select(staged.c.id)
+        .where(left, staged.c.order_details.is_not(None))
+        .order_by(staged.c.id)
+        .offset(MOVE_ORDERS)
+        .limit(1)
+    )
+    starts_next = (await session.execute(next_order)).scalar()
+    if starts_next is not None:
+        return starts_next - 1
+    return (await session.execute(select(func.max(staged.c.id)).where(left))).scalar()
+
+
+async def _insert_orders(session: AsyncSession, chunk: ColumnElement[bool], actor: Actor, now: datetime) -> None:
+    """The chunk's orders, their lines waiting in their SKUs' queues, and an order.imported entry for each."""
+    staged = StagedOrderLine.__table__
+    at = literal(now, UTCDateTime())
+    first_lines = chunk & staged.c.order_details.is_not(None)
+    await session.execute(
+        insert(Order.__table__).from_select(
+            ["number", "customer_id", "placed_at", "currency", "created_at"],
+            select(staged.c.order_number, Customer.id, staged.c.placed_at, staged.c.currency, at)
+            .join(Customer, Customer.email == staged.c.email)
+            .where(first_lines)
+            .order_by(staged.c.id),
+        )
+    )
+    await session.execute(
+        insert(OrderLine.__table__).from_select(
+            list(LINE_COLUMNS),
+            select(
+                Order.id, staged.c.product_id, staged.c.quantity, staged.c.unit_price_minor, staged.c.added_tax_ppm,
+                literal(LineStatus.BACKORDERED, OrderLine.status.type), *(literal(0, Integer()),) * 3,
+                staged.c.placed_at, at, at,
+            )
+            .join(Order, Order.number == staged.c.order_number)
+            .where(chunk)
+            .order_by(staged.c.id),
+        )
+    )
+    audit = AuditEntry.__table__
+    await session.execute(
+        insert(audit).from_select(
+            ["at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "details"],
+            select(
+                at, literal(actor.type, audit.c.actor_type.type), literal(actor.id, String()),
+                literal("order.imported"), literal("order"), staged.c.order_number, staged.c.order_details,
+            )
+            .where(first_lines)
+            .order_by(staged.c.id),
+        )
+    )
 
 
 # An order line as an import writes it, waiting in its SKU's queue.
@@ -283,47 +343,49 @@ LINE_COLUMNS = (
 
 
 async def _fill_known_customers(
-    session: AsyncSession, run_id: int, orders: dict[str, list[OrderLineRecord]]
+    session: AsyncSession, chunk: ColumnElement[bool], known_through: int
 ) -> list[AuditFact]:
-    """A known customer missing a phone or language gets the first one the file gives; audited."""
+    """A customer known before the run, missing a phone or language, gets the first one the file gives; audited."""
     staged = StagedOrderLine.__table__
     rows = await session.execute(
-        select(Customer.id, Customer.email, Customer.phone, Customer.language).where(
+        select(Customer.id, Customer.phone, Customer.language, staged.c.phone, staged.c.language)
+        .join(Customer, Customer.email == staged.c.email)
+        .where(
+            chunk,
+            staged.c.order_details.is_not(None),  # an order's first line gives its customer's details
+            Customer.id <= known_through,
             or_(Customer.phone.is_(None), Customer.language.is_(None)),
-            Customer.email.in_(select(staged.c.email).where(staged.c.run_id == run_id)),
         )
+        .order_by(staged.c.id)
     )
-    missing = {email: [customer_id, phone, language] for customer_id, email, phone, language in rows}
+    missing: dict[int, list[str | None]] = {}
     facts, updates = [], []
-    for lines in orders.values():
-        line = lines[0]
-        known = missing.get(line.email)
-        if known is None:
-            continue
+    for customer_id, phone, language, given_phone, given_language in rows:
+        known = missing.setdefault(customer_id, [phone, language])
         filled: dict[str, Any] = {}
-        if known[1] is None and line.phone:
-            known[1] = filled["phone"] = line.phone
-        if known[2] is None and line.language:
-            known[2] = filled["language"] = line.language
+        if known[0] is None and given_phone:
+            known[0] = filled["phone"] = given_phone
+        if known[1] is None and given_language:
+            known[1] = filled["language"] = given_language
         if filled:
-            updates.append({"customer_id": known[0]} | filled)
-            facts.append(AuditFact("customer.updated", "customer", known[0], {"filled": list(filled)}))
+            updates.append({"customer_id": customer_id} | filled)
+            facts.append(AuditFact("customer.updated", "customer", customer_id, {"filled": list(filled)}))
     customers = Customer.__table__
     await execute_in_sets(session, update(customers).where(customers.c.id == bindparam("customer_id")), updates)
     return facts
 
 
-async def _insert_new_customers(session: AsyncSession, run_id: int, now: datetime) -> list[int]:
+async def _insert_new_customers(session: AsyncSession, chunk: ColumnElement[bool], now: datetime) -> list[int]:
     """Customers the shop does not know yet, from the first line naming them; their ids in the file's order."""
     staged = StagedOrderLine.__table__
     customers = Customer.__table__
-    firsts = select(func.min(staged.c.id)).where(staged.c.run_id == run_id).group_by(staged.c.email)
+    firsts = select(func.min(staged.c.id)).where(chunk).group_by(staged.c.email)
     result = await session.execute(
         insert(customers)
         .from_select(
             ["name", "email", "phone", "language", "created_at"],
             select(staged.c.customer_name, staged.c.email, staged.c.phone, staged.c.language, literal(now, UTCDateTime()))
-            .where(staged.c.id.in_(firsts), ~exists().where(customers.c.email == staged.c.email))
+            .where(chunk, staged.c.id.in_(firsts), ~exists().where(customers.c.email == staged.c.email))
             .order_by(staged.c.id),
         )
         .returning(customers.c.id)

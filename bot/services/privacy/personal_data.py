@@ -130,7 +130,8 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         "product_id", "quantity", "unit_price_minor", "added_tax_ppm", "currency", "order_details",
     ),
     "import_runs": _all(
-        _KEEP, "id", "kind", "actor_type", "actor_id", "holder", "alive_at", "moved_at", "settled_through"
+        _KEEP, "id", "kind", "actor_type", "actor_id", "holder", "alive_at", "moved_at", "moved_through",
+        "known_customers_through", "settled_through",
     ),
     "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
     "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by", "reply_early_at"),
