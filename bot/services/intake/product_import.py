@@ -1,6 +1,6 @@
 """Products in by SKU, with their tags, substitutes and (optionally) unallocated stock: all or nothing."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,12 +9,13 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
-from bot.services.backorders.allocation import allocate_stock_of
-from bot.services.backorders.eta import REASON_STOCK_CHANGED
+from bot.services.backorders.allocation import AllocationChange, allocate_stock_of
+from bot.services.backorders.eta import REASON_STOCK_CHANGED, EtaMove
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake.import_records import (
     NO_PROGRESS,
+    BadRow,
     Batch,
     ImportProgress,
     ImportResult,
@@ -22,6 +23,7 @@ from bot.services.intake.import_records import (
 )
 from bot.services.intake.record_checks import check_batch, check_product
 from bot.services.intake.shop_lookup import (
+    LARGE_BATCH,
     REASON_LEAD_TIME_CHANGED,
     each_row_in,
     execute_in_sets,
@@ -46,28 +48,44 @@ async def import_product_records(
     """Create or update products by SKU; a record without tags, substitutes, stock or supplier leaves those as they
     are. A supplier named that the shop does not have yet is added by that name.
 
-    With `dry_run`, everything is checked and done but rolled back: the result says what would change.
+    With `dry_run`, nothing is written: a batch below LARGE_BATCH is done and rolled back, so the result says what
+    would change; a larger one is only read, and the result leaves out the stock and ETAs it would move.
     """
     checked = check_batch(batch, check_product)
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
+    async with uow.read_only():  # see shop_lookup.LARGE_BATCH
+        existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
+        current = await _substitute_skus(uow.session, [stored.id for stored in existing.values()])
+    _note_substitute_changes(records, existing, changes, current)
+    _note_stock_changes(records, existing, changes)
+    would = _result(records, existing, changes)
+    if not would.changed or (dry_run and len(records) >= LARGE_BATCH):
+        progress.rows_written(len(records))
+        return would
     async with uow:
-        session = uow.session
-        named = [(r.row, r.sku, r.substitutes or ()) for r in records] + [
-            (r.row, r.sku, r.substitutes) for r in bad_rows
-        ]
-        in_batch = {sku for _, sku, _ in named if sku}
-        existing, changes = await _stored_products(
-            session, in_batch | {sku for _, _, subs in named for sku in subs}, {r.sku: r for r in records}
-        )
-        problems += _substitute_problems(named, set(existing) | in_batch)
-        if problems:
-            raise ImportRejected(problems)
+        existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
         result = await _write_products(uow, records, existing, changes, actor)
         await notify_stock_and_eta_changes(uow, result.allocations, result.eta_moves)
         progress.rows_written(len(records))
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
             await uow.commit()
     return result
+
+
+async def _checked_against_shop(
+    session: AsyncSession, records: Sequence[ProductRecord], bad_rows: Sequence[BadRow], problems: Sequence[RowProblem]
+) -> tuple[dict[str, "_StoredProduct"], "Changes"]:
+    """The products of the records in the shop and how the records change their fields; ImportRejected with every
+    problem found."""
+    named = [(r.row, r.sku, r.substitutes or ()) for r in records] + [(r.row, r.sku, r.substitutes) for r in bad_rows]
+    in_batch = {sku for _, sku, _ in named if sku}
+    existing, changes = await _stored_products(
+        session, in_batch | {sku for _, _, subs in named for sku in subs}, {r.sku: r for r in records}
+    )
+    problems = [*problems, *_substitute_problems(named, set(existing) | in_batch)]
+    if problems:
+        raise ImportRejected(problems)
+    return existing, changes
 
 
 def _substitute_problems(named: list[tuple[int, str | None, tuple[str, ...]]], known: set[str]) -> list[RowProblem]:
@@ -176,8 +194,9 @@ async def _write_products(
         ],
     )
     plan = _Plan(records, existing, ids, changes, now)
-    await _write_substitutes(session, plan)
-    await _write_stock(session, plan)
+    current = await _substitute_skus(session, [stored.id for stored in existing.values()])
+    await _write_substitutes(session, plan, _note_substitute_changes(records, existing, changes, current))
+    await _write_stock(session, plan, _note_stock_changes(records, existing, changes))
 
     # Generated as they are written, so a whole store's audit trail is never in memory at once.
     await record_all(session, actor, now, _audit_facts(plan))
@@ -192,13 +211,23 @@ async def _write_products(
         session, uow.clock, actor, [ids[given.sku] for given in records if "available" in changes.get(given.sku, {})]
     )
     moves = await recompute_for_reasons(session, uow.clock, uow.policy, reasons)
+    return _result(records, existing, changes, tuple(allocations), moves)
+
+
+def _result(
+    records: Sequence[ProductRecord],
+    existing: dict[str, "_StoredProduct"],
+    changes: Changes,
+    allocations: tuple[AllocationChange, ...] = (),
+    eta_moves: tuple[EtaMove, ...] = (),
+) -> ImportResult:
     return ImportResult(
         kind="products",
-        created=tuple(given.sku for given in new),
+        created=tuple(given.sku for given in records if given.sku not in existing),
         updated=tuple(given.sku for given in records if changes.get(given.sku)),
         unchanged=tuple(given.sku for given in records if given.sku in existing and not changes.get(given.sku)),
-        allocations=tuple(allocations),
-        eta_moves=moves,
+        allocations=allocations,
+        eta_moves=eta_moves,
     )
 
 
@@ -252,17 +281,24 @@ def _audit_facts(plan: _Plan) -> Iterator[AuditFact]:
             yield AuditFact("product.updated", "product", given.sku, {"changes": changed})
 
 
-async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
-    """New products get a stock row; a known product's count changes only when the record gives one."""
-    existing, ids, changes, now = plan.existing, plan.ids, plan.changes, plan.now
+def _note_stock_changes(
+    records: Sequence[ProductRecord], existing: dict[str, "_StoredProduct"], changes: Changes
+) -> list[ProductRecord]:
+    """The records of known products whose stock count changes, noted in `changes`; those with a stock row first."""
     counted = []
-    for given in plan.records:
+    for given in records:
         stored = existing.get(given.sku)
         if stored is None or given.available is None or given.available == stored.available:
             continue
         changes.setdefault(given.sku, {})["available"] = [stored.available, given.available]
         if stored.available is not None:
-            counted.append({"stocked": ids[given.sku], "available": given.available, "updated_at": now})
+            counted.append(given)
+    return counted
+
+
+async def _write_stock(session: AsyncSession, plan: _Plan, counted: list[ProductRecord]) -> None:
+    """New products get a stock row; a known product's count changes only when the record gives one."""
+    existing, ids, now = plan.existing, plan.ids, plan.now
     added = (
         (ids[given.sku], given.available or 0, now)
         for given in plan.records
@@ -270,33 +306,47 @@ async def _write_stock(session: AsyncSession, plan: _Plan) -> None:
     )
     await insert_rows(session, StockLevel.__table__, ("product_id", "available", "updated_at"), added)
     stock = StockLevel.__table__
-    await execute_in_sets(session, update(stock).where(stock.c.product_id == bindparam("stocked")), counted)
+    await execute_in_sets(
+        session,
+        update(stock).where(stock.c.product_id == bindparam("stocked")),
+        [{"stocked": ids[given.sku], "available": given.available, "updated_at": now} for given in counted],
+    )
 
 
-async def _write_substitutes(session: AsyncSession, plan: _Plan) -> None:
-    """Replace the substitutes of every product whose list the records change, best first."""
-    existing, ids, changes, records = plan.existing, plan.ids, plan.changes, plan.records
-    current = await _substitute_skus(session, [stored.id for stored in existing.values()])
-    replaced: list[int] = []
-    rows: list[dict[str, Any]] = []
+def _note_substitute_changes(
+    records: Sequence[ProductRecord],
+    existing: dict[str, "_StoredProduct"],
+    changes: Changes,
+    current: dict[int, list[str]],
+) -> list[ProductRecord]:
+    """The records whose substitutes replace their product's list (`current`, by product id); a known product's
+    change noted in `changes`."""
+    replacing = []
     for given in records:
-        product_id = ids[given.sku]
-        before = current.get(product_id, [])
+        stored = existing.get(given.sku)
+        before = current.get(stored.id, []) if stored is not None else []
         if given.substitutes is None or list(given.substitutes) == before:
             continue
-        replaced.append(product_id)
-        rows += [
-            {"product_id": product_id, "substitute_id": ids[sku], "rank": rank}
-            for rank, sku in enumerate(given.substitutes)
-        ]
-        if given.sku in existing:
+        replacing.append(given)
+        if stored is not None:
             changes.setdefault(given.sku, {})["substitutes"] = [before, list(given.substitutes)]
+    return replacing
+
+
+async def _write_substitutes(session: AsyncSession, plan: _Plan, replacing: list[ProductRecord]) -> None:
+    """Replace the substitutes of these products, best first."""
+    ids = plan.ids
     table = ProductSubstitute.__table__
     await execute_in_sets(
         session,
         delete(table).where(table.c.product_id == bindparam("replaced")),
-        [{"replaced": product_id} for product_id in replaced],
+        [{"replaced": ids[given.sku]} for given in replacing],
     )
+    rows = [
+        {"product_id": ids[given.sku], "substitute_id": ids[sku], "rank": rank}
+        for given in replacing
+        for rank, sku in enumerate(given.substitutes or ())
+    ]
     await execute_in_sets(session, insert(ProductSubstitute), rows)
 
 

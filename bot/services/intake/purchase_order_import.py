@@ -1,7 +1,7 @@
 """Supplier purchase orders in by reference: added, moved, resized or cancelled, then the ETAs they feed
 recomputed. All or nothing."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.audit import Actor, AuditFact, record_all
 from bot.services.backorders.eta import (
     REASON_PURCHASE_ORDER_ADDED,
+    EtaMove,
     REASON_PURCHASE_ORDER_CANCELLED,
     REASON_PURCHASE_ORDER_MOVED,
 )
@@ -19,6 +20,7 @@ from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake.import_records import (
     NO_PROGRESS,
+    BadRow,
     Batch,
     ImportProgress,
     ImportResult,
@@ -26,6 +28,7 @@ from bot.services.intake.import_records import (
 )
 from bot.services.intake.record_checks import check_batch, check_purchase_order
 from bot.services.intake.shop_lookup import (
+    LARGE_BATCH,
     REASON_PURCHASE_ORDERS_IMPORTED,
     execute_in_sets,
     note_reason,
@@ -49,31 +52,49 @@ async def import_purchase_order_records(
 ) -> ImportResult:
     """Add, move, resize or cancel supplier purchase orders by reference, then recompute the ETAs they feed.
 
-    With `dry_run`, everything is checked and done but rolled back: the result says what would change.
+    With `dry_run`, nothing is written: a batch below LARGE_BATCH is done and rolled back, so the result says what
+    would change; a larger one is only read, and the result leaves out the ETAs it would move.
     """
     today = uow.clock.today()
     checked = check_batch(batch, lambda given, problems: check_purchase_order(given, problems, today))
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
+    async with uow.read_only():  # see shop_lookup.LARGE_BATCH
+        products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
+    would = _plan(records, products, existing, {}, uow.clock.now()).result(())
+    if not would.changed or (dry_run and len(records) >= LARGE_BATCH):
+        progress.rows_written(len(records))
+        return would
     async with uow:
-        session = uow.session
-        named = [(po.row, po.sku) for po in records] + [(bad.row, bad.sku) for bad in bad_rows]
-        products = await _products_by_sku(session, {sku for _, sku in named if sku})
-        problems += unknown_skus(named, products)
-        existing = await _purchase_orders_by_reference(session, {po.reference for po in records})
-        for po in records:
-            if po.sku in products and po.reference in existing:
-                problems += [
-                    RowProblem(po.row, column, reason)
-                    for column, reason in _purchase_order_conflicts(existing[po.reference], po)
-                ]
-        if problems:
-            raise ImportRejected(problems)
+        products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
         result = await _write_purchase_orders(uow, records, products, existing, actor)
         await notify_stock_and_eta_changes(uow, moves=result.eta_moves)
         progress.rows_written(len(records))
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
             await uow.commit()
     return result
+
+
+async def _checked_against_shop(
+    session: AsyncSession,
+    records: Sequence[PurchaseOrderRecord],
+    bad_rows: Sequence[BadRow],
+    problems: Sequence[RowProblem],
+) -> tuple[dict[str, tuple[int, int | None]], dict[str, "_StoredPurchaseOrder"]]:
+    """The products by SKU and the purchase orders already in the shop; ImportRejected with every problem found."""
+    problems = list(problems)
+    named = [(po.row, po.sku) for po in records] + [(bad.row, bad.sku) for bad in bad_rows]
+    products = await _products_by_sku(session, {sku for _, sku in named if sku})
+    problems += unknown_skus(named, products)
+    existing = await _purchase_orders_by_reference(session, {po.reference for po in records})
+    for po in records:
+        if po.sku in products and po.reference in existing:
+            problems += [
+                RowProblem(po.row, column, reason)
+                for column, reason in _purchase_order_conflicts(existing[po.reference], po)
+            ]
+    if problems:
+        raise ImportRejected(problems)
+    return products, existing
 
 
 async def _products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, tuple[int, int | None]]:
@@ -166,28 +187,50 @@ class _Writes:
     unchanged: list[str] = field(default_factory=list)
     reasons: dict[int, str] = field(default_factory=dict)
 
+    def result(self, eta_moves: tuple[EtaMove, ...]) -> ImportResult:
+        return ImportResult(
+            kind="purchase-orders",
+            created=tuple(self.created),
+            updated=tuple(self.updated),
+            cancelled=tuple(self.cancelled),
+            unchanged=tuple(self.unchanged),
+            eta_moves=eta_moves,
+        )
+
+
+def _plan(
+    records: Sequence[PurchaseOrderRecord],
+    products: dict[str, tuple[int, int | None]],
+    existing: dict[str, _StoredPurchaseOrder],
+    supplier_ids: dict[str, int],
+    now: datetime,
+) -> _Writes:
+    """What the records write; a supplier missing from `supplier_ids` (not added yet) is written as None."""
+    writes = _Writes()
+    for given in records:
+        stored = existing.get(given.reference)
+        if stored is None:
+            product_id, default_supplier_id = products[given.sku]
+            supplier_id = default_supplier_id if given.supplier is None else supplier_ids.get(given.supplier)
+            _add(writes, given, product_id, supplier_id, now)
+        elif stored.status != PurchaseOrderStatus.OPEN:
+            writes.unchanged.append(given.reference)
+        else:
+            _change(writes, stored, given, supplier_ids, now)
+    return writes
+
 
 async def _write_purchase_orders(
     uow: UnitOfWork,
-    records: list[PurchaseOrderRecord],
+    records: Sequence[PurchaseOrderRecord],
     products: dict[str, tuple[int, int | None]],
     existing: dict[str, _StoredPurchaseOrder],
     actor: Actor,
 ) -> ImportResult:
     """Insert new purchase orders and update changed ones as sets; recompute ETAs once per SKU concerned."""
     session, now = uow.session, uow.clock.now()
-    writes = _Writes()
     supplier_ids = await _supplier_ids(session, records, existing, actor, now)
-    for given in records:
-        stored = existing.get(given.reference)
-        if stored is None:
-            product_id, default_supplier_id = products[given.sku]
-            supplier_id = default_supplier_id if given.supplier is None else supplier_ids[given.supplier]
-            _add(writes, given, product_id, supplier_id, now)
-        elif stored.status != PurchaseOrderStatus.OPEN:
-            writes.unchanged.append(given.reference)
-        else:
-            _change(writes, stored, given, supplier_ids, now)
+    writes = _plan(records, products, existing, supplier_ids, now)
     await insert_rows(session, PurchaseOrder.__table__, _ADDED_COLUMNS, writes.added)
     table = PurchaseOrder.__table__
     await execute_in_sets(session, update(table).where(table.c.id == bindparam("purchase_order_id")), writes.changed)
@@ -202,15 +245,7 @@ async def _write_purchase_orders(
         writes.moved,
     )
     await record_all(session, actor, now, writes.facts)
-    moves = await recompute_for_reasons(session, uow.clock, uow.policy, writes.reasons)
-    return ImportResult(
-        kind="purchase-orders",
-        created=tuple(writes.created),
-        updated=tuple(writes.updated),
-        cancelled=tuple(writes.cancelled),
-        unchanged=tuple(writes.unchanged),
-        eta_moves=moves,
-    )
+    return writes.result(await recompute_for_reasons(session, uow.clock, uow.policy, writes.reasons))
 
 
 async def _supplier_ids(
@@ -282,7 +317,7 @@ def _change(
         values["expected_on"] = given.expected_on
     if given.supplier is not None and stored.supplier != given.supplier:
         changes["supplier"] = [stored.supplier, given.supplier]
-        values["supplier_id"] = supplier_ids[given.supplier]
+        values["supplier_id"] = supplier_ids.get(given.supplier)
     if not changes:
         writes.unchanged.append(given.reference)
         return

@@ -25,6 +25,11 @@ REASON_ORDERS_IMPORTED = "orders_imported"
 REASON_LEAD_TIME_CHANGED = "lead_time_changed"
 REASON_PURCHASE_ORDERS_IMPORTED = "purchase_orders_imported"
 
+# Products and purchase orders are first checked in a read-only transaction, beside the bot's writers: a refused
+# file, or one that changes nothing, never takes the write lock. A dry run of a batch this large stops there and
+# leaves out the stock and ETAs it would move; a smaller one is done and rolled back, which tells them too.
+LARGE_BATCH = 5000
+
 _LOOKUP_CHUNK = 10_000  # keys per lookup: bounds the key parameter and the rows held at once
 WRITE_CHUNK = 2000  # rows per executemany: bounded memory for the statement's parameters
 
