@@ -1,6 +1,6 @@
 """The shared flood limit's statements: turns booked on each lane's grid and each chat's next free time, on
-PostgreSQL's clock (flood_claim_turns, migrations 0018 and 0024), a reply taking over the first outbox turn not yet
-started (flood_claim_reply_turn, 0024), moving a lane's turns back after a late send, a 429's pause for every lane,
+PostgreSQL's clock (flood_claim_turns, migrations 0018 and 0024), a chat held after a late send, a reply taking over the first outbox turn after
+the last one started (flood_claim_reply_turn and flood_start_turn, 0024 and 0027), moving a lane's turns back after a late send, a 429's pause for every lane,
 and forgetting idle chats.
 
 Each runs as one statement in autocommit: the caller passes a connection of an engine set to AUTOCOMMIT.
@@ -20,7 +20,7 @@ _CLAIM_TURNS = text(
 _CLAIM_REPLY_TURN = text(
     "SELECT wait, reserved, db_now, early FROM flood_claim_reply_turn(:lane, :chat, :gap, :interval, :catch_up, :early, :window)"
 )
-_START_TURN = text("DELETE FROM flood_turns WHERE id = :turn_id RETURNING at, extract(epoch from clock_timestamp())")
+_START_TURN = text("SELECT at, db_now FROM flood_start_turn(:turn_id)")
 _PAUSE = text(
     "UPDATE flood_lanes SET paused_until = GREATEST(paused_until, extract(epoch from clock_timestamp()) + :seconds)"
 )
@@ -33,6 +33,9 @@ _PUSH_BACK = text("""
                          ELSE extract(epoch from clock_timestamp()) END
     WHERE lane = :lane
 """)
+_HOLD_CHAT = text(
+    "UPDATE flood_chats SET free_at = GREATEST(free_at, extract(epoch from clock_timestamp()) + :gap) WHERE chat_id = :chat"
+)
 _FORGET_CHATS = text("DELETE FROM flood_chats WHERE free_at < extract(epoch from clock_timestamp()) - 60")
 _FORGET_TURNS = text("DELETE FROM flood_turns WHERE at < extract(epoch from clock_timestamp()) - 60")
 
@@ -78,7 +81,7 @@ async def claim_turns(
 async def claim_reply_turn(
     connection: AsyncConnection, lane: str, chat: tuple[int, float], grid: Grid, early: float, window: float
 ) -> Turn:
-    """A reply's turn: the lane's first displaceable turn not yet started, taken over, or else the lane's next. The reply
+    """A reply's turn: the lane's first displaceable turn after the last one started, taken over, or else the lane's next. The reply
     may go `early` before it, once in any `window` seconds of turns; the later turns move on by a spacing less that."""
     chat_id, gap = chat
     result = await connection.execute(_CLAIM_REPLY_TURN, {
@@ -90,7 +93,10 @@ async def claim_reply_turn(
 
 
 async def start_turn(connection: AsyncConnection, turn_id: int) -> tuple[float, float] | None:
-    """A displaceable turn's sender starts it: (when it is due now, the database's now), None if it was forgotten."""
+    """A displaceable turn's sender starts it: (when it is due now, the database's now), None if it was forgotten.
+
+    From then on no reply takes over this turn or any before it: a turn that has started cannot move, so one moved
+    on from before it would land on it."""
     row = (await connection.execute(_START_TURN, {"turn_id": turn_id})).one_or_none()
     return None if row is None else (float(row[0]), float(row[1]))
 
@@ -105,6 +111,11 @@ async def push_back_turns(connection: AsyncConnection, lane: str, seconds: float
     move back by as much, less what they were moved back since it was booked (moves do not add up: each late send
     needs the turns a second after it that far back, and one move serves them all)."""
     await connection.execute(_PUSH_BACK, {"lane": lane, "seconds": seconds, "booked_at": booked_at})
+
+
+async def hold_chat(connection: AsyncConnection, chat_id: int, gap: float) -> None:
+    """A message to the chat went (or was answered) late: its next one waits a whole `gap` from now."""
+    await connection.execute(_HOLD_CHAT, {"chat": chat_id, "gap": gap})
 
 
 async def forget_idle_chats(connection: AsyncConnection) -> None:

@@ -819,6 +819,8 @@ class FloodLane(Base):
     pushed_by: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
     # The turn of the last reply that went before its turn (db/flood_limit.py, claim_reply_turn).
     reply_early_at: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
+    # The latest outbox turn a sender has started: a reply takes over only turns after it (db/flood_limit.py).
+    last_started_at: Mapped[float] = mapped_column(Float, default=0, server_default=text("0"))
 
 
 class FloodChat(Base):
@@ -835,8 +837,8 @@ class FloodChat(Base):
 
 class FloodTurn(Base):
     """An outbox turn booked on the shared flood limit and not yet started: a reply may take it over, moving it and
-    every later one on (db/flood_limit.py). Its sender deletes it as it starts; one left by a process that died goes
-    a minute on."""
+    every later one on (db/flood_limit.py). Its sender deletes it as it starts, recording it as the lane's last
+    started; one left by a process that died goes a minute on."""
 
     __tablename__ = "flood_turns"
     __table_args__ = (Index("ix_flood_turns_lane_at", "lane", "at"),)

@@ -16,18 +16,21 @@ excess, before the turns a second on, which it could bunch with, are booked (a s
 once, and again by what its answer adds). So a loaded machine sends more slowly rather than into 429s. Outbox turns
 are booked at most OUTBOX_HORIZON ahead, so a process that dies leaves a fraction of a second unused.
 
-Replies are meant not to queue behind those booked turns: a reply may take over the first outbox turn not yet
-started, which moves on with every later one (its sender starts it a round trip before it is due, START_AHEAD at least, learning when it
-is due now). The room the grid leaves beyond ON_TIME (and SPARE) lets the reply go that much before the turn it took,
-once in any window's worth of turns, and the turns after it move on by only the rest of a spacing: at 30/s a reply
-waits at most about 29 ms for its turn (37 ms without the head start), and costs the outbox 26 ms of sending time
-rather than a whole 34 ms spacing. That is switched off (REPLIES_TAKE_OVER_TURNS): with it, the end-to-end test of
-three serving and two sending processes drew one 429 in most runs, a second send about a millisecond after a turn's
-own, so a reply books the lane's next free turn and waits behind at most OUTBOX_HORIZON of the outbox.
+Replies do not queue behind those booked turns: a reply takes over the first outbox turn after the last one a sender
+has started, which moves on with every later one (its sender starts it a round trip before it is due, START_AHEAD at
+least, learning when it is due now). A started turn cannot move, and senders in different processes start theirs at
+different leads, so a reply never takes a turn before one already started: moved on, it would land on it (this drew
+one 429 in most runs of the end-to-end test of three serving and two sending processes, two sends a millisecond apart,
+until starting a turn was recorded on the lane). The room the grid leaves beyond ON_TIME (and SPARE) lets the reply
+go that much before the turn it took, once in any window's worth of turns, and the turns after it move on by only the
+rest of a spacing: at 30/s a reply waits at most about 29 ms for its turn (37 ms without the head start), and costs
+the outbox 26 ms of sending time rather than a whole 34 ms spacing.
 
 The same call keeps each chat's one message a second (a group's twenty a minute) across processes, for replies as
 much as for outbox messages: a reply to a chat another process just wrote to waits for the chat's next free time;
-an outbox message waits too, or goes back to the queue (ChatBusy). After a 429 every process pauses.
+an outbox message waits too, or goes back to the queue (ChatBusy). A send that starts, or is answered, more than
+LATE_FOR_CHAT after its turn holds its chat a whole gap from then, as its chat's next message was booked a gap after
+the turn, not after the moment Telegram saw this one. After a 429 every process pauses.
 
 SQLite is one machine's database with one process writing, where FloodControl alone keeps the limit.
 """
@@ -59,6 +62,7 @@ from db.flood_limit import (
     claim_reply_turn,
     claim_turns,
     forget_idle_chats,
+    hold_chat,
     pause_every_lane,
     push_back_turns,
     start_turn,
@@ -69,10 +73,11 @@ log = logging.getLogger(__name__)
 # Seconds added to a chat's gap, so a send still arrives a full gap after the one before it however the way
 # to Telegram jitters.
 CHAT_GAP_MARGIN = 0.1
+# Seconds after its turn a send may start, or its answer come back, before the chat's next message is held a whole
+# gap from then: booked a gap after the turn, it could otherwise reach Telegram within a second of this one.
+LATE_FOR_CHAT = CHAT_GAP_MARGIN / 2
 # Seconds after its turn a send's answer may come back; see the module's docstring for why no more.
 ON_TIME = 0.010
-# Whether a reply may take over an outbox turn not yet started; off until the extra send it can cause is found.
-REPLIES_TAKE_OVER_TURNS = False
 # Seconds behind the clock the grid is kept rather than started afresh: a sender that asks that late still sends
 # on its turn, within ON_TIME once the round trip is counted.
 CATCH_UP = 0.003
@@ -139,6 +144,7 @@ class _Booking:
 class _TurnPermit(_Permit):
     """A send on a booked turn, held until its answer comes back."""
 
+    chat_id: int = 0
     lane: Lane = Lane.STANDARD
     booking: _Booking = _Booking(0.0, 0.0)
 
@@ -225,15 +231,19 @@ class SharedFloodControl(FloodControl):
                 booking = await self._start_turn(booking)  # a reply may have taken it over and moved it on
             await self._sleep_until(booking.at - booking.early)
             self._push_back_if_late(booked_lane, booking)  # started late: the turns a second on move back at once
+            if self._monotonic() - booking.at > LATE_FOR_CHAT:
+                await self._run(hold_chat, chat_id, chat_gap(chat_id))
             # Counted in this process's windows too; the spacing was the database's.
             permit = self._start(self._monotonic(), chat_id, lane, interactive=True)
-            return _TurnPermit(permit.windows, lane=booked_lane, booking=booking)
+            return _TurnPermit(permit.windows, chat_id=chat_id, lane=booked_lane, booking=booking)
 
     def _finish(self, permit: _Permit) -> None:
         if not permit.finished and isinstance(permit, _TurnPermit):
             # Telegram saw the send somewhere before its answer came back: an answer later than ON_TIME after the
             # turn may mean it arrived that late, however promptly it started.
             self._push_back_if_late(permit.lane, permit.booking)
+            if self._monotonic() - permit.booking.at > LATE_FOR_CHAT:
+                self._in_background(self._run(hold_chat, permit.chat_id, chat_gap(permit.chat_id)))
         super()._finish(permit)
 
     def _push_back_if_late(self, lane: Lane, booking: _Booking) -> None:
@@ -261,7 +271,7 @@ class SharedFloodControl(FloodControl):
         return Lane.STANDARD if interactive or lane not in self._intervals else lane
 
     async def _claim_for_reply(self, chat_id: int) -> tuple[Turn, _Booking]:
-        """The first outbox turn not yet started, taken over, or the lane's next."""
+        """The first outbox turn after the last one started, taken over, or the lane's next."""
         grid = Grid(self._intervals[Lane.STANDARD], CATCH_UP, 0.0)
         chat = (chat_id, chat_gap(chat_id))
         turn = await self._ask(claim_reply_turn, Lane.STANDARD.value, chat, grid, self._reply_early, self._reply_window)
@@ -316,7 +326,7 @@ class SharedFloodControl(FloodControl):
         grid = Grid(self._intervals[lane], CATCH_UP, horizon)
         # Replies take over the standard lane's outbox turns; the paid lane's are the broadcast's alone.
         chat_gaps = [(chat, chat_gap(chat)) for chat in chats]
-        turns = await self._ask(claim_turns, lane.value, chat_gaps, grid, displaceable=REPLIES_TAKE_OVER_TURNS and lane is Lane.STANDARD)
+        turns = await self._ask(claim_turns, lane.value, chat_gaps, grid, displaceable=lane is Lane.STANDARD)
         return [(turn, self._booking(turn)) for turn in turns]
 
     async def _ask(self, statement: Callable[..., Awaitable[Any]], *arguments: Any, **options: Any) -> Any:

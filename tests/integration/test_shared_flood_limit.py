@@ -18,6 +18,11 @@ from db.flood_limit import Grid, claim_reply_turn, claim_turns, start_turn
 RATE = 30
 
 
+def due_at(seconds: float) -> object:
+    """A time on the database's clock, seconds since the epoch: approx's relative tolerance there would be half an hour."""
+    return pytest.approx(seconds, abs=0.001)
+
+
 @pytest.fixture
 async def engines(engine: AsyncEngine, database_url: str, is_postgres: bool) -> AsyncIterator[list[AsyncEngine]]:
     """Three processes' engines on the one database."""
@@ -76,10 +81,29 @@ async def test_a_reply_takes_over_the_first_outbox_turn_not_yet_started_and_move
         again = await claim_reply_turn(bot, "standard", (8, 1.1), grid, early=0.6, window=30.0)
 
         # The first turn not yet due, with a head start; the second reply's has none (the window's room is spent).
-        assert (reply.reserved, reply.db_now + reply.wait, reply.early) == (True, pytest.approx(due[1]), 0.6)
-        assert (again.reserved, again.db_now + again.wait, again.early) == (True, pytest.approx(due[1] + 0.4), 0.0)
+        assert (reply.reserved, reply.db_now + reply.wait, reply.early) == (True, due_at(due[1]), 0.6)
+        assert (again.reserved, again.db_now + again.wait, again.early) == (True, due_at(due[1] + 0.4), 0.0)
         started = [await start_turn(outbox, turn.turn_id) for turn in booked if turn.turn_id is not None]
-    assert [at for at, _ in started] == pytest.approx([due[0], due[1] + 1.4, due[2] + 1.4])
+    assert [at for at, _ in started] == [due_at(due[0]), due_at(due[1] + 1.4), due_at(due[2] + 1.4)]
+
+
+async def test_a_reply_never_takes_a_turn_before_one_already_started(engines: list[AsyncEngine]) -> None:
+    # Senders in different processes start their turns at different leads, so a later turn can start first. Moved
+    # on by a reply, the earlier turn would land on the started one, which cannot move: two sends at once, a 429.
+    grid = Grid(interval=1.0, catch_up=0.0, horizon=10.0)
+    autocommit = [engine.execution_options(isolation_level="AUTOCOMMIT") for engine in engines]
+    async with autocommit[0].connect() as first, autocommit[1].connect() as second, autocommit[2].connect() as bot:
+        booked = await claim_turns(first, "standard", [(chat, 1.1) for chat in (1, 2, 3)], grid, displaceable=True)
+        due = [turn.db_now + turn.wait for turn in booked]
+        ids = [turn.turn_id for turn in booked]
+        assert None not in ids
+        early_start = await start_turn(second, ids[2])  # the last turn's process starts it ahead of the others
+
+        reply = await claim_reply_turn(bot, "standard", (9, 1.1), grid, early=0.0, window=30.0)
+
+        late_starts = [await start_turn(first, turn_id) for turn_id in ids[:2]]
+    assert reply.reserved and reply.db_now + reply.wait == due_at(due[2] + 1.0)
+    assert [at for at, _ in [*late_starts, early_start]] == [due_at(at) for at in due]  # no booked turn moved
 
 
 async def test_an_outbox_message_waits_for_a_chat_another_process_just_answered(engines: list[AsyncEngine]) -> None:
@@ -102,6 +126,19 @@ async def test_replies_to_one_chat_from_two_processes_keep_to_its_one_message_a_
     # A customer's double tap answered by two processes: Telegram counts one message a second in the chat.
     await asyncio.gather(send(first, 77, starts, interactive=True), send(second, 77, starts, interactive=True))
     assert max(starts) - min(starts) >= 1.0
+
+
+async def test_a_reply_answered_late_holds_its_chat_a_whole_second_from_then(engines: list[AsyncEngine]) -> None:
+    first, second = shared(engines[0]), shared(engines[1])
+    # Telegram saw the first answer somewhere before its slow request came back, so the chat's next message, from
+    # whichever process, waits a second from then rather than from the turn.
+    async with first.sending(55, Lane.STANDARD, interactive=True):
+        await asyncio.sleep(0.4)
+    answered = time.monotonic()
+    await asyncio.sleep(0.05)  # the customer reads it and taps again
+    starts: list[float] = []
+    await send(second, 55, starts, interactive=True)
+    assert starts[0] - answered >= 1.0
 
 
 async def test_a_429_pauses_every_process(engines: list[AsyncEngine]) -> None:

@@ -134,7 +134,7 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         "known_customers_through", "settled_through",
     ),
     "job_leases": _all(_KEEP, "name", "holder", "expires_at", "last_run_on"),
-    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by", "reply_early_at"),
+    "flood_lanes": _all(_KEEP, "lane", "next_turn_at", "paused_until", "pushed_at", "pushed_by", "reply_early_at", "last_started_at"),
     # A chat id with the second its next message may go; deleted a minute later by the senders themselves.
     "flood_chats": _all(_KEEP, "chat_id", "free_at"),
     # An outbox turn booked for a chat, deleted as it is sent (or a minute later, if its sender died).
