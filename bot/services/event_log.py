@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.added_tax import with_added_tax
@@ -314,19 +314,26 @@ async def read_events(
     """The events after the cursor, oldest first, of the given types (`line.*` names a family); at most `limit`."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidFeedQuery("limit", f"must be between 1 and {MAX_PAGE}")
+    query = events_after(after, limit, Event)
+    if types:
+        query = query.where(type_filter(types))
+    async with uow.read_only():
+        events = [_view(event) for event in (await uow.session.scalars(query)).all()]
+    return EventPage(events, events[-1].cursor if events else after)
+
+
+def events_after(after: FeedCursor | None, limit: int, *columns: Any) -> Select[Any]:
+    """The events past the cursor, oldest first, at most `limit`: only those of settled transactions, so a consumer
+    reading page after page never skips one that commits late."""
     query = (
-        select(Event)
+        select(*columns)
         .where(Event.transaction_number < settled_transaction_bound())
         .order_by(Event.transaction_number, Event.id)
         .limit(limit)
     )
     if after is not None:
         query = query.where(tuple_(Event.transaction_number, Event.id) > tuple_(after.transaction_number, after.event_id))
-    if types:
-        query = query.where(type_filter(types))
-    async with uow.read_only():
-        events = [_view(event) for event in (await uow.session.scalars(query)).all()]
-    return EventPage(events, events[-1].cursor if events else after)
+    return query
 
 
 def type_filter(types: Sequence[str]) -> ColumnElement[bool]:

@@ -10,21 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 
 from bot.services.added_tax import without_added_tax
 from bot.services.audit import Actor, record
 from bot.services.connectors.connections import ConnectionConfig
 from bot.services.connectors.store_links import Link, links_by_our_key
 from bot.services.connectors.store_records import WriteBackRequest, WriteBackResult
-from bot.services.event_log import EventType
+from bot.services.event_log import EventType, FeedCursor, events_after
 from bot.services.fulfilment.refunds import mark_refund_paid
 from bot.services.connectors.store_sync import store_actor
 from bot.services.errors import DomainError
 from bot.services.retry_schedule import claim_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, StoreConnection, StoreWriteBack, StoreWriteBackStatus
-from db.transaction_order import settled_transaction_bound
 
 RETRY_AFTER = (
     tuple(timedelta(seconds=seconds) for seconds in (30, 120, 600, 1800))
@@ -54,18 +53,9 @@ async def fan_out_write_backs(uow: UnitOfWork, connection_id: int, limit: int = 
         connection = await session.get(StoreConnection, connection_id, with_for_update=True)
         if connection is None:
             return 0
-        after = (connection.fanned_out_transaction, connection.fanned_out_event)
-        events = (
-            await session.execute(
-                select(Event.id, Event.transaction_number, Event.type, Event.order_number, Event.payload)
-                .where(
-                    Event.transaction_number < settled_transaction_bound(),
-                    tuple_(Event.transaction_number, Event.id) > tuple_(*after),
-                )
-                .order_by(Event.transaction_number, Event.id)
-                .limit(limit)
-            )
-        ).all()
+        after = FeedCursor(connection.fanned_out_transaction, connection.fanned_out_event)
+        columns = (Event.id, Event.transaction_number, Event.type, Event.order_number, Event.payload)
+        events = (await session.execute(events_after(after, limit, *columns))).all()
         if not events:
             return 0
         rows = [

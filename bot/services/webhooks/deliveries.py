@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 
 from bot.i18n import N_
-from bot.services.event_log import type_filter
+from bot.services.event_log import FeedCursor, events_after, type_filter
 from bot.services.retry_schedule import attempts_so_far, book_attempts, claim_in_turn, next_attempt_at
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Event, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointStatus
-from db.transaction_order import settled_transaction_bound
 from db.types import MAX_ROW_ID
 
 # After the first attempt fails: the Standard Webhooks schedule, 27 hours and a half in all.
@@ -102,18 +101,9 @@ async def fan_out(uow: UnitOfWork, endpoint_id: int, limit: int = FAN_OUT_PAGE) 
         endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
         if endpoint is None or endpoint.status is not WebhookEndpointStatus.ACTIVE:
             return 0
-        after = (endpoint.fanned_out_transaction, endpoint.fanned_out_event)
-        events = (
-            await session.execute(
-                select(Event.id, Event.transaction_number, Event.type, Event.order_number)
-                .where(
-                    Event.transaction_number < settled_transaction_bound(),
-                    tuple_(Event.transaction_number, Event.id) > tuple_(*after),
-                )
-                .order_by(Event.transaction_number, Event.id)
-                .limit(limit)
-            )
-        ).all()
+        after = FeedCursor(endpoint.fanned_out_transaction, endpoint.fanned_out_event)
+        columns = (Event.id, Event.transaction_number, Event.type, Event.order_number)
+        events = (await session.execute(events_after(after, limit, *columns))).all()
         if not events:
             return 0
         wanted = _wanted(endpoint.event_types)
