@@ -57,7 +57,7 @@ async def test_the_serve_loop_applies_webhooks_writes_back_and_reconciles(
             )
         )[0]
         await cancel_line(web_deps.uow(), customer_id, line_id, Actor.customer(customer_id))
-        ben = next(order for order in woo_stocked.orders.values() if order["number"] == "1002")
+        ben = woo_stocked.order_by_number("1002")
 
         async def refunded() -> bool:
             return bool(woo_stocked.refunds.get(ben["id"])) and bool(woo_stocked.notes.get(ben["id"]))

@@ -87,7 +87,7 @@ async def test_a_bad_signature_is_refused_and_a_replay_queued_once(
     hooked: str, woo_stocked: FakeWooCommerce, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     order = next(iter(woo_stocked.orders.values()))
-    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    hook_id = woo_stocked.webhook_id("order.updated")
     body = wordpress_json(order)
     forged = await woo_stocked.deliver(hook_id, order, tamper=lambda sent: sent.replace(b'"total":"238.00"', b'"total":"0.01"'))
     woo_stocked.webhook_secrets[hook_id], secret = "not-ours", woo_stocked.webhook_secrets[hook_id]
@@ -104,8 +104,8 @@ async def test_out_of_order_and_same_second_updates(
     hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    ben = next(order for order in woo_stocked.orders.values() if order["number"] == "1002")
-    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    ben = woo_stocked.order_by_number("1002")
+    hook_id = woo_stocked.webhook_id("order.updated")
     clock.advance(minutes=1)
     older = dict(woo_stocked.edit_order(ben["id"], customer_note="leave it at the door"))
     clock.advance(minutes=1)
@@ -139,7 +139,7 @@ async def test_a_cancel_whose_delivery_was_lost_is_found_by_the_reconcile(
     policy: ShopPolicy,
 ) -> None:
     clock.advance(minutes=20)
-    cleo = next(order for order in woo_stocked.orders.values() if order["number"] == "1003")
+    cleo = woo_stocked.order_by_number("1003")
     woo_stocked.edit_order(cleo["id"], status="cancelled")  # and its webhook never arrives: the site was down
     reconciling = ConnectorWorker(
         lambda: UnitOfWork(session_factory, clock, policy), woo_adapter_for, reconcile_every=timedelta(minutes=15)
@@ -154,8 +154,8 @@ async def test_two_changes_within_one_second_are_both_applied_and_a_replay_once(
     hooked: str, woo_stocked: FakeWooCommerce, woo_worker: ConnectorWorker, clock: ManualClock,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    ben = next(order for order in woo_stocked.orders.values() if order["number"] == "1002")
-    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    ben = woo_stocked.order_by_number("1002")
+    hook_id = woo_stocked.webhook_id("order.updated")
     clock.advance(minutes=1)
     ben["line_items"][0]["quantity"] = 1  # the staff take one headset off...
     lowered = json.loads(json.dumps(woo_stocked.edit_order(ben["id"])))
@@ -175,11 +175,11 @@ async def test_a_webhook_the_store_keeps_disabled_is_shown_and_the_reconcile_goe
     hooked: str, woo_stocked: FakeWooCommerce, session_factory: async_sessionmaker[AsyncSession], clock: ManualClock,
     policy: ShopPolicy,
 ) -> None:
-    hook_id = next(i for i, hook in woo_stocked.webhooks.items() if hook["topic"] == "order.updated")
+    hook_id = woo_stocked.webhook_id("order.updated")
     woo_stocked.webhooks[hook_id]["status"] = "disabled"  # after five failed deliveries in a row
     woo_stocked.fail_next(403, path_contains="/webhooks/", method="PUT")  # a security plugin blocks the change
     clock.advance(minutes=20)
-    cleo = next(order for order in woo_stocked.orders.values() if order["number"] == "1003")
+    cleo = woo_stocked.order_by_number("1003")
     woo_stocked.edit_order(cleo["id"], status="cancelled")
     reconciling = ConnectorWorker(
         lambda: UnitOfWork(session_factory, clock, policy), woo_adapter_for, reconcile_every=timedelta(minutes=15)

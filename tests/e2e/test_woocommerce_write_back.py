@@ -37,7 +37,7 @@ async def _cancel_the_headset(chat: CustomerChat, t: Translator) -> None:
 
 
 def _anna(store: FakeWooCommerce) -> dict:
-    return next(order for order in store.orders.values() if order["number"] == "1001")
+    return store.order_by_number("1001")
 
 
 async def _refunds(session_factory: async_sessionmaker[AsyncSession]) -> list[tuple[int, RefundStatus, str | None]]:

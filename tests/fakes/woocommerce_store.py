@@ -186,6 +186,13 @@ class FakeWooCommerce:
                 return item
         raise KeyError(sku)
 
+    def order_by_number(self, number: str) -> JSON:
+        return next(order for order in self.orders.values() if order["number"] == number)
+
+    def webhook_id(self, topic: str) -> int:
+        """The id of the store's webhook for `topic` (the bot registers one a topic)."""
+        return next(webhook_id for webhook_id, webhook in self.webhooks.items() if webhook["topic"] == topic)
+
     def place_order(
         self,
         lines: list[tuple[str, int]],
