@@ -17,14 +17,11 @@ from tests.fakes.shopify_fixtures import Naps
 from tests.fakes.shopify_store import FakeShopify
 
 
-async def test_the_store_page_shows_health_backfill_and_a_failing_write_back(
-    signed_in: Console, uow: UnitOfWork, session: AsyncSession, shopify: FakeShopify, shopify_adapter: ShopifyAdapter,
-    shopify_connection: ConnectionConfig, naps: Naps,
+async def _backfill_and_cancel_1002(
+    uow: UnitOfWork, session: AsyncSession, adapter: ShopifyAdapter, connection: ConnectionConfig
 ) -> None:
-    empty = await signed_in.get("/console/stores")
-    assert empty.status == 200 and "Shopify: backorder-demo.myshopify.com" in empty.text and "working" in empty.text
-
-    await run_backfill(uow, shopify_adapter, shopify_connection)
+    """The store's orders are backfilled, then the customer of order 1002 cancels its line: a write-back to make."""
+    await run_backfill(uow, adapter, connection)
     customer_id, line_id = (
         await session.execute(
             select(Order.customer_id, OrderLine.id).join(OrderLine, OrderLine.order_id == Order.id).where(Order.number == "1002")
@@ -32,6 +29,16 @@ async def test_the_store_page_shows_health_backfill_and_a_failing_write_back(
     ).one()
     await session.rollback()
     await cancel_line(uow, line_id=line_id, customer_id=customer_id, actor=Actor.customer(customer_id))
+
+
+async def test_the_store_page_shows_health_backfill_and_a_failing_write_back(
+    signed_in: Console, uow: UnitOfWork, session: AsyncSession, shopify: FakeShopify, shopify_adapter: ShopifyAdapter,
+    shopify_connection: ConnectionConfig, naps: Naps,
+) -> None:
+    empty = await signed_in.get("/console/stores")
+    assert empty.status == 200 and "Shopify: backorder-demo.myshopify.com" in empty.text and "working" in empty.text
+
+    await _backfill_and_cancel_1002(uow, session, shopify_adapter, shopify_connection)
     shopify.down = True
     worker = ConnectorWorker(lambda: uow, lambda config: ShopifyAdapter(config, sleep=naps, retry_delays=(0.01,)), reconcile_every=None)
     await worker.run_once()
@@ -47,14 +54,7 @@ async def test_a_write_back_that_gave_up_is_queued_again_from_the_store_page_and
     signed_in: Console, uow: UnitOfWork, session: AsyncSession, shopify: FakeShopify, shopify_adapter: ShopifyAdapter,
     shopify_connection: ConnectionConfig, naps: Naps,
 ) -> None:
-    await run_backfill(uow, shopify_adapter, shopify_connection)
-    customer_id, line_id = (
-        await session.execute(
-            select(Order.customer_id, OrderLine.id).join(OrderLine, OrderLine.order_id == Order.id).where(Order.number == "1002")
-        )
-    ).one()
-    await session.rollback()
-    await cancel_line(uow, line_id=line_id, customer_id=customer_id, actor=Actor.customer(customer_id))
+    await _backfill_and_cancel_1002(uow, session, shopify_adapter, shopify_connection)
     shopify.token = "shpat_rotated"  # the merchant rotated the app's token in the Shopify admin: refused for good
     worker = ConnectorWorker(lambda: uow, lambda config: ShopifyAdapter(config, sleep=naps), reconcile_every=None)
     await worker.run_once()
