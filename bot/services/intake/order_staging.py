@@ -3,8 +3,8 @@
 The checked lines go into staged_order_lines a chunk at a time, each chunk a short transaction of its own. One
 short transaction then commits the run: it checks that nobody added one of its orders meanwhile and marks it
 committed. Until then the shop holds nothing of the file, and a failed or cancelled import deletes its staged
-rows at once. From then on the run is finished whatever happens: its orders move into the shop MOVE_ORDERS
-whole orders (customers, orders, lines and their audit entries) per transaction, then the SKUs it touched get
+rows at once. From then on the run is finished whatever happens: its orders move into the shop about MOVE_LINES
+lines of whole orders (customers, orders, lines and their audit entries) per transaction, then the SKUs it touched get
 their stock allocated in queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted.
 
 A run names its process (host:pid) and is renewed as it goes. When its process was killed, the next large import
@@ -20,7 +20,21 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, bindparam, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +52,7 @@ from db.models import ActorType, AuditEntry, Customer, ImportRun, LineStatus, Or
 from db.types import UTCDateTime
 
 STAGE_CHUNK = 3000  # lines staged per transaction
-MOVE_ORDERS = 1500  # whole orders (about 3,000 lines) moved into the shop per transaction
+MOVE_LINES = 3000  # lines moved into the shop per transaction, up to where the next order begins
 SETTLE_SKUS = 20  # SKUs allocated and given ETAs per transaction after the move
 DISCARD_CHUNK = 10_000  # staged rows deleted per transaction
 ABANDONED_AFTER = timedelta(minutes=10)  # a run not renewed for this long is taken for dead, wherever it ran
@@ -222,9 +236,15 @@ async def _commit(uow: UnitOfWork, run_id: int) -> None:
     staged = StagedOrderLine.__table__
     async with uow:
         session = uow.session
+        if session.bind.dialect.name == "postgresql":
+            # Its statistics were taken while the table was empty: they would have every chunk of the move found
+            # through the run's index, all of the run's rows each time, instead of by its range of ids.
+            await session.execute(text(f"ANALYZE {staged.name}"))
         # Locks the run's row first: another process's clean-up waits for the commit, then finds the run alive.
         last_customer = select(func.coalesce(func.max(Customer.id), 0)).scalar_subquery()
-        if not await _renew(session, run_id, now, moved_at=now, known_customers_through=last_customer):
+        before_first = select(func.min(staged.c.id) - 1).where(staged.c.run_id == run_id).scalar_subquery()
+        moving = {"moved_at": now, "moved_through": before_first, "known_customers_through": last_customer}
+        if not await _renew(session, run_id, now, **moving):
             raise RunTakenOver("the import was taken for dead and its rows discarded; import the file again")
         clashes = (
             await session.execute(
@@ -243,7 +263,7 @@ async def _commit(uow: UnitOfWork, run_id: int) -> None:
 
 
 async def _move(uow: UnitOfWork, run_id: int, actor: Actor) -> int:
-    """Move the committed run's orders into the shop, MOVE_ORDERS per transaction, from where it got; new customers."""
+    """Move the committed run's orders into the shop a chunk per transaction, from where it got; new customers."""
     created = 0
     while (moved := await _move_chunk(uow, run_id, actor)) is not None:
         created += moved
@@ -251,7 +271,7 @@ async def _move(uow: UnitOfWork, run_id: int, actor: Actor) -> int:
 
 
 async def _move_chunk(uow: UnitOfWork, run_id: int, actor: Actor) -> int | None:
-    """The run's next MOVE_ORDERS orders into the shop with their customers, lines and audit entries, in one
+    """The run's next chunk of orders into the shop with their customers, lines and audit entries, in one
     transaction: the customers it created, or None once the whole run is in.
 
     An order someone else added since the commit stays as they wrote it; the file's is left out.
@@ -278,20 +298,19 @@ async def _move_chunk(uow: UnitOfWork, run_id: int, actor: Actor) -> int | None:
 
 
 async def _chunk_end(session: AsyncSession, run_id: int, moved_through: int) -> int | None:
-    """The last staged row of the run's next MOVE_ORDERS orders, or None if none is left."""
+    """The last staged row of the run's next chunk, about MOVE_LINES lines of whole orders; None if none is left."""
     staged = StagedOrderLine.__table__
-    left = (staged.c.run_id == run_id) & (staged.c.id > moved_through)
+    ours = staged.c.run_id == run_id
     next_order = (
         select(staged.c.id)
-        .where(left, staged.c.order_details.is_not(None))
+        .where(ours, staged.c.id > moved_through + MOVE_LINES, staged.c.order_details.is_not(None))
         .order_by(staged.c.id)
-        .offset(MOVE_ORDERS)
         .limit(1)
     )
     starts_next = (await session.execute(next_order)).scalar()
     if starts_next is not None:
         return starts_next - 1
-    return (await session.execute(select(func.max(staged.c.id)).where(left))).scalar()
+    return (await session.execute(select(func.max(staged.c.id)).where(ours, staged.c.id > moved_through))).scalar()
 
 
 async def _insert_orders(session: AsyncSession, chunk: ColumnElement[bool], actor: Actor, now: datetime) -> None:
