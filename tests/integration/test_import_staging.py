@@ -42,6 +42,13 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+async def before(uow: UnitOfWork, session_factory: Sessions) -> dict[str, int]:
+    """Every test imports orders into a shop holding the files' products: its row counts then."""
+    await import_products(uow, products_file(), MERCHANT)
+    return await row_counts(session_factory)
+
+
 async def _staged(session_factory: Sessions) -> int:
     async with session_factory() as session:
         return (await session.execute(select(func.count()).select_from(StagedOrderLine))).scalar_one()
@@ -56,6 +63,13 @@ async def _count(session_factory: Sessions, *where: ColumnElement[bool]) -> int:
         return (await session.execute(select(func.count()).where(*where))).scalar_one()
 
 
+def _added(
+    before: dict[str, int], after: dict[str, int], tables: tuple[str, ...] = ("orders", "order_lines")
+) -> list[int]:
+    """How many rows each table gained."""
+    return [after[table] - before[table] for table in tables]
+
+
 async def _when_staged(session_factory: Sessions, importing: "asyncio.Task[object]") -> int:
     """Waits until the import has committed some staged lines; how many."""
     while not importing.done():
@@ -66,10 +80,8 @@ async def _when_staged(session_factory: Sessions, importing: "asyncio.Task[objec
 
 
 async def test_an_import_stopped_after_some_chunks_writes_nothing_and_leaves_nothing_staged(
-    uow: UnitOfWork, session_factory: Sessions
+    uow: UnitOfWork, session_factory: Sessions, before: dict[str, int]
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
-    before = await row_counts(session_factory)
     importing = asyncio.create_task(import_orders(uow, orders_file(1500), MERCHANT, "DE"))
 
     seen = await _when_staged(session_factory, importing)
@@ -83,8 +95,9 @@ async def test_an_import_stopped_after_some_chunks_writes_nothing_and_leaves_not
 
 async def _leave_staged_as_a_killed_import(
     uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, *, committed: bool = False
-) -> None:
-    """What a killed import leaves: a run its process stopped renewing 11 minutes ago, and some staged chunks."""
+) -> int:
+    """What a killed import leaves, and the run's id: a run its process stopped renewing 11 minutes ago, and some
+    staged chunks."""
     await order_staging._begin_run(uow, MERCHANT)
     async with session_factory() as session:
         run_id = (await session.execute(select(ImportRun.id))).scalar_one()
@@ -96,13 +109,12 @@ async def _leave_staged_as_a_killed_import(
         await order_staging._commit(uow, run_id)
     else:
         clock.advance(minutes=11)
+    return run_id
 
 
 async def test_the_daily_jobs_clear_what_an_import_whose_process_died_left_staged(
-    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, before: dict[str, int]
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
-    before = await row_counts(session_factory)
     await _leave_staged_as_a_killed_import(uow, session_factory, clock)
 
     assert await order_staging.finish_abandoned_runs(uow) == 1
@@ -111,13 +123,9 @@ async def test_the_daily_jobs_clear_what_an_import_whose_process_died_left_stage
 
 
 async def test_the_daily_jobs_finish_moving_an_import_killed_after_its_commit(
-    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, before: dict[str, int]
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
-    before = await row_counts(session_factory)
-    await _leave_staged_as_a_killed_import(uow, session_factory, clock, committed=True)
-    async with session_factory() as session:
-        run_id = (await session.execute(select(ImportRun.id))).scalar_one()
+    run_id = await _leave_staged_as_a_killed_import(uow, session_factory, clock, committed=True)
     assert await order_staging._move_chunk(uow, run_id, MERCHANT) == 30  # 30 of its 100 orders and their customers
     half = await row_counts(session_factory)
     clock.advance(minutes=11)
@@ -125,35 +133,31 @@ async def test_the_daily_jobs_finish_moving_an_import_killed_after_its_commit(
     assert await order_staging.finish_abandoned_runs(uow) == 1
 
     after = await row_counts(session_factory)
-    assert [half[table] - before[table] for table in ("orders", "order_lines", "customers")] == [30, 60, 30]
-    assert [after[table] - before[table] for table in ("orders", "order_lines", "customers")] == [100, 200, 34]
+    assert _added(before, half, ("orders", "order_lines", "customers")) == [30, 60, 30]
+    assert _added(before, after, ("orders", "order_lines", "customers")) == [100, 200, 34]
     assert [after[table] for table in STAGING] == [0, 0]
     assert await _count(session_factory, AuditEntry.action == "order.imported") == 100
     assert await _count(session_factory, *WAITING_WITHOUT_ETA) == 0
 
 
 async def test_the_next_import_clears_what_an_import_whose_process_died_left_staged(
-    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, before: dict[str, int]
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
-    before = await row_counts(session_factory)
     await _leave_staged_as_a_killed_import(uow, session_factory, clock)
 
     result = await import_orders(uow, orders_file(600), MERCHANT, "DE")
 
     after = await row_counts(session_factory)
     assert len(result.created) == 600
-    assert [after[table] - before[table] for table in ("orders", "order_lines")] == [600, 1200]
+    assert _added(before, after) == [600, 1200]
     assert [after[table] for table in STAGING] == [0, 0]
 
 
 async def test_an_order_added_while_the_file_is_staged_stops_the_import_and_nothing_is_written(
-    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, before: dict[str, int]
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
     text = orders_file(1500)
     header, first_line = text.splitlines()[:2]
-    before = await row_counts(session_factory)
     importing = asyncio.create_task(import_orders(uow, text, MERCHANT, "DE"))
 
     await _when_staged(session_factory, importing)
@@ -165,16 +169,13 @@ async def test_an_order_added_while_the_file_is_staged_stops_the_import_and_noth
     added = "order 100000 was added to the shop while this file was imported"
     assert refusal.value.problems == (RowProblem(2, "order_number", added), RowProblem(3, "order_number", added))
     after = await row_counts(session_factory)
-    assert [after[table] - before[table] for table in ("orders", "order_lines")] == [1, 1]
+    assert _added(before, after) == [1, 1]
     assert [after[table] for table in STAGING] == [0, 0]
 
 
 async def test_a_dry_run_of_a_large_file_writes_nothing_and_waits_for_no_writer(
-    uow: UnitOfWork, session_factory: Sessions
+    uow: UnitOfWork, session_factory: Sessions, before: dict[str, int]
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
-    before = await row_counts(session_factory)
-
     async with session_factory() as writer:  # the bot, in the middle of a write
         await writer.execute(update(Product).where(Product.sku == "P-1").values(name="Renamed"))
         result = await asyncio.wait_for(import_orders(uow, orders_file(1500), MERCHANT, "DE", dry_run=True), 30)
@@ -187,7 +188,6 @@ async def test_a_dry_run_of_a_large_file_writes_nothing_and_waits_for_no_writer(
 async def test_a_staged_import_allocates_in_queue_order_gives_every_waiting_line_an_eta_and_repeats_as_nothing(
     uow: UnitOfWork, session_factory: Sessions
 ) -> None:
-    await import_products(uow, products_file(), MERCHANT)
     text = orders_file(1500)
 
     result = await import_orders(uow, text, MERCHANT, "DE")
