@@ -71,6 +71,20 @@ async def add_customer(
     return customer
 
 
+async def add_chat_customer(
+    session: AsyncSession, name: str, telegram_user_id: int | None, language: str | None = "en", **flags: bool
+) -> Customer:
+    """A customer as the chat knows them: their Telegram user (None: never linked), language and flags such as
+    bot_blocked or notifications_opt_out."""
+    customer = await add_customer(session, name)
+    customer.telegram_user_id = telegram_user_id
+    customer.language = language
+    for flag, value in flags.items():
+        setattr(customer, flag, value)
+    await session.flush()
+    return customer
+
+
 async def add_order(
     session: AsyncSession,
     customer: Customer,

@@ -39,21 +39,11 @@ from db.models import (
     Product,
     TelegramUser,
 )
-from tests.shop import T0, add_customer, add_order, add_product, minutes_after
+from tests.shop import T0, add_chat_customer, add_order, add_product, minutes_after
 
 Sessions = async_sessionmaker[AsyncSession]
 MERCHANT = Actor.merchant("shop")
 TEXTS = {"en": "The headsets arrive next week.", "de": "Die Kopfhörer kommen nächste Woche."}
-
-
-async def customer(session: AsyncSession, name: str, telegram_user_id: int | None, language: str | None = "en", **flags: bool) -> Customer:
-    person = await add_customer(session, name)
-    person.telegram_user_id = telegram_user_id
-    person.language = language
-    for flag, value in flags.items():
-        setattr(person, flag, value)
-    await session.flush()
-    return person
 
 
 async def shop(session: AsyncSession) -> dict[str, Customer]:
@@ -66,13 +56,13 @@ async def shop(session: AsyncSession) -> dict[str, Customer]:
     await add_product(session, "HS-120", price=8900, category="audio")
     mixer = await add_product(session, "MX-500", price=34900, category="kitchen")
     people = {
-        "anna": await customer(session, "Anna Klein", 5001),
-        "ben": await customer(session, "Ben Carter", 5002, "de"),
-        "clara": await customer(session, "Clara Schmidt", 5003),
-        "una": await customer(session, "Una Linked", None),
-        "blake": await customer(session, "Blake Blocked", 5005, bot_blocked=True),
-        "quinn": await customer(session, "Quinn Quiet", 5006, notifications_opt_out=True),
-        "sam": await customer(session, "Sam Shipped", 5007),
+        "anna": await add_chat_customer(session, "Anna Klein", 5001),
+        "ben": await add_chat_customer(session, "Ben Carter", 5002, "de"),
+        "clara": await add_chat_customer(session, "Clara Schmidt", 5003),
+        "una": await add_chat_customer(session, "Una Linked", None),
+        "blake": await add_chat_customer(session, "Blake Blocked", 5005, bot_blocked=True),
+        "quinn": await add_chat_customer(session, "Quinn Quiet", 5006, notifications_opt_out=True),
+        "sam": await add_chat_customer(session, "Sam Shipped", 5007),
     }
     orders = [
         ("anna", headset, "1001"),

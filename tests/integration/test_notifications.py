@@ -26,24 +26,12 @@ from bot.services.purchasing.stock import set_available_stock
 from bot.services.unit_of_work import UnitOfWork
 from db.models import Customer, OutboxMessage, OutboxStatus
 from tests import readback
-from tests.shop import T0, add_customer, add_order, add_product, minutes_after
+from tests.shop import T0, add_chat_customer, add_customer, add_order, add_product, minutes_after
 
 Sessions = async_sessionmaker[AsyncSession]
 MERCHANT = Actor.merchant("anna")
 AGENT = Actor.agent(777)
 DEC_4, DEC_5, DEC_8, DEC_9, DEC_18 = (date(2026, 12, day) for day in (4, 5, 8, 9, 18))
-
-
-async def linked_customer(
-    session: AsyncSession, name: str, telegram_user_id: int, *, language: str | None = "en", **flags: bool
-) -> Customer:
-    customer = await add_customer(session, name)
-    customer.telegram_user_id = telegram_user_id
-    customer.language = language
-    for flag, value in flags.items():
-        setattr(customer, flag, value)
-    await session.flush()
-    return customer
 
 
 async def outbox(sessions: Sessions, template: str | None = None) -> list[OutboxMessage]:
@@ -70,7 +58,7 @@ async def headset_queue(session: AsyncSession, customers: list[Customer], quanti
 async def test_a_line_s_first_eta_is_no_news_but_a_purchase_order_moved_by_days_is(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001, language="de")
+    anna = await add_chat_customer(session, "Anna Klein", 5001, language="de")
     [line_id] = await headset_queue(session, [anna])
 
     await recompute_all_etas(uow)  # the line's first ETA: 18 Dec, estimated
@@ -101,7 +89,7 @@ async def test_a_line_s_first_eta_is_no_news_but_a_purchase_order_moved_by_days_
 async def test_no_message_when_only_the_basis_changes_on_the_same_day(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
     await headset_queue(session, [anna])
     await recompute_all_etas(uow)  # 18 Dec, estimated from the lead time
 
@@ -115,8 +103,8 @@ async def test_no_message_when_only_the_basis_changes_on_the_same_day(
 async def test_stock_arriving_tells_the_lines_it_makes_ready_once_even_when_the_receipt_is_retried(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
-    ben = await linked_customer(session, "Ben Carter", 5002)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
+    ben = await add_chat_customer(session, "Ben Carter", 5002)
     anna_line, ben_line = await headset_queue(session, [anna, ben])
     await recompute_all_etas(uow)
     await add_purchase_order(uow, "PO-1", "HS-200", 1, DEC_4, MERCHANT)
@@ -137,7 +125,7 @@ async def test_stock_arriving_tells_the_lines_it_makes_ready_once_even_when_the_
 async def test_a_stock_count_that_serves_the_queue_tells_the_customer(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
     [line_id] = await headset_queue(session, [anna])
     await recompute_all_etas(uow)
 
@@ -149,7 +137,7 @@ async def test_a_stock_count_that_serves_the_queue_tells_the_customer(
 async def test_the_same_moves_notified_twice_are_queued_once(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
     await headset_queue(session, [anna])
     await recompute_all_etas(uow)
     result = await add_purchase_order(uow, "PO-1", "HS-200", 1, DEC_4, MERCHANT)
@@ -164,9 +152,9 @@ async def test_the_same_moves_notified_twice_are_queued_once(
 async def test_cancels_and_swaps_by_the_shop_are_told_but_the_customer_s_own_are_not(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
-    ben = await linked_customer(session, "Ben Carter", 5002)
-    clara = await linked_customer(session, "Clara Schmidt", 5003)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
+    ben = await add_chat_customer(session, "Ben Carter", 5002)
+    clara = await add_chat_customer(session, "Clara Schmidt", 5003)
     wired = await add_product(session, "HS-120", price=8900, name="Studio Wired Headset", tags=["headset"], available=5)
     anna_line, ben_line, clara_line = await headset_queue(session, [anna, ben, clara])
     await recompute_all_etas(uow)
@@ -188,7 +176,7 @@ async def test_cancels_and_swaps_by_the_shop_are_told_but_the_customer_s_own_are
 async def test_an_order_cancelled_by_an_agent_tells_each_waiting_line_once(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
     headset = await add_product(session, "HS-200", price=14900)
     mixer = await add_product(session, "MX-500", price=34900)
     order = await add_order(session, anna, [(headset, 1), (mixer, 2)], number="1042")
@@ -204,8 +192,8 @@ async def test_an_order_cancelled_by_an_agent_tells_each_waiting_line_once(
 async def test_opted_out_customers_miss_optional_news_but_not_what_the_shop_did_and_blocked_ones_get_nothing(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    quiet = await linked_customer(session, "Quinn Quiet", 5001, notifications_opt_out=True)
-    gone = await linked_customer(session, "Blake Blocked", 5002, bot_blocked=True)
+    quiet = await add_chat_customer(session, "Quinn Quiet", 5001, notifications_opt_out=True)
+    gone = await add_chat_customer(session, "Blake Blocked", 5002, bot_blocked=True)
     unlinked = await add_customer(session, "Una Linked")
     lines = await headset_queue(session, [quiet, gone, unlinked])
     await recompute_all_etas(uow)
@@ -220,7 +208,7 @@ async def test_opted_out_customers_miss_optional_news_but_not_what_the_shop_did_
 async def test_a_customer_turns_optional_updates_off_and_on(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
     await session.commit()
 
     assert (await notification_setting(uow, anna.id)).enabled
@@ -240,8 +228,8 @@ async def test_a_customer_turns_optional_updates_off_and_on(
 async def test_turning_notifications_off_withdraws_optional_messages_already_queued_but_not_legal_ones(
     session: AsyncSession, session_factory: Sessions, uow: UnitOfWork
 ) -> None:
-    anna = await linked_customer(session, "Anna Klein", 5001)
-    ben = await linked_customer(session, "Ben Weber", 5002)
+    anna = await add_chat_customer(session, "Anna Klein", 5001)
+    ben = await add_chat_customer(session, "Ben Weber", 5002)
     await session.commit()
     waiting_for_morning = [  # queued during quiet hours, before Anna turned updates off
         OutgoingMessage(chat_id=5001, template="broadcast", language="en", params={"text": "Sale"}, customer_id=anna.id),
