@@ -5,6 +5,8 @@ from itertools import count
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.backorders.eta import recompute_all_etas
+from bot.services.unit_of_work import UnitOfWork
 from db.models import (
     Customer,
     LineStatus,
@@ -155,6 +157,25 @@ async def add_purchase_order(
     session.add(purchase_order)
     await session.flush()
     return purchase_order
+
+
+async def add_waiting_lines(
+    session: AsyncSession, uow: UnitOfWork, quantities: list[int], sku: str, *, number_prefix: str | None = None
+) -> list[int]:
+    """Product `sku` with one order per quantity (numbered `{number_prefix or sku}-1` on), in queue order, their
+    ETAs computed; the line ids. Commits `session`."""
+    product = await add_product(session, sku)
+    customer = await add_customer(session)
+    line_ids = []
+    for index, quantity in enumerate(quantities):
+        order = await add_order(
+            session, customer, [(product, quantity)], placed_at=minutes_after(T0, index),
+            number=f"{number_prefix or sku}-{index + 1}",
+        )
+        line_ids.append(order.lines[0].id)
+    await session.commit()
+    await recompute_all_etas(uow)
+    return line_ids
 
 
 def minutes_after(start: datetime, minutes: int) -> datetime:

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.services.backorders.eta import recompute_all_etas
 from bot.services.merchant_access.api_tokens import create_token, revoke_token
 from bot.services.unit_of_work import UnitOfWork
 from bot.web.app import MERCHANT_API
@@ -38,7 +37,7 @@ from tests import readback
 from tests.e2e.web_client import MerchantClient
 from tests.import_cases import ORDER_TIMES_OUTSIDE_REASON
 from tests.row_counts import row_counts
-from tests.shop import T0, add_customer, add_order, add_product, minutes_after
+from tests.shop import add_customer, add_order, add_product, add_waiting_lines
 
 Sessions = async_sessionmaker[AsyncSession]
 DEC_4, DEC_5, DEC_10, DEC_11 = date(2026, 12, 4), date(2026, 12, 5), date(2026, 12, 10), date(2026, 12, 11)
@@ -55,17 +54,7 @@ HEADSET = {
 
 async def waiting_lines(session: AsyncSession, uow: UnitOfWork, quantities: list[int], sku: str = "HS-200") -> list[int]:
     """Product `sku` with one order per quantity, in queue order, ETAs computed; the line ids."""
-    product = await add_product(session, sku, lead_time_days=21)
-    customer = await add_customer(session, "Anna Klein")
-    line_ids = []
-    for index, quantity in enumerate(quantities):
-        order = await add_order(
-            session, customer, [(product, quantity)], placed_at=minutes_after(T0, index), number=f"{sku}-{index + 1}"
-        )
-        line_ids.append(order.lines[0].id)
-    await session.commit()
-    await recompute_all_etas(uow)
-    return line_ids
+    return await add_waiting_lines(session, uow, quantities, sku)
 
 
 async def count(sessions: Sessions, model: type, *where: object) -> int:

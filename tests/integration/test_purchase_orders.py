@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.services.audit import Actor
-from bot.services.backorders.eta import recompute_all_etas
 from bot.services.errors import (
     InvalidQuantity,
     ProductNotFound,
@@ -38,7 +37,7 @@ from db.models import (
     PurchaseOrderStatus,
 )
 from tests import readback
-from tests.shop import T0, add_customer, add_order, add_product, minutes_after
+from tests.shop import add_product, add_waiting_lines
 
 Sessions = async_sessionmaker[AsyncSession]
 MERCHANT = Actor.merchant("anna")
@@ -46,18 +45,8 @@ DEC_4, DEC_5, DEC_10, DEC_11, DEC_18 = (date(2026, 12, day) for day in (4, 5, 10
 
 
 async def waiting_shop(session: AsyncSession, uow: UnitOfWork, quantities: list[int]) -> list[int]:
-    """Product HP-1 with one order per quantity, in queue order, their ETAs computed; returns the line ids."""
-    product = await add_product(session, "HP-1")
-    customer = await add_customer(session)
-    line_ids = []
-    for index, quantity in enumerate(quantities):
-        order = await add_order(
-            session, customer, [(product, quantity)], placed_at=minutes_after(T0, index), number=f"BD-{index + 1}"
-        )
-        line_ids.append(order.lines[0].id)
-    await session.commit()
-    await recompute_all_etas(uow)
-    return line_ids
+    """Product HP-1 with one order per quantity (BD-1 on), in queue order, their ETAs computed; the line ids."""
+    return await add_waiting_lines(session, uow, quantities, "HP-1", number_prefix="BD")
 
 
 async def purchase_order(sessions: Sessions, reference: str) -> PurchaseOrder:
