@@ -3,8 +3,9 @@
 The file's lines are staged a chunk at a time, then the run is committed in one short transaction and moved into
 the shop a chunk of orders at a time. An import stopped after some chunks were staged leaves the shop as it was
 and nothing staged; one whose process died before the commit leaves staged rows that the next import clears, and
-one that died after it is finished by the next import or the daily jobs; an order added by someone else before
-the commit stops the import. A dry run of a large file writes nothing and waits for no writer.
+one that died after it is finished by the next import, or by the bot's daily-jobs process at its next check; an
+order added by someone else before the commit stops the import. A dry run of a large file writes nothing and
+waits for no writer.
 """
 
 import asyncio
@@ -14,14 +15,18 @@ import pytest
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.background import DAILY_JOBS, JOB_LEASE, run_daily_jobs_once_a_day
 from bot.clock import ManualClock
+from bot.composition import ChatDeps
+from bot.config import Settings
 from bot.services.audit import Actor
 from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake import order_import, order_staging
 from bot.services.intake.csv_import import import_orders, import_products
 from bot.services.intake.csv_reader import read_orders
 from bot.services.intake.import_records import NO_PROGRESS, OrderLineRecord
-from bot.services.unit_of_work import UnitOfWork
+from bot.services.job_leases import hold_lease, record_run
+from bot.services.unit_of_work import ShopPolicy, UnitOfWork
 from db.models import AuditEntry, ImportRun, LineStatus, OrderLine, Product, StagedOrderLine
 from tests.integration.test_import_at_scale import orders_file, products_file
 from tests.row_counts import row_counts
@@ -138,6 +143,38 @@ async def test_the_daily_jobs_finish_moving_an_import_killed_after_its_commit(
     assert [after[table] for table in STAGING] == [0, 0]
     assert await _count(session_factory, AuditEntry.action == "order.imported") == 100
     assert await _count(session_factory, *WAITING_WITHOUT_ETA) == 0
+
+
+async def test_the_bot_finishes_an_import_killed_after_its_commit_at_its_next_check_not_the_next_day(
+    uow: UnitOfWork,
+    session_factory: Sessions,
+    clock: ManualClock,
+    policy: ShopPolicy,
+    database_url: str,
+    before: dict[str, int],
+) -> None:
+    run_id = await _leave_staged_as_a_killed_import(uow, session_factory, clock, committed=True)
+    await order_staging._move_chunk(uow, run_id, MERCHANT)
+    clock.advance(minutes=11)
+    assert await hold_lease(uow, DAILY_JOBS, "bot", JOB_LEASE) is not None
+    assert await record_run(uow, DAILY_JOBS, "bot", clock.today())  # today's daily jobs are done
+
+    async def no_daily_jobs(deps: ChatDeps) -> None:
+        raise AssertionError("the daily jobs ran twice today")
+
+    deps = ChatDeps(Settings(database_url=database_url), session_factory, clock, policy)
+    bot = asyncio.create_task(run_daily_jobs_once_a_day(deps, "bot", no_daily_jobs, check_every=0.01))
+    try:
+        async with asyncio.timeout(30):
+            while await _count(session_factory, ImportRun.id.is_not(None)):
+                await asyncio.sleep(0.01)
+    finally:
+        bot.cancel()
+        await asyncio.gather(bot, return_exceptions=True)
+
+    after = await row_counts(session_factory)
+    assert _added(before, after, ("orders", "order_lines", "customers")) == [100, 200, 34]
+    assert [after[table] for table in STAGING] == [0, 0]
 
 
 async def test_the_next_import_clears_what_an_import_whose_process_died_left_staged(
