@@ -7,7 +7,9 @@ ends without a trip at all; and a statement declared to be the transaction's las
 
 Transactions that write wait for one another on an asyncio lock shared by the engine's connections, held
 from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's busy handler, which sleeps
-1-100 ms at a time; the busy timeout still covers writers in other processes. Transactions that only read
+1-100 ms at a time. While a writer in another process holds the write lock, BEGIN is tried again every
+OTHER_WRITER_POLL until the busy timeout: a large import commits every few hundred milliseconds and begins again
+at once, so a busy handler's sleeper would wake into its next transaction time after time. Transactions that only read
 begin DEFERRED, so under WAL they run beside the writer, and refuse to write: a statement in them that is not
 a SELECT runs under PRAGMA query_only. Only such a statement: switching that pragma expires every statement the
 connection has prepared, and preparing the order list's query again costs four times as much as running it.
@@ -60,6 +62,10 @@ class WriteLock:
 
     def release(self) -> None:
         self._lock.release()
+
+
+# Seconds between tries for the write lock while another process holds it.
+OTHER_WRITER_POLL = 0.002
 
 
 @dataclass(frozen=True)
@@ -122,9 +128,7 @@ class SQLiteConnection(aiosqlite.Connection):
         guard = self._read_only and not _is_select(sql)
         outcome = self._run_on_loop(prelude, sql, parameters, many, postlude, guard) if self._may_run_on_loop() else None
         if outcome is None:
-            outcome = await on_thread(
-                self, _run_statement, sqlite3_connection(self), prelude, sql, parameters, many, postlude, guard
-            )
+            outcome = await self._run_on_thread(prelude, sql, parameters, many, postlude, guard)
         if postlude:
             # Committed. Had the statement or the COMMIT failed, or the trip been cancelled, the transaction would
             # still count as open here, and SQLAlchemy's rollback would end it in a trip of its own, as any other.
@@ -172,6 +176,23 @@ class SQLiteConnection(aiosqlite.Connection):
             await on_thread(self, end, sqlite3_connection(self))
         finally:
             self._forget_transaction()
+
+    async def _run_on_thread(
+        self, prelude: Sequence[str], sql: str, parameters: Any, many: bool, postlude: Sequence[str], guard: bool
+    ) -> _Outcome:
+        """The statement, on the connection's thread; a writing transaction's BEGIN is tried until another
+        process lets go of the write lock, or the busy timeout passes."""
+        give_up_at = asyncio.get_running_loop().time() + self.busy_timeout_ms / 1000
+        while True:
+            outcome = await on_thread(
+                self, _run_statement, sqlite3_connection(self), prelude, sql, parameters, many, postlude, guard,
+                self.busy_timeout_ms,
+            )
+            if outcome is not None:
+                return outcome
+            if asyncio.get_running_loop().time() >= give_up_at:
+                raise sqlite3.OperationalError("database is locked")
+            await asyncio.sleep(OTHER_WRITER_POLL)
 
     def _may_run_on_loop(self) -> bool:
         """Whether this transaction runs here; never while the thread may still be ending an earlier one."""
@@ -285,8 +306,14 @@ def _run_statement(
     many: bool,
     postlude: Sequence[str],
     guard: bool = False,
-) -> _Outcome:
-    """On the connection's thread; `guard`: run the statement under PRAGMA query_only, so it cannot write."""
+    busy_timeout_ms: int = 0,
+) -> _Outcome | None:
+    """On the connection's thread; `guard`: run the statement under PRAGMA query_only, so it cannot write. None, with
+    nothing done, if the prelude begins a writing transaction and another process holds the write lock."""
+    if prelude is _BEGIN_WRITE:
+        if not _begin_at_once(connection, busy_timeout_ms):
+            return None
+        prelude = ()
     for statement in prelude:
         connection.execute(statement)
     cursor = connection.cursor()

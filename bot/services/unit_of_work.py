@@ -1,5 +1,6 @@
 """One database transaction per use case, with the clock and shop policy the rules need."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from bot.clock import Clock
 from bot.services.quiet_hours import QuietHours
 from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY
+
+# Seconds a long job leaves SQLite's write lock free between its transactions (see let_others_write).
+OTHER_WRITERS_TURN = 0.005
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,16 @@ class UnitOfWork:
             await self._connection.commit()
         else:
             await self.session.commit()
+
+    def session_dialect(self) -> str:
+        """The database's dialect name: "sqlite" or "postgresql"."""
+        return str(self._session_factory.kw["bind"].dialect.name)
+
+    async def let_others_write(self) -> None:
+        """Between the transactions of a long job on SQLite: a moment in which writers of other processes, which try
+        for the one write lock every few milliseconds, take it before the job's next transaction does."""
+        if self.session_dialect() == "sqlite":
+            await asyncio.sleep(OTHER_WRITERS_TURN)
 
     async def rollback(self) -> None:
         if self._connection is not None:

@@ -41,8 +41,8 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A file of a few thousand lines takes the staged path, in many chunks."""
     monkeypatch.setattr(order_import, "STAGED_FROM", 1000)
     monkeypatch.setattr(order_staging, "STAGE_CHUNK", 40)
-    monkeypatch.setattr(order_staging, "MOVE_LINES", 60)
-    monkeypatch.setattr(order_staging, "SETTLE_SKUS", 7)
+    monkeypatch.setattr(order_staging, "MOVE_LINES", {"sqlite": 60, "postgresql": 60})
+    monkeypatch.setattr(order_staging, "SETTLE_SKUS", {"sqlite": 7, "postgresql": 7})
     monkeypatch.setattr(order_staging, "DISCARD_CHUNK", 300)
     yield
 

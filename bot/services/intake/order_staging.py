@@ -5,7 +5,10 @@ short transaction then commits the run: it checks that nobody added one of its o
 committed. Until then the shop holds nothing of the file, and a failed or cancelled import deletes its staged
 rows at once. From then on the run is finished whatever happens: its orders move into the shop about MOVE_LINES
 lines of whole orders (customers, orders, lines and their audit entries) per transaction, then the SKUs it touched get
-their stock allocated in queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted.
+their stock allocated in queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted. On
+SQLite the import leaves the write lock free for a moment between its transactions, so the bot's writers, trying every
+few milliseconds, get in; on PostgreSQL, where nobody waits for these rows, the move and the settling are one
+transaction each.
 
 A run names its process (host:pid) and is renewed as it goes. When its process was killed, the next large import
 or the daily jobs find the run abandoned (its process is gone, or it has not been renewed for ABANDONED_AFTER):
@@ -52,8 +55,12 @@ from db.models import ActorType, AuditEntry, Customer, ImportRun, LineStatus, Or
 from db.types import UTCDateTime
 
 STAGE_CHUNK = 3000  # lines staged per transaction
-MOVE_LINES = 3000  # lines moved into the shop per transaction, up to where the next order begins
-SETTLE_SKUS = 20  # SKUs allocated and given ETAs per transaction after the move
+# Lines moved into the shop per transaction (up to where the next order begins), and SKUs allocated and given ETAs
+# per transaction after the move, by database: few on SQLite, whose one write lock the bot's writers wait for; on
+# PostgreSQL nobody waits for these rows, and every transaction costs the import time (100,000 lines on a quiet
+# machine: 16.0 s in chunks against 11.8 s at once).
+MOVE_LINES = {"sqlite": 3000, "postgresql": 10**9}
+SETTLE_SKUS = {"sqlite": 20, "postgresql": 10**9}
 DISCARD_CHUNK = 10_000  # staged rows deleted per transaction
 ABANDONED_AFTER = timedelta(minutes=10)  # a run not renewed for this long is taken for dead, wherever it ran
 
@@ -188,6 +195,7 @@ async def _stage(
             await _renew(uow.session, run_id, uow.clock.now())
             await uow.commit()
         progress.rows_written(sum(len(lines) for lines in chunk))
+        await uow.let_others_write()
 
 
 def _chunks_of_orders(orders: dict[str, list[OrderLineRecord]]) -> Iterator[list[list[OrderLineRecord]]]:
@@ -267,6 +275,7 @@ async def _move(uow: UnitOfWork, run_id: int, actor: Actor) -> int:
     created = 0
     while (moved := await _move_chunk(uow, run_id, actor)) is not None:
         created += moved
+        await uow.let_others_write()
     return created
 
 
@@ -301,9 +310,10 @@ async def _chunk_end(session: AsyncSession, run_id: int, moved_through: int) -> 
     """The last staged row of the run's next chunk, about MOVE_LINES lines of whole orders; None if none is left."""
     staged = StagedOrderLine.__table__
     ours = staged.c.run_id == run_id
+    past_chunk = moved_through + MOVE_LINES[session.bind.dialect.name]
     next_order = (
         select(staged.c.id)
-        .where(ours, staged.c.id > moved_through + MOVE_LINES, staged.c.order_details.is_not(None))
+        .where(ours, staged.c.id > past_chunk, staged.c.order_details.is_not(None))
         .order_by(staged.c.id)
         .limit(1)
     )
@@ -427,7 +437,7 @@ async def _settle(uow: UnitOfWork, run_id: int, actor: Actor) -> tuple[list[Allo
         ).scalars().all()
     allocations: list[AllocationChange] = []
     moves: list[EtaMove] = []
-    for chunk in _chunks(product_ids, SETTLE_SKUS):
+    for chunk in _chunks(product_ids, SETTLE_SKUS[uow.session_dialect()]):
         async with uow:
             session = uow.session
             allocations += await allocate_stock_of(session, uow.clock, actor, chunk)
@@ -437,6 +447,7 @@ async def _settle(uow: UnitOfWork, run_id: int, actor: Actor) -> tuple[list[Allo
             await _renew(session, run_id, uow.clock.now(), settled_through=chunk[-1])
             await uow.commit()
         moves += moved
+        await uow.let_others_write()
     return allocations, moves
 
 
@@ -459,6 +470,7 @@ async def _discard(uow: UnitOfWork, run_id: int) -> None:
             await uow.commit()
         if deleted.rowcount < DISCARD_CHUNK:
             break
+        await uow.let_others_write()
     async with uow:
         await uow.session.execute(delete(ImportRun.__table__).where(ImportRun.__table__.c.id == run_id))
         await uow.commit()
