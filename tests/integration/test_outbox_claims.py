@@ -3,7 +3,7 @@
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
@@ -218,6 +218,9 @@ async def test_workers_on_separate_connections_never_claim_the_same_message(
     engines = [create_engine(database_url) for _ in range(3)]
     try:
         takers = [UnitOfWork(create_session_factory(engine), clock) for engine in engines]
+        for engine in engines:  # connected before the race, so a loaded machine cannot leave one worker the queue alone
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
 
         async def take_all(uow: UnitOfWork, worker: str) -> list[int]:
             taken: list[int] = []
