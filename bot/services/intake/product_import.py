@@ -53,15 +53,16 @@ async def import_product_records(
     """
     checked = check_batch(batch, check_product)
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
-    async with uow.read_only():  # see shop_lookup.LARGE_BATCH
-        existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
-        current = await _substitute_skus(uow.session, [stored.id for stored in existing.values()])
-    _note_substitute_changes(records, existing, changes, current)
-    _note_stock_changes(records, existing, changes)
-    would = _result(records, existing, changes)
-    if not would.changed or (dry_run and len(records) >= LARGE_BATCH):
-        progress.rows_written(len(records))
-        return would
+    if len(records) >= LARGE_BATCH:  # checked beside the bot's writers first; a small batch reads the shop once
+        async with uow.read_only():
+            existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
+            current = await _substitute_skus(uow.session, [stored.id for stored in existing.values()])
+        _note_substitute_changes(records, existing, changes, current)
+        _note_stock_changes(records, existing, changes)
+        would = _result(records, existing, changes)
+        if not would.changed or dry_run:
+            progress.rows_written(len(records))
+            return would
     async with uow:
         existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
         result = await _write_products(uow, records, existing, changes, actor)

@@ -58,12 +58,13 @@ async def import_purchase_order_records(
     today = uow.clock.today()
     checked = check_batch(batch, lambda given, problems: check_purchase_order(given, problems, today))
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
-    async with uow.read_only():  # see shop_lookup.LARGE_BATCH
-        products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
-    would = _plan(records, products, existing, {}, uow.clock.now()).result(())
-    if not would.changed or (dry_run and len(records) >= LARGE_BATCH):
-        progress.rows_written(len(records))
-        return would
+    if len(records) >= LARGE_BATCH:  # checked beside the bot's writers first; a small batch reads the shop once
+        async with uow.read_only():
+            products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
+        would = _plan(records, products, existing, {}, uow.clock.now()).result(())
+        if not would.changed or dry_run:
+            progress.rows_written(len(records))
+            return would
     async with uow:
         products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
         result = await _write_purchase_orders(uow, records, products, existing, actor)

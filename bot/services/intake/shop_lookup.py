@@ -25,9 +25,10 @@ REASON_ORDERS_IMPORTED = "orders_imported"
 REASON_LEAD_TIME_CHANGED = "lead_time_changed"
 REASON_PURCHASE_ORDERS_IMPORTED = "purchase_orders_imported"
 
-# Products and purchase orders are first checked in a read-only transaction, beside the bot's writers: a refused
-# file, or one that changes nothing, never takes the write lock. A dry run of a batch this large stops there and
-# leaves out the stock and ETAs it would move; a smaller one is done and rolled back, which tells them too.
+# Products and purchase orders in a batch this large are first checked in a read-only transaction, beside the bot's
+# writers: a refused file, or one that changes nothing, never takes the write lock, and a dry run stops there, leaving
+# out the stock and ETAs it would move. A smaller batch (an API call, a store's webhook) reads the shop once, in its
+# write transaction, and a dry run of it is done and rolled back, which tells them too.
 LARGE_BATCH = 5000
 
 _LOOKUP_CHUNK = 10_000  # keys per lookup: bounds the key parameter and the rows held at once
