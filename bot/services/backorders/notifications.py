@@ -14,7 +14,7 @@ before their commit, so the change and its messages are stored together or not a
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -152,7 +152,7 @@ def worth_telling(moves: Iterable["EtaMove"]) -> list["EtaMove"]:
 
 
 def _joined(first: "EtaMove", second: "EtaMove") -> "EtaMove":
-    return replace(second, old_eta=first.old_eta, old_basis=first.old_basis)
+    return second._replace(old_eta=first.old_eta, old_basis=first.old_basis)
 
 
 async def notify_eta_moves(uow: UnitOfWork, moves: Sequence["EtaMove"]) -> int:
