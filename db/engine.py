@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db.log_privacy import SQL_DEBUG_LINES, withhold_debug_arguments
-from db.sqlite_connection import SQLiteConnection, WriteLock, connect
+from db.sqlite_connection import SQLiteConnection, WaitingWriters, WriteLock, connect
 
 BUSY_TIMEOUT_SECONDS = 30
 # Execution options of a transaction that only reads (UnitOfWork.read_only): SQLite begins it DEFERRED, so under
@@ -84,6 +84,12 @@ def _sqlite_connector(url: URL) -> Any:
         return await connect(*args, write_lock, **({"timeout": BUSY_TIMEOUT_SECONDS} | options))
 
     return connector
+
+
+def waiting_writers(engine: AsyncEngine) -> WaitingWriters:
+    """Where writers of the engine's SQLite database say that they wait for another process's write lock."""
+    args, _options = engine.url.get_dialect()().create_connect_args(engine.url)
+    return WaitingWriters(str(args[0]))
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -8,8 +8,9 @@ ends without a trip at all; and a statement declared to be the transaction's las
 Transactions that write wait for one another on an asyncio lock shared by the engine's connections, held
 from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's busy handler, which sleeps
 1-100 ms at a time. While a writer in another process holds the write lock, BEGIN is tried again every
-OTHER_WRITER_POLL until the busy timeout: a large import commits every few hundred milliseconds and begins again
-at once, so a busy handler's sleeper would wake into its next transaction time after time. Transactions that only read
+OTHER_WRITER_POLL until the busy timeout: a large import commits every few dozen milliseconds and begins again at
+once, so a busy handler's sleeper would wake into its next transaction time after time. While they wait they say so
+(WaitingWriters), and a long job in another process leaves the lock free for a moment after its next commit. Transactions that only read
 begin DEFERRED, so under WAL they run beside the writer, and refuse to write: a statement in them that is not
 a SELECT runs under PRAGMA query_only. Only such a statement: switching that pragma expires every statement the
 connection has prepared, and preparing the order list's query again costs four times as much as running it.
@@ -23,7 +24,9 @@ if another process holds the write lock, its BEGIN goes to the connection's thre
 
 import asyncio
 import logging
+import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -66,6 +69,43 @@ class WriteLock:
 
 # Seconds between tries for the write lock while another process holds it.
 OTHER_WRITER_POLL = 0.002
+# A writer that said it waits within this many seconds is taken to wait still (it says so every OTHER_WRITER_POLL).
+STILL_WAITING = 0.05
+
+
+class WaitingWriters:
+    """Writers of one database file that found another process holding its write lock, as that process can see.
+
+    SQLite tells nobody that a writer waits, so a waiting writer touches a file beside the database
+    (`<database>-waiting`, as SQLite keeps `-wal` and `-shm` there), and a long job leaves the lock free only when
+    that file was touched a moment ago: without a waiter it goes on at once. A database in memory has no
+    other processes, and no file; for one opened by URI the file is not known, so a waiter is always assumed.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.by_uri = database.startswith("file:")
+        self.path = None if self.by_uri or database in ("", ":memory:") else f"{database}-waiting"
+
+    def announce(self) -> None:
+        """Say that a writer of this process waits for the write lock."""
+        if self.path is None:
+            return
+        try:
+            os.utime(self.path)
+        except FileNotFoundError:
+            with open(self.path, "a"):
+                pass
+        except OSError:
+            log.warning("could not tell other processes that a writer waits: %s", self.path, exc_info=True)
+
+    def any(self) -> bool:
+        """Whether a writer, of any process, said it waits within the last STILL_WAITING seconds."""
+        if self.path is None:
+            return self.by_uri
+        try:
+            return time.time() - os.stat(self.path).st_mtime < STILL_WAITING
+        except OSError:
+            return False
 
 
 @dataclass(frozen=True)
@@ -90,6 +130,7 @@ class SQLiteConnection(aiosqlite.Connection):
         self._committed = False
         self._on_loop = False
         self.busy_timeout_ms = 5000  # sqlite3's default; connect() sets the one it opened the connection with
+        self.waiting_writers = WaitingWriters("")  # connect() sets the database's
         # Ends of read-only transactions handed to the thread without waiting: queued (counted here) and done
         # (counted there). Each side writes only its own count, so no lock is needed to see whether one is pending.
         self._ends_queued = 0
@@ -192,6 +233,7 @@ class SQLiteConnection(aiosqlite.Connection):
                 return outcome
             if asyncio.get_running_loop().time() >= give_up_at:
                 raise sqlite3.OperationalError("database is locked")
+            self.waiting_writers.announce()
             await asyncio.sleep(OTHER_WRITER_POLL)
 
     def _may_run_on_loop(self) -> bool:
@@ -358,5 +400,6 @@ async def connect(database: str, write_lock: WriteLock, **kwargs: Any) -> SQLite
     """Open a connection (arguments as for sqlite3.connect) whose writing transactions queue on `write_lock`."""
     connection = SQLiteConnection(lambda: sqlite3.connect(database, **kwargs), write_lock)
     connection.busy_timeout_ms = round(1000 * kwargs.get("timeout", 5.0))
+    connection.waiting_writers = WaitingWriters(str(database))
     let_the_process_exit_while_open(connection)
     return await connection

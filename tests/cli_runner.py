@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import cli
 from bot.cli import main
 from bot.config import get_settings
 
@@ -15,6 +16,8 @@ def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.chdir(tmp_path)  # so no stray .env is read
+    # An import would lower the CPU priority of the test worker it runs in, for all its later tests.
+    monkeypatch.setattr(cli, "IMPORT_NICENESS", 0)
     get_settings.cache_clear()  # the settings are read once per process
     yield url
     get_settings.cache_clear()

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from bot.clock import Clock
 from bot.services.quiet_hours import QuietHours
-from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY
+from db.engine import LAST_STATEMENT, ON_LOOP, READ_ONLY, waiting_writers
 
-# Seconds a long job leaves SQLite's write lock free between its transactions (see let_others_write).
+# Seconds a long job leaves SQLite's write lock free between its transactions when a writer waits (let_others_write).
 OTHER_WRITERS_TURN = 0.005
 
 
@@ -125,10 +125,16 @@ class UnitOfWork:
         return str(self._session_factory.kw["bind"].dialect.name)
 
     async def let_others_write(self) -> None:
-        """Between the transactions of a long job on SQLite: a moment in which writers of other processes, which try
-        for the one write lock every few milliseconds, take it before the job's next transaction does."""
-        if self.session_dialect() == "sqlite":
+        """Between the transactions of a long job: on SQLite, while a writer of another process waits, a moment in
+        which it takes the one write lock (it tries every few milliseconds) before the job's next transaction does.
+
+        Writers of this process queue for the lock in turn anyway; this only lets them run.
+        """
+        engine = self._session_factory.kw["bind"]
+        if engine.dialect.name == "sqlite" and waiting_writers(engine).any():
             await asyncio.sleep(OTHER_WRITERS_TURN)
+        else:
+            await asyncio.sleep(0)
 
     async def rollback(self) -> None:
         if self._connection is not None:

@@ -6,8 +6,8 @@ committed. Until then the shop holds nothing of the file, and a failed or cancel
 rows at once. From then on the run is finished whatever happens: its orders move into the shop about MOVE_LINES
 lines of whole orders (customers, orders, lines and their audit entries) per transaction, then the SKUs it touched get
 their stock allocated in queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted. On
-SQLite the import leaves the write lock free for a moment between its transactions, so the bot's writers, trying every
-few milliseconds, get in; on PostgreSQL, where nobody waits for these rows, the move and the settling are one
+SQLite the import leaves the write lock free for a moment between its transactions when a writer of another process
+waits, so the bot's writers, trying every few milliseconds, get in; on PostgreSQL, where nobody waits for these rows, the move and the settling are one
 transaction each.
 
 A run names its process (host:pid) and is renewed as it goes. When its process was killed, the next large import
