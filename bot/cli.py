@@ -13,7 +13,7 @@ from db.migrate import SchemaNotCurrent, describe_upgrade, ensure_schema_current
 
 Job = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 DEMO_DATABASE = "backorder-demo.sqlite3"
-IMPORT_NICENESS = 10  # added to an import's CPU niceness (0-19: higher yields more)
+IMPORT_NICENESS = 5  # an import's CPU niceness at least (0-19: higher yields more; see _yield_the_cpu)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -356,11 +356,12 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _yield_the_cpu() -> None:
-    """Lower this process's CPU priority: an import beside a running bot takes only the CPU the bot leaves.
+    """Lower this process's CPU priority, so the bot beside it gets a CPU first; to IMPORT_NICENESS, never further.
 
-    A large import keeps a core busy, and its database thread another; on a small machine the bot's replies then
-    wait for a CPU, not for the database. On an idle machine the import runs as fast as before. Raised to
-    IMPORT_NICENESS at most once, however often it is called.
+    A large import keeps a core busy, and its database thread much of another; on a small machine the bot's replies
+    then wait for a CPU, not for the database. On an idle machine the import runs as fast as before. Only a little
+    lower: the import holds SQLite's write lock for most of its run, and one starved of CPU by other busy processes
+    would hold it for longer, keeping the bot's writes waiting behind it.
     """
     try:
         if (below := IMPORT_NICENESS - os.nice(0)) > 0:
