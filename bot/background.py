@@ -23,7 +23,7 @@ from bot.composition import ChatDeps
 from bot.delivery import DeliveryStats, FloodControl, give_way_to, outbox_bot, start_outbox_workers
 from bot.services.backorders.delay_notices import process_delay_notices
 from bot.services.backorders.eta import recompute_all_etas
-from bot.services.intake.order_staging import finish_abandoned_runs
+from bot.services.intake.abandoned_imports import finish_abandoned_runs
 from bot.services.job_leases import hold_lease, record_run, release_lease
 from bot.services.outbox import new_worker_id
 from bot.services.privacy.retention import purge_expired

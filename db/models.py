@@ -365,11 +365,12 @@ class AuditEntry(Base):
 class ImportRun(Base):
     """A large import on its way through the staging table: whose it is, which process runs it, how far it got.
 
-    Its rows wait in staged_order_lines until the run is committed (moved_at): from then on it is moved into the
-    shop a few thousand lines per transaction (moved_through: the last staged row moved), then the SKUs it
-    touches are allocated and given ETAs a few at a time (settled_through: the last product id done). A run whose
+    Its rows wait in staged_order_lines (orders) or staged_import_rows (products, purchase orders) until the run is
+    committed (moved_at): from then on it is moved into the shop a few thousand rows per transaction (moved_through:
+    the last staged row moved), then the SKUs it touches are allocated and given ETAs a few at a time (an orders
+    run's settled_through: the last product id done; a catalogue run's are staged rows of their own). A run whose
     process died is finished, or discarded if it was not committed, by the next import or the daily jobs
-    (bot/services/intake/order_staging.py).
+    (bot/services/intake/import_runs.py).
     """
 
     __tablename__ = "import_runs"
@@ -411,6 +412,25 @@ class StagedOrderLine(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # The order's audit details, on its first line only: which lines mark where an order starts.
     order_details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class StagedImportRow(Base):
+    """A row of a large products or purchase-orders import, checked and planned, waiting to be written into the
+    shop with the rest of its file (bot/services/intake/catalogue_staging.py).
+
+    What it writes is its payload, as the importer planned it: the same table serves both importers, whose writes
+    go through Python (audit details, changes) either way. No foreign keys, as for staged_order_lines.
+    """
+
+    __tablename__ = "staged_import_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the order of writing
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    step: Mapped[int] = mapped_column(Integer)  # the importer's steps run in order, each in its own chunks
+    row: Mapped[int] = mapped_column(Integer)  # the file's row, for a problem found at the commit
+    # The SKU or reference a row adds to the shop: nobody may have added it by the commit.
+    adds: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class LinkMethod(StrEnum):

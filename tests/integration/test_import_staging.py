@@ -21,7 +21,8 @@ from bot.composition import ChatDeps
 from bot.config import Settings
 from bot.services.audit import Actor
 from bot.services.errors import ImportRejected, RowProblem
-from bot.services.intake import order_import, order_staging
+from bot.services.intake import import_runs, order_import, order_staging
+from bot.services.intake.abandoned_imports import finish_abandoned_runs
 from bot.services.intake.csv_import import import_orders, import_products
 from bot.services.intake.csv_reader import read_orders
 from bot.services.intake.import_records import NO_PROGRESS, OrderLineRecord
@@ -43,7 +44,7 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(order_staging, "STAGE_CHUNK", 40)
     monkeypatch.setattr(order_staging, "MOVE_LINES", {"sqlite": 60, "postgresql": 60})
     monkeypatch.setattr(order_staging, "SETTLE_SKUS", {"sqlite": 7, "postgresql": 7})
-    monkeypatch.setattr(order_staging, "DISCARD_CHUNK", 300)
+    monkeypatch.setattr(import_runs, "DISCARD_CHUNK", 300)
     yield
 
 
@@ -103,7 +104,7 @@ async def _leave_staged_as_a_killed_import(
 ) -> int:
     """What a killed import leaves, and the run's id: a run its process stopped renewing 11 minutes ago, and some
     staged chunks."""
-    await order_staging._begin_run(uow, MERCHANT)
+    await import_runs.begin_run(uow, "orders", MERCHANT)
     async with session_factory() as session:
         run_id = (await session.execute(select(ImportRun.id))).scalar_one()
         products = dict((await session.execute(select(Product.sku, Product.id))).all())
@@ -122,7 +123,7 @@ async def test_the_daily_jobs_clear_what_an_import_whose_process_died_left_stage
 ) -> None:
     await _leave_staged_as_a_killed_import(uow, session_factory, clock)
 
-    assert await order_staging.finish_abandoned_runs(uow) == 1
+    assert await finish_abandoned_runs(uow) == 1
 
     assert await row_counts(session_factory) == before
 
@@ -135,7 +136,7 @@ async def test_the_daily_jobs_finish_moving_an_import_killed_after_its_commit(
     half = await row_counts(session_factory)
     clock.advance(minutes=11)
 
-    assert await order_staging.finish_abandoned_runs(uow) == 1
+    assert await finish_abandoned_runs(uow) == 1
 
     after = await row_counts(session_factory)
     assert _added(before, half, ("orders", "order_lines", "customers")) == [30, 60, 30]

@@ -15,6 +15,7 @@ from bot.services.backorders.allocation import AllocationChange, allocate_stock_
 from bot.services.backorders.eta import EtaMove, recompute_etas
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake.abandoned_imports import finish_abandoned_runs
 from bot.services.intake.import_records import (
     NO_PROGRESS,
     BadRow,
@@ -26,7 +27,6 @@ from bot.services.intake.import_records import (
 from bot.services.intake.order_staging import (
     LINE_COLUMNS,
     OrdersWritten,
-    finish_abandoned_runs,
     imported_order_details,
     write_staged_orders,
 )

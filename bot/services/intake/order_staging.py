@@ -10,17 +10,13 @@ SQLite the import leaves the write lock free for a moment between its transactio
 waits, so the bot's writers, trying every few milliseconds, get in; on PostgreSQL, where nobody waits for these rows, the move and the settling are one
 transaction each.
 
-A run names its process (host:pid) and is renewed as it goes. When its process was killed, the next large import
-or the daily jobs find the run abandoned (its process is gone, or it has not been renewed for ABANDONED_AFTER):
-they delete its rows if it was not committed, and otherwise move, allocate and recompute what it had not reached.
+The run itself (import_runs) is renewed as it goes: when its process was killed, the next large import or the daily
+jobs delete its rows if it was not committed, and otherwise move, allocate and recompute what it had not reached.
 """
 
-import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from itertools import islice
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -38,7 +34,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -48,10 +43,10 @@ from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
 from bot.services.intake.field_rules import amount_text
 from bot.services.intake.import_records import ImportProgress, OrderLineRecord
+from bot.services.intake.import_runs import RunKind, RunTakenOver, begin_run, chunks, discard, renew, renewed_run, stage
 from bot.services.intake.shop_lookup import REASON_ORDERS_IMPORTED, execute_in_sets
 from bot.services.unit_of_work import UnitOfWork
-from db.bulk_rows import insert_rows
-from db.models import ActorType, AuditEntry, Customer, ImportRun, LineStatus, Order, OrderLine, StagedOrderLine
+from db.models import AuditEntry, Customer, ImportRun, LineStatus, Order, OrderLine, StagedOrderLine
 from db.types import UTCDateTime
 
 STAGE_CHUNK = 3000  # lines staged per transaction
@@ -61,10 +56,6 @@ STAGE_CHUNK = 3000  # lines staged per transaction
 # machine: 16.0 s in chunks against 11.8 s at once).
 MOVE_LINES = {"sqlite": 3000, "postgresql": 10**9}
 SETTLE_SKUS = {"sqlite": 20, "postgresql": 10**9}
-DISCARD_CHUNK = 10_000  # staged rows deleted per transaction
-ABANDONED_AFTER = timedelta(minutes=10)  # a run not renewed for this long is taken for dead, wherever it ran
-
-_HOST = socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -93,84 +84,17 @@ async def write_staged_orders(
 
     Raises ImportRejected, writing nothing, if another writer added one of the orders before the run was committed.
     """
-    run_id = await _begin_run(uow, actor)
+    run_id = await begin_run(uow, "orders", actor)
     try:
         await _stage(uow, run_id, orders, products, progress)
         await _commit(uow, run_id)
     except BaseException:
-        await _discard(uow, run_id)
+        await discard(uow, run_id, StagedOrderLine.__table__)
         raise
     customers_created = await _move(uow, run_id, actor)
     allocations, moves = await _settle(uow, run_id, actor)
-    await _discard(uow, run_id)
+    await discard(uow, run_id, StagedOrderLine.__table__)
     return OrdersWritten(tuple(orders), customers_created, tuple(allocations), tuple(moves))
-
-
-async def finish_abandoned_runs(uow: UnitOfWork) -> int:
-    """Delete what killed imports left staged; move, allocate and recompute the rest of those committed. How many."""
-    now = uow.clock.now()
-    async with uow.read_only():
-        runs = (await uow.session.execute(select(ImportRun.__table__).order_by(ImportRun.id))).all()
-    finished = 0
-    for run in runs:
-        if not _abandoned(run, now) or not await _take_over(uow, run):
-            continue
-        if run.moved_at is not None:
-            actor = Actor(ActorType(run.actor_type), run.actor_id)
-            await _move(uow, run.id, actor)
-            await _settle(uow, run.id, actor)
-        await _discard(uow, run.id)
-        finished += 1
-    return finished
-
-
-def _holder() -> str:
-    return f"{_HOST}:{os.getpid()}"
-
-
-def _abandoned(run: Row[Any], now: datetime) -> bool:
-    if now - run.alive_at > ABANDONED_AFTER:
-        return True
-    host, _, pid = run.holder.rpartition(":")
-    if host != _HOST or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    return False
-
-
-async def _take_over(uow: UnitOfWork, run: Row[Any]) -> bool:
-    """Claim an abandoned run for this process, unless another process claimed it or it came back to life."""
-    runs = ImportRun.__table__
-    async with uow:
-        claimed = await uow.session.execute(
-            update(runs)
-            .where(runs.c.id == run.id, runs.c.holder == run.holder, runs.c.alive_at == run.alive_at)
-            .values(holder=_holder(), alive_at=uow.clock.now())
-        )
-        await uow.commit()
-    return bool(claimed.rowcount)
-
-
-async def _begin_run(uow: UnitOfWork, actor: Actor) -> int:
-    async with uow:
-        run = ImportRun(
-            kind="orders",
-            actor_type=actor.type.value,
-            actor_id=actor.id,
-            holder=_holder(),
-            alive_at=uow.clock.now(),
-            settled_through=0,
-        )
-        uow.session.add(run)
-        await uow.session.flush()
-        run_id = run.id
-        await uow.commit()
-    return run_id
 
 
 _STAGED_COLUMNS = (
@@ -187,15 +111,9 @@ async def _stage(
     progress: ImportProgress,
 ) -> None:
     """The orders' lines into the staging table, about STAGE_CHUNK lines (whole orders) per transaction."""
-    table = StagedOrderLine.__table__
     for chunk in _chunks_of_orders(orders):
-        rows = list(_staged_rows(run_id, chunk, products))  # made before the transaction, which then only writes
-        async with uow:
-            await insert_rows(uow.session, table, _STAGED_COLUMNS, rows)
-            await _renew(uow.session, run_id, uow.clock.now())
-            await uow.commit()
+        await stage(uow, run_id, StagedOrderLine.__table__, _STAGED_COLUMNS, list(_staged_rows(run_id, chunk, products)))
         progress.rows_written(sum(len(lines) for lines in chunk))
-        await uow.let_others_write()
 
 
 def _chunks_of_orders(orders: dict[str, list[OrderLineRecord]]) -> Iterator[list[list[OrderLineRecord]]]:
@@ -225,19 +143,6 @@ def _staged_rows(
             details = None  # on the order's first line only
 
 
-async def _renew(session: AsyncSession, run_id: int, now: datetime, **values: Any) -> int:
-    """Renew the run, if it is still this process's: 1, or 0 if another process took it over or discarded it."""
-    runs = ImportRun.__table__
-    result = await session.execute(
-        update(runs).where(runs.c.id == run_id, runs.c.holder == _holder()).values(alive_at=now, **values)
-    )
-    return result.rowcount
-
-
-class RunTakenOver(RuntimeError):
-    """Another process took the run for dead: it discarded the staged rows (before the commit) or finishes it."""
-
-
 async def _commit(uow: UnitOfWork, run_id: int) -> None:
     """From here the run goes into the shop whole; ImportRejected if another writer added one of its orders."""
     now = uow.clock.now()
@@ -252,7 +157,7 @@ async def _commit(uow: UnitOfWork, run_id: int) -> None:
         last_customer = select(func.coalesce(func.max(Customer.id), 0)).scalar_subquery()
         before_first = select(func.min(staged.c.id) - 1).where(staged.c.run_id == run_id).scalar_subquery()
         moving = {"moved_at": now, "moved_through": before_first, "known_customers_through": last_customer}
-        if not await _renew(session, run_id, now, **moving):
+        if not await renew(session, run_id, now, **moving):
             raise RunTakenOver("the import was taken for dead and its rows discarded; import the file again")
         clashes = (
             await session.execute(
@@ -285,12 +190,10 @@ async def _move_chunk(uow: UnitOfWork, run_id: int, actor: Actor) -> int | None:
 
     An order someone else added since the commit stays as they wrote it; the file's is left out.
     """
-    staged, runs = StagedOrderLine.__table__, ImportRun.__table__
+    staged = StagedOrderLine.__table__
     async with uow:
         session = uow.session
-        if not await _renew(session, run_id, uow.clock.now()):  # locks the run's row: one mover at a time
-            raise RunTakenOver("another process took the import for dead and finishes it")
-        run = (await session.execute(select(runs).where(runs.c.id == run_id))).one()
+        run = await renewed_run(session, run_id, uow.clock.now())
         through = await _chunk_end(session, run_id, run.moved_through)
         if through is None:
             return None
@@ -301,7 +204,7 @@ async def _move_chunk(uow: UnitOfWork, run_id: int, actor: Actor) -> int | None:
         facts += [AuditFact("customer.created", "customer", customer_id, {"source": "orders import"}) for customer_id in created]
         await record_all(session, actor, run.moved_at, facts)
         await _insert_orders(session, chunk, actor, run.moved_at)
-        await _renew(session, run_id, uow.clock.now(), moved_through=through)
+        await renew(session, run_id, uow.clock.now(), moved_through=through)
         await uow.commit()
     return len(created)
 
@@ -437,40 +340,24 @@ async def _settle(uow: UnitOfWork, run_id: int, actor: Actor) -> tuple[list[Allo
         ).scalars().all()
     allocations: list[AllocationChange] = []
     moves: list[EtaMove] = []
-    for chunk in _chunks(product_ids, SETTLE_SKUS[uow.session_dialect()]):
+    for chunk in chunks(product_ids, SETTLE_SKUS[uow.session_dialect()]):
         async with uow:
             session = uow.session
             allocations += await allocate_stock_of(session, uow.clock, actor, chunk)
             moved = await recompute_etas(session, uow.clock, uow.policy, REASON_ORDERS_IMPORTED, chunk)
             # Stock given to the new lines as they came in is no news; waiting lines they overtook are.
             await notify_stock_and_eta_changes(uow, moves=moved)
-            await _renew(session, run_id, uow.clock.now(), settled_through=chunk[-1])
+            await renew(session, run_id, uow.clock.now(), settled_through=chunk[-1])
             await uow.commit()
         moves += moved
         await uow.let_others_write()
     return allocations, moves
 
 
-def _chunks(values: list[int], size: int) -> Iterator[list[int]]:
-    iterator = iter(values)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
+async def roll_forward(uow: UnitOfWork, run_id: int, actor: Actor) -> None:
+    """The rest of a committed run whose process was killed: moved, allocated and given ETAs from where it got."""
+    await _move(uow, run_id, actor)
+    await _settle(uow, run_id, actor)
 
 
-async def _discard(uow: UnitOfWork, run_id: int) -> None:
-    """Delete the run's staged rows, DISCARD_CHUNK per transaction, then the run."""
-    staged = StagedOrderLine.__table__
-    while True:
-        async with uow:
-            deleted = await uow.session.execute(
-                delete(staged).where(
-                    staged.c.id.in_(select(staged.c.id).where(staged.c.run_id == run_id).limit(DISCARD_CHUNK))
-                )
-            )
-            await uow.commit()
-        if deleted.rowcount < DISCARD_CHUNK:
-            break
-        await uow.let_others_write()
-    async with uow:
-        await uow.session.execute(delete(ImportRun.__table__).where(ImportRun.__table__.c.id == run_id))
-        await uow.commit()
+ORDERS = RunKind(StagedOrderLine.__table__, roll_forward)

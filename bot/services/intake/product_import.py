@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -13,6 +13,8 @@ from bot.services.backorders.allocation import AllocationChange, allocate_stock_
 from bot.services.backorders.eta import REASON_STOCK_CHANGED, EtaMove
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake.abandoned_imports import finish_abandoned_runs
+from bot.services.intake.catalogue_staging import Staged, settling, staged_from, supplier_names, write_staged
 from bot.services.intake.import_records import (
     NO_PROGRESS,
     BadRow,
@@ -30,6 +32,18 @@ from bot.services.intake.shop_lookup import (
     note_reason,
     recompute_for_reasons,
     rows_in,
+)
+from bot.services.intake.product_staging import (
+    FIELDS,
+    PRODUCTS,
+    PRODUCTS_STEP,
+    SETTLE,
+    SUBSTITUTES,
+    SUPPLIERS,
+    column_values,
+    created_details,
+    staged_product,
+    write_substitutes,
 )
 from bot.services.purchasing.suppliers import supplier_ids_by_name
 from bot.services.unit_of_work import UnitOfWork
@@ -53,16 +67,23 @@ async def import_product_records(
     """
     checked = check_batch(batch, check_product)
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
+    staged = (from_ := staged_from(uow)) is not None and len(records) >= from_ and not dry_run
+    if staged:  # a killed import's rows are cleared or finished first, also when this file changes nothing
+        await finish_abandoned_runs(uow)
     if len(records) >= LARGE_BATCH:  # checked beside the bot's writers first; a small batch reads the shop once
         async with uow.read_only():
             existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
             current = await _substitute_skus(uow.session, [stored.id for stored in existing.values()])
-        _note_substitute_changes(records, existing, changes, current)
-        _note_stock_changes(records, existing, changes)
+        replacing = _note_substitute_changes(records, existing, changes, current)
+        counted = _note_stock_changes(records, existing, changes)
         would = _result(records, existing, changes)
         if not would.changed or dry_run:
             progress.rows_written(len(records))
             return would
+        if staged:  # written in short transactions (catalogue_staging)
+            planned = _staged_writes(records, existing, changes, replacing, counted)
+            settled = await write_staged(uow, PRODUCTS, planned, len(records), actor, progress)
+            return _result(records, existing, changes, tuple(settled.allocations), tuple(settled.eta_moves))
     async with uow:
         existing, changes = await _checked_against_shop(uow.session, records, bad_rows, problems)
         result = await _write_products(uow, records, existing, changes, actor)
@@ -71,6 +92,49 @@ async def import_product_records(
         if not dry_run:  # leaving the unit of work uncommitted rolls it all back
             await uow.commit()
     return result
+
+
+def _staged_writes(
+    records: list[ProductRecord],
+    existing: dict[str, "_StoredProduct"],
+    changes: "Changes",
+    replacing: list[ProductRecord],
+    counted: list[ProductRecord],
+) -> Iterator[Staged]:
+    """What the import writes, step by step (product_staging), as it is staged: generated, never held whole."""
+    yield from supplier_names(SUPPLIERS, _supplier_names([given for given in records if given.sku not in existing], changes))
+    counting = {given.sku for given in counted}
+    for given in records:
+        stored = existing.get(given.sku)
+        if stored is None:
+            yield Staged(PRODUCTS_STEP, given.row, staged_product(given.sku, new=_new_product(given)), adds=given.sku)
+            continue
+        changed = changes.get(given.sku)
+        if not changed:
+            continue
+        stock = None
+        if given.available is not None and stored.available is None:
+            stock = ("add", given.available)
+        elif given.available is not None and given.sku in counting:
+            stock = ("count", given.available)
+        fields_changed = {field: change for field, change in changed.items() if field in _COMPARED}
+        payload = staged_product(
+            given.sku, product_id=stored.id, fields_changed=fields_changed, stock=stock, audit={"changes": changed}
+        )
+        yield Staged(PRODUCTS_STEP, given.row, payload)
+    for given in replacing:
+        yield Staged(SUBSTITUTES, given.row, [given.sku, list(given.substitutes or ())])
+    ids = {sku: existing[sku].id for sku in changes}
+    allocated = [ids[sku] for sku, changed in changes.items() if "available" in changed]
+    yield from settling(SETTLE, allocated, _eta_reasons(changes, ids))
+
+
+def _new_product(given: ProductRecord) -> list[Any]:
+    """A new product as product_staging stages it: NEW_PRODUCT."""
+    return [
+        given.name, given.category, given.price_minor, given.currency, given.lead_time_days, list(given.tags or ()),
+        given.supplier, given.available or 0, list(given.substitutes or ()),
+    ]
 
 
 async def _checked_against_shop(
@@ -101,8 +165,7 @@ def _substitute_problems(named: list[tuple[int, str | None, tuple[str, ...]]], k
     return problems
 
 
-_FIELDS = ("name", "category", "price_minor", "currency", "lead_time_days", "tags")
-_COMPARED = _FIELDS + ("supplier",)  # the default supplier by name, as the records give it
+_COMPARED = FIELDS + ("supplier",)  # the default supplier by name, as the records give it
 
 Changes = dict[str, dict[str, list[Any]]]  # by SKU, {field: [old, new]} of each known product that changes
 
@@ -127,7 +190,7 @@ async def _stored_products(
         session,
         skus,
         lambda among: select(
-            Product.sku, Product.id, *(getattr(Product, field) for field in _FIELDS), Supplier.name,
+            Product.sku, Product.id, *(getattr(Product, field) for field in FIELDS), Supplier.name,
             StockLevel.available,
         )
         .outerjoin(StockLevel, StockLevel.product_id == Product.id)
@@ -177,7 +240,7 @@ async def _write_products(
     await insert_rows(
         session,
         Product.__table__,
-        _FIELDS + ("sku", "supplier_id", "created_at", "updated_at"),
+        FIELDS + ("sku", "supplier_id", "created_at", "updated_at"),
         (
             (given.name, given.category, given.price_minor, given.currency, given.lead_time_days,
              list(given.tags or ()), given.sku, supplier_ids.get(given.supplier), now, now)
@@ -190,29 +253,36 @@ async def _write_products(
         session,
         update(Product.__table__).where(Product.__table__.c.id == bindparam("product_id")),
         [
-            {"product_id": ids[given.sku], "updated_at": now} | _column_values(changes[given.sku], supplier_ids)
+            {"product_id": ids[given.sku], "updated_at": now} | column_values(changes[given.sku], supplier_ids)
             for given in changed
         ],
     )
     plan = _Plan(records, existing, ids, changes, now)
     current = await _substitute_skus(session, [stored.id for stored in existing.values()])
-    await _write_substitutes(session, plan, _note_substitute_changes(records, existing, changes, current))
+    replacing = _note_substitute_changes(records, existing, changes, current)
+    await write_substitutes(session, ids, [(given.sku, given.substitutes or ()) for given in replacing])
     await _write_stock(session, plan, _note_stock_changes(records, existing, changes))
 
     # Generated as they are written, so a whole store's audit trail is never in memory at once.
-    await record_all(session, actor, now, _audit_facts(plan))
-    reasons: dict[int, str] = {}
-    for sku, changed in changes.items():
-        if "available" in changed:
-            note_reason(reasons, ids[sku], REASON_STOCK_CHANGED)
-        if "lead_time_days" in changed:
-            note_reason(reasons, ids[sku], REASON_LEAD_TIME_CHANGED)
+    await record_all(session, actor, now, _audit_facts(records, existing, changes))
+    reasons = _eta_reasons(changes, ids)
 
     allocations = await allocate_stock_of(
         session, uow.clock, actor, [ids[given.sku] for given in records if "available" in changes.get(given.sku, {})]
     )
     moves = await recompute_for_reasons(session, uow.clock, uow.policy, reasons)
     return _result(records, existing, changes, tuple(allocations), moves)
+
+
+def _eta_reasons(changes: Changes, ids: dict[str, int]) -> dict[int, str]:
+    """The products whose ETAs the changes move, each with the reason its lines are told."""
+    reasons: dict[int, str] = {}
+    for sku, changed in changes.items():
+        if "available" in changed:
+            note_reason(reasons, ids[sku], REASON_STOCK_CHANGED)
+        if "lead_time_days" in changed:
+            note_reason(reasons, ids[sku], REASON_LEAD_TIME_CHANGED)
+    return reasons
 
 
 def _result(
@@ -236,19 +306,15 @@ async def _supplier_ids(
     session: AsyncSession, new: list[ProductRecord], changes: Changes, actor: Actor, now: datetime
 ) -> dict[str | None, int]:
     """The id of every supplier the new and changed products name, those the shop does not have yet added."""
-    names = {given.supplier for given in new if given.supplier}
-    names |= {changed["supplier"][1] for changed in changes.values() if "supplier" in changed}
+    names = _supplier_names(new, changes)
     if not names:
         return {}
     return dict(await supplier_ids_by_name(session, names, actor, now))
 
 
-def _column_values(changed: dict[str, list[Any]], supplier_ids: dict[str | None, int]) -> dict[str, Any]:
-    """A product's changed fields as its columns: a new supplier name as that supplier's id."""
-    values = {field: new for field, (_, new) in changed.items() if field != "supplier"}
-    if "supplier" in changed:
-        values["supplier_id"] = supplier_ids[changed["supplier"][1]]
-    return values
+def _supplier_names(new: list[ProductRecord], changes: Changes) -> set[str]:
+    names = {given.supplier for given in new if given.supplier}
+    return names | {changed["supplier"][1] for changed in changes.values() if "supplier" in changed}
 
 
 @dataclass(frozen=True)
@@ -262,22 +328,14 @@ class _Plan:
     now: datetime
 
 
-def _audit_facts(plan: _Plan) -> Iterator[AuditFact]:
+def _audit_facts(
+    records: Sequence[ProductRecord], existing: dict[str, "_StoredProduct"], changes: Changes
+) -> Iterator[AuditFact]:
     """product.created for each new product, product.updated with its changes for each changed one."""
-    for given in plan.records:
-        changed = plan.changes.get(given.sku)
-        if given.sku not in plan.existing:
-            details = {
-                "name": given.name,
-                "price_minor": given.price_minor,
-                "currency": given.currency,
-                "lead_time_days": given.lead_time_days,
-                "substitutes": list(given.substitutes or ()),
-                "available": given.available or 0,
-            }
-            if given.supplier:
-                details["supplier"] = given.supplier
-            yield AuditFact("product.created", "product", given.sku, details)
+    for given in records:
+        changed = changes.get(given.sku)
+        if given.sku not in existing:
+            yield AuditFact("product.created", "product", given.sku, created_details(_new_product(given)))
         elif changed:
             yield AuditFact("product.updated", "product", given.sku, {"changes": changed})
 
@@ -332,23 +390,6 @@ def _note_substitute_changes(
         if stored is not None:
             changes.setdefault(given.sku, {})["substitutes"] = [before, list(given.substitutes)]
     return replacing
-
-
-async def _write_substitutes(session: AsyncSession, plan: _Plan, replacing: list[ProductRecord]) -> None:
-    """Replace the substitutes of these products, best first."""
-    ids = plan.ids
-    table = ProductSubstitute.__table__
-    await execute_in_sets(
-        session,
-        delete(table).where(table.c.product_id == bindparam("replaced")),
-        [{"replaced": ids[given.sku]} for given in replacing],
-    )
-    rows = [
-        {"product_id": ids[given.sku], "substitute_id": ids[sku], "rank": rank}
-        for given in replacing
-        for rank, sku in enumerate(given.substitutes or ())
-    ]
-    await execute_in_sets(session, insert(ProductSubstitute), rows)
 
 
 async def _substitute_skus(session: AsyncSession, product_ids: list[int]) -> dict[int, list[str]]:

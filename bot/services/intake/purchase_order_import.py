@@ -1,12 +1,12 @@
 """Supplier purchase orders in by reference: added, moved, resized or cancelled, then the ETAs they feed
 recomputed. All or nothing."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import Actor, AuditFact, record_all
@@ -18,6 +18,8 @@ from bot.services.backorders.eta import (
 )
 from bot.services.backorders.notifications import notify_stock_and_eta_changes
 from bot.services.errors import ImportRejected, RowProblem
+from bot.services.intake.abandoned_imports import finish_abandoned_runs
+from bot.services.intake.catalogue_staging import Staged, settling, staged_from, supplier_names, write_staged
 from bot.services.intake.import_records import (
     NO_PROGRESS,
     BadRow,
@@ -35,6 +37,21 @@ from bot.services.intake.shop_lookup import (
     recompute_for_reasons,
     rows_in,
     unknown_skus,
+)
+from bot.services.intake.purchase_order_staging import (
+    ADDED_COLUMNS,
+    CHANGE,
+    CHANGED_STATEMENT,
+    MOVE,
+    MOVED_STATEMENT,
+    PURCHASE_ORDERS,
+    PURCHASE_ORDERS_STEP,
+    SETTLE,
+    SUPPLIERS,
+    WRITTEN_AT,
+    added_details,
+    staged_added,
+    staged_values,
 )
 from bot.services.purchasing.suppliers import supplier_ids_by_name
 from bot.services.unit_of_work import UnitOfWork
@@ -58,13 +75,23 @@ async def import_purchase_order_records(
     today = uow.clock.today()
     checked = check_batch(batch, lambda given, problems: check_purchase_order(given, problems, today))
     records, problems, bad_rows = checked.records, checked.problems, checked.bad_rows
+    staged = (from_ := staged_from(uow)) is not None and len(records) >= from_ and not dry_run
+    if staged:  # a killed import's rows are cleared or finished first, also when this file changes nothing
+        await finish_abandoned_runs(uow)
     if len(records) >= LARGE_BATCH:  # checked beside the bot's writers first; a small batch reads the shop once
         async with uow.read_only():
             products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
-        would = _plan(records, products, existing, {}, uow.clock.now()).result(())
+        # A staged plan names the suppliers it adds; they are written as their ids (purchase_order_staging).
+        names = {name: name for name in _supplier_names(records, existing)} if staged else {}
+        writes = _plan(records, products, existing, names, uow.clock.now())
+        would = writes.result(())
         if not would.changed or dry_run:
             progress.rows_written(len(records))
             return would
+        if staged:  # written in short transactions (catalogue_staging)
+            planned = _staged_writes(records, existing, writes, names)
+            settled = await write_staged(uow, PURCHASE_ORDERS, planned, len(records), actor, progress)
+            return writes.result(tuple(settled.eta_moves))
     async with uow:
         products, existing = await _checked_against_shop(uow.session, records, bad_rows, problems)
         result = await _write_purchase_orders(uow, records, products, existing, actor)
@@ -168,10 +195,7 @@ def _purchase_order_conflicts(stored: _StoredPurchaseOrder, given: PurchaseOrder
     return []
 
 
-_ADDED_COLUMNS = (
-    "reference", "product_id", "supplier_id", "first_expected_on", "date_moves", "quantity", "received_quantity",
-    "expected_on", "status", "created_at", "updated_at",
-)
+_ADDED_COLUMNS = ADDED_COLUMNS + WRITTEN_AT
 
 
 @dataclass
@@ -203,7 +227,7 @@ def _plan(
     records: Sequence[PurchaseOrderRecord],
     products: dict[str, tuple[int, int | None]],
     existing: dict[str, _StoredPurchaseOrder],
-    supplier_ids: dict[str, int],
+    supplier_ids: Mapping[str, int | str],
     now: datetime,
 ) -> _Writes:
     """What the records write; a supplier missing from `supplier_ids` (not added yet) is written as None."""
@@ -233,18 +257,8 @@ async def _write_purchase_orders(
     supplier_ids = await _supplier_ids(session, records, existing, actor, now)
     writes = _plan(records, products, existing, supplier_ids, now)
     await insert_rows(session, PurchaseOrder.__table__, _ADDED_COLUMNS, writes.added)
-    table = PurchaseOrder.__table__
-    await execute_in_sets(session, update(table).where(table.c.id == bindparam("purchase_order_id")), writes.changed)
-    await execute_in_sets(
-        session,
-        update(table)
-        .where(table.c.id == bindparam("purchase_order_id"))
-        .values(
-            first_expected_on=func.coalesce(table.c.first_expected_on, table.c.expected_on),
-            date_moves=table.c.date_moves + 1,
-        ),
-        writes.moved,
-    )
+    await execute_in_sets(session, CHANGED_STATEMENT, writes.changed)
+    await execute_in_sets(session, MOVED_STATEMENT, writes.moved)
     await record_all(session, actor, now, writes.facts)
     return writes.result(await recompute_for_reasons(session, uow.clock, uow.policy, writes.reasons))
 
@@ -258,6 +272,11 @@ async def _supplier_ids(
 ) -> dict[str, int]:
     """The id of every supplier named by a new purchase order or newly given to an open one that stays open, those
     not known yet added."""
+    names = _supplier_names(records, existing)
+    return await supplier_ids_by_name(session, names, actor, now) if names else {}
+
+
+def _supplier_names(records: Sequence[PurchaseOrderRecord], existing: dict[str, _StoredPurchaseOrder]) -> set[str]:
     names = set()
     for given in records:
         stored = existing.get(given.reference)
@@ -267,7 +286,34 @@ async def _supplier_ids(
             stored.status == given.status == PurchaseOrderStatus.OPEN and stored.supplier != given.supplier
         ):
             names.add(given.supplier)
-    return await supplier_ids_by_name(session, names, actor, now) if names else {}
+    return names
+
+
+def _staged_writes(
+    records: Sequence[PurchaseOrderRecord],
+    existing: dict[str, _StoredPurchaseOrder],
+    writes: _Writes,
+    names: Iterable[str],
+) -> Iterator[Staged]:
+    """What the import writes, step by step (purchase_order_staging), as it is staged: a row per purchase order
+    written, with its audit entry.
+
+    The plan's facts are in the file's order, one per purchase order written, and say which of its lists holds the
+    write: an addition, a move of the date (updated with a new expected_on), or another change or a cancellation.
+    """
+    yield from supplier_names(SUPPLIERS, names)
+    added, changed, moved = iter(writes.added), iter(writes.changed), iter(writes.moved)
+    rows = (given.row for given in records if given.reference not in existing)  # those of writes.added, in order
+    for fact in writes.facts:
+        audit = [fact.action, fact.entity_id, fact.details]
+        if fact.action == "purchase_order.added":
+            payload = staged_added(next(added), fact.details["sku"])
+            yield Staged(PURCHASE_ORDERS_STEP, next(rows), payload, adds=fact.entity_id)
+        elif fact.action == "purchase_order.updated" and "expected_on" in fact.details["changes"]:
+            yield Staged(PURCHASE_ORDERS_STEP, 0, [MOVE, staged_values(next(moved)), audit])
+        else:
+            yield Staged(PURCHASE_ORDERS_STEP, 0, [CHANGE, staged_values(next(changed)), audit])
+    yield from settling(SETTLE, (), writes.reasons)
 
 
 def _add(
@@ -278,14 +324,7 @@ def _add(
         (given.reference, product_id, supplier_id, given.expected_on, 0, given.quantity, 0, given.expected_on,
          given.status, now, now)
     )
-    details = {
-        "sku": given.sku,
-        "quantity": given.quantity,
-        "expected_on": given.expected_on.isoformat(),
-        "status": given.status.value,
-    }
-    if given.supplier is not None:
-        details["supplier"] = given.supplier
+    details = added_details(given.sku, given.quantity, given.expected_on.isoformat(), given.status.value, given.supplier)
     writes.facts.append(AuditFact("purchase_order.added", "purchase_order", given.reference, details))
     writes.created.append(given.reference)
     if given.status == PurchaseOrderStatus.OPEN:
