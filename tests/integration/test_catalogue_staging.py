@@ -310,3 +310,26 @@ async def test_a_purchase_orders_import_killed_after_its_commit_is_finished_whol
     assert counts["purchase_orders"] == 500 and [counts[table] for table in STAGING] == [0, 0]
     assert await _count(session_factory, AuditEntry.action == "purchase_order.added") == 500
     assert not (await import_purchase_orders(uow, text, MERCHANT)).changed
+
+
+async def test_a_product_someone_adds_after_the_commit_stays_as_they_wrote_it_and_the_rest_goes_in(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def killed_after(kind: object, uow: UnitOfWork, run_id: int, actor: Actor) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(catalogue_staging, "roll_forward", killed_after)
+        with pytest.raises(Killed):
+            await import_products(uow, products_file(), MERCHANT)
+    await import_products(UnitOfWork(session_factory, clock), f"{ONE_PRODUCT}P-599,Mine,bench,1,EUR,21\n", MERCHANT)
+    clock.advance(minutes=11)
+
+    assert await finish_abandoned_runs(uow) == 1
+
+    async with session_factory() as session:
+        assert await session.scalar(select(Product.name).where(Product.sku == "P-599")) == "Mine"
+    counts = await row_counts(session_factory)
+    assert counts["products"] == PRODUCTS and [counts[table] for table in STAGING] == [0, 0]
+    assert await _substitute_of(session_factory, "P-598") == ["P-599"]
+    assert await _count(session_factory, AuditEntry.action == "product.created") == PRODUCTS

@@ -106,6 +106,10 @@ async def _write_products(uow: UnitOfWork, actor: Actor, now: datetime, products
     names += [given["set"]["supplier"][1] for given in products if "supplier" in given.get("set", {})]
     supplier_ids = await _supplier_ids(uow, actor, now, names)
     new = [given for given in products if "new" in given]
+    # A product another import added after this run's commit (its own commit came first) stays as it wrote it.
+    if taken := await _product_ids(session, [given["sku"] for given in new]):
+        products = [given for given in products if "new" not in given or given["sku"] not in taken]
+        new = [given for given in new if given["sku"] not in taken]
     await insert_rows(
         session,
         Product.__table__,

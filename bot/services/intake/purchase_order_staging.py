@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.services.audit import Actor, AuditFact, record_all
 from bot.services.intake.catalogue_staging import SETTLE_STEP, CatalogueKind, Step, write_suppliers
-from bot.services.intake.shop_lookup import execute_in_sets
+from bot.services.intake.shop_lookup import execute_in_sets, rows_in
 from bot.services.purchasing.suppliers import supplier_ids_by_name
 from bot.services.unit_of_work import UnitOfWork
 from db.bulk_rows import insert_rows
@@ -82,6 +82,10 @@ async def _write_purchase_orders(uow: UnitOfWork, actor: Actor, now: datetime, r
     """New purchase orders (staged_added) and [CHANGE or MOVE, values by column, [audit action, reference, details]],
     in the file's order, with their audit entries."""
     adds = [row for row in rows if row[0] == ADD]
+    # A purchase order another import added after this run's commit (its own commit came first) stays as it wrote it.
+    if taken := await _references_in_shop(uow, [row[1] for row in adds]):
+        rows = [row for row in rows if row[0] != ADD or row[1] not in taken]
+        adds = [row for row in adds if row[1] not in taken]
     supplier_ids = await _supplier_ids(uow, actor, now, (row[3] for row in adds))
     changed = await _written_values(uow, actor, now, [row[1] for row in rows if row[0] == CHANGE])
     moved = await _written_values(uow, actor, now, [row[1] for row in rows if row[0] == MOVE])
@@ -91,6 +95,12 @@ async def _write_purchase_orders(uow: UnitOfWork, actor: Actor, now: datetime, r
     await execute_in_sets(session, CHANGED_STATEMENT, changed)
     await execute_in_sets(session, MOVED_STATEMENT, moved)
     await record_all(session, actor, now, (_fact(row) for row in rows))
+
+
+async def _references_in_shop(uow: UnitOfWork, references: list[str]) -> set[str]:
+    table = PurchaseOrder.__table__
+    found = await rows_in(uow.session, references, lambda among: select(table.c.reference).where(among(table.c.reference)))
+    return {reference for reference, in found}
 
 
 def _added(row: list[Any], supplier_ids: dict[str, int], now: datetime) -> tuple[Any, ...]:

@@ -129,6 +129,9 @@ COLUMNS: dict[str, dict[str, Treatment]] = {
         "id", "run_id", "row", "order_number", "placed_at", "email", "customer_name", "phone", "language",
         "product_id", "quantity", "unit_price_minor", "added_tax_ppm", "currency", "order_details",
     ),
+    # A large products or purchase-orders import's planned writes (products, suppliers' names, purchase orders: no
+    # person's data) for the minutes until they are written into the shop; deleted then, as staged_order_lines.
+    "staged_import_rows": _all(_KEEP, "id", "run_id", "step", "row", "adds", "payload"),
     "import_runs": _all(
         _KEEP, "id", "kind", "actor_type", "actor_id", "holder", "alive_at", "moved_at", "moved_through",
         "known_customers_through", "settled_through",
