@@ -40,7 +40,7 @@ STAGE_CHUNK = 3000  # rows staged per transaction
 # Staged rows written into the shop per transaction, and SKUs allocated and given ETAs per transaction, by database:
 # few on SQLite, whose one write lock the bot's writers wait for. (PostgreSQL writes such a batch in one transaction
 # unless STAGED_FROM says otherwise; then it writes each step at once.)
-WRITE_ROWS = {"sqlite": 3000, "postgresql": 10**9}
+WRITE_ROWS = {"sqlite": 2000, "postgresql": 10**9}
 SETTLE_SKUS = {"sqlite": 20, "postgresql": 10**9}
 # The batch size from which products and purchase orders are written through the staging table, by database.
 STAGED_FROM: dict[str, int | None] = {"sqlite": 5000, "postgresql": None}
