@@ -3,7 +3,8 @@
 The file's planned writes are staged a chunk at a time, the run is committed in one short transaction, then written
 into the shop a chunk at a time, the bot's writes getting in between. An import stopped before its commit leaves
 the shop as it was; one killed before it leaves staged rows the next import or the daily jobs clear, one killed
-after it is finished by them; a SKU or reference added by someone else before the commit stops the import.
+after it is finished by them; a SKU or reference added by someone else before the commit stops the import, and a
+purchase order received or cancelled after the check keeps its state.
 Substitutes may name products later in the file, and the import repeats as nothing.
 """
 
@@ -26,8 +27,19 @@ from bot.services.intake import (
 )
 from bot.services.intake.abandoned_imports import finish_abandoned_runs
 from bot.services.intake.csv_import import import_orders, import_products, import_purchase_orders
+from bot.services.purchasing.purchase_orders import cancel_purchase_order, receive_purchase_order
 from bot.services.unit_of_work import UnitOfWork
-from db.models import AuditEntry, LineStatus, OrderLine, Product, ProductSubstitute, StagedImportRow, Supplier
+from db.models import (
+    AuditEntry,
+    LineStatus,
+    OrderLine,
+    Product,
+    ProductSubstitute,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    StagedImportRow,
+    Supplier,
+)
 from tests.integration.test_import_at_scale import orders_file
 from tests.row_counts import row_counts
 
@@ -333,3 +345,42 @@ async def test_a_product_someone_adds_after_the_commit_stays_as_they_wrote_it_an
     assert counts["products"] == PRODUCTS and [counts[table] for table in STAGING] == [0, 0]
     assert await _substitute_of(session_factory, "P-598") == ["P-599"]
     assert await _count(session_factory, AuditEntry.action == "product.created") == PRODUCTS
+
+
+async def test_a_purchase_order_received_or_cancelled_after_the_check_keeps_its_state_and_the_rest_changes(
+    uow: UnitOfWork, session_factory: Sessions, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await import_products(uow, products_file(), MERCHANT)
+    await import_purchase_orders(uow, purchase_orders_file(500), MERCHANT)
+
+    async def killed_after(kind: object, uow: UnitOfWork, run_id: int, actor: Actor) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:  # checked and committed while PO-7 and PO-8 were open
+        patched.setattr(catalogue_staging, "roll_forward", killed_after)
+        with pytest.raises(Killed):
+            await import_purchase_orders(uow, purchase_orders_file(500, quantity=6), MERCHANT)
+    await receive_purchase_order(UnitOfWork(session_factory, clock), "PO-7", MERCHANT)
+    await cancel_purchase_order(UnitOfWork(session_factory, clock), "PO-8", MERCHANT)
+    clock.advance(minutes=11)
+
+    assert await finish_abandoned_runs(uow) == 1
+
+    async with session_factory() as session:
+        orders = {
+            reference: (status, quantity, received)
+            for reference, status, quantity, received in await session.execute(
+                select(
+                    PurchaseOrder.reference,
+                    PurchaseOrder.status,
+                    PurchaseOrder.quantity,
+                    PurchaseOrder.received_quantity,
+                ).where(PurchaseOrder.reference.in_(["PO-7", "PO-8", "PO-9"]))
+            )
+        }
+    assert orders == {
+        "PO-7": (PurchaseOrderStatus.RECEIVED, 12, 12),
+        "PO-8": (PurchaseOrderStatus.CANCELLED, 13, 0),
+        "PO-9": (PurchaseOrderStatus.OPEN, 15, 0),
+    }
+    assert await _count(session_factory, AuditEntry.action == "purchase_order.updated") == 498

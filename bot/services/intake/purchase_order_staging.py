@@ -86,6 +86,9 @@ async def _write_purchase_orders(uow: UnitOfWork, actor: Actor, now: datetime, r
     if taken := await _references_in_shop(uow, [row[1] for row in adds]):
         rows = [row for row in rows if row[0] != ADD or row[1] not in taken]
         adds = [row for row in adds if row[1] not in taken]
+    # One received or cancelled since the file was checked stays so: the file's change was planned for an open one.
+    if closed := await _closed_meanwhile(uow, [row[1] for row in rows if row[0] != ADD]):
+        rows = [row for row in rows if row[0] == ADD or row[1]["purchase_order_id"] not in closed]
     supplier_ids = await _supplier_ids(uow, actor, now, (row[3] for row in adds))
     changed = await _written_values(uow, actor, now, [row[1] for row in rows if row[0] == CHANGE])
     moved = await _written_values(uow, actor, now, [row[1] for row in rows if row[0] == MOVE])
@@ -95,6 +98,22 @@ async def _write_purchase_orders(uow: UnitOfWork, actor: Actor, now: datetime, r
     await execute_in_sets(session, CHANGED_STATEMENT, changed)
     await execute_in_sets(session, MOVED_STATEMENT, moved)
     await record_all(session, actor, now, (_fact(row) for row in rows))
+
+
+async def _closed_meanwhile(uow: UnitOfWork, planned: list[dict[str, Any]]) -> set[int]:
+    """Of the open purchase orders the file changes, the ids of those no longer open, or received beyond the file's
+    quantity for them: what the check would now refuse."""
+    quantities = {values["purchase_order_id"]: values.get("quantity") for values in planned}
+    found = await rows_in(
+        uow.session,
+        list(quantities),
+        lambda among: select(_table.c.id, _table.c.status, _table.c.received_quantity).where(among(_table.c.id)),
+    )
+    return {
+        found_id
+        for found_id, status, received in found
+        if status != PurchaseOrderStatus.OPEN or (quantities[found_id] or received) < received
+    }
 
 
 async def _references_in_shop(uow: UnitOfWork, references: list[str]) -> set[str]:
