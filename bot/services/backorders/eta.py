@@ -9,9 +9,7 @@ promised date, see _expected_arrival); the rest get today + the product's suppli
 The walk is done in SQL with running totals, so a recompute is a few statements whatever the number of lines.
 """
 
-import gc
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from datetime import date, timedelta
 from functools import cache
 from operator import itemgetter
@@ -47,6 +45,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.clock import Clock
+from bot.memory import collector_paused
 from bot.services.audit import Actor, record
 from bot.services.backorders.allocation import open_quantity, waiting
 from bot.services.unit_of_work import ShopPolicy, UnitOfWork
@@ -400,7 +399,9 @@ def _moves_of(computed: FromClause) -> Select[Any]:
 def _moves(result: Result[Any], reason: str) -> list[EtaMove]:
     """The moves of the result's rows, in line order."""
     # All rows at once: fetching row by row through the async adapter would double the time for 100,000 rows.
-    with _collector_paused():
+    # The collector off: 100,000 moves (a row and a move each) set it off again and again, and each time it walked
+    # every object of the process, half of the CPU a full recompute spent in the bot. Nothing awaits inside.
+    with collector_paused():
         moves = [
             EtaMove(
                 line_id, customer_id, number, sku, old_eta, new_eta, _BASES.get(old_basis), _BASES[new_basis], reason
@@ -409,23 +410,6 @@ def _moves(result: Result[Any], reason: str) -> list[EtaMove]:
         ]
     moves.sort(key=itemgetter(0))  # by line id; a few milliseconds when they come sorted already
     return moves
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off for a moment that makes many objects and no cycles.
-
-    Otherwise 100,000 moves (a row and a move each) set it off again and again, and each time it walks every
-    object of the process: that was half of the CPU a full recompute spends in the bot. Nothing awaits inside,
-    so no other task runs while it is off.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 async def recompute_all_etas(uow: UnitOfWork, reason: str = REASON_RECALCULATED) -> list[EtaMove]:
