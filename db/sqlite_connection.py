@@ -10,9 +10,9 @@ from BEGIN IMMEDIATE to COMMIT or ROLLBACK, rather than retrying in SQLite's bus
 1-100 ms at a time. While a writer in another process holds the write lock, BEGIN is tried again every
 OTHER_WRITER_POLL until the busy timeout: a large import commits every few dozen milliseconds and begins again at
 once, so a busy handler's sleeper would wake into its next transaction time after time. While they wait they say so
-(WaitingWriters), and a long job in another process leaves the lock free for a moment after its next commit. Transactions that only read
-begin DEFERRED, so under WAL they run beside the writer, and refuse to write: a statement in them that is not
-a SELECT runs under PRAGMA query_only. Only such a statement: switching that pragma expires every statement the
+(WaitingWriters), and a long job in another process leaves the lock free for a moment after its next commit.
+Transactions that only read begin DEFERRED, so under WAL they run beside the writer, and refuse to write: a
+statement in them that is not a SELECT runs under PRAGMA query_only. Only such a statement: switching that pragma expires every statement the
 connection has prepared, and preparing the order list's query again costs four times as much as running it.
 
 A transaction begun "on the loop" runs its statements on the event loop's own thread instead: for the few

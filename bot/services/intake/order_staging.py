@@ -7,8 +7,8 @@ rows at once. From then on the run is finished whatever happens: its orders move
 lines of whole orders (customers, orders, lines and their audit entries) per transaction, then the SKUs it touched get
 their stock allocated in queue order and their ETAs, a few SKUs per transaction, and the staged rows are deleted. On
 SQLite the import leaves the write lock free for a moment between its transactions when a writer of another process
-waits, so the bot's writers, trying every few milliseconds, get in; on PostgreSQL, where nobody waits for these rows, the move and the settling are one
-transaction each.
+waits, so the bot's writers, trying every few milliseconds, get in; on PostgreSQL, where nobody waits for these
+rows, the move and the settling are one transaction each.
 
 The run itself (import_runs) is renewed as it goes: when its process was killed, the next large import or the daily
 jobs delete its rows if it was not committed, and otherwise move, allocate and recompute what it had not reached.
