@@ -268,7 +268,7 @@ async def test_an_eta_on_a_habitually_late_suppliers_shipment_allows_for_its_sli
     assert (view.purchase_order_expected_on, view.supplier_slip_days) == (due, 3)
     assert (view.queue_position, view.queue_size) == (2, 2)  # nobody changes place
     async with session_factory() as check:
-        reasons = (await check.execute(select(EtaChange.reason).where(EtaChange.line_id == line_ids[0]))).scalars().all()
+        reasons = (await check.execute(select(EtaChange.reason).where(EtaChange.line_id == line_ids[0]).order_by(EtaChange.id))).scalars().all()
     assert reasons[-1] == "supplier_record"
 
 
